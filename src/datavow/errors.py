@@ -1,0 +1,99 @@
+"""The exception tree. Every error datavow raises is a :class:`DatavowError`.
+
+::
+
+    DatavowError
+    ├── MapError            the data map cannot be loaded (carries every problem at once)
+    ├── ConnectionError_    a system or the state store cannot be reached
+    ├── StateError          datavow's own state store is missing, outdated or inconsistent
+    ├── AuditError          the audit log cannot be written or read
+    ├── ImportError_        a foreign format (a Fides dataset) cannot be converted
+    └── DemoError           the demo companies cannot be built
+
+Each message says what is wrong and what to do next. The CLI maps each class to an exit
+code (see :data:`EXIT_CODES`); nothing else catches broad exceptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DatavowError(Exception):
+    """Root of every error datavow raises on purpose."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in which file a problem is: 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a data map: where, what is wrong, how to fix it."""
+
+    location: Location | None
+    message: str
+    hint: str = ""
+    code: str = "map"
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        fix = f" — {self.hint}" if self.hint else ""
+        return f"{where}{self.message}{fix}"
+
+
+class MapError(DatavowError):
+    """The data map is invalid. ``problems`` holds every problem found, in file order."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=_problem_order)
+        count = len(self.problems)
+        head = f"the data map has {count} problem{'s' if count != 1 else ''}"
+        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+def _problem_order(problem: Problem) -> tuple[str, int, int]:
+    loc = problem.location
+    return (loc.file, loc.line, loc.column) if loc else ("", 0, 0)
+
+
+class ConnectionError_(DatavowError):  # noqa: N801 - avoids shadowing the builtin
+    """A system's database, or the state store, cannot be reached."""
+
+    exit_code = 3
+
+
+class StateError(DatavowError):
+    """datavow's own state store is missing, outdated or inconsistent."""
+
+    exit_code = 4
+
+
+class AuditError(DatavowError):
+    """The audit log cannot be written or read."""
+
+    exit_code = 5
+
+
+class ImportError_(DatavowError):  # noqa: N801 - avoids shadowing the builtin
+    """A foreign document (a Fides dataset) cannot be converted."""
+
+    exit_code = 2
+
+
+class DemoError(DatavowError):
+    """The demo companies cannot be built."""
+
+    exit_code = 6
