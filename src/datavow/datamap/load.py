@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from datavow.datamap.model import DataMap, System, Table
+from datavow.datamap.model import DataMap, Reference, System, Table, split_target
 from datavow.datamap.resolve import resolve
 from datavow.datamap.source import PathKey, SourceIndex, read_yaml
 from datavow.datamap.validate import Validator
@@ -45,6 +45,10 @@ class TableRef:
     @property
     def label(self) -> str:
         return f"{self.system_name}.{self.table_name}"
+
+    def target(self, reference: Reference) -> tuple[str, str]:
+        """(system, table) a reference of this table points at."""
+        return split_target(self.system_name, reference.to)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,13 @@ class Duration:
         return cls(int(match.group(1)), unit)  # type: ignore[arg-type]
 
     def delta(self) -> relativedelta:
-        return relativedelta(**{self.unit + "s": self.amount})
+        if self.unit == "day":
+            return relativedelta(days=self.amount)
+        if self.unit == "week":
+            return relativedelta(weeks=self.amount)
+        if self.unit == "month":
+            return relativedelta(months=self.amount)
+        return relativedelta(years=self.amount)
 
     def before(self, moment: datetime | date) -> datetime | date:
         """The moment this period before ``moment``: rows older than it are due."""
@@ -290,6 +296,8 @@ class RetentionCriterion(Strict):
 
 
 def _retention_shorthand(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        _to_duration(value)  # raises: a bare number is a period without its unit
     if isinstance(value, str):
         if value.strip()[:1].isdigit():
             Duration.parse(value)  # "90 dayz" is a mistyped period, not a criterion in words
@@ -431,6 +439,14 @@ def _reference_shorthand(value: Any) -> Any:
 
 
 ReferenceEntry = Annotated[Reference, BeforeValidator(_reference_shorthand)]
+
+
+def split_target(system_name: str, to: str) -> tuple[str, str]:
+    """A reference target ``table`` (in ``system_name``) or ``system.table`` -> (system, table)."""
+    if "." in to:
+        other, table = to.split(".", 1)
+        return other, table
+    return system_name, to
 
 
 class After(Strict):

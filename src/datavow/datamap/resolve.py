@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from datavow.datamap.model import After, DataMap, Role, System, Table
+from datavow.datamap.model import After, DataMap, Role, System, Table, split_target
 from datavow.datamap.source import PathKey, SourceIndex
 from datavow.errors import Problem
 from datavow.taxonomy import Taxonomy
@@ -156,10 +156,8 @@ class _Resolver:
 
     def lookup(self, system_name: str, target: str) -> tuple[str, str] | None:
         """``table`` or ``system.table`` -> (system, table) when the system exists."""
-        if "." in target:
-            other, table = target.split(".", 1)
-            return (other, table) if other in _names(self.raw, "systems") else None
-        return system_name, target
+        other, table = split_target(system_name, target)
+        return (other, table) if other in _names(self.raw, "systems") else None
 
     def reference(self, system_name: str, table_name: str, table: Table, ref_name: str,
                   columns: list[str], to: str, to_columns: list[str]) -> None:

@@ -69,7 +69,7 @@ def _convert(node: yaml.Node, path: PathKey, file: str, index: SourceIndex, prob
                             "write the keys out in full")
                 )
                 continue
-            key = yaml.constructor.SafeConstructor().construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = yaml.constructor.SafeConstructor().construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) and key is not None:
                 problems.append(Problem(_loc(file, key_node.start_mark), "a key must be plain text"))
                 continue
@@ -88,7 +88,7 @@ def _convert(node: yaml.Node, path: PathKey, file: str, index: SourceIndex, prob
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, path + (i,), file, index, problems) for i, item in enumerate(node.value)]
-    return yaml.constructor.SafeConstructor().construct_object(node)  # type: ignore[no-untyped-call]
+    return yaml.constructor.SafeConstructor().construct_object(node)
 
 
 def read_yaml(path: Path, display: str | None = None) -> tuple[Any, SourceIndex, list[Problem]]:

@@ -1,0 +1,251 @@
+"""Writing and reading the audit log.
+
+Appends are serialised by locking the single head row (``SELECT … FOR UPDATE`` on PostgreSQL;
+SQLite write sessions already hold the database lock from ``BEGIN IMMEDIATE``). The unique
+``seq`` and ``prev_hash`` columns are the backstop: should two writers ever read the same head,
+only one of them can commit, and :func:`append` retries the other.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, CursorResult, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from datavow.audit.entry import ENTRY_COLUMNS, AuditEntry, canonical_json, entry_from_row
+from datavow.errors import AuditError, ConnectionError_
+from datavow.store import Store
+from datavow.store.models import HEAD_ID, AuditEntryRow, AuditHeadRow
+
+_ACTION = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+_LIMITS = {"actor": 200, "action": 100, "object_type": 100, "object_id": 200}
+_ATTEMPTS = 8
+# PostgreSQL: serialization failure, deadlock, lock not available.
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+class _ChainMoved(Exception):
+    """The head changed between reading and updating it: another writer got there first."""
+
+
+def append(
+    target: Store | Session,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    reason: str | None = None,
+    details: Mapping[str, object] | None = None,
+) -> AuditEntry:
+    """Append one entry to the audit log and return it.
+
+    ``target`` is either a :class:`~datavow.store.Store`, and the entry is committed in its own
+    transaction (retried if another writer wins the race), or a session from
+    ``store.session()``, and the entry joins the caller's transaction: the action and its audit
+    entry commit together or not at all. The head stays locked until that transaction ends,
+    so keep it short.
+
+    ``action`` is a dotted lower-case name such as ``request.erased``; ``details`` must be a
+    JSON object.
+    """
+    fields = _checked_fields(actor, action, object_type, object_id, reason, details)
+    if isinstance(target, Session):
+        try:
+            return _append_locked(target, fields)
+        except _ChainMoved as exc:
+            raise AuditError(
+                "another writer appended to the audit log during this transaction: roll the "
+                "transaction back and run it again"
+            ) from exc
+        except DBAPIError as exc:
+            raise _translate(exc, _masked_url(target)) from exc
+    return _append_retrying(target, fields)
+
+
+def list_entries(
+    store: Store,
+    *,
+    since: datetime | None = None,
+    after_seq: int | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    actor: str | None = None,
+    limit: int | None = None,
+    newest_first: bool = False,
+) -> list[AuditEntry]:
+    """Entries matching every filter given, in ``seq`` order (or newest first).
+
+    ``since`` keeps entries at or after a timezone-aware time; ``after_seq`` entries after a
+    sequence number (for paging). ``action`` matches exactly, or as a pattern with ``*``
+    (``request.*``).
+    """
+    query = select(*ENTRY_COLUMNS)
+    if since is not None:
+        if since.tzinfo is None:
+            raise AuditError("since must be timezone-aware: pass tzinfo=UTC (or an offset)")
+        query = query.where(AuditEntryRow.ts >= since)
+    if after_seq is not None:
+        query = query.where(AuditEntryRow.seq > after_seq)
+    if action is not None:
+        query = query.where(_match(action))
+    for column, value in (
+        (AuditEntryRow.object_type, object_type),
+        (AuditEntryRow.object_id, object_id),
+        (AuditEntryRow.actor, actor),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    query = query.order_by(AuditEntryRow.seq.desc() if newest_first else AuditEntryRow.seq)
+    if limit is not None:
+        if limit < 1:
+            raise AuditError(f"limit must be at least 1, not {limit}")
+        query = query.limit(limit)
+    with store.session(write=False) as session:
+        rows = session.execute(query).mappings().all()
+    try:
+        return [entry_from_row(row) for row in rows]
+    except ValueError as exc:
+        raise AuditError(f"{exc}: the log was edited by hand; run `datavow audit verify`") from exc
+
+
+def _masked_url(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def _match(action: str) -> ColumnElement[bool]:
+    if "*" not in action:
+        return AuditEntryRow.action == action
+    escaped = action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return AuditEntryRow.action.like(escaped.replace("*", "%"), escape="\\")
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """What the caller says about an entry, validated; seq, time and hashes come later."""
+
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    reason: str | None
+    details: dict[str, Any]
+
+
+def _checked_fields(
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    reason: str | None,
+    details: Mapping[str, object] | None,
+) -> _Fields:
+    """Validate the caller's fields the same way on every database, before any lock is taken."""
+    named = {"actor": actor, "action": action, "object_type": object_type, "object_id": object_id}
+    for name, value in named.items():
+        if not isinstance(value, str) or not value.strip():
+            raise AuditError(f"an audit entry needs a non-empty {name} (a string), got {value!r}")
+        if len(value) > _LIMITS[name]:
+            raise AuditError(f"{name} is longer than {_LIMITS[name]} characters: {value[:40]!r}…")
+    if not _ACTION.fullmatch(action):
+        raise AuditError(
+            f"action {action!r} is not a dotted lower-case name: use e.g. 'request.erased'"
+        )
+    if reason is not None and not isinstance(reason, str):
+        raise AuditError(f"reason must be text or None, got {type(reason).__name__}")
+    try:
+        # Round-trip through canonical JSON: what is hashed is exactly what will be read back
+        # (tuples become lists, integer keys become strings).
+        details_text = canonical_json(dict(details or {}))
+    except (TypeError, ValueError) as exc:
+        raise AuditError(
+            f"details must be JSON (strings, numbers, booleans, null, lists, objects): {exc}"
+        ) from exc
+    return _Fields(actor, action, object_type, object_id, reason, json.loads(details_text))
+
+
+def _append_retrying(store: Store, fields: _Fields) -> AuditEntry:
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            with store.session() as session:
+                entry = _append_locked(session, fields)
+            return entry
+        except _ChainMoved as exc:
+            if attempt == _ATTEMPTS:
+                raise AuditError(
+                    f"could not append to the audit log after {_ATTEMPTS} attempts: other "
+                    "writers kept moving its head. Try again"
+                ) from exc
+        except DBAPIError as exc:
+            if attempt == _ATTEMPTS or not _is_conflict(exc):
+                raise _translate(exc, store.url) from exc
+        time.sleep(0.01 * 2**attempt)  # back off (20 ms, 40 ms, …) so the winner can finish
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _append_locked(session: Session, fields: _Fields) -> AuditEntry:
+    head = session.execute(
+        select(AuditHeadRow.seq, AuditHeadRow.hash)
+        .where(AuditHeadRow.id == HEAD_ID)
+        .with_for_update()
+    ).one_or_none()
+    if head is None:
+        raise AuditError(
+            "the audit head record is missing, so the log cannot be extended safely: run "
+            "`datavow audit verify` and restore the state store from a backup"
+        )
+    unsigned = AuditEntry(
+        seq=head.seq + 1,
+        ts=datetime.now(UTC),
+        actor=fields.actor,
+        action=fields.action,
+        object_type=fields.object_type,
+        object_id=fields.object_id,
+        reason=fields.reason,
+        details=fields.details,
+        prev_hash=head.hash,
+        hash="",
+    )
+    entry = replace(unsigned, hash=unsigned.compute_hash())
+    session.execute(
+        insert(AuditEntryRow).values({**asdict(entry), "details": canonical_json(entry.details)})
+    )
+    # Guarded update: if the head moved since it was read, nothing changes and we retry.
+    moved = session.execute(
+        update(AuditHeadRow)
+        .where(
+            AuditHeadRow.id == HEAD_ID,
+            AuditHeadRow.seq == head.seq,
+            AuditHeadRow.hash == head.hash,
+        )
+        .values(seq=entry.seq, hash=entry.hash)
+    )
+    if cast(CursorResult[Any], moved).rowcount != 1:
+        raise _ChainMoved()
+    return entry
+
+
+def _is_conflict(exc: DBAPIError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True  # a unique seq/prev_hash lost the race
+    if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        return True
+    message = str(exc.orig).lower()
+    return isinstance(exc, OperationalError) and ("locked" in message or "busy" in message)
+
+
+def _translate(exc: DBAPIError, url: str) -> AuditError | ConnectionError_:
+    if exc.connection_invalidated:
+        return ConnectionError_(
+            f"lost the connection to the state store at {url} while writing the audit log: "
+            f"{exc.orig}. Check that the database is reachable and try again"
+        )
+    return AuditError(f"could not append to the audit log at {url}: {exc.orig}")

@@ -1,0 +1,67 @@
+"""``datavow check``: the map against the law (lint) and against the live databases (drift)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from datavow.datamap import LoadedMap, load_map
+from datavow.findings import Finding, Severity, sort_findings
+from datavow.lint import run_lint
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Everything one check found."""
+
+    map_path: Path
+    findings: list[Finding]
+    drift_systems: list[str] = field(default_factory=list)
+
+    def count(self, severity: Severity) -> int:
+        return Counter(f.severity for f in self.findings)[severity]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing of severity error was found."""
+        return self.count(Severity.error) == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "map": str(self.map_path),
+            "ok": self.ok,
+            "counts": {s.value: self.count(s) for s in Severity},
+            "drift_systems": self.drift_systems,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def check_map(
+    source: str | Path | LoadedMap,
+    *,
+    drift: bool = True,
+    systems: Iterable[str] | None = None,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] = (),
+) -> CheckReport:
+    """Lint the map and, unless ``drift`` is false, compare it with its databases.
+
+    Raises :class:`~datavow.errors.MapError` when the map itself cannot be loaded.
+    """
+    loaded = source if isinstance(source, LoadedMap) else load_map(source)
+    findings = run_lint(loaded, select=select, ignore=ignore)
+    chosen = list(systems) if systems is not None else list(loaded.model.systems)
+    unknown = [name for name in chosen if name not in loaded.model.systems]
+    if unknown:
+        from datavow.errors import DatavowError
+
+        raise DatavowError(f"unknown system(s): {', '.join(unknown)} — the map declares: "
+                           f"{', '.join(loaded.model.systems) or 'none'}")
+    if drift and chosen:
+        from datavow.connectors.drift import check_drift
+
+        findings.extend(check_drift(loaded, chosen))
+    return CheckReport(map_path=loaded.path, findings=sort_findings(findings), drift_systems=chosen if drift else [])

@@ -1,0 +1,61 @@
+"""The ``datavow`` command: a thin layer that parses input, calls the library, translates errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+
+from datavow import __version__
+from datavow.errors import DatavowError, MapError
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class DatavowGroup(click.Group):
+    """Turns every :class:`DatavowError` into a clear message and its exit code; no tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MapError as exc:
+            if ctx.meta.get("datavow.json"):
+                click.echo(json.dumps({"ok": False, "problems": [
+                    {"file": p.location.file if p.location else None, "line": p.location.line if p.location else None,
+                     "column": p.location.column if p.location else None, "message": p.message, "hint": p.hint}
+                    for p in exc.problems]}, indent=2))
+            else:
+                count = len(exc.problems)
+                err_console.print(f"[bold red]The data map has {count} problem{'s' if count != 1 else ''}:[/]")
+                for problem in exc.problems:
+                    err_console.print(f"  {problem}", markup=False)
+            sys.exit(exc.exit_code)
+        except DatavowError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", markup=True)
+            sys.exit(exc.exit_code)
+
+
+@click.group(cls=DatavowGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="datavow")
+def main() -> None:
+    """datavow makes a privacy statement true and provable.
+
+    Declare your data map once (datavow.yaml); datavow checks it against the law and your
+    databases, and proves what it did in a tamper-evident audit log.
+    """
+
+
+def _register() -> None:
+    from datavow.cli.check import check, rules
+
+    main.add_command(check)
+    main.add_command(rules)
+
+
+_register()
+
+__all__ = ["main"]

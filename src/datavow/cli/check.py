@@ -1,0 +1,70 @@
+"""``datavow check`` and ``datavow rules``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from datavow.check import check_map
+from datavow.cli import console
+from datavow.findings import Severity
+from datavow.lint import all_rules
+
+_STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "cyan"}
+
+map_option = click.option(
+    "--map", "map_path", type=click.Path(path_type=Path), default=Path("datavow.yaml"), show_default=True,
+    envvar="DATAVOW_MAP", help="The data map to use (env: DATAVOW_MAP).",
+)
+
+
+@click.command()
+@map_option
+@click.option("--no-drift", is_flag=True, help="Lint only; do not connect to the databases.")
+@click.option("--system", "systems", multiple=True, help="Check drift for this system only (repeatable).")
+@click.option("--select", multiple=True, help="Run only this lint rule (repeatable).")
+@click.option("--ignore", multiple=True, help="Skip this lint rule (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def check(ctx: click.Context, map_path: Path, no_drift: bool, systems: tuple[str, ...], select: tuple[str, ...],
+          ignore: tuple[str, ...], as_json: bool) -> None:
+    """Check the data map against the law (lint) and the live databases (drift).
+
+    Exit code 0: no errors; 1: errors found; 2: the map itself is invalid.
+    """
+    ctx.meta["datavow.json"] = as_json
+    report = check_map(map_path, drift=not no_drift, systems=systems or None, select=select or None, ignore=ignore)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for finding in report.findings:
+            where = f"{finding.location}: " if finding.location else ""
+            style = _STYLE[finding.severity]
+            console.print(f"{where}[{style}]{finding.severity.value}[/] [bold]{finding.rule}[/]: ", end="")
+            console.print(finding.message + (f" [{finding.article}]" if finding.article else ""), markup=False)
+            if finding.hint:
+                console.print(f"    fix: {finding.hint}", style="dim", markup=False)
+        counts = ", ".join(f"{report.count(s)} {s.value}{'s' if report.count(s) != 1 else ''}" for s in Severity)
+        drift = f"; drift checked on {', '.join(report.drift_systems)}" if report.drift_systems else "; drift not checked"
+        verdict = "[bold green]ok[/]" if report.ok else "[bold red]failed[/]"
+        console.print(f"{verdict}: {counts}{drift}")
+    sys.exit(0 if report.ok else 1)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
+def rules(as_json: bool) -> None:
+    """List the lint rules: id, severity, the article each enforces, and the fix."""
+    found = all_rules()
+    if as_json:
+        click.echo(json.dumps([{"id": r.id, "severity": r.severity.value, "article": r.article,
+                                "summary": r.summary, "hint": r.hint} for r in found], indent=2))
+        return
+    table = Table("rule", "severity", "article", "what it catches")
+    for r in found:
+        table.add_row(r.id, r.severity.value, r.article, r.summary)
+    console.print(table)

@@ -1,0 +1,61 @@
+"""``datavow demo``: build the three demo companies, check them, and show what to try next."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from datavow.check import check_map
+from datavow.cli import console
+from datavow.demo import COMPANIES, build_demo, record_demo
+from datavow.findings import Severity
+
+
+@click.command()
+@click.argument("folder", type=click.Path(path_type=Path), default=Path("datavow-demo"))
+@click.option("--url", help="Build on this PostgreSQL or MariaDB database instead of SQLite files.")
+@click.option("--scale", type=float, default=1.0, show_default=True, help="Multiply the number of people.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed for the fake data (same seed, same data).")
+@click.option("--company", "companies", multiple=True, type=click.Choice(COMPANIES), help="Build only this company.")
+@click.option("--force", is_flag=True, help="Replace a demo already in FOLDER.")
+def demo(folder: Path, url: str | None, scale: float, seed: int, companies: tuple[str, ...], force: bool) -> None:
+    """Build the demo companies in FOLDER, check each, and print a tour."""
+    started = time.monotonic()
+    with Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(company: str, table: str, done: int, total: int) -> None:
+            key = f"{company}/{table}"
+            if key not in tasks:
+                tasks[key] = progress.add_task(key, total=total)
+            progress.update(tasks[key], completed=done)
+
+        built = build_demo(folder, url=url, scale=scale, seed=seed, companies=companies or COMPANIES, force=force,
+                           progress=report)
+    summary = Table("company", "systems", "tables", "rows", "people", "check")
+    for company in built:
+        result = check_map(company.map_path)
+        record_demo(company, result)
+        errors = result.count(Severity.error)
+        warnings = len(result.findings) - errors
+        verdict = "[green]ok[/]" if result.ok else "[red]errors[/]"
+        summary.add_row(company.title, str(len(company.systems)), str(len(company.rows)), f"{sum(company.rows.values()):,}",
+                        f"{company.people:,}", f"{verdict} ({errors} errors, {warnings} other findings)")
+    console.print(summary)
+    console.print(f"Built in {time.monotonic() - started:.1f} s in {folder}/\n")
+    first = built[0].map_path if built else folder / "mira-software" / "datavow.yaml"
+    console.print("[bold]Try next:[/]")
+    for line in (
+        f"datavow check --map {first}                  # lint + drift against the live databases",
+        f"datavow check --map {first} --json           # the same, for CI",
+        "datavow rules                                  # every lint rule and the article it enforces",
+        f"datavow audit show --map {first}             # what datavow did, in the audit log",
+        f"datavow audit verify --map {first}           # prove nobody changed it",
+        "datavow import fides DATASET.yml               # bring a Fides dataset into your map",
+    ):
+        console.print("  " + line, markup=False)

@@ -1,0 +1,131 @@
+"""Connecting to a system's database through SQLAlchemy.
+
+Driver errors stop here: everything that goes wrong while connecting or reading the catalogue
+leaves this module as a :class:`~datavow.errors.ConnectionError_` that names the system, shows
+the URL without its password and says what to check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from datavow.errors import ConnectionError_
+
+# Seconds to wait for a server to answer before calling it unreachable: `datavow check` runs
+# in CI, where a firewalled host must fail fast rather than hang for the TCP default.
+CONNECT_TIMEOUT_S = 5
+
+# The connect argument that bounds connection time, by driver; libpq takes whole seconds.
+_TIMEOUT_ARGUMENT = {
+    "psycopg": "connect_timeout",
+    "psycopg2": "connect_timeout",
+    "pymysql": "connect_timeout",
+    "mysqldb": "connect_timeout",
+    "mariadbconnector": "connect_timeout",
+}
+
+_SERVER_HINT = ("check that the server is running and reachable from here, the user name and "
+                "password, and that the database exists")
+
+
+def connect(url: str, *, system: str | None = None, timeout: int = CONNECT_TIMEOUT_S) -> Engine:
+    """An engine for ``url``, after proving that a connection can be opened.
+
+    ``system`` names the data map's system in error messages. A SQLite file must exist already:
+    a mistyped path is an error, never a new empty database.
+
+    Raises :class:`ConnectionError_` when the URL is unusable, its driver is not installed or
+    the database cannot be reached.
+    """
+    what = f"system '{system}'" if system else "the database"
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConnectionError_(f"{what}: '{redact(url)}' is not a database URL — write a SQLAlchemy "
+                               "URL such as 'sqlite:///shop.db' or "
+                               "'postgresql+psycopg://user@host/db'") from exc
+    parsed = _existing_sqlite_file(parsed, what)
+    try:
+        engine = create_engine(parsed, connect_args=_timeout_arguments(parsed, timeout))
+    except (ArgumentError, ImportError) as exc:  # an unknown dialect, or its driver is missing
+        raise ConnectionError_(f"cannot connect to {what} at {redact(parsed)}: {_reason(exc)} — "
+                               f"install the driver for '{parsed.drivername}', or fix the URL's "
+                               "scheme") from exc
+    try:
+        with translate_errors(engine.url, system), engine.connect():
+            pass
+    except ConnectionError_:
+        engine.dispose()
+        raise
+    return engine
+
+
+@contextmanager
+def translate_errors(url: URL | str, system: str | None = None) -> Iterator[None]:
+    """Turn a SQLAlchemy or driver error raised inside the block into :class:`ConnectionError_`."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        what = f"system '{system}'" if system else "the database"
+        parsed = make_url(url)
+        hint = "check the file's path and permissions" if _is_sqlite(parsed) else _SERVER_HINT
+        raise ConnectionError_(f"cannot connect to {what} at {redact(parsed)}: "
+                               f"{_reason(exc, parsed.password)} — {hint}") from exc
+
+
+def redact(url: URL | str) -> str:
+    """The URL as text with its password replaced by ``***``; safe to print and log."""
+    if isinstance(url, str):
+        try:
+            url = make_url(url)
+        except ArgumentError:
+            return "<unparseable URL>"
+    text = url.render_as_string(hide_password=True)
+    # A SQLite URI keeps the file name percent-encoded; show the path as the user wrote it.
+    return text.replace("file:", "", 1) if _is_uri_file(url) else text
+
+
+def _is_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite"
+
+
+def _is_uri_file(url: URL) -> bool:
+    return _is_sqlite(url) and str(url.query.get("uri", "")).lower() in ("true", "1")
+
+
+def _existing_sqlite_file(url: URL, what: str) -> URL:
+    """Open a SQLite file in ``mode=rw`` so that SQLite never creates it; report a missing one."""
+    if not _is_sqlite(url) or not url.database or url.database == ":memory:" or _is_uri_file(url):
+        return url
+    path = Path(url.database)
+    if not path.is_file():
+        raise ConnectionError_(f"cannot connect to {what}: the database file {path} does not exist — "
+                               "check the path in the URL (a relative path is taken from the data "
+                               "map's folder); datavow does not create databases")
+    return url.set(database="file:" + quote(str(path.resolve())),
+                   query={**url.query, "mode": "rw", "uri": "true"})
+
+
+def _timeout_arguments(url: URL, timeout: int) -> dict[str, Any]:
+    argument = _TIMEOUT_ARGUMENT.get(url.get_driver_name())
+    if argument is None or argument in url.query:  # a timeout in the URL wins
+        return {}
+    return {argument: timeout}
+
+
+def _reason(exc: BaseException, password: str | None = None) -> str:
+    """The driver's own words, first line only, without the password should it echo it."""
+    original: BaseException = getattr(exc, "orig", None) or exc
+    texts = [arg for arg in original.args if isinstance(arg, str) and arg.strip()]
+    # pymysql puts an error number first and the message last; psycopg the message only.
+    text = texts[-1] if texts else str(original) or type(original).__name__
+    line = text.strip().splitlines()[0].strip()
+    return line.replace(password, "***") if password else line

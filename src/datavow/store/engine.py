@@ -1,0 +1,192 @@
+"""Opening datavow's state store: an SQLite file by default, PostgreSQL in production."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.orm import Session
+
+from datavow.errors import ConnectionError_, StateError
+from datavow.store.migrate import upgrade_schema
+
+#: Environment variable that overrides the default state store URL.
+STATE_URL_ENV = "DATAVOW_STATE_URL"
+
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+# Execution option read by the SQLite BEGIN hook: write transactions take the lock up front.
+_WRITE_OPTION = "datavow_write"
+
+# Seconds a SQLite writer waits for another writer's lock before giving up.
+_SQLITE_BUSY_TIMEOUT = 30
+
+
+class Store:
+    """An open state store: an engine whose schema is current, and sessions on it.
+
+    Create it with :func:`open_store`. Close it (or use it as a context manager) to release
+    its connections.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        read_options: dict[str, Any] = {_WRITE_OPTION: False}
+        if engine.dialect.name == "postgresql":
+            # One snapshot for the whole read, so a verify never sees half an append.
+            read_options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        self._reader = engine.execution_options(**read_options)
+
+    @property
+    def url(self) -> str:
+        """The store's URL with any password masked, for messages."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A session in one transaction: committed when the block ends, rolled back on error.
+
+        Write sessions on SQLite begin with ``BEGIN IMMEDIATE`` so that a read followed by a
+        write cannot fail halfway on another writer's lock. ``write=False`` gives a consistent
+        read-only snapshot that does not block writers.
+        """
+        engine = self.engine if write else self._reader
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+
+def default_state_url(map_path: Path, environ: Mapping[str, str] | None = None) -> str:
+    """``$DATAVOW_STATE_URL`` if set, else ``sqlite:///<map's directory>/.datavow/state.db``.
+
+    Pure: nothing is created until :func:`open_store` opens the URL.
+    """
+    env = os.environ if environ is None else environ
+    if env.get(STATE_URL_ENV):
+        return env[STATE_URL_ENV]
+    state_db = Path(map_path).resolve().parent / ".datavow" / "state.db"
+    return f"sqlite:///{state_db}"
+
+
+def open_store(url: str, *, create: bool = True) -> Store:
+    """Open the state store at ``url`` and upgrade its schema to the latest revision.
+
+    With ``create=False`` a missing SQLite file is an error instead of a new empty store, so
+    read-only commands (``datavow audit verify``) do not report on a database that was never
+    there.
+    """
+    parsed = _parse_url(url)
+    masked = parsed.render_as_string(hide_password=True)
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise StateError(
+            f"state store URL {masked!r} uses {backend!r}; datavow keeps its state in SQLite "
+            "(sqlite:///path/state.db) or PostgreSQL (postgresql+psycopg://user@host/db)"
+        )
+    if backend == "sqlite":
+        _prepare_sqlite_file(parsed, create=create)
+    try:
+        engine = create_engine(parsed, **_engine_options(backend))
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise StateError(f"cannot open state store URL {masked!r}: {exc}") from exc
+    if backend == "sqlite":
+        _install_sqlite_hooks(engine, in_memory=_sqlite_path(parsed) is None)
+    try:
+        upgrade_schema(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        raise ConnectionError_(
+            f"cannot open the state store at {masked}: {exc.orig}. Check that the database "
+            f"is running and the URL (--state or ${STATE_URL_ENV}) is right"
+        ) from exc
+    except BaseException:
+        engine.dispose()
+        raise
+    return Store(engine)
+
+
+def _parse_url(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError as exc:
+        raise StateError(
+            f"{url!r} is not a database URL: use sqlite:///path/state.db or "
+            "postgresql+psycopg://user@host/db"
+        ) from exc
+
+
+def _sqlite_path(url: URL) -> Path | None:
+    """The database file of a SQLite URL, or ``None`` when it lives in memory."""
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _prepare_sqlite_file(url: URL, *, create: bool) -> None:
+    path = _sqlite_path(url)
+    if path is None or path.exists():
+        return
+    if not create:
+        raise StateError(
+            f"there is no state store at {path}: run datavow from the directory of your data "
+            f"map, pass --map or --state, or set ${STATE_URL_ENV}"
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StateError(f"cannot create the state directory {path.parent}: {exc}") from exc
+
+
+def _engine_options(backend: str) -> dict[str, Any]:
+    if backend == "sqlite":
+        return {"connect_args": {"timeout": _SQLITE_BUSY_TIMEOUT}}
+    return {"pool_pre_ping": True}
+
+
+def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:
+    """WAL and foreign keys on every connection; datavow, not pysqlite, emits BEGIN.
+
+    pysqlite's own transaction handling skips BEGIN before SELECT and DDL, which would make
+    migrations non-transactional and let a read-then-write transaction lose the write lock.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if not in_memory:
+                # Readers never block the writer and the writer never blocks readers.
+                cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get(_WRITE_OPTION, True)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")

@@ -1,0 +1,1 @@
+"""Alembic migrations of datavow's state store; run by :func:`datavow.store.upgrade_schema`."""
