@@ -51,9 +51,11 @@ def main() -> None:
 
 def _register() -> None:
     from datavow.cli.check import check, rules
+    from datavow.cli.taxonomy import taxonomy
 
     main.add_command(check)
     main.add_command(rules)
+    main.add_command(taxonomy)
 
 
 _register()

@@ -74,8 +74,14 @@ def _selected(loaded: LoadedMap, systems: Sequence[str] | None) -> list[str]:
 
 
 def _guess(name: str, pool: Iterable[str]) -> str | None:
-    found = difflib.get_close_matches(name, sorted(pool), n=1, cutoff=0.6)
-    return found[0] if found else None
+    """The likeliest name ``name`` was meant to be: a close spelling, or one containing it."""
+    candidates = sorted(pool)
+    found = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    if found:
+        return found[0]
+    # A renamed column often only gained a part: email -> email_address, name -> full_name.
+    containing = [other for other in candidates if name.lower() in other.lower() or other.lower() in name.lower()]
+    return min(containing, key=len) if containing else None
 
 
 class _SystemDrift:
@@ -97,21 +103,17 @@ class _SystemDrift:
     def check(self) -> list[Finding]:
         try:
             engine = connect(self.loaded.system_url(self.name), system=self.name)
-        except MapError as exc:
+            try:
+                with translate_errors(engine.url, self.name):
+                    self.compare(inspect(engine))
+            finally:
+                engine.dispose()
+        except MapError as exc:  # its URL names an environment variable that is not set
             problem = exc.problems[0]
             self.report("drift-unreachable", ("url",), f"system '{self.name}' cannot be checked: "
                         f"{problem.message}", problem.hint, self.name)
-            return self.findings
         except ConnectionError_ as exc:
             self.report("drift-unreachable", ("url",), str(exc), "", self.name)
-            return self.findings
-        try:
-            with translate_errors(engine.url, self.name):
-                self.compare(inspect(engine))
-        except ConnectionError_ as exc:
-            self.report("drift-unreachable", ("url",), str(exc), "", self.name)
-        finally:
-            engine.dispose()
         return self.findings
 
     # -- schemas
@@ -126,8 +128,8 @@ class _SystemDrift:
         # The system's own schema is always read, even with no tables in it, so that a table
         # nobody declared cannot hide there.
         groups: dict[str | None, list[TableRef]] = {self.schema_key(self.system.schema_): []}
-        for table_name, table in self.system.tables.items():
-            ref = TableRef(self.name, table_name, self.system, table)
+        for table_name in self.system.tables:
+            ref = self.loaded.table(self.name, table_name)
             groups.setdefault(self.schema_key(ref.schema), []).append(ref)
         existing = set(inspector.get_schema_names()) if any(key is not None for key in groups) else set()
         for key, refs in groups.items():

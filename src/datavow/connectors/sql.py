@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from sqlalchemy import Engine, create_engine, make_url
 from sqlalchemy.engine import URL
@@ -48,7 +48,7 @@ def connect(url: str, *, system: str | None = None, timeout: int = CONNECT_TIMEO
     what = f"system '{system}'" if system else "the database"
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise ConnectionError_(f"{what}: '{redact(url)}' is not a database URL — write a SQLAlchemy "
                                "URL such as 'sqlite:///shop.db' or "
                                "'postgresql+psycopg://user@host/db'") from exc
@@ -86,11 +86,13 @@ def redact(url: URL | str) -> str:
     if isinstance(url, str):
         try:
             url = make_url(url)
-        except ArgumentError:
+        except (ArgumentError, ValueError):
             return "<unparseable URL>"
-    text = url.render_as_string(hide_password=True)
-    # A SQLite URI keeps the file name percent-encoded; show the path as the user wrote it.
-    return text.replace("file:", "", 1) if _is_uri_file(url) else text
+    if _is_uri_file(url) and url.database and url.database.startswith("file:"):
+        # Show the path the user wrote, not the percent-encoded URI made of it.
+        query = {key: value for key, value in url.query.items() if key not in ("mode", "uri")}
+        url = url.set(database=unquote(url.database[len("file:"):]), query=query)
+    return url.render_as_string(hide_password=True)
 
 
 def _is_sqlite(url: URL) -> bool:

@@ -107,7 +107,7 @@ def resolve_url(raw: str, base: Path, where: Location | None) -> str:
     url_text = interpolate(raw, where)
     try:
         url = make_url(url_text)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: e.g. a port that is not a number
         raise MapError([Problem(where, f"'{_redact(url_text)}' is not a database URL",
                                 "write a SQLAlchemy URL such as 'sqlite:///shop.db' or "
                                 "'postgresql+psycopg://user@host/db'")]) from exc

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
@@ -32,6 +32,10 @@ _SPECIAL_ROOTS: dict[str, Article] = {
     "user.demographic.sex_life": "art9",
     "user.criminal_history": "art10",
 }
+
+# Biometric data is special only when processed to identify someone (Art. 4(14), recital 51): a
+# voicemail recording is a voice recording, not a voiceprint, so it does not inherit Art. 9.
+_NOT_SPECIAL: frozenset[str] = frozenset({"user.biometric.voice"})
 
 _DATAVOW_CATEGORIES: dict[str, tuple[str, str]] = {
     "user.demographic.trade_union_membership": (
@@ -69,7 +73,6 @@ class Taxonomy:
     categories: Mapping[str, Category]
     subjects: Mapping[str, Term]
     uses: Mapping[str, Term]
-    _children: Mapping[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def has_category(self, key: str) -> bool:
         return key in self.categories
@@ -91,6 +94,8 @@ class Taxonomy:
     def special_article(self, key: str) -> Article | None:
         """``art9`` for a special category, ``art10`` for criminal data, else None."""
         for ancestor in self.ancestors(key):
+            if ancestor in _NOT_SPECIAL:
+                return None
             category = self.categories.get(ancestor)
             if category is not None and category.special is not None:
                 return category.special
