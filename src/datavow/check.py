@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from datavow.connectors.drift import check_drift
 from datavow.datamap import LoadedMap, load_map
 from datavow.findings import Finding, Severity, sort_findings
 from datavow.lint import run_lint
@@ -53,15 +54,8 @@ def check_map(
     """
     loaded = source if isinstance(source, LoadedMap) else load_map(source)
     findings = run_lint(loaded, select=select, ignore=ignore)
-    chosen = list(systems) if systems is not None else list(loaded.model.systems)
-    unknown = [name for name in chosen if name not in loaded.model.systems]
-    if unknown:
-        from datavow.errors import DatavowError
-
-        raise DatavowError(f"unknown system(s): {', '.join(unknown)} — the map declares: "
-                           f"{', '.join(loaded.model.systems) or 'none'}")
-    if drift and chosen:
-        from datavow.connectors.drift import check_drift
-
-        findings.extend(check_drift(loaded, chosen))
-    return CheckReport(map_path=loaded.path, findings=sort_findings(findings), drift_systems=chosen if drift else [])
+    checked: list[str] = []
+    if drift and loaded.model.systems:
+        checked = list(systems) if systems is not None else list(loaded.model.systems)
+        findings.extend(check_drift(loaded, checked))  # raises MapError for an undeclared system
+    return CheckReport(map_path=loaded.path, findings=sort_findings(findings), drift_systems=checked)

@@ -56,6 +56,9 @@ def _register() -> None:
     main.add_command(check)
     main.add_command(rules)
     main.add_command(taxonomy)
+    from datavow.interop.cli import import_group
+
+    main.add_command(import_group)
 
 
 _register()

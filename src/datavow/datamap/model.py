@@ -92,8 +92,8 @@ DurationField = Annotated[Duration, BeforeValidator(_to_duration), PlainSerializ
 
 # --------------------------------------------------------------------------- names
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-_CATEGORY = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
+NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+CATEGORY_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
@@ -115,7 +115,7 @@ Country = Annotated[str, BeforeValidator(_check_country)]
 
 
 def _check_category_key(value: Any) -> Any:
-    if isinstance(value, str) and not _CATEGORY.match(value):
+    if isinstance(value, str) and not CATEGORY_PATTERN.match(value):
         raise PydanticCustomError(
             "category_key",
             "'{value}' is not a data category key — keys are dotted lower-case names such as "
@@ -607,7 +607,7 @@ class DataMap(Strict):
     @classmethod
     def _valid_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
         for key in value:
-            if not _NAME.match(key):
+            if not NAME_PATTERN.match(key):
                 raise PydanticCustomError(
                     "name",
                     "'{key}' is not a valid key — use letters, digits, '_' and '-', starting "

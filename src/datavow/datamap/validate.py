@@ -34,7 +34,7 @@ _SPLIT: dict[type[BaseModel], dict[str, Any]] = {
     m.System: {"tables": m.Table},
 }
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+
 
 _TYPE_WORDS = {
     "string_type": "text",
@@ -104,7 +104,7 @@ class Validator:
             good: dict[str, Any] = {}
             for name, value in container.items():
                 entry_path = path + (field, name)
-                if not isinstance(name, str) or not _NAME.match(name):
+                if not isinstance(name, str) or not m.NAME_PATTERN.match(name):
                     self._report(entry_path, f"'{name}' is not a valid name", "use letters, digits, '_' and '-', "
                                  "starting with a letter", key=True)
                     continue

@@ -1,0 +1,459 @@
+"""``datavow import fides``: Fides datasets become a data map fragment to review and include.
+
+Each Fides dataset becomes a system, each collection a table, each field a column. What Fides
+says about a person's data carries over (categories, identities, primary keys, the links between
+collections, its default masking); what a SQL data map cannot hold (nested fields) is refused or,
+when asked, skipped and listed. The fragment opens with the list of things a person must review.
+
+Which side of a Fides reference holds the key: Fides' ``direction`` says which way its privacy
+request walks a link, not which column is the foreign key (Fides documents
+``customer.address_id`` with ``direction: to`` ``address.id`` as "analogous to
+``address_id REFERENCES address.id``", and ``orders.customer_id`` with ``direction: from``
+``customer.id`` is the same kind of key). So the key side is read from the primary keys; when
+they do not tell, from a column named ``id``; else the field that declares the reference holds
+the key, as Fides describes it. Anything not read from primary keys is marked for review.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fideslang.models import Dataset, DatasetCollection, DatasetField, FidesDatasetReference
+
+from datavow.datamap.model import CATEGORY_PATTERN, NAME_PATTERN  # the map's own rules, so import and load agree
+from datavow.datamap.resolve import BUILTIN_IDENTITIES
+from datavow.errors import Location, Problem
+from datavow.interop.fides_dataset import DatasetFile, fail, read_dataset_files
+from datavow.interop.fragment import (
+    FieldErase,
+    Fragment,
+    FragmentField,
+    FragmentIdentity,
+    FragmentReference,
+    FragmentSystem,
+    FragmentTable,
+    IdentityFormat,
+    render_fragment,
+)
+from datavow.taxonomy import default_taxonomy
+
+# Fides' own identity names that datavow knows under another name.
+_IDENTITY_ALIASES = {"phone_number": "phone"}
+_IDENTITY_FORMATS: dict[str, IdentityFormat] = {"integer": "integer"}  # by Fides data_type
+
+DatasetPaths = Path | str | Sequence[Path | str]
+
+
+def import_fides(path: DatasetPaths, *, url: str | None = None, subject: str | None = None,
+                 skip_nested: bool = False) -> str:
+    """Convert the Fides dataset file(s) at ``path`` into a data map fragment (YAML text).
+
+    The fragment holds one system per dataset (keyed by its ``fides_key``) and the identity
+    types its tables use beyond ``email`` and ``phone``. ``url`` is the systems' connection URL
+    (default ``${<KEY>_URL}``, read from the environment when datavow connects); ``subject``
+    names the map's subject category for every table holding personal data; ``skip_nested``
+    leaves nested fields out, with a comment, instead of failing.
+
+    Give several files to import datasets that reference each other in one fragment.
+    Raises :class:`~datavow.errors.ImportError_` listing every problem found.
+    """
+    paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
+    problems: list[Problem] = []
+    files = read_dataset_files(paths, problems)
+    converter = _Converter(files, url=url, subject=subject, skip_nested=skip_nested)
+    fragment = converter.convert()
+    problems += converter.problems
+    if problems:
+        raise fail(problems, ", ".join(str(p) for p in paths))
+    return render_fragment(fragment)
+
+
+@dataclass(frozen=True)
+class _End:
+    """One end of a reference. ``sole_key``: the column alone is its table's primary key
+    (None when its dataset is not being imported, so nothing is known about it)."""
+
+    dataset: str
+    collection: str
+    column: str
+    sole_key: bool | None
+
+
+@dataclass
+class _Collection:
+    file: DatasetFile
+    dataset: Dataset
+    collection: DatasetCollection
+    columns: dict[str, DatasetField] = field(default_factory=dict)
+    nested: dict[str, DatasetField] = field(default_factory=dict)
+
+    @property
+    def primary_key(self) -> list[str]:
+        return [n for n, f in self.columns.items() if f.fides_meta is not None and f.fides_meta.primary_key]
+
+    def where(self, field_name: str | None = None, *rest: str | int) -> Location | None:
+        return self.file.where(self.dataset.fides_key, self.collection.name,
+                               [field_name] if field_name else [], *rest)
+
+
+def _is_nested(data_field: DatasetField) -> bool:
+    data_type = data_field.fides_meta.data_type if data_field.fides_meta else None
+    return bool(data_field.fields) or (data_type or "").removesuffix("[]") == "object"
+
+
+def _is_system(category: str) -> bool:
+    """fideslang's ``system.*`` categories describe the system's own data, not a person's."""
+    return category == "system" or category.startswith("system.")
+
+
+def _words(text: str | None) -> str | None:
+    return " ".join(text.split()) if text else None
+
+
+def _sub_paths(data_field: DatasetField, prefix: str = "") -> list[str]:
+    path = f"{prefix}{data_field.name}"
+    children = [p for child in data_field.fields or [] for p in _sub_paths(child, path + ".")]
+    return children or [path]
+
+
+def _nested_identities(data_field: DatasetField) -> set[str]:
+    own = {data_field.fides_meta.identity} if data_field.fides_meta and data_field.fides_meta.identity else set()
+    return own.union(*(_nested_identities(child) for child in data_field.fields or []))
+
+
+class _Converter:
+    def __init__(self, files: list[DatasetFile], *, url: str | None, subject: str | None,
+                 skip_nested: bool) -> None:
+        self.files = files
+        self.url = url
+        self.subject = subject
+        self.skip_nested = skip_nested
+        self.problems: list[Problem] = []
+        self.notes: dict[str, list[str]] = defaultdict(list)  # review topic -> items
+        self.fragment = Fragment()
+        self.collections: dict[tuple[str, str], _Collection] = {}
+        # (dataset, collection, column) of a key -> the columns that hold it
+        self.referenced: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+        self.taxonomy = default_taxonomy()
+
+    def problem(self, where: Location | None, message: str, hint: str = "") -> None:
+        self.problems.append(Problem(where, message, hint))
+
+    def note(self, topic: str, item: str) -> None:
+        if item not in self.notes[topic]:
+            self.notes[topic].append(item)
+
+    # -- the steps
+
+    def convert(self) -> Fragment:
+        self.check_options()
+        for dataset_file in self.files:
+            for dataset in dataset_file.datasets:
+                self.system(dataset_file, dataset)
+        for info in self.collections.values():
+            for name, data_field in info.columns.items():
+                for reference in (data_field.fides_meta.references or []) if data_field.fides_meta else []:
+                    self.reference(info, name, reference)
+        for (dataset_key, collection), info in self.collections.items():
+            self.erasure(info, self.fragment.systems[dataset_key].tables[collection])
+        self.fragment.header = self.header()
+        return self.fragment
+
+    def check_options(self) -> None:
+        count = sum(len(f.datasets) for f in self.files)
+        if self.url is not None and count != 1:
+            self.problem(None, f"--url names one database, but the files hold {count} datasets",
+                         "import them one at a time with --url, or leave --url out and set each ${KEY_URL}")
+        if self.subject is not None and not NAME_PATTERN.match(self.subject):
+            self.problem(None, f"'{self.subject}' is not a subject key",
+                         "use the key of an entry under 'subjects:' in datavow.yaml (letters, digits, '_', '-')")
+
+    def system(self, dataset_file: DatasetFile, dataset: Dataset) -> None:
+        key = dataset.fides_key
+        if not NAME_PATTERN.match(key):
+            self.problem(dataset_file.where(key, None, (), "fides_key"),
+                         f"the dataset key '{key}' cannot name a datavow system",
+                         "system keys use letters, digits, '_' and '-' (no '.'); rename the fides_key")
+        namespace = dataset.fides_meta.namespace if dataset.fides_meta else None
+        schema = namespace.get("schema") if isinstance(namespace, dict) else None
+        env = re.sub(r"[^A-Za-z0-9_]", "_", key).upper() + "_URL"
+        if self.url is None:
+            self.note("url", env)
+        system = FragmentSystem(url=self.url or f"${{{env}}}", name=_words(dataset.name),
+                                description=_words(dataset.description),
+                                schema=schema if isinstance(schema, str) else None)
+        self.fragment.systems[key] = system
+        if dataset.data_categories:
+            self.note("broad", f"dataset {key}: " + ", ".join(dataset.data_categories))
+        self.labels(dataset.data_uses, dataset.data_subjects)
+        for collection, fields in dataset_file.file_order(dataset):
+            info = _Collection(dataset_file, dataset, collection)
+            self.collections[(key, collection.name)] = info
+            system.tables[collection.name] = self.table(info, fields)
+
+    def labels(self, uses: list[str] | None, subjects: list[str] | None) -> None:
+        for use in uses or []:
+            self.note("uses", use)
+        for data_subject in subjects or []:
+            self.note("subjects", data_subject)
+
+    def table(self, info: _Collection, fields: list[DatasetField]) -> FragmentTable:
+        collection = info.collection
+        table = FragmentTable(description=_words(collection.description))
+        self.labels(collection.data_uses, collection.data_subjects)
+        if collection.data_categories:
+            table.comments.append("Fides gives the whole collection: " + ", ".join(collection.data_categories)
+                                  + " (datavow reads categories per field)")
+            self.note("broad", f"{info.dataset.fides_key}.{collection.name}")
+        meta = collection.fides_meta
+        if meta is not None and meta.skip_processing:
+            table.comments.append("Fides skips this collection in privacy requests (skip_processing)")
+        for data_field in fields:
+            self.labels(data_field.data_uses, data_field.data_subjects)
+            if _is_nested(data_field):
+                self.nested(info, table, data_field)
+                continue
+            info.columns[data_field.name] = data_field
+            table.fields[data_field.name] = self.column(info, table, data_field)
+        table.primary_key = info.primary_key
+        return table
+
+    def nested(self, info: _Collection, table: FragmentTable, data_field: DatasetField) -> None:
+        info.nested[data_field.name] = data_field
+        label = f"{info.dataset.fides_key}.{info.collection.name}.{data_field.name}"
+        paths = ", ".join(_sub_paths(data_field))
+        if not self.skip_nested:
+            self.problem(info.where(data_field.name),
+                         f"{label} is a nested field ({paths}): datavow maps SQL tables, whose columns hold "
+                         "one value each", "keep such data in columns, or pass --skip-nested to leave it out "
+                         "(it is then listed in the fragment for review)")
+            return
+        identities = sorted(_nested_identities(data_field))
+        held = f", with the identity {', '.join(identities)}: rows cannot be found by it" if identities else ""
+        table.comments.append(f"skipped nested field {data_field.name} ({paths}){held}")
+        self.note("nested", label)
+
+    def column(self, info: _Collection, table: FragmentTable, data_field: DatasetField) -> FragmentField:
+        label = f"{info.dataset.fides_key}.{info.collection.name}.{data_field.name}"
+        categories = data_field.data_categories or []
+        personal = [c for c in categories if not _is_system(c)]
+        for category in personal:
+            if not CATEGORY_PATTERN.match(category):
+                self.problem(info.where(data_field.name, "data_categories", categories.index(category)),
+                             f"{label}: '{category}' cannot be a datavow data category",
+                             "datavow category keys are dotted lower-case names such as 'user.contact.email'")
+            elif not self.taxonomy.has_category(category):
+                self.note("categories", category)
+        result = FragmentField(categories=personal)
+        system_only = [c for c in categories if _is_system(c)]
+        meta = data_field.fides_meta
+        notes = [f"Fides: {', '.join(system_only)}"] if system_only and not personal else []
+        if meta is not None and meta.data_type and meta.data_type.endswith("[]"):
+            notes.append(f"an array ({meta.data_type}) in Fides")
+        result.comment = "; ".join(notes) or None
+        if meta is not None and meta.identity:
+            self.identity(info, table, data_field, meta.identity, personal)
+        return result
+
+    def identity(self, info: _Collection, table: FragmentTable, data_field: DatasetField, identity: str,
+                 categories: list[str]) -> None:
+        kind = _IDENTITY_ALIASES.get(identity, identity)
+        if not NAME_PATTERN.match(kind):
+            self.problem(info.where(data_field.name, "fides_meta", "identity"),
+                         f"the identity '{identity}' cannot name a datavow identity type",
+                         "identity types use letters, digits, '_' and '-'")
+            return
+        if kind in table.identity:
+            table.comments.append(f"Fides also finds people by {kind} in {data_field.name}; datavow takes "
+                                  f"one column per identity type ({table.identity[kind]})")
+            return
+        table.identity[kind] = data_field.name
+        if kind not in BUILTIN_IDENTITIES and kind not in self.fragment.identities:
+            data_type = (data_field.fides_meta.data_type if data_field.fides_meta else None) or ""
+            self.fragment.identities[kind] = FragmentIdentity(
+                name=kind.replace("_", " ").capitalize(),
+                format=_IDENTITY_FORMATS.get(data_type, "text"),
+                category=categories[0] if len(categories) == 1 else None,
+            )
+
+    # -- references
+
+    def end(self, dataset: str, collection: str, column: str) -> _End:
+        info = self.collections.get((dataset, collection))
+        return _End(dataset, collection, column, None if info is None else info.primary_key == [column])
+
+    def reference(self, info: _Collection, name: str, reference: FidesDatasetReference) -> None:
+        dataset_key, collection = info.dataset.fides_key, info.collection.name
+        where = info.where(name, "fides_meta")
+        label = f"{dataset_key}.{collection}.{name}"
+        target_collection, _, target_column = reference.field.partition(".")
+        if not target_column:
+            self.problem(where, f"{label}: the reference '{reference.field}' names no field",
+                         "write the referenced field as 'collection.field'")
+            return
+        target_info = self.collections.get((reference.dataset, target_collection))
+        imported = any(d.fides_key == reference.dataset for f in self.files for d in f.datasets)
+        if imported and target_info is None:
+            self.problem(where, f"{label} refers to '{reference.field}', but dataset {reference.dataset} has no "
+                         f"collection '{target_collection}'", "fix the reference's 'field'")
+            return
+        if "." in target_column or (target_info is not None and target_column in target_info.nested):
+            if not self.skip_nested:
+                self.problem(where, f"{label} refers to the nested field {reference.dataset}.{reference.field}",
+                             "pass --skip-nested to leave the reference out")
+                return
+            self.fragment.systems[dataset_key].tables[collection].comments.append(
+                f"skipped the reference {name} → {reference.dataset}.{reference.field} (a nested field)")
+            self.note("nested", f"{label} → {reference.dataset}.{reference.field}")
+            return
+        if target_info is not None and target_column not in target_info.columns:
+            self.problem(where, f"{label} refers to '{reference.field}', which dataset {reference.dataset} does "
+                         "not declare", "fix the reference's 'field', or declare the field")
+            return
+        if not imported:
+            self.note("elsewhere", reference.dataset)
+        source = self.end(dataset_key, collection, name)
+        target = self.end(reference.dataset, target_collection, target_column)
+        holder, key, guessed = _key_side(source, target)
+        if reference.direction is None:
+            walk = "Fides walks it both ways (no direction)"
+        else:
+            start, stop = (target, source) if reference.direction.value == "from" else (source, target)
+            walk = f"Fides walks {start.collection} → {stop.collection}"
+        comment = walk + (f"; review: key side guessed ({key.collection}.{key.column} taken as the key)"
+                          if guessed else "")
+        if guessed:
+            self.note("guessed", f"{holder.collection}.{holder.column} → {key.collection}.{key.column}")
+        self.add_reference(holder, key, comment)
+
+    def add_reference(self, holder: _End, key: _End, comment: str) -> None:
+        to = key.collection if key.dataset == holder.dataset else f"{key.dataset}.{key.collection}"
+        system = self.fragment.systems.get(holder.dataset)
+        table = system.tables.get(holder.collection) if system else None
+        if table is None:
+            self.note("by_hand", f"systems.{holder.dataset}.tables.{holder.collection}.references: "
+                      f"{{{holder.column}: {to}.{key.column}}}")
+            return
+        if any(r.columns == [holder.column] and r.to == to and r.to_columns == [key.column]
+               for r in table.references.values()):
+            return  # declared on both ends in Fides
+        name = holder.column
+        while name in table.references:
+            name = f"{name}_{key.collection}"
+        table.references[name] = FragmentReference([holder.column], to, [key.column], comment)
+        holder_label = holder.collection if key.dataset == holder.dataset else f"{holder.dataset}.{holder.collection}"
+        self.referenced[(key.dataset, key.collection, key.column)].append(f"{holder_label}.{holder.column}")
+
+    # -- erasure
+
+    def erasure(self, info: _Collection, table: FragmentTable) -> None:
+        personal = False
+        for name, data_field in info.columns.items():
+            result = table.fields[name]
+            if not result.categories:
+                continue
+            personal = True
+            result.erase = self.field_erasure(info, name, data_field, result)
+        meta = info.collection.fides_meta
+        if meta is not None and meta.masking_strategy_override is not None:
+            table.erase = "delete"  # the only collection-level strategy Fides has
+        elif personal or table.identity:
+            table.erase = "anonymize"
+        if table.erase is not None and self.subject is not None:
+            table.subject = self.subject
+
+    def field_erasure(self, info: _Collection, name: str, data_field: DatasetField,
+                      result: FragmentField) -> FieldErase:
+        holders = self.referenced.get((info.dataset.fides_key, info.collection.name, name), [])
+        label = f"{info.collection.name}.{name}"
+        primary_key = info.primary_key
+        if name in primary_key:
+            self.note("kept", label)
+            return FieldErase("keep", ("primary key" if len(primary_key) == 1 else "part of the primary key")
+                              + " of a row that anonymize keeps; a key cannot be NULL"
+                              + (f"; referred to by {', '.join(holders)}" if holders else ""))
+        if holders:
+            self.note("kept", label)
+            return FieldErase("keep", f"referred to by {', '.join(holders)}: clearing it would cut those rows off")
+        meta = data_field.fides_meta
+        if meta is not None and meta.read_only:
+            return FieldErase("keep", "read-only in Fides")
+        override = meta.masking_strategy_override if meta is not None else None
+        if override is None or override.strategy == "null_rewrite":
+            return FieldErase("nullify")
+        value = (override.configuration or {}).get("rewrite_value")
+        if override.strategy == "string_rewrite" and isinstance(value, (str, int, float)):
+            return FieldErase("fixed", value=value)
+        result.comment = "; ".join(filter(None, [result.comment, f"Fides masks it with {override.strategy}"]))
+        self.note("masking", f"{label} ({override.strategy})")
+        return FieldErase("nullify")
+
+    # -- the header
+
+    def header(self) -> list[str]:
+        sources = ", ".join(str(f.path) for f in self.files)
+        keys = ", ".join(d.fides_key for f in self.files for d in f.datasets)
+        lines = [f"datavow data map fragment, imported from the Fides dataset file(s) {sources}",
+                 f"(dataset{'s' if ',' in keys else ''}: {keys}) by `datavow import fides`.",
+                 "Add this file to datavow.yaml's `include:` list. Review before relying on it:"]
+        for entry in (e for f in self.files for e in f.ignored):
+            self.note("ignored", entry)
+        for kind in self.fragment.identities:
+            self.note("identities", kind)
+        if self.subject is None:
+            subjects = "no --subject given; set `subject:` on each table holding personal data"
+        else:
+            subjects = (f"every table holding personal data got `subject: {self.subject}`; change it where a "
+                        "table is about other people")
+        items = [f"connection: set {', '.join(self.notes['url'])} in the environment when datavow connects (the "
+                 "URL stays out of this file)" if self.notes["url"] else "",
+                 "erasure: Fides' default masking (null_rewrite) became `erase: nullify` on personal fields and "
+                 "`erase: anonymize` on their tables; choose delete, hash or pseudonymize where that is wrong, "
+                 "and give each table its `purposes:`",
+                 f"subjects: {subjects}"]
+        items += [f"{what}: {', '.join(self.notes[topic])}" + (f" — {todo}" if todo else "")
+                  for topic, what, todo in _REVIEW if self.notes[topic]]
+        return lines + [line for item in items if item
+                        for line in textwrap.wrap(item, 96, initial_indent="  - ", subsequent_indent="    ",
+                                                  break_on_hyphens=False)]
+
+
+# What the review notes say about each topic: (topic, what its items are, what to do about them).
+_REVIEW = [
+    ("kept", "kept as keys, so still personal after anonymize", "delete those rows instead where nothing else "
+     "needs them"),
+    ("subjects", "Fides data subjects", "declare them under `subjects:` with `taxonomy:`"),
+    ("uses", "Fides data uses", "declare purposes with their legal basis and `use:`"),
+    ("categories", "categories outside fideslang's default taxonomy", "declare them under `taxonomy.categories:` "
+     "in datavow.yaml"),
+    ("broad", "categories given to a whole dataset or collection, not carried over", "give them to its fields"),
+    ("identities", "identity types declared here", "remove them here if datavow.yaml declares them already"),
+    ("guessed", "references whose key side was guessed (Fides does not say it)", "check them against the "
+     "database's foreign keys"),
+    ("elsewhere", "references to datasets not imported here", "import their files together with this one, or "
+     "load_map reports the missing system"),
+    ("by_hand", "keys held by tables of datasets not imported here", "add these references to those systems"),
+    ("nested", "nested fields left out (not columns)", ""),
+    ("masking", "Fides masking strategies not carried over (nullified instead)", "choose hash, pseudonymize or "
+     "fixed where the data must stay linkable"),
+    ("ignored", "ignored (keys of older fideslang versions, other Fides resources)", ""),
+]
+
+
+def _key_side(source: _End, target: _End) -> tuple[_End, _End, bool]:
+    """(the end holding the key, the key, whether this was guessed) for a Fides reference
+    declared on ``source`` and pointing at ``target``."""
+    if target.sole_key and not source.sole_key:
+        return source, target, False
+    if source.sole_key and not target.sole_key:
+        return target, source, False
+    if target.column == "id" and source.column != "id":
+        return source, target, True
+    if source.column == "id" and target.column != "id":
+        return target, source, True
+    return source, target, True
