@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +65,14 @@ class AuditEntry:
         payload = self.to_dict()
         del payload["hash"]
         return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+    def sealed(self) -> AuditEntry:
+        """A copy whose :attr:`hash` is the one its contents call for."""
+        return replace(self, hash=self.compute_hash())
+
+    def row_values(self) -> dict[str, Any]:
+        """The column values of this entry in ``audit_entries`` (details as canonical JSON)."""
+        return {**asdict(self), "details": canonical_json(self.details)}
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; ``ts`` as in :func:`format_timestamp`."""

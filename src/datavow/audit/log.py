@@ -12,7 +12,6 @@ import json
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -20,7 +19,12 @@ from sqlalchemy import ColumnElement, CursorResult, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from datavow.audit.entry import ENTRY_COLUMNS, AuditEntry, canonical_json, entry_from_row
+from datavow.audit.entry import (
+    ENTRY_COLUMNS,
+    AuditEntry,
+    canonical_json,
+    entry_from_row,
+)
 from datavow.errors import AuditError, ConnectionError_
 from datavow.store import Store
 from datavow.store.models import HEAD_ID, AuditEntryRow, AuditHeadRow
@@ -128,18 +132,6 @@ def _match(action: str) -> ColumnElement[bool]:
     return AuditEntryRow.action.like(escaped.replace("*", "%"), escape="\\")
 
 
-@dataclass(frozen=True)
-class _Fields:
-    """What the caller says about an entry, validated; seq, time and hashes come later."""
-
-    actor: str
-    action: str
-    object_type: str
-    object_id: str
-    reason: str | None
-    details: dict[str, Any]
-
-
 def _checked_fields(
     actor: str,
     action: str,
@@ -147,8 +139,9 @@ def _checked_fields(
     object_id: str,
     reason: str | None,
     details: Mapping[str, object] | None,
-) -> _Fields:
-    """Validate the caller's fields the same way on every database, before any lock is taken."""
+) -> dict[str, Any]:
+    """The caller's fields of an :class:`AuditEntry`, validated the same way on every database
+    before any lock is taken; seq, time and hashes are added under the lock."""
     named = {"actor": actor, "action": action, "object_type": object_type, "object_id": object_id}
     for name, value in named.items():
         if not isinstance(value, str) or not value.strip():
@@ -169,10 +162,10 @@ def _checked_fields(
         raise AuditError(
             f"details must be JSON (strings, numbers, booleans, null, lists, objects): {exc}"
         ) from exc
-    return _Fields(actor, action, object_type, object_id, reason, json.loads(details_text))
+    return {**named, "reason": reason, "details": json.loads(details_text)}
 
 
-def _append_retrying(store: Store, fields: _Fields) -> AuditEntry:
+def _append_retrying(store: Store, fields: dict[str, Any]) -> AuditEntry:
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             with store.session() as session:
@@ -191,7 +184,7 @@ def _append_retrying(store: Store, fields: _Fields) -> AuditEntry:
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _append_locked(session: Session, fields: _Fields) -> AuditEntry:
+def _append_locked(session: Session, fields: dict[str, Any]) -> AuditEntry:
     head = session.execute(
         select(AuditHeadRow.seq, AuditHeadRow.hash)
         .where(AuditHeadRow.id == HEAD_ID)
@@ -202,22 +195,14 @@ def _append_locked(session: Session, fields: _Fields) -> AuditEntry:
             "the audit head record is missing, so the log cannot be extended safely: run "
             "`datavow audit verify` and restore the state store from a backup"
         )
-    unsigned = AuditEntry(
+    entry = AuditEntry(
         seq=head.seq + 1,
         ts=datetime.now(UTC),
-        actor=fields.actor,
-        action=fields.action,
-        object_type=fields.object_type,
-        object_id=fields.object_id,
-        reason=fields.reason,
-        details=fields.details,
         prev_hash=head.hash,
         hash="",
-    )
-    entry = replace(unsigned, hash=unsigned.compute_hash())
-    session.execute(
-        insert(AuditEntryRow).values({**asdict(entry), "details": canonical_json(entry.details)})
-    )
+        **fields,
+    ).sealed()
+    session.execute(insert(AuditEntryRow).values(entry.row_values()))
     # Guarded update: if the head moved since it was read, nothing changes and we retry.
     moved = session.execute(
         update(AuditHeadRow)

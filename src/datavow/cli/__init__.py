@@ -59,6 +59,9 @@ def _register() -> None:
     from datavow.interop.cli import import_group
 
     main.add_command(import_group)
+    from datavow.audit.cli import audit
+
+    main.add_command(audit)
 
 
 _register()

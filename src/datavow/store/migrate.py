@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -17,6 +18,10 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 # Any fixed 64-bit number; PostgreSQL writers opening the store at once queue on it.
 _MIGRATION_LOCK_KEY = 0x6461746176_0001
+
+# Alembic's `context` and `op` are module globals: two upgrades in one process at once would
+# run each other's migrations. This lock serialises threads; the database lock, processes.
+_IN_PROCESS_LOCK = threading.Lock()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -50,9 +55,12 @@ def upgrade_schema(engine: Engine) -> None:
     an advisory lock on PostgreSQL), so a second process waits and then finds nothing to do.
     Driver errors propagate; :func:`datavow.store.open_store` translates them.
     """
-    with engine.connect() as connection, connection.begin():
+    # The thread lock is taken first: holding the database lock while waiting for it could
+    # deadlock against a thread that holds it and waits for the database.
+    with _IN_PROCESS_LOCK, engine.connect() as connection, connection.begin():
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            lock = text("SELECT pg_advisory_xact_lock(:key)")
+            connection.execute(lock, {"key": _MIGRATION_LOCK_KEY})
         try:
             command.upgrade(alembic_config(connection), "head")
         except CommandError as exc:

@@ -1,0 +1,30 @@
+"""The tamper-evident audit log: who did what, to which object, when and why.
+
+Entries are append-only and hash-chained (see ``docs/audit.md``)::
+
+    from datavow.audit import append, verify_chain
+
+    append(store, "dpo@example.com", "request.erased", "request", "42", reason="Art. 17")
+    result = verify_chain(store)
+    assert result.ok, result.message
+
+The click group for ``datavow audit`` lives in :mod:`datavow.audit.cli`.
+"""
+
+from __future__ import annotations
+
+from datavow.audit.entry import GENESIS_HASH, AuditEntry, canonical_json
+from datavow.audit.log import append, list_entries
+from datavow.audit.verify import BreakKind, ChainBreak, VerifyResult, verify_chain
+
+__all__ = [
+    "GENESIS_HASH",
+    "AuditEntry",
+    "BreakKind",
+    "ChainBreak",
+    "VerifyResult",
+    "append",
+    "canonical_json",
+    "list_entries",
+    "verify_chain",
+]

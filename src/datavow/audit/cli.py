@@ -1,0 +1,161 @@
+"""``datavow audit``: verify the chain and show entries. Each command is a thin layer over
+:mod:`datavow.audit`; errors propagate as :class:`~datavow.errors.DatavowError` for the main
+CLI to turn into exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from datavow.audit.log import list_entries
+from datavow.audit.verify import verify_chain
+from datavow.store import STATE_URL_ENV, Store, default_state_url, open_store
+
+#: Exit status of ``audit verify`` when the chain is not intact (errors keep their own codes).
+EXIT_NOT_INTACT = 1
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def state_options(command: F) -> F:
+    """``--state URL`` and ``--map PATH``: where the state store is."""
+    command = click.option(
+        "--map",
+        "map_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default="datavow.yaml",
+        show_default=True,
+        help="The data map; the state store defaults to .datavow/state.db beside it.",
+    )(command)
+    return click.option(
+        "--state",
+        "state_url",
+        metavar="URL",
+        envvar=STATE_URL_ENV,
+        show_envvar=True,
+        help="State store URL (sqlite:///… or postgresql+psycopg://…).",
+    )(command)
+
+
+def _open(state_url: str | None, map_path: Path) -> Store:
+    # create=False: reading a store that does not exist must fail, not report an empty log.
+    return open_store(state_url or default_state_url(map_path), create=False)
+
+
+@click.group("audit")
+def audit() -> None:
+    """Read and verify the tamper-evident audit log."""
+
+
+@audit.command("verify")
+@state_options
+@click.option(
+    "--expect-head",
+    metavar="HASH",
+    help="A head hash recorded earlier; fail if it is no longer in the log.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def verify(
+    ctx: click.Context,
+    state_url: str | None,
+    map_path: Path,
+    expect_head: str | None,
+    as_json: bool,
+) -> None:
+    """Recompute the hash chain and name the first entry that was changed, removed or
+    reordered. Exits 0 when the log is intact, 1 when it is not."""
+    with _open(state_url, map_path) as store:
+        result = verify_chain(store, expect_head=expect_head)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        console = Console(highlight=False)
+        if result.ok:
+            console.print(f"[green]✓[/] {escape(result.message)}")
+            console.print(f"  head hash: {result.head_hash}")
+            console.print("  Record it outside this database; pass it as --expect-head next time.")
+        else:
+            console.print(f"[red]✗ {escape(result.message)}[/]")
+            if result.entries:
+                before = "entry" if result.entries == 1 else f"{result.entries} entries"
+                console.print(f"  The {before} before it verified.")
+    if not result.ok:
+        ctx.exit(EXIT_NOT_INTACT)
+
+
+@audit.command("show")
+@state_options
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--action", help="An action (request.erased) or a pattern with * (request.*).")
+@click.option("--object", "object_ref", metavar="TYPE[:ID]", help="Entries about one object.")
+@click.option("--since", metavar="TIME", help="ISO date or time; UTC unless it has an offset.")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+def show(
+    state_url: str | None,
+    map_path: Path,
+    limit: int,
+    action: str | None,
+    object_ref: str | None,
+    since: str | None,
+    as_json: bool,
+) -> None:
+    """Show the latest audit entries, newest first."""
+    object_type, _, object_id = (object_ref or "").partition(":")
+    with _open(state_url, map_path) as store:
+        entries = list_entries(
+            store,
+            since=_parse_since(since),
+            action=action,
+            object_type=object_type or None,
+            object_id=object_id or None,
+            limit=limit,
+            newest_first=True,
+        )
+    if as_json:
+        click.echo(json.dumps([entry.to_dict() for entry in entries], indent=2, ensure_ascii=False))
+        return
+    if not entries:
+        click.echo("No audit entries match.")
+        return
+    table = Table()
+    # Numbers, times and actions stay whole so they can be read and grepped; the rest wraps.
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("time (UTC)", no_wrap=True)
+    table.add_column("actor", overflow="fold")
+    table.add_column("action", no_wrap=True)
+    table.add_column("object", overflow="fold")
+    table.add_column("reason")
+    for entry in entries:
+        cells = (
+            str(entry.seq),
+            entry.ts.strftime("%Y-%m-%d %H:%M:%S"),
+            entry.actor,
+            entry.action,
+            f"{entry.object_type}:{entry.object_id}",
+            entry.reason or "",
+        )
+        table.add_row(*(Text(cell) for cell in cells))  # Text: '[' in a reason is not markup
+    Console(highlight=False).print(table)
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO date or time, e.g. 2024-05-01 or 2024-05-01T09:30+02:00",
+            param_hint="--since",
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
