@@ -29,7 +29,7 @@ from datavow.audit import (
     list_entries,
     verify_chain,
 )
-from datavow.audit.cli import audit
+from datavow.cli.audit import audit
 from datavow.errors import AuditError, StateError
 from datavow.store import Store, default_state_url, open_store
 from datavow.store.models import AuditEntryRow, AuditHeadRow

@@ -18,7 +18,7 @@ from datavow.datamap.model import FieldStrategy, TableErasure
 from datavow.errors import ImportError_, MapError
 from datavow.findings import Severity
 from datavow.interop import import_fides
-from datavow.interop.cli import import_group
+from datavow.cli.importing import import_group
 from datavow.lint import run_lint
 
 DATA = Path(__file__).parent / "data" / "fides"

@@ -162,3 +162,24 @@ def test_check_cli_exit_codes_and_json(tmp_path: Path) -> None:
     assert f"{path}:14:12:" in invalid.output and "Traceback" not in invalid.output
     unknown = runner.invoke(main, ["check", "--map", str(path.with_name("missing.yaml"))])
     assert unknown.exit_code == 2 and "no such file" in unknown.output
+
+
+def test_check_record_writes_a_verifiable_audit_entry(tmp_path: Path) -> None:
+    from datavow.audit import list_entries, verify_chain
+    from datavow.store import open_store
+
+    path = tmp_path / "datavow.yaml"
+    path.write_text(LAWFUL.replace("    interest: Preventing fraud and abuse\n", ""))
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    result = CliRunner().invoke(main, ["check", "--map", str(path), "--no-drift", "--record", "--state", state,
+                                       "--actor", "dpo@shop.example"])
+    assert result.exit_code == 1
+    with open_store(state, create=False) as store:
+        (entry,) = list_entries(store)
+        assert verify_chain(store).ok
+    assert (entry.actor, entry.action, entry.object_type, entry.object_id) == (
+        "dpo@shop.example", "map.checked", "map", str(path.resolve()))
+    assert entry.details["ok"] is False and entry.details["failed_rules"] == ["legitimate-interest-unstated"]
+    assert entry.details["fingerprint"] == load_map(path).fingerprint()
+    path.write_text(LAWFUL)
+    assert load_map(path).fingerprint() != entry.details["fingerprint"]  # another version of the map

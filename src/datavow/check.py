@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from datavow.audit import AuditEntry, append
 from datavow.connectors.drift import check_drift
 from datavow.datamap import LoadedMap, load_map
 from datavow.findings import Finding, Severity, sort_findings
 from datavow.lint import run_lint
+from datavow.store import Store
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class CheckReport:
     map_path: Path
     findings: list[Finding]
     drift_systems: list[str] = field(default_factory=list)
+    fingerprint: str = ""
 
     def count(self, severity: Severity) -> int:
         return Counter(f.severity for f in self.findings)[severity]
@@ -33,6 +36,7 @@ class CheckReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "map": str(self.map_path),
+            "fingerprint": self.fingerprint,
             "ok": self.ok,
             "counts": {s.value: self.count(s) for s in Severity},
             "drift_systems": self.drift_systems,
@@ -58,4 +62,15 @@ def check_map(
     if drift and loaded.model.systems:
         checked = list(systems) if systems is not None else list(loaded.model.systems)
         findings.extend(check_drift(loaded, checked))  # raises MapError for an undeclared system
-    return CheckReport(map_path=loaded.path, findings=sort_findings(findings), drift_systems=checked)
+    return CheckReport(map_path=loaded.path, findings=sort_findings(findings), drift_systems=checked,
+                       fingerprint=loaded.fingerprint())
+
+
+def record_check(report: CheckReport, store: Store, actor: str) -> AuditEntry:
+    """Write the outcome of a check to the audit log: proof the map was checked, when, by whom,
+    which version of it, and with what result."""
+    failed = sorted({f.rule for f in report.findings if f.severity is Severity.error})
+    return append(store, actor, "map.checked", "map", str(report.map_path),
+                  details={"ok": report.ok, "fingerprint": report.fingerprint,
+                           "counts": {s.value: report.count(s) for s in Severity},
+                           "drift_systems": report.drift_systems, "failed_rules": failed})

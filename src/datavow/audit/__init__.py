@@ -8,7 +8,7 @@ Entries are append-only and hash-chained (see ``docs/audit.md``)::
     result = verify_chain(store)
     assert result.ok, result.message
 
-The click group for ``datavow audit`` lives in :mod:`datavow.audit.cli`.
+The click group for ``datavow audit`` lives in :mod:`datavow.cli.audit`.
 """
 
 from __future__ import annotations

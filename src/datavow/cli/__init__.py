@@ -56,10 +56,10 @@ def _register() -> None:
     main.add_command(check)
     main.add_command(rules)
     main.add_command(taxonomy)
-    from datavow.interop.cli import import_group
+    from datavow.cli.importing import import_group
 
     main.add_command(import_group)
-    from datavow.audit.cli import audit
+    from datavow.cli.audit import audit
 
     main.add_command(audit)
 

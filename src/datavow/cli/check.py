@@ -9,18 +9,13 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from datavow.check import check_map
+from datavow.check import check_map, record_check
 from datavow.cli import console
+from datavow.cli.options import actor_option, map_option, open_state
 from datavow.findings import Severity
 from datavow.lint import all_rules
 
 _STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "cyan"}
-
-map_option = click.option(
-    "--map", "map_path", type=click.Path(path_type=Path), default=Path("datavow.yaml"), show_default=True,
-    envvar="DATAVOW_MAP", help="The data map to use (env: DATAVOW_MAP).",
-)
-
 
 @click.command()
 @map_option
@@ -29,15 +24,24 @@ map_option = click.option(
 @click.option("--select", multiple=True, help="Run only this lint rule (repeatable).")
 @click.option("--ignore", multiple=True, help="Skip this lint rule (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--record", is_flag=True, help="Write the result to the audit log (map.checked).")
+@click.option("--state", "state_url", metavar="URL", envvar="DATAVOW_STATE_URL",
+              help="State store for --record (default: .datavow/state.db beside the map).")
+@actor_option
 @click.pass_context
 def check(ctx: click.Context, map_path: Path, no_drift: bool, systems: tuple[str, ...], select: tuple[str, ...],
-          ignore: tuple[str, ...], as_json: bool) -> None:
+          ignore: tuple[str, ...], as_json: bool, record: bool, state_url: str | None, actor: str) -> None:
     """Check the data map against the law (lint) and the live databases (drift).
 
     Exit code 0: no errors; 1: errors found; 2: the map itself is invalid.
     """
     ctx.meta["datavow.json"] = as_json
     report = check_map(map_path, drift=not no_drift, systems=systems or None, select=select or None, ignore=ignore)
+    if record:
+        with open_state(state_url, map_path, create=True) as store:
+            entry = record_check(report, store, actor)
+        if not as_json:
+            console.print(f"recorded as audit entry #{entry.seq}", style="dim")
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:

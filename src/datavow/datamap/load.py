@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -63,6 +64,14 @@ class LoadedMap:
     @property
     def directory(self) -> Path:
         return self.path.parent
+
+    def fingerprint(self) -> str:
+        """SHA-256 over the map file and the files it includes, as they are on disk now: what
+        an audit entry records to say which version of the map an action used."""
+        digest = hashlib.sha256()
+        for file in [self.path, *(self.directory / entry for entry in self.model.include)]:
+            digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+        return digest.hexdigest()
 
     def locate(self, *path: str | int) -> Location | None:
         return self.index.locate(tuple(path))

@@ -38,10 +38,14 @@ def field_without_purpose(loaded: LoadedMap) -> Iterator[Hit]:
         for name, field in ref.table.personal_fields().items():
             for category in field.category:
                 covered = any(taxonomy.covers(c, category) for p in purposes.values() for c in p.categories)
-                if not covered:
-                    where = ", ".join(sorted(purposes)) if purposes else "no purpose (the table lists none and has no subject)"
-                    yield Hit(_field_path(ref, name), f"{ref.label}.{name} holds '{category}', which none of its "
-                              f"purposes covers ({where})", target=f"{ref.label}.{name}")
+                if covered:
+                    continue
+                if purposes:
+                    why = f"which none of its purposes ({', '.join(sorted(purposes))}) covers"
+                else:
+                    why = "but the table is processed for no purpose (it lists none and has no subject)"
+                yield Hit(_field_path(ref, name), f"{ref.label}.{name} holds '{category}', {why}",
+                          target=f"{ref.label}.{name}")
 
 
 @rule("purpose-without-retention", ERROR, "Art. 5(1)(e), 13(2)(a)", "A purpose without a retention period or criterion",

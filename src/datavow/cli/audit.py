@@ -5,10 +5,8 @@ CLI to turn into exit codes."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
 import click
 from rich.console import Console
@@ -18,38 +16,10 @@ from rich.text import Text
 
 from datavow.audit.log import list_entries
 from datavow.audit.verify import verify_chain
-from datavow.store import STATE_URL_ENV, Store, default_state_url, open_store
+from datavow.cli.options import open_state, state_options
 
 #: Exit status of ``audit verify`` when the chain is not intact (errors keep their own codes).
 EXIT_NOT_INTACT = 1
-
-F = TypeVar("F", bound=Callable[..., object])
-
-
-def state_options(command: F) -> F:
-    """``--state URL`` and ``--map PATH``: where the state store is."""
-    command = click.option(
-        "--map",
-        "map_path",
-        type=click.Path(path_type=Path, dir_okay=False),
-        default="datavow.yaml",
-        show_default=True,
-        help="The data map; the state store defaults to .datavow/state.db beside it.",
-    )(command)
-    return click.option(
-        "--state",
-        "state_url",
-        metavar="URL",
-        envvar=STATE_URL_ENV,
-        show_envvar=True,
-        help="State store URL (sqlite:///… or postgresql+psycopg://…).",
-    )(command)
-
-
-def _open(state_url: str | None, map_path: Path) -> Store:
-    # create=False: reading a store that does not exist must fail, not report an empty log.
-    return open_store(state_url or default_state_url(map_path), create=False)
-
 
 @click.group("audit")
 def audit() -> None:
@@ -74,7 +44,7 @@ def verify(
 ) -> None:
     """Recompute the hash chain and name the first entry that was changed, removed or
     reordered. Exits 0 when the log is intact, 1 when it is not."""
-    with _open(state_url, map_path) as store:
+    with open_state(state_url, map_path, create=False) as store:
         result = verify_chain(store, expect_head=expect_head)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
@@ -111,7 +81,7 @@ def show(
 ) -> None:
     """Show the latest audit entries, newest first."""
     object_type, _, object_id = (object_ref or "").partition(":")
-    with _open(state_url, map_path) as store:
+    with open_state(state_url, map_path, create=False) as store:
         entries = list_entries(
             store,
             since=_parse_since(since),

@@ -1,0 +1,50 @@
+"""Options shared by several commands: where the map and the state store are."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from datavow.store import STATE_URL_ENV, Store, default_state_url, open_store
+
+F = TypeVar("F", bound=Callable[..., object])
+
+map_option = click.option(
+    "--map", "map_path", type=click.Path(path_type=Path, dir_okay=False), default=Path("datavow.yaml"),
+    show_default=True, envvar="DATAVOW_MAP", show_envvar=True,
+    help="The data map; the state store defaults to .datavow/state.db beside it.",
+)
+
+
+def state_options(command: F) -> F:
+    """``--state URL`` and ``--map PATH``: where the state store is."""
+    command = map_option(command)
+    return click.option(
+        "--state", "state_url", metavar="URL", envvar=STATE_URL_ENV, show_envvar=True,
+        help="State store URL (sqlite:///… or postgresql+psycopg://…).",
+    )(command)
+
+
+def open_state(state_url: str | None, map_path: Path, *, create: bool) -> Store:
+    """The state store named by ``--state``, else the one beside the map.
+
+    Readers pass ``create=False``: reading a store that does not exist must fail, not report an
+    empty log.
+    """
+    return open_store(state_url or default_state_url(map_path), create=create)
+
+
+def default_actor() -> str:
+    """Who is acting, for the audit log: ``$DATAVOW_ACTOR``, else the operating-system user."""
+    return os.environ.get("DATAVOW_ACTOR") or f"user:{getpass.getuser()}"
+
+
+actor_option = click.option(
+    "--actor", default=default_actor, show_default="$DATAVOW_ACTOR, else user:<login>",
+    help="Who is acting, as the audit log records it.",
+)
