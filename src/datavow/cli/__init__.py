@@ -51,11 +51,13 @@ def main() -> None:
 
 def _register() -> None:
     from datavow.cli.check import check, rules
+    from datavow.cli.demo import demo
     from datavow.cli.taxonomy import taxonomy
 
     main.add_command(check)
     main.add_command(rules)
     main.add_command(taxonomy)
+    main.add_command(demo)
     from datavow.cli.importing import import_group
 
     main.add_command(import_group)
