@@ -128,6 +128,27 @@ def test_reference_comments_say_how_fides_walks_them() -> None:
     assert "customer_id: customer.id  # Fides walks it both ways (no direction)" in text
 
 
+def test_several_columns_of_one_identity_type_are_all_carried(tmp_path: Path) -> None:
+    dataset = tmp_path / "calls.yml"
+    dataset.write_text("""\
+dataset:
+  - fides_key: phone
+    collections:
+      - name: calls
+        fields:
+          - name: id
+            fides_meta: {primary_key: true}
+          - name: caller
+            data_categories: [user.contact.phone_number]
+            fides_meta: {identity: phone_number}
+          - name: callee
+            data_categories: [user.contact.phone_number]
+            fides_meta: {identity: phone_number}
+""")
+    text = import_fides(dataset)
+    assert "identity: {phone: [caller, callee]}" in text
+
+
 def test_key_side_is_guessed_and_marked_when_the_other_dataset_is_missing(tmp_path: Path) -> None:
     text = import_fides(SHOP)
     assert ("invoice_id: billing.invoice.id  # Fides walks orders → invoice; review: key side guessed "
@@ -139,9 +160,9 @@ def test_key_side_is_guessed_and_marked_when_the_other_dataset_is_missing(tmp_pa
 
 def test_identities_and_primary_keys_are_carried(shop_map: LoadedMap) -> None:
     shop = shop_map.model.systems["shop"].tables
-    assert shop["customer"].identity == {"email": "email", "phone": "mobile", "loyalty_number": "loyalty_no"}
-    assert shop["employee"].identity == {"email": "email"}
-    assert shop_map.model.systems["billing"].tables["invoice"].identity == {"email": "customer_email"}
+    assert shop["customer"].identity == {"email": ["email"], "phone": ["mobile"], "loyalty_number": ["loyalty_no"]}
+    assert shop["employee"].identity == {"email": ["email"]}
+    assert shop_map.model.systems["billing"].tables["invoice"].identity == {"email": ["customer_email"]}
     loyalty = shop_map.model.identities["loyalty_number"]
     assert (loyalty.format, loyalty.category) == ("integer", "user.unique_id")
     assert "email" not in shop_map.model.identities and "phone" not in shop_map.model.identities

@@ -48,7 +48,9 @@ systems:
         identity: {email: email}
         purposes: [service]
         erase: anonymize
+        retention: {keep: 2 years, after: last_order_at}
         fields:
+          last_order_at: ~
           id: {category: user.unique_id, erase: keep}
           email: {category: user.contact.email, erase: hash}
           name: {category: user.name, erase: nullify}
@@ -80,7 +82,10 @@ def test_lawful_map_is_clean(tmp_path: Path) -> None:
 CASES = [
     ("field-without-purpose", "categories: [user.contact, user.name, user.unique_id]",
      "categories: [user.contact, user.unique_id]", "name: {category: user.name"),
-    ("purpose-without-retention", "    retention: 2 years\n", "", "  service:"),
+    ("purpose-without-retention", "  security:\n", "  news:\n    name: News\n    basis: consent\n    subjects: [customer]\n"
+     "    categories: [user.contact.email]\n  security:\n", "  news:"),
+    ("retention-not-enforced", "        retention: {keep: 2 years, after: last_order_at}\n", "", "retention: 2 years"),
+    ("controller-contact-missing", "contact: {email: privacy@shop.example}", "contact: {name: Shop}", "contact:"),
     ("legitimate-interest-unstated", "    interest: Preventing fraud and abuse\n", "", "basis: legitimate_interest"),
     ("legal-obligation-without-law", "basis: legitimate_interest\n    interest: Preventing fraud and abuse",
      "basis: legal_obligation", "basis: legal_obligation"),

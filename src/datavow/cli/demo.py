@@ -9,7 +9,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from datavow.check import check_map
+from datavow.check import CheckReport, check_map
 from datavow.cli import console
 from datavow.demo import COMPANIES, build_demo, record_demo
 from datavow.findings import Severity
@@ -38,24 +38,36 @@ def demo(folder: Path, url: str | None, scale: float, seed: int, companies: tupl
         built = build_demo(folder, url=url, scale=scale, seed=seed, companies=companies or COMPANIES, force=force,
                            progress=report)
     summary = Table("company", "systems", "tables", "rows", "people", "check")
+    reports = []
     for company in built:
-        result = check_map(company.map_path)
-        record_demo(company, result)
-        errors = result.count(Severity.error)
-        warnings = len(result.findings) - errors
-        verdict = "[green]ok[/]" if result.ok else "[red]errors[/]"
-        summary.add_row(company.title, str(len(company.systems)), str(len(company.rows)), f"{sum(company.rows.values()):,}",
-                        f"{company.people:,}", f"{verdict} ({errors} errors, {warnings} other findings)")
+        report = check_map(company.map_path)
+        record_demo(company, report)
+        reports.append((company, report))
+        verdict = "[green]ok[/]" if report.ok else "[red]failed[/]"
+        summary.add_row(company.title, str(len(company.systems)), str(len(company.rows)),
+                        f"{company.total_rows:,}", f"{company.people:,}", f"{verdict}: {_counts(report)}")
     console.print(summary)
-    console.print(f"Built in {time.monotonic() - started:.1f} s in {folder}/\n")
+    console.print(f"Built and checked in {time.monotonic() - started:.1f} s in {folder}/\n")
+    for company, report in reports:
+        errors = [f for f in report.findings if f.severity is Severity.error]
+        if errors:
+            console.print(f"[bold]{company.title}[/]: what its privacy statement leaves open")
+            for finding in errors:
+                console.print(f"  {finding.rule} [{finding.article}]: {finding.message}", markup=False)
     first = built[0].map_path if built else folder / "mira-software" / "datavow.yaml"
-    console.print("[bold]Try next:[/]")
-    for line in (
-        f"datavow check --map {first}                  # lint + drift against the live databases",
-        f"datavow check --map {first} --json           # the same, for CI",
-        "datavow rules                                  # every lint rule and the article it enforces",
-        f"datavow audit show --map {first}             # what datavow did, in the audit log",
-        f"datavow audit verify --map {first}           # prove nobody changed it",
-        "datavow import fides DATASET.yml               # bring a Fides dataset into your map",
+    console.print("\n[bold]Try next:[/]")
+    for command, why in (
+        (f"datavow check --map {first}", "lint + drift against the live databases, with a fix for each finding"),
+        (f"datavow check --map {first} --json", "the same, for CI"),
+        ("datavow rules", "every lint rule and the article it enforces"),
+        (f"datavow audit show --map {first}", "what datavow did, in the audit log"),
+        (f"datavow audit verify --map {first}", "prove nobody changed the log"),
+        ("datavow import fides DATASET.yml", "bring a Fides dataset into a map"),
     ):
-        console.print("  " + line, markup=False)
+        console.print(f"  [bold]{command}[/]")
+        console.print(f"      {why}", style="dim")
+
+
+def _counts(report: CheckReport) -> str:
+    parts = [f"{report.count(s)} {s.value}{'s' if report.count(s) != 1 else ''}" for s in Severity if report.count(s)]
+    return ", ".join(parts) or "no findings"

@@ -493,7 +493,10 @@ class Table(Strict):
     schema_: str | None = Field(default=None, alias="schema")
     description: str | None = None
     subject: str | None = None
-    identity: dict[str, str] = Field(default_factory=dict)  # identity type -> column
+    # identity type -> the column(s) holding it; a call has a caller's and a callee's number
+    identity: dict[str, Annotated[list[str], BeforeValidator(_one_or_many), Field(min_length=1)]] = Field(
+        default_factory=dict
+    )
     primary_key: Annotated[list[str], BeforeValidator(_one_or_many)] | None = None
     tenant_column: str | None = None
     purposes: list[str] = Field(default_factory=list)

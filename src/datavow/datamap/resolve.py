@@ -129,9 +129,10 @@ class _Resolver:
         for i, purpose in enumerate(table.purposes):
             self.known(base + ("purposes", i), "purpose", purpose, names["purposes"], "purposes")
         identity_types = set(BUILTIN_IDENTITIES) | set(self.map.identities)
-        for kind, column in table.identity.items():
+        for kind, columns in table.identity.items():
             self.known(base + ("identity", kind), "identity type", kind, identity_types, "identities")
-            self.column(base + ("identity", kind), table, name, column)
+            for column in columns:
+                self.column(base + ("identity", kind), table, name, column)
         for i, column in enumerate(table.primary_key or []):
             self.column(base + ("primary_key", i), table, name, column)
         for column_name in filter(None, [table.tenant_column, table.restriction_flag]):

@@ -268,11 +268,10 @@ class _Converter:
                          f"the identity '{identity}' cannot name a datavow identity type",
                          "identity types use letters, digits, '_' and '-'")
             return
-        if kind in table.identity:
-            table.comments.append(f"Fides also finds people by {kind} in {data_field.name}; datavow takes "
-                                  f"one column per identity type ({table.identity[kind]})")
+        known = kind in table.identity
+        table.identity.setdefault(kind, []).append(data_field.name)
+        if known:
             return
-        table.identity[kind] = data_field.name
         if kind not in BUILTIN_IDENTITIES and kind not in self.fragment.identities:
             data_type = (data_field.fides_meta.data_type if data_field.fides_meta else None) or ""
             self.fragment.identities[kind] = FragmentIdentity(

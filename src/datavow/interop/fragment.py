@@ -45,7 +45,7 @@ class FragmentReference:
 class FragmentTable:
     description: str | None = None
     subject: str | None = None
-    identity: dict[str, str] = field(default_factory=dict)
+    identity: dict[str, list[str]] = field(default_factory=dict)
     primary_key: list[str] = field(default_factory=list)
     erase: Literal["anonymize", "delete"] | None = None
     references: dict[str, FragmentReference] = field(default_factory=dict)
@@ -123,7 +123,9 @@ def _table_lines(name: str, table: FragmentTable) -> list[str]:
         if value is not None:
             lines.append(f"{pad}{key}: {_flow(value)}")
     if table.identity:
-        lines.append(f"{pad}identity: {_flow(table.identity)}")
+        # one column is written plainly (email: email); several as a list
+        compact = {kind: cols[0] if len(cols) == 1 else cols for kind, cols in table.identity.items()}
+        lines.append(f"{pad}identity: {_flow(compact)}")
     if table.primary_key:
         lines.append(f"{pad}primary_key: {_flow(table.primary_key)}")
     if table.erase is not None:

@@ -25,6 +25,10 @@ def purposes_of(loaded: LoadedMap, ref: TableRef) -> dict[str, Purpose]:
     return {}
 
 
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def _field_path(ref: TableRef, field: str) -> PathKey:
     return ref.path + ("fields", field)
 
@@ -55,6 +59,19 @@ def purpose_without_retention(loaded: LoadedMap) -> Iterator[Hit]:
     for key, purpose in loaded.model.purposes.items():
         if purpose.retention is None and key not in ruled:
             yield Hit(("purposes", key), f"purpose '{key}' says nothing about how long its data is kept", target=key)
+
+
+@rule("retention-not-enforced", WARNING, "Art. 5(1)(e)", "A retention the map states but no table enforces",
+      "add 'retention:' (or a 'hold:') to the tables processed for this purpose, so datavow enforces it")
+def retention_not_enforced(loaded: LoadedMap) -> Iterator[Hit]:
+    enforced = {p for ref in loaded.tables() if ref.table.retention or ref.table.hold for p in purposes_of(loaded, ref)}
+    used = {p for ref in loaded.tables() for p in purposes_of(loaded, ref)}
+    for key, purpose in loaded.model.purposes.items():
+        if purpose.retention is not None and key in used and key not in enforced:
+            retention = purpose.retention
+            said = str(retention.period) if retention.period else f"'{_shorten(retention.criterion or '')}'"
+            yield Hit(("purposes", key, "retention"), f"purpose '{key}' promises {said}, but none of its tables "
+                      "has a retention rule, so nothing deletes its data", target=key)
 
 
 @rule("legitimate-interest-unstated", ERROR, "Art. 6(1)(f)", "Legitimate interest as the basis, with no interest stated",
@@ -156,6 +173,15 @@ def processor_without_controllers(loaded: LoadedMap) -> Iterator[Hit]:
         if not organization.controllers and not tenants:
             yield Hit(("organization", "roles"), "the organisation acts as processor but the map names no controller "
                       "it processes for", target="organization")
+
+
+@rule("controller-contact-missing", ERROR, "Art. 13(1)(a), 14(1)(a)", "No way to contact the controller",
+      "give 'organization.contact' an email, phone, address or url")
+def controller_contact_missing(loaded: LoadedMap) -> Iterator[Hit]:
+    contact = loaded.model.organization.contact
+    if not any((contact.email, contact.phone, contact.address, contact.url)):
+        yield Hit(("organization", "contact"), "the organisation's contact gives no e-mail, phone, address or web "
+                  "address, so people cannot reach it about their data", target="organization")
 
 
 @rule("recipient-without-country", ERROR, "Art. 13(1)(f), 30(1)(e)", "A recipient without a country",
