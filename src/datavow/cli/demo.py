@@ -29,14 +29,14 @@ def demo(folder: Path, url: str | None, scale: float, seed: int, companies: tupl
                   console=console, transient=True) as progress:
         tasks: dict[str, TaskID] = {}
 
-        def report(company: str, table: str, done: int, total: int) -> None:
+        def on_progress(company: str, table: str, done: int, total: int) -> None:
             key = f"{company}/{table}"
             if key not in tasks:
                 tasks[key] = progress.add_task(key, total=total)
             progress.update(tasks[key], completed=done)
 
         built = build_demo(folder, url=url, scale=scale, seed=seed, companies=companies or COMPANIES, force=force,
-                           progress=report)
+                           progress=on_progress)
     summary = Table("company", "systems", "tables", "rows", "people", "check")
     reports = []
     for company in built:
