@@ -119,11 +119,7 @@ class DatabaseServer:
 
     def url_for(self, database: str) -> str:
         """The URL of ``database`` on this server (a string, password kept)."""
-        return (
-            make_url(self.url)
-            .set(database=database)
-            .render_as_string(hide_password=False)
-        )
+        return make_url(self.url).set(database=database).render_as_string(hide_password=False)
 
     def create_database(self, prefix: str = "dv_test") -> str:
         """Create a new, empty database with a unique name and return the name."""
@@ -152,10 +148,7 @@ class DatabaseServer:
             else:
                 # An idle transaction holding a metadata lock would block DROP.
                 ids = conn.execute(
-                    sa.text(
-                        "SELECT id FROM information_schema.processlist "
-                        "WHERE db = :name AND id <> CONNECTION_ID()"
-                    ),
+                    sa.text("SELECT id FROM information_schema.processlist WHERE db = :name AND id <> CONNECTION_ID()"),
                     {"name": name},
                 ).scalars()
                 for session_id in list(ids):
@@ -211,14 +204,10 @@ def mariadb_url(mariadb_server: DatabaseServer) -> Iterator[str]:
         yield url
 
 
-def _session_server(
-    kind: Kind, env_var: str, start: Callable[[], DatabaseServer]
-) -> Iterator[DatabaseServer]:
+def _session_server(kind: Kind, env_var: str, start: Callable[[], DatabaseServer]) -> Iterator[DatabaseServer]:
     external = os.environ.get(env_var, "").strip()
     if external:
-        yield DatabaseServer(
-            kind=kind, url=_normalise_url(kind, external), managed=False
-        )
+        yield DatabaseServer(kind=kind, url=_normalise_url(kind, external), managed=False)
         return
     missing: str | None = None
     try:
@@ -278,9 +267,7 @@ def find_postgres_bindir() -> Path | None:
                 candidates.append(Path(out))
     # Any other major Debian installed, newest first.
     others = Path("/usr/lib/postgresql").glob("*/bin")
-    candidates.extend(
-        sorted(others, key=lambda p: _version_key(p.parent.name), reverse=True)
-    )
+    candidates.extend(sorted(others, key=lambda p: _version_key(p.parent.name), reverse=True))
     for bindir in candidates:
         if all(os.access(bindir / tool, os.X_OK) for tool in ("initdb", "pg_ctl")):
             return bindir
@@ -293,9 +280,7 @@ def start_postgres() -> DatabaseServer:
     if bindir is None:
         raise ServerUnavailable(POSTGRES_MISSING)
     # initdb refuses to run as root, so as root everything runs as `postgres`.
-    run_as = (
-        _service_user("postgres", "postgresql-common") if os.geteuid() == 0 else None
-    )
+    run_as = _service_user("postgres", "postgresql-common") if os.geteuid() == 0 else None
 
     base = _make_base_dir("datavow-pg-", run_as)
     data_dir = base / "data"
@@ -393,13 +378,10 @@ def start_postgres() -> DatabaseServer:
             )
             if result.returncode == 0:
                 break
-            if attempt < _PORT_ATTEMPTS and _PORT_IN_USE in _read_from(
-                log_path, log_offset
-            ):
+            if attempt < _PORT_ATTEMPTS and _PORT_IN_USE in _read_from(log_path, log_offset):
                 continue  # lost the race for the free port; pick another
             raise ServerStartError(
-                f"PostgreSQL failed to start (pg_ctl exit {result.returncode}):\n"
-                f"{result.stdout}{result.stderr}",
+                f"PostgreSQL failed to start (pg_ctl exit {result.returncode}):\n{result.stdout}{result.stderr}",
                 log_path,
             )
         url = URL.create(
@@ -536,19 +518,13 @@ def start_mariadb() -> DatabaseServer:
                 )
                 break
             except ServerStartError:
-                if attempt < _PORT_ATTEMPTS and _PORT_IN_USE in _read_from(
-                    log_path, log_offset
-                ):
+                if attempt < _PORT_ATTEMPTS and _PORT_IN_USE in _read_from(log_path, log_offset):
                     proc.wait(timeout=30)  # it has exited; pick another port
                     continue
                 raise
         with _admin_connection(root_url) as conn:
             conn.execute(sa.text("CREATE USER 'datavow'@'%' IDENTIFIED BY 'datavow'"))
-            conn.execute(
-                sa.text(
-                    "GRANT ALL PRIVILEGES ON *.* TO 'datavow'@'%' WITH GRANT OPTION"
-                )
-            )
+            conn.execute(sa.text("GRANT ALL PRIVILEGES ON *.* TO 'datavow'@'%' WITH GRANT OPTION"))
         url = URL.create(
             "mysql+pymysql",
             username="datavow",
@@ -608,9 +584,7 @@ def _wait_for_sql(
     ``process`` is the server we started, if we own it (pg_ctl daemonises):
     its exit ends the wait early instead of running into the timeout.
     """
-    engine = sa.create_engine(
-        url, poolclass=NullPool, connect_args={"connect_timeout": 5}
-    )
+    engine = sa.create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     try:
@@ -627,8 +601,7 @@ def _wait_for_sql(
     finally:
         engine.dispose()
     raise ServerStartError(
-        f"{what} not ready after {timeout:.0f}s (set {STARTUP_TIMEOUT_ENV} to wait longer); "
-        f"last error: {last_error}",
+        f"{what} not ready after {timeout:.0f}s (set {STARTUP_TIMEOUT_ENV} to wait longer); last error: {last_error}",
         log_path,
     )
 
@@ -653,14 +626,10 @@ def _run(
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise ServerStartError(
-            f"{what} timed out after {timeout:.0f}s: {shlex.join(cmd)}"
-        ) from exc
+        raise ServerStartError(f"{what} timed out after {timeout:.0f}s: {shlex.join(cmd)}") from exc
     if result.returncode != 0:
         output = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
-        raise ServerStartError(
-            f"{what} failed (exit {result.returncode}): {shlex.join(cmd)}\n{output}"
-        )
+        raise ServerStartError(f"{what} failed (exit {result.returncode}): {shlex.join(cmd)}\n{output}")
 
 
 def _service_user(name: str, package: str) -> str:

@@ -209,9 +209,7 @@ def test_swapping_two_entries_sequence_numbers_is_named(store: Store) -> None:
     )
     problem = verify_chain(store).problem
     assert problem is not None and (problem.kind, problem.seq) == ("reordered", 2)
-    assert problem.message == (
-        "entry #2 was reordered: it is chained after the entry now numbered #3, not after #1"
-    )
+    assert problem.message == ("entry #2 was reordered: it is chained after the entry now numbered #3, not after #1")
 
 
 def test_truncating_the_tail_and_its_head_record_is_caught_only_by_an_anchor(store: Store) -> None:
@@ -300,10 +298,7 @@ def test_concurrent_processes_append_one_unbroken_chain(state_url: str) -> None:
     open_store(state_url).close()
     spawn = multiprocessing.get_context("spawn")
     ready = spawn.Barrier(3)
-    workers = [
-        spawn.Process(target=_append_from_a_process, args=(state_url, w, 20, ready))
-        for w in range(3)
-    ]
+    workers = [spawn.Process(target=_append_from_a_process, args=(state_url, w, 20, ready)) for w in range(3)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -349,9 +344,7 @@ def test_an_entry_appended_in_a_session_commits_or_rolls_back_with_it(store: Sto
         ({"details": {"ratio": float("nan")}}, "details must be JSON"),
     ],
 )
-def test_append_refuses_bad_fields_and_writes_nothing(
-    store: Store, kwargs: dict[str, Any], message: str
-) -> None:
+def test_append_refuses_bad_fields_and_writes_nothing(store: Store, kwargs: dict[str, Any], message: str) -> None:
     fields: dict[str, Any] = {
         "actor": "system",
         "action": "map.checked",
@@ -398,9 +391,7 @@ def test_the_docs_explain_every_kind_of_break() -> None:
 # --- the CLI -------------------------------------------------------------------------------
 
 
-def test_cli_verify_exits_0_when_intact_and_1_naming_the_entry_when_not(
-    store: Store, state_url: str
-) -> None:
+def test_cli_verify_exits_0_when_intact_and_1_naming_the_entry_when_not(store: Store, state_url: str) -> None:
     _fill(store, 3)
     runner = CliRunner()
     intact = runner.invoke(audit, ["verify", "--state", state_url])

@@ -32,7 +32,9 @@ def test_demo_builds_checks_records_and_tours(tmp_path: Path) -> None:
         assert verified.exit_code == 0 and "intact" in verified.output
     again = runner.invoke(main, ["demo", str(folder), "--scale", "0.2"])
     assert again.exit_code == 6 and "--force" in again.output
-    assert runner.invoke(main, ["demo", str(folder), "--scale", "0.2", "--company", "miralix", "--force"]).exit_code == 0
+    assert (
+        runner.invoke(main, ["demo", str(folder), "--scale", "0.2", "--company", "miralix", "--force"]).exit_code == 0
+    )
 
 
 def test_errors_are_messages_with_exit_codes_never_tracebacks(tmp_path: Path) -> None:

@@ -124,10 +124,8 @@ def test_ten_planted_mistakes_give_ten_located_errors(tmp_path: Path) -> None:
     ]
     problems = caught.value.problems
     assert len(expected) == 10
-    assert [(p.location.line if p.location else None) for p in problems] == [
-        line for line, _ in expected
-    ]
-    for problem, (line, words) in zip(problems, expected):
+    assert [(p.location.line if p.location else None) for p in problems] == [line for line, _ in expected]
+    for problem, (line, words) in zip(problems, expected, strict=False):
         assert problem.location is not None and problem.location.file == str(path)
         assert words in str(problem), f"line {line}: expected {words!r} in {problem}"
         assert problem.hint, f"line {line}: {problem} gives no hint"
@@ -179,9 +177,7 @@ def test_problems_render_as_file_line_col_what_and_fix(tmp_path: Path) -> None:
         ("url: sqlite:///shop.db", "url: 42", "expected text"),
     ],
 )
-def test_each_kind_of_mistake_is_explained(
-    tmp_path: Path, replace: str, by: str, words: str
-) -> None:
+def test_each_kind_of_mistake_is_explained(tmp_path: Path, replace: str, by: str, words: str) -> None:
     assert replace in VALID
     with pytest.raises(MapError) as caught:
         load_map(write(tmp_path, VALID.replace(replace, by, 1)))
@@ -215,9 +211,7 @@ def test_environment_variables_fill_urls_and_missing_ones_are_located(
     monkeypatch.delenv("SHOP_URL", raising=False)
     with pytest.raises(MapError) as caught:
         loaded.system_url("shop")
-    assert "SHOP_URL is not set" in str(caught.value) and f"{path}:16:" in str(
-        caught.value
-    )
+    assert "SHOP_URL is not set" in str(caught.value) and f"{path}:16:" in str(caught.value)
     monkeypatch.setenv("SHOP_URL", "postgresql+psycopg://shop@db.internal/shop")
     assert loaded.system_url("shop") == "postgresql+psycopg://shop@db.internal/shop"
 
@@ -236,9 +230,7 @@ def test_include_adds_systems_and_locates_problems_in_the_included_file(
         load_map(main)
     (problem,) = caught.value.problems
     assert problem.location is not None
-    assert (
-        problem.location.file.endswith("systems.yaml") and problem.location.line == 15
-    )
+    assert problem.location.file.endswith("systems.yaml") and problem.location.line == 15
     write(tmp_path, "systems:\n" + systems, "systems.yaml")
     assert set(load_map(main).model.systems) == {"shop"}
 
@@ -275,9 +267,7 @@ def test_composite_references_and_cross_system_targets(tmp_path: Path) -> None:
     )
     loaded = load_map(write(tmp_path, text))
     refs = loaded.table("billing", "lines").table.references
-    assert refs["buyer"].to == "shop.customers" and refs["buyer"].target_columns == [
-        "id"
-    ]
+    assert refs["buyer"].to == "shop.customers" and refs["buyer"].target_columns == ["id"]
     assert refs["pair"].target_columns == ["a", "b"]
     broken = text.replace("to_columns: [id]", "to_columns: [id, email]")
     with pytest.raises(MapError, match="the reference has 1 column"):

@@ -88,8 +88,7 @@ def test_the_three_companies_are_built_in_order(demo: list[DemoCompany]) -> None
         assert sum(company.subjects.values()) >= company.people  # one person may be in several categories
 
 
-def test_each_map_loads_and_points_at_its_own_sqlite_files(demo: list[DemoCompany],
-                                                            maps: dict[str, LoadedMap]) -> None:
+def test_each_map_loads_and_points_at_its_own_sqlite_files(demo: list[DemoCompany], maps: dict[str, LoadedMap]) -> None:
     for company in demo:
         loaded = maps[company.name]
         assert set(loaded.model.systems) == set(company.systems)
@@ -117,8 +116,13 @@ def test_declared_primary_keys_are_the_databases(maps: dict[str, LoadedMap]) -> 
                 assert key["constrained_columns"] == ref.table.primary_key, ref.label
             if len(key["constrained_columns"]) > 1:
                 composite.append(ref.label)
-    assert {"platform.materials", "crm.affiliations", "crm.communication_preferences", "hr.payslips",
-            "telephony.voicemail"} <= set(composite)
+    assert {
+        "platform.materials",
+        "crm.affiliations",
+        "crm.communication_preferences",
+        "hr.payslips",
+        "telephony.voicemail",
+    } <= set(composite)
 
 
 def test_row_counts_are_what_the_builder_reports(demo: list[DemoCompany], maps: dict[str, LoadedMap]) -> None:
@@ -162,8 +166,13 @@ def test_rows_past_their_retention_are_waiting(maps: dict[str, LoadedMap]) -> No
             with engine_for(loaded, ref.system_name).connect() as conn:
                 assert conn.execute(query).scalar_one() > 0, f"nothing in {ref.label} is older than {rule.keep}"
             checked.append(ref.label)
-    assert {"platform.login_events", "platform.support_tickets", "platform.customers", "business.invoices",
-            "hr.payslips"} <= set(checked)
+    assert {
+        "platform.login_events",
+        "platform.support_tickets",
+        "platform.customers",
+        "business.invoices",
+        "hr.payslips",
+    } <= set(checked)
 
 
 def test_nullable_references_hold_nulls(maps: dict[str, LoadedMap]) -> None:
@@ -179,8 +188,12 @@ def test_nullable_references_hold_nulls(maps: dict[str, LoadedMap]) -> None:
                 with engine_for(loaded, ref.system_name).connect() as conn:
                     assert conn.execute(query).scalar_one() > 0, f"{ref.label}.{column.name} is never NULL"
                 checked.append(f"{ref.label}.{column.name}")
-    assert {"platform.support_tickets.assignee_id", "business.contact_submissions.contact_id",
-            "telephony.call_history.user_id", "crm.correspondence.person_id"} <= set(checked)
+    assert {
+        "platform.support_tickets.assignee_id",
+        "business.contact_submissions.contact_id",
+        "telephony.call_history.user_id",
+        "crm.correspondence.person_id",
+    } <= set(checked)
 
 
 def test_people_share_addresses_and_numbers(maps: dict[str, LoadedMap]) -> None:
@@ -198,8 +211,10 @@ def test_cross_system_references_point_at_real_rows(maps: dict[str, LoadedMap]) 
     customers = set(column_values(loaded, "platform.customers.id"))
     invoiced = set(column_values(loaded, "business.invoices.platform_customer_id"))
     assert invoiced and invoiced <= customers
-    assert loaded.model.systems["business"].tables["invoices"].references["platform_customer_id"].to == \
-        "platform.customers"
+    assert (
+        loaded.model.systems["business"].tables["invoices"].references["platform_customer_id"].to
+        == "platform.customers"
+    )
 
 
 # --------------------------------------------------------------------------- determinism
@@ -239,8 +254,13 @@ def test_an_existing_demo_is_refused_unless_forced(tmp_path: Path) -> None:
 
 def test_progress_reports_every_table_up_to_its_total(tmp_path: Path) -> None:
     seen: dict[tuple[str, str], list[tuple[int, int]]] = {}
-    built = build_demo(tmp_path, scale=0.05, today=TODAY, companies=["mira-software"],
-                       progress=lambda c, t, done, total: seen.setdefault((c, t), []).append((done, total)))[0]
+    built = build_demo(
+        tmp_path,
+        scale=0.05,
+        today=TODAY,
+        companies=["mira-software"],
+        progress=lambda c, t, done, total: seen.setdefault((c, t), []).append((done, total)),
+    )[0]
     assert {table for _, table in seen} == set(built.rows)
     for (_, table), calls in seen.items():
         assert calls[0][0] == 0 and calls[-1] == (built.rows[table], built.rows[table])
@@ -258,12 +278,15 @@ def test_record_demo_opens_the_audit_log_next_to_the_map(tmp_path: Path, monkeyp
     assert (built.folder / ".datavow" / "state.db").exists()
 
 
-@pytest.mark.parametrize("arguments, message", [
-    ({"companies": ["mira"]}, "unknown demo company mira"),
-    ({"scale": 0}, "scale must be above 0"),
-    ({"url": "oracle://me@db/demo"}, "not oracle"),
-    ({"url": "not a url"}, "is not a database URL"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"companies": ["mira"]}, "unknown demo company mira"),
+        ({"scale": 0}, "scale must be above 0"),
+        ({"url": "oracle://me@db/demo"}, "not oracle"),
+        ({"url": "not a url"}, "is not a database URL"),
+    ],
+)
 def test_mistakes_are_clear_errors(tmp_path: Path, arguments: dict[str, object], message: str) -> None:
     with pytest.raises(DemoError, match=message):
         build_demo(tmp_path, **arguments)  # type: ignore[arg-type]
@@ -271,8 +294,13 @@ def test_mistakes_are_clear_errors(tmp_path: Path, arguments: dict[str, object],
 
 def test_pointing_a_map_keeps_its_comments_and_hides_passwords() -> None:
     text = packaged_map("miralix")
-    pointed = point_map(text, {"telephony": ("postgresql+psycopg://me@db/x", "miralix_telephony"),
-                               "support": ("postgresql+psycopg://me@db/x", None)})
+    pointed = point_map(
+        text,
+        {
+            "telephony": ("postgresql+psycopg://me@db/x", "miralix_telephony"),
+            "support": ("postgresql+psycopg://me@db/x", None),
+        },
+    )
     assert "# Miralix: the data map behind its privacy policy." in pointed
     assert '    url: "postgresql+psycopg://me@db/x"\n    schema: miralix_telephony\n' in pointed
     assert pointed.count("schema:") == 1
@@ -330,9 +358,18 @@ def test_builds_on_postgresql(tmp_path: Path, postgres_url: str, monkeypatch: py
         assert inspector.get_foreign_keys("users", schema="mira_software_platform")  # added after the load
         with engine.begin() as conn:  # the id sequence continues after the demo's own ids
             users = table_of(loaded, loaded.table("platform", "users"))
-            new_id = conn.execute(users.insert().values(
-                customer_id=1, email="new@izit.be", role="admin", active=True, processing_restricted=False,
-                created_at=datetime(2026, 3, 1)).returning(users.c.id)).scalar_one()
+            new_id = conn.execute(
+                users.insert()
+                .values(
+                    customer_id=1,
+                    email="new@izit.be",
+                    role="admin",
+                    active=True,
+                    processing_restricted=False,
+                    created_at=datetime(2026, 3, 1),
+                )
+                .returning(users.c.id)
+            ).scalar_one()
         assert new_id == built[0].rows["platform.users"] + 1
         with pytest.raises(DemoError, match="already has tables"):
             build_demo(tmp_path / "again", url=postgres_url, scale=0.05, companies=["mira-software"])

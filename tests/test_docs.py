@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import re
-import types
-import typing
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin
+from typing import get_args, get_origin
 
 import click
 from pydantic import BaseModel
 
 from datavow.cli import main
 from datavow.datamap.model import DataMap
+from datavow.datamap.validate import strip_annotation
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-
-
-def _strip(annotation: Any) -> Any:
-    while True:
-        origin = get_origin(annotation)
-        if origin is typing.Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin in (Union, types.UnionType):
-            members = [a for a in get_args(annotation) if a is not type(None)]
-            models = [a for a in members if isinstance(_strip(a), type) and issubclass(_strip(a), BaseModel)]
-            annotation = models[0] if models else members[0]
-        else:
-            return annotation
 
 
 def model_keys(model: type[BaseModel], prefix: str = "") -> dict[str, set[str]]:
@@ -36,12 +22,12 @@ def model_keys(model: type[BaseModel], prefix: str = "") -> dict[str, set[str]]:
     for name, info in model.model_fields.items():
         key = info.alias or name
         found[prefix or "(top level)"].add(key)
-        inner = _strip(info.annotation)
+        inner = strip_annotation(info.annotation)
         path = f"{prefix}.{key}" if prefix else key
         if get_origin(inner) is dict:
-            inner, path = _strip(get_args(inner)[1]), path + ".<name>"
+            inner, path = strip_annotation(get_args(inner)[1]), path + ".<name>"
         elif get_origin(inner) is list:
-            inner = _strip(get_args(inner)[0])
+            inner = strip_annotation(get_args(inner)[0])
         if isinstance(inner, type) and issubclass(inner, BaseModel):
             for sub, keys in model_keys(inner, path).items():
                 found.setdefault(sub, set()).update(keys)

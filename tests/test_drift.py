@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import socket
 import sqlite3
-import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,9 @@ HEADER = """\
 organization: {name: Shop, country: BE, contact: {email: a@b.be}}
 subjects: {customer: Customers}
 purposes:
-  service: {name: Service, basis: contract, subjects: [customer], categories: [user.contact.email, user.name], retention: 2 years}
+  service:
+    {name: Service, basis: contract, subjects: [customer], categories: [user.contact.email, user.name],
+     retention: 2 years}
 systems:
 """
 
@@ -57,8 +58,10 @@ SHOP = """\
 """
 
 CUSTOMERS = "CREATE TABLE {s}customers (id INTEGER NOT NULL PRIMARY KEY, email VARCHAR(200), name VARCHAR(200))"
-ORDERS = ("CREATE TABLE {s}orders (id INTEGER NOT NULL PRIMARY KEY, customer_id INTEGER, total INTEGER, "
-          "FOREIGN KEY (customer_id) REFERENCES {s}customers (id))")
+ORDERS = (
+    "CREATE TABLE {s}orders (id INTEGER NOT NULL PRIMARY KEY, customer_id INTEGER, total INTEGER, "
+    "FOREIGN KEY (customer_id) REFERENCES {s}customers (id))"
+)
 
 
 @dataclass
@@ -147,26 +150,33 @@ def summary(findings: list[Finding]) -> set[tuple[str, str | None]]:
 
 def located(finding: Finding, systems: str, *needles: str) -> bool:
     assert finding.location is not None
-    return (finding.location.file.endswith("datavow.yaml")
-            and finding.location.line == line_of(HEADER + systems, *needles))
+    return finding.location.file.endswith("datavow.yaml") and finding.location.line == line_of(
+        HEADER + systems, *needles
+    )
 
 
 # --------------------------------------------------------------------------- every backend
 
 
 def test_a_matching_database_has_no_drift_and_ignore_is_what_hides_a_table(
-        database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     database.shop()
-    database.run("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
-                 "CREATE TABLE tmp_import (id INTEGER)")
+    database.run(
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+        "CREATE TABLE tmp_import (id INTEGER)",
+    )
     assert drift(tmp_path, database, monkeypatch) == []
     unignored = SHOP.replace('    ignore: [alembic_version, "tmp_*"]\n', "")
     assert summary(drift(tmp_path, database, monkeypatch, unignored)) == {
-        ("drift-undeclared-table", "shop.alembic_version"), ("drift-undeclared-table", "shop.tmp_import")}
+        ("drift-undeclared-table", "shop.alembic_version"),
+        ("drift-undeclared-table", "shop.tmp_import"),
+    }
 
 
-def test_a_declared_table_that_does_not_exist(database: Database, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_declared_table_that_does_not_exist(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     database.shop()
     systems = SHOP + "      invoices:\n        fields: {id: ~}\n      customer:\n        fields: {id: ~}\n"
     findings = drift(tmp_path, database, monkeypatch, systems)
@@ -178,14 +188,19 @@ def test_a_declared_table_that_does_not_exist(database: Database, tmp_path: Path
     assert "did you mean 'customers'?" in customer.hint
 
 
-def test_a_declared_column_that_does_not_exist(database: Database, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_declared_column_that_does_not_exist(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     database.run(CUSTOMERS.format(s="").replace("email VARCHAR", "email_address VARCHAR"), ORDERS.format(s=""))
-    systems = SHOP.replace("fields: {id: ~, customer_id: ~, total: ~}", "fields: {id: ~, customer_id: ~, total: ~, paid: ~}")
+    systems = SHOP.replace(
+        "fields: {id: ~, customer_id: ~, total: ~}", "fields: {id: ~, customer_id: ~, total: ~, paid: ~}"
+    )
     findings = drift(tmp_path, database, monkeypatch, systems)
-    assert summary(findings) == {("drift-missing-column", "shop.customers.email"),
-                                 ("drift-undeclared-column", "shop.customers.email_address"),
-                                 ("drift-missing-column", "shop.orders.paid")}
+    assert summary(findings) == {
+        ("drift-missing-column", "shop.customers.email"),
+        ("drift-undeclared-column", "shop.customers.email_address"),
+        ("drift-missing-column", "shop.orders.paid"),
+    }
     by_target = {f.target: f for f in findings}
     email = by_target["shop.customers.email"]
     assert email.severity is Severity.error
@@ -194,8 +209,7 @@ def test_a_declared_column_that_does_not_exist(database: Database, tmp_path: Pat
     assert located(by_target["shop.orders.paid"], systems, "      orders:", "fields:")
 
 
-def test_a_table_the_map_does_not_mention(database: Database, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_table_the_map_does_not_mention(database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     database.shop()
     database.run("CREATE TABLE newsletter (email VARCHAR(200))")
     findings = drift(tmp_path, database, monkeypatch)
@@ -206,8 +220,7 @@ def test_a_table_the_map_does_not_mention(database: Database, tmp_path: Path,
     assert "systems.shop.ignore" in finding.hint and "schema:" not in finding.hint
 
 
-def test_a_column_the_map_does_not_mention(database: Database, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_column_the_map_does_not_mention(database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     database.shop()
     database.run("ALTER TABLE customers ADD COLUMN phone VARCHAR(40)")
     findings = drift(tmp_path, database, monkeypatch)
@@ -228,19 +241,26 @@ def test_a_primary_key_that_differs(database: Database, tmp_path: Path, monkeypa
     assert "primary_key: [id]" in finding.hint
 
 
-def test_a_foreign_key_the_map_does_not_follow(database: Database, tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_foreign_key_the_map_does_not_follow(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     database.shop()
-    database.run("CREATE TABLE order_lines (order_id INTEGER NOT NULL, line INTEGER NOT NULL, "
-                 "customer_id INTEGER, PRIMARY KEY (order_id, line), "
-                 "FOREIGN KEY (order_id) REFERENCES orders (id), "
-                 "FOREIGN KEY (customer_id) REFERENCES customers (id))")
-    systems = (SHOP.replace("        references: {customer_id: customers.id}\n", "")
-               + "      order_lines:\n        references: {order_id: orders.id}\n"
-                 "        fields: {order_id: ~, line: ~, customer_id: ~}\n")
+    database.run(
+        "CREATE TABLE order_lines (order_id INTEGER NOT NULL, line INTEGER NOT NULL, "
+        "customer_id INTEGER, PRIMARY KEY (order_id, line), "
+        "FOREIGN KEY (order_id) REFERENCES orders (id), "
+        "FOREIGN KEY (customer_id) REFERENCES customers (id))"
+    )
+    systems = (
+        SHOP.replace("        references: {customer_id: customers.id}\n", "")
+        + "      order_lines:\n        references: {order_id: orders.id}\n"
+        "        fields: {order_id: ~, line: ~, customer_id: ~}\n"
+    )
     findings = drift(tmp_path, database, monkeypatch, systems)
-    assert summary(findings) == {("drift-foreign-key", "shop.orders.customer_id"),
-                                 ("drift-foreign-key", "shop.order_lines.customer_id")}
+    assert summary(findings) == {
+        ("drift-foreign-key", "shop.orders.customer_id"),
+        ("drift-foreign-key", "shop.order_lines.customer_id"),
+    }
     by_target = {f.target: f for f in findings}
     orders, lines = by_target["shop.orders.customer_id"], by_target["shop.order_lines.customer_id"]
     assert orders.severity is Severity.warning
@@ -250,11 +270,14 @@ def test_a_foreign_key_the_map_does_not_follow(database: Database, tmp_path: Pat
     assert "add 'customer_id: customers.id' under systems.shop.tables.order_lines.references" in lines.hint
 
 
-def test_a_composite_foreign_key_matches_a_long_reference(database: Database, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    database.run("CREATE TABLE accounts (tenant INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (tenant, id))",
-                 "CREATE TABLE logins (id INTEGER NOT NULL PRIMARY KEY, tenant INTEGER, account INTEGER, "
-                 "FOREIGN KEY (tenant, account) REFERENCES accounts (tenant, id))")
+def test_a_composite_foreign_key_matches_a_long_reference(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database.run(
+        "CREATE TABLE accounts (tenant INTEGER NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (tenant, id))",
+        "CREATE TABLE logins (id INTEGER NOT NULL PRIMARY KEY, tenant INTEGER, account INTEGER, "
+        "FOREIGN KEY (tenant, account) REFERENCES accounts (tenant, id))",
+    )
     systems = """\
   shop:
     url: ${SHOP_URL}
@@ -271,7 +294,8 @@ def test_a_composite_foreign_key_matches_a_long_reference(database: Database, tm
     declared = systems.replace(
         "      logins:\n",
         "      logins:\n        references:\n"
-        "          account: {columns: [account, tenant], to: shop.accounts, to_columns: [id, tenant]}\n")
+        "          account: {columns: [account, tenant], to: shop.accounts, to_columns: [id, tenant]}\n",
+    )
     assert drift(tmp_path, database, monkeypatch, declared) == []
 
 
@@ -283,13 +307,17 @@ def test_a_schema_that_does_not_exist(database: Database, tmp_path: Path, monkey
     [finding] = findings
     assert located(finding, systems, "schema: nowhere")
     assert "customers, orders not checked" in finding.message
-    expected_hint = {"sqlite": "attached databases", "postgresql": "CREATE SCHEMA nowhere",
-                     "mariadb": "CREATE DATABASE nowhere"}[database.kind]
+    expected_hint = {
+        "sqlite": "attached databases",
+        "postgresql": "CREATE SCHEMA nowhere",
+        "mariadb": "CREATE DATABASE nowhere",
+    }[database.kind]
     assert expected_hint in finding.hint
 
 
-def test_a_database_that_cannot_be_opened_is_one_finding(database: Database, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_database_that_cannot_be_opened_is_one_finding(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = make_url(database.url)
     missing = url.set(database=str(tmp_path / "gone.db") if database.kind == "sqlite" else "dv_no_such_db")
     monkeypatch.setenv("SHOP_URL", missing.render_as_string(hide_password=False))
@@ -306,52 +334,65 @@ def test_a_database_that_cannot_be_opened_is_one_finding(database: Database, tmp
 # --------------------------------------------------------------------------- schemas on servers
 
 
-def test_a_system_schema_is_read_instead_of_the_default(server_database: Database, other_schema: str,
-                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_system_schema_is_read_instead_of_the_default(
+    server_database: Database, other_schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server_database.shop(other_schema)
     server_database.run("CREATE TABLE unrelated (id INTEGER)")  # in the default schema: not this system's
     systems = SHOP.replace("    tables:\n", f"    schema: {other_schema}\n    tables:\n", 1)
     assert drift(tmp_path, server_database, monkeypatch, systems) == []
-    server_database.run(f"CREATE TABLE {other_schema}.secrets (id INTEGER)",
-                        f"ALTER TABLE {other_schema}.orders ADD COLUMN note VARCHAR(100)")
+    server_database.run(
+        f"CREATE TABLE {other_schema}.secrets (id INTEGER)",
+        f"ALTER TABLE {other_schema}.orders ADD COLUMN note VARCHAR(100)",
+    )
     findings = drift(tmp_path, server_database, monkeypatch, systems)
-    assert summary(findings) == {("drift-undeclared-table", "shop.secrets"),
-                                 ("drift-undeclared-column", "shop.orders.note")}
+    assert summary(findings) == {
+        ("drift-undeclared-table", "shop.secrets"),
+        ("drift-undeclared-column", "shop.orders.note"),
+    }
     secrets = next(f for f in findings if f.rule == "drift-undeclared-table")
     assert f"schema '{other_schema}'" in secrets.message
     assert "schema:" not in secrets.hint  # the system's own schema needs no per-table schema
 
 
-def test_a_table_schema_overrides_the_system_default(server_database: Database, other_schema: str,
-                                                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_table_schema_overrides_the_system_default(
+    server_database: Database, other_schema: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server_database.shop()
     server_database.run(f"CREATE TABLE {other_schema}.archive (id INTEGER NOT NULL PRIMARY KEY, email VARCHAR(200))")
     # ``orders`` names the default schema explicitly: it must be the same schema as no schema.
-    systems = (SHOP.replace("      orders:\n", f"      orders:\n        schema: {server_database.default_schema}\n")
-               + f"      archive:\n        schema: {other_schema}\n        primary_key: [id]\n"
-                 "        fields: {id: ~, email: {category: user.contact.email, erase: hash}}\n")
+    systems = (
+        SHOP.replace("      orders:\n", f"      orders:\n        schema: {server_database.default_schema}\n")
+        + f"      archive:\n        schema: {other_schema}\n        primary_key: [id]\n"
+        "        fields: {id: ~, email: {category: user.contact.email, erase: hash}}\n"
+    )
     assert drift(tmp_path, server_database, monkeypatch, systems) == []
-    server_database.run(f"CREATE TABLE {other_schema}.secrets (id INTEGER)",
-                        "CREATE TABLE archive (id INTEGER)")  # same name, default schema: undeclared
+    server_database.run(
+        f"CREATE TABLE {other_schema}.secrets (id INTEGER)", "CREATE TABLE archive (id INTEGER)"
+    )  # same name, default schema: undeclared
     findings = drift(tmp_path, server_database, monkeypatch, systems)
-    assert summary(findings) == {("drift-undeclared-table", "shop.secrets"),
-                                 ("drift-undeclared-table", "shop.archive")}
+    assert summary(findings) == {("drift-undeclared-table", "shop.secrets"), ("drift-undeclared-table", "shop.archive")}
     secrets = next(f for f in findings if f.target == "shop.secrets")
     assert f"with 'schema: {other_schema}'" in secrets.hint
     missing = systems.replace(f"        schema: {other_schema}\n", "        schema: dv_nowhere\n")
     assert summary(drift(tmp_path, server_database, monkeypatch, missing)) == {
-        ("drift-missing-schema", "shop.dv_nowhere"), ("drift-undeclared-table", "shop.archive")}
+        ("drift-missing-schema", "shop.dv_nowhere"),
+        ("drift-undeclared-table", "shop.archive"),
+    }
 
 
-def test_postgres_reads_a_schema_in_a_fixed_number_of_queries(postgres_url: str, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_postgres_reads_a_schema_in_a_fixed_number_of_queries(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     database = Database("postgresql", postgres_url, "public")
     database.run(*(f"CREATE TABLE t{i} (id INTEGER PRIMARY KEY, ref INTEGER REFERENCES t0 (id))" for i in range(40)))
 
     def statements(count: int) -> int:
-        tables = "".join(f"      t{i}:\n        references: {{ref: t0.id}}\n        fields: {{id: ~, ref: ~}}\n"
-                         for i in range(count))
-        systems = f"  shop:\n    url: ${{SHOP_URL}}\n    ignore: [\"t*\"]\n    tables:\n{tables}"
+        tables = "".join(
+            f"      t{i}:\n        references: {{ref: t0.id}}\n        fields: {{id: ~, ref: ~}}\n"
+            for i in range(count)
+        )
+        systems = f'  shop:\n    url: ${{SHOP_URL}}\n    ignore: ["t*"]\n    tables:\n{tables}'
         executed: list[str] = []
 
         def record(*args: object) -> None:
@@ -378,7 +419,8 @@ def _closed_port() -> int:
 
 @pytest.mark.parametrize("scheme", ["postgresql+psycopg", "mysql+pymysql"])
 def test_an_unreachable_server_is_a_finding_and_other_systems_are_still_checked(
-        scheme: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scheme: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shop = _sqlite(tmp_path)
     shop.shop()
     shop.run("CREATE TABLE newsletter (email VARCHAR(200))")

@@ -13,12 +13,12 @@ from click.testing import CliRunner
 
 from datavow import LoadedMap, load_map
 from datavow.cli import DatavowGroup
+from datavow.cli.importing import import_group
 from datavow.connectors.drift import check_drift
 from datavow.datamap.model import FieldStrategy, TableErasure
 from datavow.errors import ImportError_, MapError
 from datavow.findings import Severity
 from datavow.interop import import_fides
-from datavow.cli.importing import import_group
 from datavow.lint import run_lint
 
 DATA = Path(__file__).parent / "data" / "fides"
@@ -72,8 +72,15 @@ def write_dataset(tmp_path: Path, text: str) -> Path:
 def test_fragment_is_included_by_a_map_that_loads(shop_map: LoadedMap) -> None:
     systems = shop_map.model.systems
     assert list(systems) == ["shop", "billing"]
-    assert list(systems["shop"].tables) == ["customer", "address", "orders", "order_line", "payment_card",
-                                            "login", "employee"]
+    assert list(systems["shop"].tables) == [
+        "customer",
+        "address",
+        "orders",
+        "order_line",
+        "payment_card",
+        "login",
+        "employee",
+    ]
     assert systems["shop"].url == "${SHOP_URL}"
     assert systems["shop"].name == "Shop database"
     assert list(systems["billing"].tables) == ["invoice"]
@@ -100,8 +107,7 @@ def test_fragment_opens_with_its_origin_and_what_to_review() -> None:
 def test_references_live_on_the_table_holding_the_key(shop_map: LoadedMap) -> None:
     def targets(table: str, system: str = "shop") -> dict[str, tuple[str, list[str]]]:
         references = shop_map.model.systems[system].tables[table].references
-        return {name: (r.to, r.target_columns) for name, r in references.items()
-                if r.columns == [name]}
+        return {name: (r.to, r.target_columns) for name, r in references.items() if r.columns == [name]}
 
     # direction: from, declared on the foreign key
     assert targets("orders")["customer_id"] == ("customer", ["id"])
@@ -151,8 +157,10 @@ dataset:
 
 def test_key_side_is_guessed_and_marked_when_the_other_dataset_is_missing(tmp_path: Path) -> None:
     text = import_fides(SHOP)
-    assert ("invoice_id: billing.invoice.id  # Fides walks orders → invoice; review: key side guessed "
-            "(invoice.id taken as the key)") in text
+    assert (
+        "invoice_id: billing.invoice.id  # Fides walks orders → invoice; review: key side guessed "
+        "(invoice.id taken as the key)"
+    ) in text
     # the fragment points at a system nobody declared: the map says so instead of guessing
     with pytest.raises(MapError, match="no system 'billing' is declared"):
         load_map(write_map(tmp_path, text))
@@ -197,7 +205,9 @@ def test_categories_and_erasure_follow_fides_null_rewrite(shop_map: LoadedMap) -
 
 
 def test_collection_delete_override_and_schema(tmp_path: Path) -> None:
-    path = write_dataset(tmp_path, """\
+    path = write_dataset(
+        tmp_path,
+        """\
         dataset:
           - fides_key: crm
             fides_meta:
@@ -210,7 +220,8 @@ def test_collection_delete_override_and_schema(tmp_path: Path) -> None:
                   - name: email
                     data_categories: [user.contact.email]
                     fides_meta: {identity: email}
-        """)
+        """,
+    )
     text = import_fides(path, url="postgresql://crm.internal/crm")
     system = yaml.safe_load(text)["systems"]["crm"]
     assert system["url"] == "postgresql://crm.internal/crm"
@@ -248,7 +259,8 @@ def test_skip_nested_leaves_them_out_and_says_so(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        pytest.param("""\
+        pytest.param(
+            """\
             dataset:
               - fides_key: shop
                 collections:
@@ -258,9 +270,12 @@ def test_skip_nested_leaves_them_out_and_says_so(tmp_path: Path) -> None:
                         fides_meta:
                           references:
                             - {dataset: shop, field: customer.id, direction: sideways}
-            """, ":9:66: shop.orders.customer_id: fides_meta.references[0].direction: Input should be 'from' or 'to'",
-            id="bad-direction"),
-        pytest.param("""\
+            """,
+            ":9:66: shop.orders.customer_id: fides_meta.references[0].direction: Input should be 'from' or 'to'",
+            id="bad-direction",
+        ),
+        pytest.param(
+            """\
             dataset:
               - fides_key: shop
                 collections:
@@ -269,14 +284,22 @@ def test_skip_nested_leaves_them_out_and_says_so(tmp_path: Path) -> None:
                       - name: customer_id
                         fides_meta:
                           refrences: [{dataset: shop, field: customer.id}]
-            """, ":8:15: shop.orders.customer_id: fides_meta: unknown key 'refrences'", id="unknown-key"),
-        pytest.param("""\
+            """,
+            ":8:15: shop.orders.customer_id: fides_meta: unknown key 'refrences'",
+            id="unknown-key",
+        ),
+        pytest.param(
+            """\
             dataset:
               - fides_key: shop
                 collections:
                   - name: orders
-            """, ":4:9: shop.orders: fields: Field required", id="missing-fields"),
-        pytest.param("""\
+            """,
+            ":4:9: shop.orders: fields: Field required",
+            id="missing-fields",
+        ),
+        pytest.param(
+            """\
             dataset:
               - fides_key: shop
                 collections:
@@ -284,8 +307,12 @@ def test_skip_nested_leaves_them_out_and_says_so(tmp_path: Path) -> None:
                     fields:
                       - name: total
                         data_categories: [user.not a category]
-            """, "shop.orders.total: data_categories[0]: FidesKeys must only contain", id="bad-category"),
-        pytest.param("""\
+            """,
+            "shop.orders.total: data_categories[0]: FidesKeys must only contain",
+            id="bad-category",
+        ),
+        pytest.param(
+            """\
             dataset:
               - fides_key: shop
                 collections:
@@ -294,17 +321,27 @@ def test_skip_nested_leaves_them_out_and_says_so(tmp_path: Path) -> None:
                       - name: customer_id
                         fides_meta:
                           references: [{dataset: shop, field: customers.id, direction: from}]
-            """, "shop.orders.customer_id refers to 'customers.id', but dataset shop has no collection 'customers'",
-            id="missing-target"),
-        pytest.param("""\
+            """,
+            "shop.orders.customer_id refers to 'customers.id', but dataset shop has no collection 'customers'",
+            id="missing-target",
+        ),
+        pytest.param(
+            """\
             dataset:
               - fides_key: shop.eu
                 collections: []
-            """, "the dataset key 'shop.eu' cannot name a datavow system", id="dotted-key"),
-        pytest.param("""\
+            """,
+            "the dataset key 'shop.eu' cannot name a datavow system",
+            id="dotted-key",
+        ),
+        pytest.param(
+            """\
             system:
               - fides_key: shop
-            """, "holds no Fides datasets", id="no-datasets"),
+            """,
+            "holds no Fides datasets",
+            id="no-datasets",
+        ),
         pytest.param("dataset: [\n", "YAML syntax error", id="yaml-syntax"),
     ],
 )
@@ -317,7 +354,9 @@ def test_invalid_datasets_are_reported_clearly(tmp_path: Path, text: str, expect
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
-    path = write_dataset(tmp_path, """\
+    path = write_dataset(
+        tmp_path,
+        """\
         dataset:
           - fides_key: shop
             collections:
@@ -327,7 +366,8 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
                     fides_meta: {identity: 42 is not a name}
                   - name: b
                     data_categorie: [user.name]
-        """)
+        """,
+    )
     with pytest.raises(ImportError_, match="2 problems") as caught:
         import_fides(path)
     assert "unknown key 'data_categorie'" in str(caught.value)
@@ -346,7 +386,9 @@ def test_missing_file_and_bad_options(tmp_path: Path) -> None:
 
 
 def test_older_fideslang_keys_and_other_resources_are_ignored_and_listed(tmp_path: Path) -> None:
-    path = write_dataset(tmp_path, """\
+    path = write_dataset(
+        tmp_path,
+        """\
         dataset:
           - fides_key: legacy
             data_qualifier: aggregated.anonymized
@@ -359,7 +401,8 @@ def test_older_fideslang_keys_and_other_resources_are_ignored_and_listed(tmp_pat
                     fidesops_meta: {identity: email}
         system:
           - fides_key: app
-        """)
+        """,
+    )
     text = import_fides(path)
     notes = review_notes(text)
     assert f"{path}:3:5: data_qualifier" in notes and f"{path}:9:13: retention" in notes
@@ -378,8 +421,9 @@ def datavow_cli() -> click.Group:
 
 def test_cli_writes_the_fragment(tmp_path: Path) -> None:
     out = tmp_path / "fragment.yaml"
-    result = CliRunner().invoke(datavow_cli(), ["import", "fides", str(SHOP), str(BILLING), "-o", str(out),
-                                               "--subject", "customer"])
+    result = CliRunner().invoke(
+        datavow_cli(), ["import", "fides", str(SHOP), str(BILLING), "-o", str(out), "--subject", "customer"]
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout == "" and f"wrote {out}" in result.stderr
     (tmp_path / "datavow.yaml").write_text(MAIN_MAP, encoding="utf-8")
@@ -439,8 +483,9 @@ CREATE TABLE invoice (id INTEGER PRIMARY KEY, number TEXT, customer_email TEXT, 
 """
 
 
-def test_tables_the_dataset_describes_show_no_drift(shop_map: LoadedMap, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tables_the_dataset_describes_show_no_drift(
+    shop_map: LoadedMap, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name, ddl in (("shop", SHOP_TABLES), ("billing", BILLING_TABLES)):
         database = tmp_path / f"{name}.db"
         with sqlite3.connect(database) as connection:
@@ -451,8 +496,9 @@ def test_tables_the_dataset_describes_show_no_drift(shop_map: LoadedMap, tmp_pat
     assert [str(f) for f in check_drift(shop_map)] == []
 
 
-def test_drift_notices_a_table_the_dataset_misdescribes(shop_map: LoadedMap, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_drift_notices_a_table_the_dataset_misdescribes(
+    shop_map: LoadedMap, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # the same check, against a database whose login table lacks a column the dataset declares
     for name, ddl in (("shop", SHOP_TABLES.replace(" at TEXT,", "")), ("billing", BILLING_TABLES)):
         database = tmp_path / f"{name}.db"

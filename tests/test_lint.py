@@ -80,33 +80,72 @@ def test_lawful_map_is_clean(tmp_path: Path) -> None:
 
 # (rule id, text to replace, replacement, the line the finding points at: text found there after the change)
 CASES = [
-    ("field-without-purpose", "categories: [user.contact, user.name, user.unique_id]",
-     "categories: [user.contact, user.unique_id]", "name: {category: user.name"),
-    ("purpose-without-retention", "  security:\n", "  news:\n    name: News\n    basis: consent\n    subjects: [customer]\n"
-     "    categories: [user.contact.email]\n  security:\n", "  news:"),
+    (
+        "field-without-purpose",
+        "categories: [user.contact, user.name, user.unique_id]",
+        "categories: [user.contact, user.unique_id]",
+        "name: {category: user.name",
+    ),
+    (
+        "purpose-without-retention",
+        "  security:\n",
+        "  news:\n    name: News\n    basis: consent\n    subjects: [customer]\n"
+        "    categories: [user.contact.email]\n  security:\n",
+        "  news:",
+    ),
     ("retention-not-enforced", "        retention: {keep: 2 years, after: last_order_at}\n", "", "retention: 2 years"),
     ("controller-contact-missing", "contact: {email: privacy@shop.example}", "contact: {name: Shop}", "contact:"),
     ("legitimate-interest-unstated", "    interest: Preventing fraud and abuse\n", "", "basis: legitimate_interest"),
-    ("legal-obligation-without-law", "basis: legitimate_interest\n    interest: Preventing fraud and abuse",
-     "basis: legal_obligation", "basis: legal_obligation"),
-    ("special-category-without-condition", "categories: [user.device.ip_address]",
-     "categories: [user.device.ip_address, user.health_and_medical]", "user.health_and_medical]"),
-    ("criminal-data-without-law", "categories: [user.device.ip_address]",
-     "categories: [user.device.ip_address, user.criminal_history]", "user.criminal_history]"),
+    (
+        "legal-obligation-without-law",
+        "basis: legitimate_interest\n    interest: Preventing fraud and abuse",
+        "basis: legal_obligation",
+        "basis: legal_obligation",
+    ),
+    (
+        "special-category-without-condition",
+        "categories: [user.device.ip_address]",
+        "categories: [user.device.ip_address, user.health_and_medical]",
+        "user.health_and_medical]",
+    ),
+    (
+        "criminal-data-without-law",
+        "categories: [user.device.ip_address]",
+        "categories: [user.device.ip_address, user.criminal_history]",
+        "user.criminal_history]",
+    ),
     ("transfer-without-safeguard", "country: NL, agreement", "country: IN, agreement", "country: IN"),
     ("derogation-unnamed", "country: NL, agreement", "country: IN, safeguard: derogation, agreement", "country: IN"),
     ("processor-without-controllers", "roles: [controller]", "roles: [controller, processor]", "roles:"),
     ("recipient-without-country", "kind: processor, country: NL, agreement", "kind: processor, agreement", "host:"),
     ("processor-without-agreement", ", agreement: DPA 2024-01", "", "host:"),
-    ("field-without-erasure", "name: {category: user.name, erase: nullify}", "name: {category: user.name}",
-     "name: {category: user.name}"),
-    ("personal-table-without-subject", "        subject: customer\n        purposes: [security]\n        references: {customer_id: customers.id}\n",
-     "        purposes: [security]\n", "      logins:"),
+    (
+        "field-without-erasure",
+        "name: {category: user.name, erase: nullify}",
+        "name: {category: user.name}",
+        "name: {category: user.name}",
+    ),
+    (
+        "personal-table-without-subject",
+        "        subject: customer\n        purposes: [security]\n        references: {customer_id: customers.id}\n",
+        "        purposes: [security]\n",
+        "      logins:",
+    ),
     ("subject-table-without-identity", "        identity: {email: email}\n", "", "      customers:"),
-    ("purpose-without-subjects", "    subjects: [customer]\n    categories: [user.device", "    categories: [user.device", "  security:"),
+    (
+        "purpose-without-subjects",
+        "    subjects: [customer]\n    categories: [user.device",
+        "    categories: [user.device",
+        "  security:",
+    ),
     ("purpose-without-categories", "\n    categories: [user.device.ip_address]", "", "  security:"),
     ("representative-missing", "  country: BE\n  roles", "  country: US\n  roles", "  country: US"),
-    ("authority-missing", "  supervisory_authority: {name: Data Protection Authority, country: BE}\n", "", "organization:"),
+    (
+        "authority-missing",
+        "  supervisory_authority: {name: Data Protection Authority, country: BE}\n",
+        "",
+        "organization:",
+    ),
     ("inline-credentials", "url: sqlite:///shop.db", "url: postgresql://shop:hunter2@db/shop", "url: postgresql"),
     ("unused-purpose", "purposes: [security]", "purposes: [service]", "  security:"),
 ]
@@ -130,14 +169,22 @@ def test_every_rule_has_a_case_an_article_and_a_hint() -> None:
 
 
 def test_special_category_with_condition_is_lawful(tmp_path: Path) -> None:
-    text = LAWFUL.replace("categories: [user.device.ip_address]",
-                          "categories: [user.device.ip_address, user.health_and_medical]\n    special_condition: explicit_consent")
+    text = LAWFUL.replace(
+        "categories: [user.device.ip_address]",
+        "categories: [user.device.ip_address, user.health_and_medical]\n    special_condition: explicit_consent",
+    )
     assert [r for r, _, _ in lint(tmp_path, text) if r.startswith("special")] == []
 
 
 def test_adequacy_and_dpf_are_judged_by_country(tmp_path: Path) -> None:
-    for country, safeguard, fires in [("CH", None, False), ("US", "dpf", False), ("IN", "dpf", True),
-                                      ("IN", "adequacy", True), ("IN", "scc", False), ("JP", None, False)]:
+    for country, safeguard, fires in [
+        ("CH", None, False),
+        ("US", "dpf", False),
+        ("IN", "dpf", True),
+        ("IN", "adequacy", True),
+        ("IN", "scc", False),
+        ("JP", None, False),
+    ]:
         extra = f", safeguard: {safeguard}" if safeguard else ""
         text = LAWFUL.replace("country: NL, agreement", f"country: {country}{extra}, agreement")
         fired = any(r == "transfer-without-safeguard" for r, _, _ in lint(tmp_path, text))
@@ -159,7 +206,9 @@ def test_check_cli_exit_codes_and_json(tmp_path: Path) -> None:
     (finding,) = report["findings"]
     assert finding["rule"] == "legitimate-interest-unstated" and finding["article"] == "Art. 6(1)(f)"
     assert finding["line"] == line_of(LAWFUL, "basis: legitimate_interest")
-    ignored = runner.invoke(main, ["check", "--map", str(path), "--no-drift", "--ignore", "legitimate-interest-unstated"])
+    ignored = runner.invoke(
+        main, ["check", "--map", str(path), "--no-drift", "--ignore", "legitimate-interest-unstated"]
+    )
     assert ignored.exit_code == 0
     path.write_text(LAWFUL.replace("basis: contract", "basis: contrat"))
     invalid = runner.invoke(main, ["check", "--map", str(path), "--no-drift"])
@@ -176,14 +225,19 @@ def test_check_record_writes_a_verifiable_audit_entry(tmp_path: Path) -> None:
     path = tmp_path / "datavow.yaml"
     path.write_text(LAWFUL.replace("    interest: Preventing fraud and abuse\n", ""))
     state = f"sqlite:///{tmp_path / 'state.db'}"
-    result = CliRunner().invoke(main, ["check", "--map", str(path), "--no-drift", "--record", "--state", state,
-                                       "--actor", "dpo@shop.example"])
+    result = CliRunner().invoke(
+        main, ["check", "--map", str(path), "--no-drift", "--record", "--state", state, "--actor", "dpo@shop.example"]
+    )
     assert result.exit_code == 1
     with open_store(state, create=False) as store:
         (entry,) = list_entries(store)
         assert verify_chain(store).ok
     assert (entry.actor, entry.action, entry.object_type, entry.object_id) == (
-        "dpo@shop.example", "map.checked", "map", str(path.resolve()))
+        "dpo@shop.example",
+        "map.checked",
+        "map",
+        str(path.resolve()),
+    )
     assert entry.details["ok"] is False and entry.details["failed_rules"] == ["legitimate-interest-unstated"]
     assert entry.details["fingerprint"] == load_map(path).fingerprint()
     path.write_text(LAWFUL)

@@ -30,9 +30,7 @@ def _roundtrip(url: str, schema: str) -> list[tuple[int, str]]:
                 ],
             )
         with engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(subject.c.id, subject.c.email).order_by(subject.c.id)
-            )
+            rows = conn.execute(sa.select(subject.c.id, subject.c.email).order_by(subject.c.id))
             return [(row.id, row.email) for row in rows]
     finally:
         engine.dispose()
@@ -44,10 +42,7 @@ def test_postgres_fresh_database_with_schema(postgres_url: str) -> None:
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
-            assert (
-                conn.execute(sa.text("SELECT current_database()")).scalar_one()
-                == url.database
-            )
+            assert conn.execute(sa.text("SELECT current_database()")).scalar_one() == url.database
             assert conn.execute(sa.text("SHOW server_encoding")).scalar_one() == "UTF8"
             # Fresh means empty: no user tables anywhere.
             assert sa.inspect(conn).get_table_names() == []
@@ -60,9 +55,7 @@ def test_postgres_fresh_database_with_schema(postgres_url: str) -> None:
     ]
 
 
-def test_postgres_urls_are_distinct_databases(
-    postgres_url: str, postgres_server: DatabaseServer
-) -> None:
+def test_postgres_urls_are_distinct_databases(postgres_url: str, postgres_server: DatabaseServer) -> None:
     with postgres_server.fresh_database() as other_url:
         assert make_url(other_url).database != make_url(postgres_url).database
         engine = sa.create_engine(postgres_url)
@@ -112,9 +105,7 @@ def test_mariadb_fresh_database_with_second_database_as_schema(
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            assert (
-                conn.execute(sa.text("SELECT DATABASE()")).scalar_one() == url.database
-            )
+            assert conn.execute(sa.text("SELECT DATABASE()")).scalar_one() == url.database
             assert "MariaDB" in conn.execute(sa.text("SELECT VERSION()")).scalar_one()
             assert sa.inspect(conn).get_table_names() == []
     finally:
@@ -129,9 +120,7 @@ def test_mariadb_fresh_database_with_second_database_as_schema(
         ]
 
 
-def test_servers_listen_on_loopback_only(
-    postgres_server: DatabaseServer, mariadb_server: DatabaseServer
-) -> None:
+def test_servers_listen_on_loopback_only(postgres_server: DatabaseServer, mariadb_server: DatabaseServer) -> None:
     for server in (postgres_server, mariadb_server):
         if server.managed:
             assert server.host == "127.0.0.1"

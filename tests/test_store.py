@@ -89,9 +89,7 @@ def test_processes_opening_a_new_store_at_once_migrate_it_once(state_url: str) -
     # Separate processes, so only the database lock can keep two CREATE TABLEs from racing.
     spawn = multiprocessing.get_context("spawn")
     ready = spawn.Barrier(4)
-    openers = [
-        spawn.Process(target=_open_when_all_are_ready, args=(state_url, ready)) for _ in range(4)
-    ]
+    openers = [spawn.Process(target=_open_when_all_are_ready, args=(state_url, ready)) for _ in range(4)]
     for opener in openers:
         opener.start()
     for opener in openers:

@@ -62,15 +62,26 @@ def check_map(
     if drift and loaded.model.systems:
         checked = list(systems) if systems is not None else list(loaded.model.systems)
         findings.extend(check_drift(loaded, checked))  # raises MapError for an undeclared system
-    return CheckReport(map_path=loaded.path, findings=sort_findings(findings), drift_systems=checked,
-                       fingerprint=loaded.fingerprint())
+    return CheckReport(
+        map_path=loaded.path, findings=sort_findings(findings), drift_systems=checked, fingerprint=loaded.fingerprint()
+    )
 
 
 def record_check(report: CheckReport, store: Store, actor: str) -> AuditEntry:
     """Write the outcome of a check to the audit log: proof the map was checked, when, by whom,
     which version of it, and with what result."""
     failed = sorted({f.rule for f in report.findings if f.severity is Severity.error})
-    return append(store, actor, "map.checked", "map", str(report.map_path),
-                  details={"ok": report.ok, "fingerprint": report.fingerprint,
-                           "counts": {s.value: report.count(s) for s in Severity},
-                           "drift_systems": report.drift_systems, "failed_rules": failed})
+    return append(
+        store,
+        actor,
+        "map.checked",
+        "map",
+        str(report.map_path),
+        details={
+            "ok": report.ok,
+            "fingerprint": report.fingerprint,
+            "counts": {s.value: report.count(s) for s in Severity},
+            "drift_systems": report.drift_systems,
+            "failed_rules": failed,
+        },
+    )

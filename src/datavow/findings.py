@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from datavow.errors import Location
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     error = "error"  # the map breaks the law or disagrees with the database: check fails
     warning = "warning"  # likely a problem; a person should look
     info = "info"  # worth knowing

@@ -35,9 +35,7 @@ ENTRY_COLUMNS = (
 
 def canonical_json(value: object) -> str:
     """Sorted keys, no whitespace, UTF-8 text, no NaN: one text for one value."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def format_timestamp(ts: datetime) -> str:

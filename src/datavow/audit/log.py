@@ -149,9 +149,7 @@ def _checked_fields(
         if len(value) > _LIMITS[name]:
             raise AuditError(f"{name} is longer than {_LIMITS[name]} characters: {value[:40]!r}…")
     if not _ACTION.fullmatch(action):
-        raise AuditError(
-            f"action {action!r} is not a dotted lower-case name: use e.g. 'request.erased'"
-        )
+        raise AuditError(f"action {action!r} is not a dotted lower-case name: use e.g. 'request.erased'")
     if reason is not None and not isinstance(reason, str):
         raise AuditError(f"reason must be text or None, got {type(reason).__name__}")
     try:
@@ -159,9 +157,7 @@ def _checked_fields(
         # (tuples become lists, integer keys become strings).
         details_text = canonical_json(dict(details or {}))
     except (TypeError, ValueError) as exc:
-        raise AuditError(
-            f"details must be JSON (strings, numbers, booleans, null, lists, objects): {exc}"
-        ) from exc
+        raise AuditError(f"details must be JSON (strings, numbers, booleans, null, lists, objects): {exc}") from exc
     return {**named, "reason": reason, "details": json.loads(details_text)}
 
 
@@ -186,9 +182,7 @@ def _append_retrying(store: Store, fields: dict[str, Any]) -> AuditEntry:
 
 def _append_locked(session: Session, fields: dict[str, Any]) -> AuditEntry:
     head = session.execute(
-        select(AuditHeadRow.seq, AuditHeadRow.hash)
-        .where(AuditHeadRow.id == HEAD_ID)
-        .with_for_update()
+        select(AuditHeadRow.seq, AuditHeadRow.hash).where(AuditHeadRow.id == HEAD_ID).with_for_update()
     ).one_or_none()
     if head is None:
         raise AuditError(

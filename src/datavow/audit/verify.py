@@ -116,10 +116,7 @@ def _walk(session: Session, anchor: str | None) -> tuple[int, bool, ChainBreak |
     checked = 0
     while True:
         page = session.execute(
-            select(*ENTRY_COLUMNS)
-            .where(AuditEntryRow.seq > prev_seq)
-            .order_by(AuditEntryRow.seq)
-            .limit(_PAGE)
+            select(*ENTRY_COLUMNS).where(AuditEntryRow.seq > prev_seq).order_by(AuditEntryRow.seq).limit(_PAGE)
         ).mappings()
         rows = page.all()
         if not rows:
@@ -133,9 +130,7 @@ def _walk(session: Session, anchor: str | None) -> tuple[int, bool, ChainBreak |
             checked += 1
 
 
-def _check_entry(
-    session: Session, row: Any, prev_seq: int, prev_hash: str
-) -> ChainBreak | None:
+def _check_entry(session: Session, row: Any, prev_seq: int, prev_hash: str) -> ChainBreak | None:
     seq: int = row["seq"]
     if seq != prev_seq + 1:
         return _gap(prev_seq, seq, "the log goes from" if prev_seq else "the log starts at")
@@ -146,9 +141,7 @@ def _check_entry(
     linked = row["prev_hash"] == prev_hash
     if not linked:
         # An intact entry that links elsewhere, to an entry still present, was moved.
-        moved_after = session.scalar(
-            select(AuditEntryRow.seq).where(AuditEntryRow.hash == row["prev_hash"])
-        )
+        moved_after = session.scalar(select(AuditEntryRow.seq).where(AuditEntryRow.hash == row["prev_hash"]))
         if moved_after is not None:
             expected = f"#{prev_seq}" if prev_seq else "the start of the log"
             return ChainBreak(
@@ -158,9 +151,7 @@ def _check_entry(
                 f"#{moved_after}, not after {expected}",
             )
     if not content_ok:
-        return ChainBreak(
-            "changed", seq, f"entry #{seq} was changed: its hash no longer matches its contents"
-        )
+        return ChainBreak("changed", seq, f"entry #{seq} was changed: its hash no longer matches its contents")
     if not linked:
         return ChainBreak(
             "removed",
@@ -185,9 +176,7 @@ def _gap(last_present: int, next_present: int, lead: str) -> ChainBreak:
 
 def _check_head_record(session: Session, last_seq: int, last_hash: str) -> ChainBreak | None:
     """Compare the head record, written with every append, with the last entry present."""
-    head = session.execute(
-        select(AuditHeadRow.seq, AuditHeadRow.hash).where(AuditHeadRow.id == HEAD_ID)
-    ).one_or_none()
+    head = session.execute(select(AuditHeadRow.seq, AuditHeadRow.hash).where(AuditHeadRow.id == HEAD_ID)).one_or_none()
     if head is None:
         return ChainBreak(
             "head",

@@ -24,10 +24,24 @@ class DatavowGroup(click.Group):
             return super().invoke(ctx)
         except MapError as exc:
             if ctx.meta.get("datavow.json"):
-                click.echo(json.dumps({"ok": False, "problems": [
-                    {"file": p.location.file if p.location else None, "line": p.location.line if p.location else None,
-                     "column": p.location.column if p.location else None, "message": p.message, "hint": p.hint}
-                    for p in exc.problems]}, indent=2))
+                click.echo(
+                    json.dumps(
+                        {
+                            "ok": False,
+                            "problems": [
+                                {
+                                    "file": p.location.file if p.location else None,
+                                    "line": p.location.line if p.location else None,
+                                    "column": p.location.column if p.location else None,
+                                    "message": p.message,
+                                    "hint": p.hint,
+                                }
+                                for p in exc.problems
+                            ],
+                        },
+                        indent=2,
+                    )
+                )
             else:
                 count = len(exc.problems)
                 err_console.print(f"[bold red]The data map has {count} problem{'s' if count != 1 else ''}:[/]")

@@ -21,6 +21,7 @@ from datavow.cli.options import open_state, state_options
 #: Exit status of ``audit verify`` when the chain is not intact (errors keep their own codes).
 EXIT_NOT_INTACT = 1
 
+
 @click.group("audit")
 def audit() -> None:
     """Read and verify the tamper-evident audit log."""

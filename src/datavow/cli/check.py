@@ -17,6 +17,7 @@ from datavow.lint import all_rules
 
 _STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "cyan"}
 
+
 @click.command()
 @map_option
 @click.option("--no-drift", is_flag=True, help="Lint only; do not connect to the databases.")
@@ -25,12 +26,27 @@ _STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info:
 @click.option("--ignore", multiple=True, help="Skip this lint rule (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--record", is_flag=True, help="Write the result to the audit log (map.checked).")
-@click.option("--state", "state_url", metavar="URL", envvar="DATAVOW_STATE_URL",
-              help="State store for --record (default: .datavow/state.db beside the map).")
+@click.option(
+    "--state",
+    "state_url",
+    metavar="URL",
+    envvar="DATAVOW_STATE_URL",
+    help="State store for --record (default: .datavow/state.db beside the map).",
+)
 @actor_option
 @click.pass_context
-def check(ctx: click.Context, map_path: Path, no_drift: bool, systems: tuple[str, ...], select: tuple[str, ...],
-          ignore: tuple[str, ...], as_json: bool, record: bool, state_url: str | None, actor: str) -> None:
+def check(
+    ctx: click.Context,
+    map_path: Path,
+    no_drift: bool,
+    systems: tuple[str, ...],
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    as_json: bool,
+    record: bool,
+    state_url: str | None,
+    actor: str,
+) -> None:
     """Check the data map against the law (lint) and the live databases (drift).
 
     Exit code 0: no errors; 1: errors found; 2: the map itself is invalid.
@@ -53,7 +69,9 @@ def check(ctx: click.Context, map_path: Path, no_drift: bool, systems: tuple[str
             if finding.hint:
                 console.print(f"    fix: {finding.hint}", style="dim", markup=False)
         counts = ", ".join(f"{report.count(s)} {s.value}{'s' if report.count(s) != 1 else ''}" for s in Severity)
-        drift = f"; drift checked on {', '.join(report.drift_systems)}" if report.drift_systems else "; drift not checked"
+        drift = (
+            f"; drift checked on {', '.join(report.drift_systems)}" if report.drift_systems else "; drift not checked"
+        )
         verdict = "[bold green]ok[/]" if report.ok else "[bold red]failed[/]"
         console.print(f"{verdict}: {counts}{drift}")
     sys.exit(0 if report.ok else 1)
@@ -65,8 +83,21 @@ def rules(as_json: bool) -> None:
     """List the lint rules: id, severity, the article each enforces, and the fix."""
     found = all_rules()
     if as_json:
-        click.echo(json.dumps([{"id": r.id, "severity": r.severity.value, "article": r.article,
-                                "summary": r.summary, "hint": r.hint} for r in found], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "severity": r.severity.value,
+                        "article": r.article,
+                        "summary": r.summary,
+                        "hint": r.hint,
+                    }
+                    for r in found
+                ],
+                indent=2,
+            )
+        )
         return
     table = Table("rule", "severity", "article", "what it catches")
     for r in found:

@@ -25,8 +25,14 @@ from datavow.findings import Severity
 def demo(folder: Path, url: str | None, scale: float, seed: int, companies: tuple[str, ...], force: bool) -> None:
     """Build the demo companies in FOLDER, check each, and print a tour."""
     started = time.monotonic()
-    with Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
+    with Progress(
+        TextColumn("{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         tasks: dict[str, TaskID] = {}
 
         def on_progress(company: str, table: str, done: int, total: int) -> None:
@@ -35,8 +41,9 @@ def demo(folder: Path, url: str | None, scale: float, seed: int, companies: tupl
                 tasks[key] = progress.add_task(key, total=total)
             progress.update(tasks[key], completed=done)
 
-        built = build_demo(folder, url=url, scale=scale, seed=seed, companies=companies or COMPANIES, force=force,
-                           progress=on_progress)
+        built = build_demo(
+            folder, url=url, scale=scale, seed=seed, companies=companies or COMPANIES, force=force, progress=on_progress
+        )
     summary = Table("company", "systems", "tables", "rows", "people", "check")
     reports = []
     for company in built:
@@ -44,8 +51,14 @@ def demo(folder: Path, url: str | None, scale: float, seed: int, companies: tupl
         record_demo(company, report)
         reports.append((company, report))
         verdict = "[green]ok[/]" if report.ok else "[red]failed[/]"
-        summary.add_row(company.title, str(len(company.systems)), str(len(company.rows)),
-                        f"{company.total_rows:,}", f"{company.people:,}", f"{verdict}: {_counts(report)}")
+        summary.add_row(
+            company.title,
+            str(len(company.systems)),
+            str(len(company.rows)),
+            f"{company.total_rows:,}",
+            f"{company.people:,}",
+            f"{verdict}: {_counts(report)}",
+        )
     console.print(summary)
     console.print(f"Built and checked in {time.monotonic() - started:.1f} s in {folder}/\n")
     for company, report in reports:

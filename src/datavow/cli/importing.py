@@ -19,13 +19,18 @@ def import_() -> None:
 
 @import_.command("fides")
 @click.argument("dataset", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Write the fragment to this file instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the fragment to this file instead of standard output.",
+)
 @click.option("--url", help="The database URL of the system (default: ${<DATASET_KEY>_URL}).")
 @click.option("--subject", help="The subject category (a key under 'subjects:') of tables holding personal data.")
 @click.option("--skip-nested", is_flag=True, help="Leave nested fields out, with a comment, instead of failing.")
-def fides(dataset: tuple[Path, ...], output: Path | None, url: str | None, subject: str | None,
-          skip_nested: bool) -> None:
+def fides(
+    dataset: tuple[Path, ...], output: Path | None, url: str | None, subject: str | None, skip_nested: bool
+) -> None:
     """Convert Fides dataset files into a data map fragment to review and include.
 
     Give several files at once when their datasets reference each other.

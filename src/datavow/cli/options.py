@@ -15,8 +15,13 @@ from datavow.store import STATE_URL_ENV, Store, default_state_url, open_store
 F = TypeVar("F", bound=Callable[..., object])
 
 map_option = click.option(
-    "--map", "map_path", type=click.Path(path_type=Path, dir_okay=False), default=Path("datavow.yaml"),
-    show_default=True, envvar="DATAVOW_MAP", show_envvar=True,
+    "--map",
+    "map_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("datavow.yaml"),
+    show_default=True,
+    envvar="DATAVOW_MAP",
+    show_envvar=True,
     help="The data map; the state store defaults to .datavow/state.db beside it.",
 )
 
@@ -25,7 +30,11 @@ def state_options(command: F) -> F:
     """``--state URL`` and ``--map PATH``: where the state store is."""
     command = map_option(command)
     return click.option(
-        "--state", "state_url", metavar="URL", envvar=STATE_URL_ENV, show_envvar=True,
+        "--state",
+        "state_url",
+        metavar="URL",
+        envvar=STATE_URL_ENV,
+        show_envvar=True,
         help="State store URL (sqlite:///… or postgresql+psycopg://…).",
     )(command)
 
@@ -45,6 +54,8 @@ def default_actor() -> str:
 
 
 actor_option = click.option(
-    "--actor", default=default_actor, show_default="$DATAVOW_ACTOR, else user:<login>",
+    "--actor",
+    default=default_actor,
+    show_default="$DATAVOW_ACTOR, else user:<login>",
     help="Who is acting, as the audit log records it.",
 )

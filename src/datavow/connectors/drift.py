@@ -35,18 +35,31 @@ class DriftRule:
     article: str | None = None
 
 
-DRIFT_RULES: dict[str, DriftRule] = {rule.id: rule for rule in (
-    DriftRule("drift-unreachable", Severity.error, "a system cannot be connected to or its catalogue read"),
-    DriftRule("drift-missing-schema", Severity.error, "a schema the map names does not exist"),
-    DriftRule("drift-missing-table", Severity.error, "a declared table does not exist"),
-    DriftRule("drift-missing-column", Severity.error, "a declared field is not a column of its table"),
-    DriftRule("drift-undeclared-table", Severity.error,
-              "a table in a schema the system uses is neither declared nor ignored", "Art. 30"),
-    DriftRule("drift-undeclared-column", Severity.error,
-              "a column of a declared table is not declared under its fields", "Art. 30"),
-    DriftRule("drift-primary-key", Severity.warning, "the declared primary key differs from the database's"),
-    DriftRule("drift-foreign-key", Severity.warning, "a foreign key in the database is not declared as a reference"),
-)}
+DRIFT_RULES: dict[str, DriftRule] = {
+    rule.id: rule
+    for rule in (
+        DriftRule("drift-unreachable", Severity.error, "a system cannot be connected to or its catalogue read"),
+        DriftRule("drift-missing-schema", Severity.error, "a schema the map names does not exist"),
+        DriftRule("drift-missing-table", Severity.error, "a declared table does not exist"),
+        DriftRule("drift-missing-column", Severity.error, "a declared field is not a column of its table"),
+        DriftRule(
+            "drift-undeclared-table",
+            Severity.error,
+            "a table in a schema the system uses is neither declared nor ignored",
+            "Art. 30",
+        ),
+        DriftRule(
+            "drift-undeclared-column",
+            Severity.error,
+            "a column of a declared table is not declared under its fields",
+            "Art. 30",
+        ),
+        DriftRule("drift-primary-key", Severity.warning, "the declared primary key differs from the database's"),
+        DriftRule(
+            "drift-foreign-key", Severity.warning, "a foreign key in the database is not declared as a reference"
+        ),
+    )
+}
 
 
 def check_drift(loaded: LoadedMap, systems: Sequence[str] | None = None) -> list[Finding]:
@@ -67,9 +80,16 @@ def _selected(loaded: LoadedMap, systems: Sequence[str] | None) -> list[str]:
         return declared
     unknown = [name for name in systems if name not in loaded.model.systems]
     if unknown:
-        raise MapError([Problem(None, f"the data map declares no system '{name}'",
-                                "declared systems: " + (", ".join(declared) or "none"))
-                        for name in unknown])
+        raise MapError(
+            [
+                Problem(
+                    None,
+                    f"the data map declares no system '{name}'",
+                    "declared systems: " + (", ".join(declared) or "none"),
+                )
+                for name in unknown
+            ]
+        )
     return list(dict.fromkeys(systems))
 
 
@@ -110,8 +130,13 @@ class _SystemDrift:
                 engine.dispose()
         except MapError as exc:  # its URL names an environment variable that is not set
             problem = exc.problems[0]
-            self.report("drift-unreachable", ("url",), f"system '{self.name}' cannot be checked: "
-                        f"{problem.message}", problem.hint, self.name)
+            self.report(
+                "drift-unreachable",
+                ("url",),
+                f"system '{self.name}' cannot be checked: {problem.message}",
+                problem.hint,
+                self.name,
+            )
         except ConnectionError_ as exc:
             self.report("drift-unreachable", ("url",), str(exc), "", self.name)
         return self.findings
@@ -157,8 +182,13 @@ class _SystemDrift:
         else:
             hint = f"CREATE SCHEMA {key}, or fix the name"
         tables = ", ".join(ref.table_name for ref in refs) or "no tables"
-        self.report("drift-missing-schema", path, f"schema '{key}' does not exist in system '{self.name}' "
-                    f"({tables} not checked)", hint, f"{self.name}.{key}")
+        self.report(
+            "drift-missing-schema",
+            path,
+            f"schema '{key}' does not exist in system '{self.name}' ({tables} not checked)",
+            hint,
+            f"{self.name}.{key}",
+        )
 
     def undeclared_tables(self, shape: SchemaShape, declared: set[str]) -> None:
         hint = f"declare it under systems.{self.name}.tables"
@@ -167,14 +197,20 @@ class _SystemDrift:
         hint += f", or add it to systems.{self.name}.ignore if it holds no personal data"
         for table_name in sorted(shape.tables - declared):
             if not self.ignored(shape.name, table_name):
-                self.report("drift-undeclared-table", ("tables",),
-                            f"table '{table_name}' in {self.schema_label(shape.name)} of system "
-                            f"'{self.name}' is not in the data map", hint, f"{self.name}.{table_name}")
+                self.report(
+                    "drift-undeclared-table",
+                    ("tables",),
+                    f"table '{table_name}' in {self.schema_label(shape.name)} of system "
+                    f"'{self.name}' is not in the data map",
+                    hint,
+                    f"{self.name}.{table_name}",
+                )
 
     def ignored(self, schema: str | None, table_name: str) -> bool:
         qualified = f"{schema or self.default_schema}.{table_name}"
-        return any(fnmatchcase(table_name, pattern) or fnmatchcase(qualified, pattern)
-                   for pattern in self.system.ignore)
+        return any(
+            fnmatchcase(table_name, pattern) or fnmatchcase(qualified, pattern) for pattern in self.system.ignore
+        )
 
     # -- tables
 
@@ -182,12 +218,15 @@ class _SystemDrift:
         found = shape.get(ref.table_name)
         if found is None:
             guess = _guess(ref.table_name, shape.tables | shape.views)
-            self.report("drift-missing-table", ("tables", ref.table_name),
-                        f"table '{ref.table_name}' does not exist in {self.schema_label(shape.name)} of "
-                        f"system '{self.name}'",
-                        f"did you mean '{guess}'?" if guess else
-                        "create it, fix its name or 'schema:', or remove it from the map",
-                        ref.label)
+            self.report(
+                "drift-missing-table",
+                ("tables", ref.table_name),
+                f"table '{ref.table_name}' does not exist in {self.schema_label(shape.name)} of system '{self.name}'",
+                f"did you mean '{guess}'?"
+                if guess
+                else "create it, fix its name or 'schema:', or remove it from the map",
+                ref.label,
+            )
             return
         self.columns(ref, found)
         if not found.is_view:
@@ -202,17 +241,21 @@ class _SystemDrift:
         for column in declared:
             if column not in found.columns:
                 guess = _guess(column, undeclared)
-                self.report("drift-missing-column", ("tables", ref.table_name, "fields", column),
-                            f"column '{column}' does not exist in table '{ref.table_name}' of system '{self.name}'",
-                            f"did you mean '{guess}'? rename the field" if guess else
-                            "remove the field, or fix its name",
-                            f"{ref.label}.{column}")
+                self.report(
+                    "drift-missing-column",
+                    ("tables", ref.table_name, "fields", column),
+                    f"column '{column}' does not exist in table '{ref.table_name}' of system '{self.name}'",
+                    f"did you mean '{guess}'? rename the field" if guess else "remove the field, or fix its name",
+                    f"{ref.label}.{column}",
+                )
         for column in undeclared:
-            self.report("drift-undeclared-column", ("tables", ref.table_name, "fields"),
-                        f"column '{column}' of table '{ref.table_name}' is not declared under its fields",
-                        f"declare it: '{column}: <data category>' if it holds personal data, "
-                        f"'{column}: ~' if it does not",
-                        f"{ref.label}.{column}")
+            self.report(
+                "drift-undeclared-column",
+                ("tables", ref.table_name, "fields"),
+                f"column '{column}' of table '{ref.table_name}' is not declared under its fields",
+                f"declare it: '{column}: <data category>' if it holds personal data, '{column}: ~' if it does not",
+                f"{ref.label}.{column}",
+            )
 
     def primary_key(self, ref: TableRef, found: TableShape) -> None:
         declared = ref.table.primary_key
@@ -223,7 +266,9 @@ class _SystemDrift:
             message = f"the database's primary key of '{ref.table_name}' is ({actual}), not ({', '.join(declared)})"
             hint = f"write 'primary_key: [{actual}]'"
         else:
-            message = f"table '{ref.table_name}' has no primary key in the database, the map declares ({', '.join(declared)})"
+            message = (
+                f"table '{ref.table_name}' has no primary key in the database, the map declares ({', '.join(declared)})"
+            )
             hint = "add the primary key to the table, or make sure the declared columns identify a row"
         self.report("drift-primary-key", ("tables", ref.table_name, "primary_key"), message, hint, ref.label)
 
@@ -233,26 +278,32 @@ class _SystemDrift:
             entry = f"{columns[0]}: {referred}.{foreign_key.referred_columns[0]}"
         else:
             name = foreign_key.name or "_".join(columns)
-            entry = (f"{name}: {{columns: [{', '.join(columns)}], to: {referred}, "
-                     f"to_columns: [{', '.join(foreign_key.referred_columns)}]}}")
+            entry = (
+                f"{name}: {{columns: [{', '.join(columns)}], to: {referred}, "
+                f"to_columns: [{', '.join(foreign_key.referred_columns)}]}}"
+            )
         if ref.table.references:
             hint = f"add '{entry}' under systems.{self.name}.tables.{ref.table_name}.references"
         else:
             hint = f"add 'references: {{{entry}}}' to systems.{self.name}.tables.{ref.table_name}"
         if referred not in self.system.tables:
             hint += f", and declare table '{referred}'"
-        self.report("drift-foreign-key", ("tables", ref.table_name, "references"),
-                    f"the foreign key ({', '.join(columns)}) → {referred}({', '.join(foreign_key.referred_columns)}) "
-                    f"of table '{ref.table_name}' is not declared in its references, so requests would not follow it",
-                    hint, f"{ref.label}.{','.join(columns)}")
+        self.report(
+            "drift-foreign-key",
+            ("tables", ref.table_name, "references"),
+            f"the foreign key ({', '.join(columns)}) → {referred}({', '.join(foreign_key.referred_columns)}) "
+            f"of table '{ref.table_name}' is not declared in its references, so requests would not follow it",
+            hint,
+            f"{ref.label}.{','.join(columns)}",
+        )
 
 
 def _declares(table: Table, system_name: str, foreign_key: ForeignKey) -> bool:
     """Whether one of the table's references follows ``foreign_key`` (same columns, same target)."""
-    pairs = set(zip(foreign_key.columns, foreign_key.referred_columns))
+    pairs = set(zip(foreign_key.columns, foreign_key.referred_columns, strict=False))
     for reference in table.references.values():
         if split_target(system_name, reference.to) != (system_name, foreign_key.referred_table):
             continue
-        if set(zip(reference.columns, reference.target_columns)) == pairs:
+        if set(zip(reference.columns, reference.target_columns, strict=False)) == pairs:
             return True
     return False

@@ -32,8 +32,9 @@ _TIMEOUT_ARGUMENT = {
     "mariadbconnector": "connect_timeout",
 }
 
-_SERVER_HINT = ("check that the server is running and reachable from here, the user name and "
-                "password, and that the database exists")
+_SERVER_HINT = (
+    "check that the server is running and reachable from here, the user name and password, and that the database exists"
+)
 
 
 def connect(url: str, *, system: str | None = None, timeout: int = CONNECT_TIMEOUT_S) -> Engine:
@@ -49,16 +50,20 @@ def connect(url: str, *, system: str | None = None, timeout: int = CONNECT_TIMEO
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
-        raise ConnectionError_(f"{what}: '{redact(url)}' is not a database URL — write a SQLAlchemy "
-                               "URL such as 'sqlite:///shop.db' or "
-                               "'postgresql+psycopg://user@host/db'") from exc
+        raise ConnectionError_(
+            f"{what}: '{redact(url)}' is not a database URL — write a SQLAlchemy "
+            "URL such as 'sqlite:///shop.db' or "
+            "'postgresql+psycopg://user@host/db'"
+        ) from exc
     parsed = _existing_sqlite_file(parsed, what)
     try:
         engine = create_engine(parsed, connect_args=_timeout_arguments(parsed, timeout))
     except (ArgumentError, ImportError) as exc:  # an unknown dialect, or its driver is missing
-        raise ConnectionError_(f"cannot connect to {what} at {redact(parsed)}: {_reason(exc)} — "
-                               f"install the driver for '{parsed.drivername}', or fix the URL's "
-                               "scheme") from exc
+        raise ConnectionError_(
+            f"cannot connect to {what} at {redact(parsed)}: {_reason(exc)} — "
+            f"install the driver for '{parsed.drivername}', or fix the URL's "
+            "scheme"
+        ) from exc
     try:
         with translate_errors(engine.url, system), engine.connect():
             pass
@@ -77,8 +82,9 @@ def translate_errors(url: URL | str, system: str | None = None) -> Iterator[None
         what = f"system '{system}'" if system else "the database"
         parsed = make_url(url)
         hint = "check the file's path and permissions" if _is_sqlite(parsed) else _SERVER_HINT
-        raise ConnectionError_(f"cannot connect to {what} at {redact(parsed)}: "
-                               f"{_reason(exc, parsed.password)} — {hint}") from exc
+        raise ConnectionError_(
+            f"cannot connect to {what} at {redact(parsed)}: {_reason(exc, parsed.password)} — {hint}"
+        ) from exc
 
 
 def redact(url: URL | str) -> str:
@@ -91,7 +97,7 @@ def redact(url: URL | str) -> str:
     if _is_uri_file(url) and url.database and url.database.startswith("file:"):
         # Show the path the user wrote, not the percent-encoded URI made of it.
         query = {key: value for key, value in url.query.items() if key not in ("mode", "uri")}
-        url = url.set(database=unquote(url.database[len("file:"):]), query=query)
+        url = url.set(database=unquote(url.database[len("file:") :]), query=query)
     return url.render_as_string(hide_password=True)
 
 
@@ -109,11 +115,12 @@ def _existing_sqlite_file(url: URL, what: str) -> URL:
         return url
     path = Path(url.database)
     if not path.is_file():
-        raise ConnectionError_(f"cannot connect to {what}: the database file {path} does not exist — "
-                               "check the path in the URL (a relative path is taken from the data "
-                               "map's folder); datavow does not create databases")
-    return url.set(database="file:" + quote(str(path.resolve())),
-                   query={**url.query, "mode": "rw", "uri": "true"})
+        raise ConnectionError_(
+            f"cannot connect to {what}: the database file {path} does not exist — "
+            "check the path in the URL (a relative path is taken from the data "
+            "map's folder); datavow does not create databases"
+        )
+    return url.set(database="file:" + quote(str(path.resolve())), query={**url.query, "mode": "rw", "uri": "true"})
 
 
 def _timeout_arguments(url: URL, timeout: int) -> dict[str, Any]:

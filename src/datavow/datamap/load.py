@@ -105,8 +105,15 @@ def interpolate(text: str, where: Location | None) -> str:
         if value is None:
             if default is not None:
                 return default
-            raise MapError([Problem(where, f"the environment variable {name} is not set",
-                                    f"export {name}=... before running datavow, or write ${{{name}:-default}}")])
+            raise MapError(
+                [
+                    Problem(
+                        where,
+                        f"the environment variable {name} is not set",
+                        f"export {name}=... before running datavow, or write ${{{name}:-default}}",
+                    )
+                ]
+            )
         return value
 
     return _ENV.sub(fill, text)
@@ -117,9 +124,15 @@ def resolve_url(raw: str, base: Path, where: Location | None) -> str:
     try:
         url = make_url(url_text)
     except (ArgumentError, ValueError) as exc:  # ValueError: e.g. a port that is not a number
-        raise MapError([Problem(where, f"'{_redact(url_text)}' is not a database URL",
-                                "write a SQLAlchemy URL such as 'sqlite:///shop.db' or "
-                                "'postgresql+psycopg://user@host/db'")]) from exc
+        raise MapError(
+            [
+                Problem(
+                    where,
+                    f"'{_redact(url_text)}' is not a database URL",
+                    "write a SQLAlchemy URL such as 'sqlite:///shop.db' or 'postgresql+psycopg://user@host/db'",
+                )
+            ]
+        ) from exc
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         path = Path(url.database)
         if not path.is_absolute():
@@ -139,8 +152,16 @@ def load_map(path: str | Path) -> LoadedMap:
     if raw is None:
         raise MapError(problems)
     if not isinstance(raw, dict):
-        raise MapError(problems + [Problem(index.locate(()), "the data map must be a mapping of sections",
-                                           "start with 'organization:' — see docs/datamap.md")])
+        raise MapError(
+            problems
+            + [
+                Problem(
+                    index.locate(()),
+                    "the data map must be a mapping of sections",
+                    "start with 'organization:' — see docs/datamap.md",
+                )
+            ]
+        )
     raw = _include(raw, main, index, problems)
     validator = Validator(index)
     data_map = validator.validate_map(raw)
@@ -164,7 +185,7 @@ def _include(raw: dict[str, Any], main: Path, index: SourceIndex, problems: list
         where = index.locate(("include", position))
         if not isinstance(entry, str):
             continue
-        target = (main.parent / entry)
+        target = main.parent / entry
         part, part_index, part_problems = read_yaml(target, str(target))
         if part_problems and part is None:
             problems.extend(Problem(p.location or where, p.message, p.hint) for p in part_problems)
@@ -176,8 +197,13 @@ def _include(raw: dict[str, Any], main: Path, index: SourceIndex, problems: list
         for section, entries in part.items():
             key_where = part_index.locate((section,), key=True)
             if section not in _MERGEABLE:
-                problems.append(Problem(key_where, f"'{section}' cannot appear in an included file",
-                                        "included files may only add " + ", ".join(_MERGEABLE)))
+                problems.append(
+                    Problem(
+                        key_where,
+                        f"'{section}' cannot appear in an included file",
+                        "included files may only add " + ", ".join(_MERGEABLE),
+                    )
+                )
                 continue
             if not isinstance(entries, dict):
                 problems.append(Problem(key_where, f"'{section}' must be a mapping of names to entries"))
@@ -186,9 +212,13 @@ def _include(raw: dict[str, Any], main: Path, index: SourceIndex, problems: list
             for name, value in entries.items():
                 if name in target_section:
                     first = index.locate((section, name), key=True)
-                    problems.append(Problem(part_index.locate((section, name), key=True),
-                                            f"{section}.{name} is already defined" + (f" at {first}" if first else ""),
-                                            "rename one of them"))
+                    problems.append(
+                        Problem(
+                            part_index.locate((section, name), key=True),
+                            f"{section}.{name} is already defined" + (f" at {first}" if first else ""),
+                            "rename one of them",
+                        )
+                    )
                     continue
                 target_section[name] = value
             merged[section] = target_section

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from dateutil.relativedelta import relativedelta
@@ -51,8 +51,7 @@ class Duration:
         if not match:
             raise PydanticCustomError(
                 "duration",
-                "'{text}' is not a period — write a number and a unit, e.g. '90 days', "
-                "'24 months' or '7 years'",
+                "'{text}' is not a period — write a number and a unit, e.g. '90 days', '24 months' or '7 years'",
                 {"text": text},
             )
         unit = match.group(2).lower()
@@ -104,8 +103,7 @@ def _check_country(value: str) -> str:
     if not isinstance(upper, str) or not _COUNTRY.match(upper) or upper not in COUNTRY_NAMES:
         raise PydanticCustomError(
             "country",
-            "'{value}' is not an ISO 3166-1 alpha-2 country code — write two letters such as "
-            "'BE', 'SE' or 'US'",
+            "'{value}' is not an ISO 3166-1 alpha-2 country code — write two letters such as 'BE', 'SE' or 'US'",
             {"value": value},
         )
     return upper
@@ -118,8 +116,7 @@ def _check_category_key(value: Any) -> Any:
     if isinstance(value, str) and not CATEGORY_PATTERN.match(value):
         raise PydanticCustomError(
             "category_key",
-            "'{value}' is not a data category key — keys are dotted lower-case names such as "
-            "'user.contact.email'",
+            "'{value}' is not a data category key — keys are dotted lower-case names such as 'user.contact.email'",
             {"value": value},
         )
     return value
@@ -161,7 +158,7 @@ class Authority(Strict):
     address: str | None = None
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     controller = "controller"
     processor = "processor"
 
@@ -200,7 +197,7 @@ class Organization(Strict):
 # --------------------------------------------------------------------------- recipients
 
 
-class RecipientKind(str, Enum):
+class RecipientKind(StrEnum):
     processor = "processor"
     sub_processor = "sub_processor"
     controller = "controller"
@@ -208,7 +205,7 @@ class RecipientKind(str, Enum):
     authority = "authority"
 
 
-class Safeguard(str, Enum):
+class Safeguard(StrEnum):
     """The legal ground for a transfer outside the EEA (Chapter V)."""
 
     adequacy = "adequacy"  # Art. 45: the Commission decided the country is adequate
@@ -253,7 +250,7 @@ SubjectEntry = Annotated[Subject, BeforeValidator(_subject_shorthand)]
 # --------------------------------------------------------------------------- purposes
 
 
-class LegalBasis(str, Enum):
+class LegalBasis(StrEnum):
     """Art. 6(1)(a–f)."""
 
     consent = "consent"
@@ -264,7 +261,7 @@ class LegalBasis(str, Enum):
     legitimate_interest = "legitimate_interest"
 
 
-class SpecialCondition(str, Enum):
+class SpecialCondition(StrEnum):
     """Art. 9(2)(a–j): the condition that lifts the ban on special categories."""
 
     explicit_consent = "explicit_consent"  # (a)
@@ -289,9 +286,7 @@ class RetentionCriterion(Strict):
     @model_validator(mode="after")
     def _something_said(self) -> RetentionCriterion:
         if self.period is None and not self.criterion:
-            raise PydanticCustomError(
-                "retention", "say how long: give 'period' (e.g. '24 months') or a 'criterion'"
-            )
+            raise PydanticCustomError("retention", "say how long: give 'period' (e.g. '24 months') or a 'criterion'")
         return self
 
 
@@ -330,7 +325,7 @@ class Purpose(Strict):
 # --------------------------------------------------------------------------- measures
 
 
-class MeasureKind(str, Enum):
+class MeasureKind(StrEnum):
     technical = "technical"
     organisational = "organisational"
 
@@ -346,7 +341,7 @@ class Measure(Strict):
 # --------------------------------------------------------------------------- tables
 
 
-class FieldStrategy(str, Enum):
+class FieldStrategy(StrEnum):
     """How a field is erased when its row is kept (Art. 17)."""
 
     nullify = "nullify"  # set to NULL
@@ -374,8 +369,7 @@ def _erasure_shorthand(value: Any) -> Any:
     if value is None:
         raise PydanticCustomError(
             "erase_null",
-            "'erase: null' is YAML's empty value — write 'erase: nullify' to set the column "
-            "to NULL",
+            "'erase: null' is YAML's empty value — write 'erase: nullify' to set the column to NULL",
         )
     if isinstance(value, str):
         return {"strategy": value}
@@ -385,9 +379,7 @@ def _erasure_shorthand(value: Any) -> Any:
 class DataField(Strict):
     """A column: its data categories and how it is erased. No category: not personal."""
 
-    category: Annotated[list[CategoryKey], BeforeValidator(_one_or_many)] = Field(
-        default_factory=list
-    )
+    category: Annotated[list[CategoryKey], BeforeValidator(_one_or_many)] = Field(default_factory=list)
     # An explicit ``erase: null`` must reach the validator (a plain Optional would accept it).
     erase: Annotated[FieldErasure | None, BeforeValidator(_erasure_shorthand)] = None
     description: str | None = None
@@ -404,7 +396,7 @@ def _field_shorthand(value: Any) -> Any:
 DataFieldEntry = Annotated[DataField, BeforeValidator(_field_shorthand)]
 
 
-class TableErasure(str, Enum):
+class TableErasure(StrEnum):
     delete = "delete"  # delete the person's rows
     anonymize = "anonymize"  # keep the rows, erase each personal field by its strategy
 
@@ -613,8 +605,7 @@ class DataMap(Strict):
             if not NAME_PATTERN.match(key):
                 raise PydanticCustomError(
                     "name",
-                    "'{key}' is not a valid key — use letters, digits, '_' and '-', starting "
-                    "with a letter",
+                    "'{key}' is not a valid key — use letters, digits, '_' and '-', starting with a letter",
                     {"key": key},
                 )
         return value

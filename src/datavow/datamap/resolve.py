@@ -54,7 +54,11 @@ class _Resolver:
         if self.taxonomy.has_category(key):
             return
         guess = self.taxonomy.suggest(key)
-        hint = f"did you mean '{guess}'?" if guess else "use a fideslang data category, or declare it under 'taxonomy.categories:'"
+        hint = (
+            f"did you mean '{guess}'?"
+            if guess
+            else "use a fideslang data category, or declare it under 'taxonomy.categories:'"
+        )
         self.report(path, f"unknown data category '{key}'", hint)
 
     # -- sections
@@ -67,8 +71,13 @@ class _Resolver:
         measures = _names(self.raw, "measures")
         for key, subject in self.map.subjects.items():
             if subject.taxonomy is not None:
-                self.known(("subjects", key, "taxonomy"), "fideslang data subject", subject.taxonomy,
-                           self.taxonomy.subjects, "fideslang's data subjects")
+                self.known(
+                    ("subjects", key, "taxonomy"),
+                    "fideslang data subject",
+                    subject.taxonomy,
+                    self.taxonomy.subjects,
+                    "fideslang's data subjects",
+                )
         for key, purpose in self.map.purposes.items():
             base: PathKey = ("purposes", key)
             for i, name in enumerate(purpose.subjects):
@@ -78,11 +87,16 @@ class _Resolver:
             for i, name in enumerate(purpose.recipients):
                 self.known(base + ("recipients", i), "recipient", name, recipients, "recipients")
             if purpose.use is not None:
-                self.known(base + ("use",), "fideslang data use", purpose.use, self.taxonomy.uses, "fideslang's data uses")
+                self.known(
+                    base + ("use",), "fideslang data use", purpose.use, self.taxonomy.uses, "fideslang's data uses"
+                )
             organization = getattr(self.map, "organization", None)
             if purpose.role is Role.processor and organization and Role.processor not in organization.roles:
-                self.report(base + ("role",), "this purpose is carried out as processor, but the organisation's "
-                            "roles do not include 'processor'", "add 'processor' to organization.roles")
+                self.report(
+                    base + ("role",),
+                    "this purpose is carried out as processor, but the organisation's roles do not include 'processor'",
+                    "add 'processor' to organization.roles",
+                )
         for name, system in self.map.systems.items():
             self.system(name, system, purposes=purposes, subjects=subjects, recipients=recipients, measures=measures)
 
@@ -91,8 +105,11 @@ class _Resolver:
         for key, category in extension.items():
             parent = category.parent if category.parent is not None else (key.rsplit(".", 1)[0] if "." in key else None)
             if parent is not None and parent not in extension and not self.taxonomy.has_category(parent):
-                self.report(("taxonomy", "categories", key), f"the parent category '{parent}' of '{key}' does not exist",
-                            "name an existing parent with 'parent:', or declare the parent too")
+                self.report(
+                    ("taxonomy", "categories", key),
+                    f"the parent category '{parent}' of '{key}' does not exist",
+                    "name an existing parent with 'parent:', or declare the parent too",
+                )
         self.taxonomy = self.taxonomy.extended(
             {key: (c.name, c.description, c.parent, c.special) for key, c in extension.items()}
         )
@@ -103,10 +120,17 @@ class _Resolver:
         for i, measure in enumerate(system.measures):
             self.known(base + ("measures", i), "measure", measure, names["measures"], "measures")
         if system.location is not None and system.location.provider is not None:
-            self.known(base + ("location", "provider"), "recipient", system.location.provider,
-                       names["recipients"], "recipients")
+            self.known(
+                base + ("location", "provider"),
+                "recipient",
+                system.location.provider,
+                names["recipients"],
+                "recipients",
+            )
         if system.tenant is not None:
-            if self.known(base + ("tenant", "table"), "table", system.tenant.table, raw_tables, f"systems.{name}.tables"):
+            if self.known(
+                base + ("tenant", "table"), "table", system.tenant.table, raw_tables, f"systems.{name}.tables"
+            ):
                 tenant_table = system.tables.get(system.tenant.table)
                 if tenant_table is not None:
                     for column in system.tenant.key + ([system.tenant.name] if system.tenant.name else []):
@@ -138,13 +162,18 @@ class _Resolver:
         for column_name in filter(None, [table.tenant_column, table.restriction_flag]):
             self.column(base, table, name, column_name)
         if table.tenant_column is not None and system.tenant is None:
-            self.report(base + ("tenant_column",), "the table names a tenant column, but its system declares no tenant",
-                        f"add 'tenant: {{table: ..., key: id}}' to systems.{system_name}")
+            self.report(
+                base + ("tenant_column",),
+                "the table names a tenant column, but its system declares no tenant",
+                f"add 'tenant: {{table: ..., key: id}}' to systems.{system_name}",
+            )
         for field_name, data_field in table.fields.items():
             for i, category in enumerate(data_field.category):
                 self.category(base + ("fields", field_name, "category", i), category)
         for ref_name, reference in table.references.items():
-            self.reference(system_name, name, table, ref_name, reference.columns, reference.to, reference.target_columns)
+            self.reference(
+                system_name, name, table, ref_name, reference.columns, reference.to, reference.target_columns
+            )
         if table.retention is not None:
             self.after(system_name, name, table, base + ("retention", "after"), table.retention.after)
             for i, column in enumerate(table.retention.fields or []):
@@ -160,26 +189,43 @@ class _Resolver:
         other, table = split_target(system_name, target)
         return (other, table) if other in _names(self.raw, "systems") else None
 
-    def reference(self, system_name: str, table_name: str, table: Table, ref_name: str,
-                  columns: list[str], to: str, to_columns: list[str]) -> None:
+    def reference(
+        self,
+        system_name: str,
+        table_name: str,
+        table: Table,
+        ref_name: str,
+        columns: list[str],
+        to: str,
+        to_columns: list[str],
+    ) -> None:
         path: PathKey = ("systems", system_name, "tables", table_name, "references", ref_name)
         for column in columns:
             self.column(path, table, table_name, column)
         found = self.lookup(system_name, to)
         if found is None:
-            self.report(path, f"the reference points at '{to}', but no system '{to.split('.', 1)[0]}' is declared",
-                        "write 'table.column' for this system or 'system.table.column' for another")
+            self.report(
+                path,
+                f"the reference points at '{to}', but no system '{to.split('.', 1)[0]}' is declared",
+                "write 'table.column' for this system or 'system.table.column' for another",
+            )
             return
         other_system, other_table = found
         if other_table not in _names(self.raw, "systems", other_system, "tables"):
             pool = _names(self.raw, "systems", other_system, "tables")
             guess = difflib.get_close_matches(other_table, sorted(pool), n=1, cutoff=0.6)
-            self.report(path, f"the reference points at table '{other_table}', which system '{other_system}' does not declare",
-                        f"did you mean '{guess[0]}'?" if guess else f"declare it under systems.{other_system}.tables")
+            self.report(
+                path,
+                f"the reference points at table '{other_table}', which system '{other_system}' does not declare",
+                f"did you mean '{guess[0]}'?" if guess else f"declare it under systems.{other_system}.tables",
+            )
             return
         if len(columns) != len(to_columns):
-            self.report(path, f"the reference has {len(columns)} column(s) but points at {len(to_columns)}",
-                        "give as many 'to_columns' as 'columns'")
+            self.report(
+                path,
+                f"the reference has {len(columns)} column(s) but points at {len(to_columns)}",
+                "give as many 'to_columns' as 'columns'",
+            )
             return
         target = self.map.systems.get(other_system)
         target_table = target.tables.get(other_table) if target else None
@@ -195,8 +241,11 @@ class _Resolver:
         found = self.lookup(system_name, after.table)
         reachable = self.reachable(system_name, table_name)
         if found is None or found not in reachable:
-            self.report(path, f"'{after.table}' is not reached by following this table's references",
-                        "count from a column of this table, or of a table its references lead to")
+            self.report(
+                path,
+                f"'{after.table}' is not reached by following this table's references",
+                "count from a column of this table, or of a table its references lead to",
+            )
             return
         target_table = self.map.systems[found[0]].tables.get(found[1])
         if target_table is not None:

@@ -65,8 +65,11 @@ def _convert(node: yaml.Node, path: PathKey, file: str, index: SourceIndex, prob
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 problems.append(
-                    Problem(_loc(file, key_node.start_mark), "YAML merge keys ('<<') are not supported",
-                            "write the keys out in full")
+                    Problem(
+                        _loc(file, key_node.start_mark),
+                        "YAML merge keys ('<<') are not supported",
+                        "write the keys out in full",
+                    )
                 )
                 continue
             key = yaml.constructor.SafeConstructor().construct_object(key_node, deep=True)
@@ -77,8 +80,11 @@ def _convert(node: yaml.Node, path: PathKey, file: str, index: SourceIndex, prob
             if key in seen:
                 first = seen[key]
                 problems.append(
-                    Problem(key_loc, f"'{key}' is defined twice (first at line {first.line})",
-                            "keep one of them; YAML would silently drop the first")
+                    Problem(
+                        key_loc,
+                        f"'{key}' is defined twice (first at line {first.line})",
+                        "keep one of them; YAML would silently drop the first",
+                    )
                 )
                 continue
             seen[key] = key_loc
@@ -102,9 +108,17 @@ def read_yaml(path: Path, display: str | None = None) -> tuple[Any, SourceIndex,
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None, index, [Problem(None, f"{name}: no such file", "check the path, or run 'datavow demo' for an example map")]
+        return (
+            None,
+            index,
+            [Problem(None, f"{name}: no such file", "check the path, or run 'datavow demo' for an example map")],
+        )
     except (OSError, UnicodeDecodeError) as exc:
-        return None, index, [Problem(None, f"{name}: cannot be read ({exc})", "check the file's permissions and encoding (UTF-8)")]
+        return (
+            None,
+            index,
+            [Problem(None, f"{name}: cannot be read ({exc})", "check the file's permissions and encoding (UTF-8)")],
+        )
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:

@@ -35,7 +35,6 @@ _SPLIT: dict[type[BaseModel], dict[str, Any]] = {
 }
 
 
-
 _TYPE_WORDS = {
     "string_type": "text",
     "int_type": "a whole number",
@@ -97,16 +96,23 @@ class Validator:
             if container is None:
                 container = {}
             if not isinstance(container, dict):
-                self._report(path + (field,), "expected a mapping of names to entries, got " + _describe(container),
-                             f"write each entry as 'name: ...' under '{field}:'")
+                self._report(
+                    path + (field,),
+                    "expected a mapping of names to entries, got " + _describe(container),
+                    f"write each entry as 'name: ...' under '{field}:'",
+                )
                 whole_ok = False
                 continue
             good: dict[str, Any] = {}
             for name, value in container.items():
                 entry_path = path + (field, name)
                 if not isinstance(name, str) or not m.NAME_PATTERN.match(name):
-                    self._report(entry_path, f"'{name}' is not a valid name", "use letters, digits, '_' and '-', "
-                                 "starting with a letter", key=True)
+                    self._report(
+                        entry_path,
+                        f"'{name}' is not a valid name",
+                        "use letters, digits, '_' and '-', starting with a letter",
+                        key=True,
+                    )
                     continue
                 validated = self._validate(entry_kind, value, entry_path)
                 if validated is not None:
@@ -151,17 +157,26 @@ class Validator:
         elif kind == "missing":
             key = str(loc[-1]) if loc else "?"
             parent = path[:-1]
-            self._report(parent, f"'{'.'.join(str(p) for p in parent) or 'the map'}' is missing the required key '{key}'",
-                         f"add '{key}: ...' here", key=True)
+            self._report(
+                parent,
+                f"'{'.'.join(str(p) for p in parent) or 'the map'}' is missing the required key '{key}'",
+                f"add '{key}: ...' here",
+                key=True,
+            )
         elif kind in ("enum", "literal_error"):
             expected = str(error.get("ctx", {}).get("expected", ""))
             options = re.findall(r"'([^']*)'", expected)
             guess = difflib.get_close_matches(str(given), options, n=1, cutoff=0.5) if options else []
-            hint = (f"did you mean '{guess[0]}'? " if guess else "") + ("use one of: " + ", ".join(options) if options else "")
+            hint = (f"did you mean '{guess[0]}'? " if guess else "") + (
+                "use one of: " + ", ".join(options) if options else ""
+            )
             self._report(path, f"{where}: {_describe(given)} is not allowed", hint.strip())
         elif kind in _TYPE_WORDS:
-            self._report(path, f"{where}: expected {_TYPE_WORDS[kind]}, got {_describe(given)}",
-                         "see docs/datamap.md for this key's form")
+            self._report(
+                path,
+                f"{where}: expected {_TYPE_WORDS[kind]}, got {_describe(given)}",
+                "see docs/datamap.md for this key's form",
+            )
         else:
             message, _, hint = str(error["msg"]).removeprefix("Value error, ").partition(" — ")
             self._report(path, f"{where}: {message}", hint)
@@ -172,47 +187,39 @@ def _is_internal(part: Any) -> bool:
     return isinstance(part, str) and ("[" in part or part.startswith("function-"))
 
 
-def _unwrap(annotation: Any) -> Any:
-    """Strip Optional, Annotated, list and dict down to the model inside, if any."""
+def strip_annotation(annotation: Any) -> Any:
+    """Strip ``Annotated`` and ``Optional`` (preferring a model member of a union), keeping list
+    and dict visible."""
     while True:
         origin = get_origin(annotation)
         if origin is typing.Annotated:
             annotation = get_args(annotation)[0]
         elif origin in (Union, types.UnionType):
             members = [a for a in get_args(annotation) if a is not type(None)]
-            models = [a for a in members if isinstance(_unwrap(a), type) and issubclass(_unwrap(a), BaseModel)]
+            models = [a for a in members if _model_of(a) is not None]
             annotation = models[0] if models else members[0]
-        elif origin in (list, tuple):
-            annotation = get_args(annotation)[0]
-        elif origin is dict:
-            annotation = get_args(annotation)[1]
         else:
             return annotation
 
 
 def _model_of(kind: Any) -> type[BaseModel] | None:
-    inner = _unwrap(kind)
-    return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
-
-
-def _strip(annotation: Any) -> Any:
-    """Strip Annotated and Optional, keeping list and dict visible."""
+    """The model inside ``kind``, looking through Optional, Annotated, list and dict."""
     while True:
-        origin = get_origin(annotation)
-        if origin is typing.Annotated:
-            annotation = get_args(annotation)[0]
-        elif origin in (Union, types.UnionType):
-            members = [a for a in get_args(annotation) if a is not type(None)]
-            annotation = members[0]
+        kind = strip_annotation(kind)
+        origin = get_origin(kind)
+        if origin in (list, tuple):
+            kind = get_args(kind)[0]
+        elif origin is dict:
+            kind = get_args(kind)[1]
         else:
-            return annotation
+            return kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
 
 
 def _allowed_keys(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[str]:
     """The keys a mapping accepts at ``loc`` inside ``model`` (by their YAML names)."""
     current: Any = model
     for part in loc:
-        current = _strip(current)
+        current = strip_annotation(current)
         origin = get_origin(current)
         if origin is dict:
             current = get_args(current)[1]
@@ -225,7 +232,7 @@ def _allowed_keys(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> list[s
             current = fields[part].annotation
         else:
             return []
-    current = _strip(current)
+    current = strip_annotation(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return [info.alias or name for name, info in current.model_fields.items()]
     return []

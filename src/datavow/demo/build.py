@@ -88,13 +88,23 @@ def build_demo(
     for plan in plans:
         _clear(plan)
         plan.folder.mkdir(parents=True, exist_ok=True)
-        result = generate(plan.name, plan.connect, scale, seed, schemas=plan.schemas, today=today,
-                          progress=progress)
+        result = generate(plan.name, plan.connect, scale, seed, schemas=plan.schemas, today=today, progress=progress)
         targets = {s: (plan.written[s], plan.schemas.get(s)) for s in plan.written}
         map_path = plan.folder / MAP_FILE
         map_path.write_text(point_map(packaged_map(plan.name), targets), encoding="utf-8")
-        built.append(DemoCompany(plan.name, company(plan.name).title, plan.folder, map_path, dict(plan.written),
-                                 dict(plan.schemas), result.rows, result.people, result.distinct_people))
+        built.append(
+            DemoCompany(
+                plan.name,
+                company(plan.name).title,
+                plan.folder,
+                map_path,
+                dict(plan.written),
+                dict(plan.schemas),
+                result.rows,
+                result.people,
+                result.distinct_people,
+            )
+        )
     return built
 
 
@@ -102,8 +112,10 @@ def _chosen(companies: Iterable[str]) -> list[str]:
     names = [companies] if isinstance(companies, str) else list(companies)
     unknown = [n for n in names if n not in COMPANIES]
     if unknown:
-        raise DemoError(f"unknown demo compan{'ies' if len(unknown) > 1 else 'y'} {', '.join(unknown)} — "
-                        f"choose from {', '.join(COMPANIES)}")
+        raise DemoError(
+            f"unknown demo compan{'ies' if len(unknown) > 1 else 'y'} {', '.join(unknown)} — "
+            f"choose from {', '.join(COMPANIES)}"
+        )
     if not names:
         raise DemoError(f"no company to build — choose from {', '.join(COMPANIES)}")
     return list(dict.fromkeys(names))
@@ -113,12 +125,16 @@ def _server_url(text: str) -> URL:
     try:
         url = make_url(text)
     except ArgumentError as exc:
-        raise DemoError(f"'{text}' is not a database URL — write e.g. "
-                        "'postgresql://user@localhost/demo' or 'mariadb://user@localhost/demo'") from exc
+        raise DemoError(
+            f"'{text}' is not a database URL — write e.g. "
+            "'postgresql://user@localhost/demo' or 'mariadb://user@localhost/demo'"
+        ) from exc
     backend = url.get_backend_name()
     if backend not in _DRIVERS:
-        raise DemoError(f"the demo builds on SQLite files, PostgreSQL or MariaDB/MySQL, not {backend} — "
-                        "leave out the URL for SQLite")
+        raise DemoError(
+            f"the demo builds on SQLite files, PostgreSQL or MariaDB/MySQL, not {backend} — "
+            "leave out the URL for SQLite"
+        )
     if "+" not in url.drivername:
         url = url.set(drivername=f"{backend}+{_DRIVERS[backend]}")
     return url
@@ -141,15 +157,19 @@ def _plan(folder: Path, name: str, server: URL | None) -> _Plan:
 
 def _refuse_existing(plan: _Plan) -> None:
     if plan.folder.exists() and any(plan.folder.iterdir()):
-        raise DemoError(f"{plan.folder} already holds a demo — pass force=True (datavow demo --force) to "
-                        "replace it, or choose another folder")
+        raise DemoError(
+            f"{plan.folder} already holds a demo — pass force=True (datavow demo --force) to "
+            "replace it, or choose another folder"
+        )
     for database in plan.databases() if plan.schemas else []:  # SQLite files live in the folder
         found = database.existing_tables()
         database.engine.dispose()
         if found:
             tables = ", ".join(sorted(found)[:5])
-            raise DemoError(f"schema {database.schema} at {redact(database.url)} already has tables ({tables}) — "
-                            "pass force=True (datavow demo --force) to replace them")
+            raise DemoError(
+                f"schema {database.schema} at {redact(database.url)} already has tables ({tables}) — "
+                "pass force=True (datavow demo --force) to replace them"
+            )
 
 
 def _clear(plan: _Plan) -> None:
@@ -159,4 +179,3 @@ def _clear(plan: _Plan) -> None:
     for database in plan.databases() if plan.schemas else []:
         database.drop_schema()
         database.engine.dispose()
-

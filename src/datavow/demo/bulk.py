@@ -42,8 +42,10 @@ def translated(what: str, url: str) -> Iterator[None]:
         yield
     except (SQLAlchemyError, NoSuchModuleError) as exc:
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise DemoError(f"could not {what} at {redact(url)}: {detail} — check that the server runs, "
-                        "the URL is right and the user may create schemas and tables") from exc
+        raise DemoError(
+            f"could not {what} at {redact(url)}: {detail} — check that the server runs, "
+            "the URL is right and the user may create schemas and tables"
+        ) from exc
 
 
 class Database:
@@ -173,8 +175,10 @@ class Database:
                 process = process or column.type.dialect_impl(dialect).bind_processor(dialect)
                 if process is not None:
                     processors.append((i, process))
-            self._statements[table.name] = (f"INSERT INTO {self._qualified(table)} ({columns}) VALUES ({markers})",
-                                            processors)
+            self._statements[table.name] = (
+                f"INSERT INTO {self._qualified(table)} ({columns}) VALUES ({markers})",
+                processors,
+            )
         return self._statements[table.name]
 
     def _advance_sequence(self, conn: Connection, table: sa.Table) -> None:

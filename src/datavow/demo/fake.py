@@ -168,9 +168,48 @@ def domain_for(company: str, tld: str) -> str:
 
 
 _PARTICLES = {"de", "van", "den", "der", "le", "la", "du", "von"}
-_LEGAL_FORMS = {"bv", "bvba", "nv", "cv", "vof", "commv", "vzw", "sa", "sprl", "srl", "scrl", "snc", "scs", "ab",
-                "hb", "kb", "aps", "as", "is", "en", "et", "och", "og", "and", "co", "son", "sons", "zonen", "fils",
-                "oy", "oyj", "ky", "tmi", "ay", "a", "s", "i", "group", "gruppen", "holding"}
+_LEGAL_FORMS = {
+    "bv",
+    "bvba",
+    "nv",
+    "cv",
+    "vof",
+    "commv",
+    "vzw",
+    "sa",
+    "sprl",
+    "srl",
+    "scrl",
+    "snc",
+    "scs",
+    "ab",
+    "hb",
+    "kb",
+    "aps",
+    "as",
+    "is",
+    "en",
+    "et",
+    "och",
+    "og",
+    "and",
+    "co",
+    "son",
+    "sons",
+    "zonen",
+    "fils",
+    "oy",
+    "oyj",
+    "ky",
+    "tmi",
+    "ay",
+    "a",
+    "s",
+    "i",
+    "group",
+    "gruppen",
+    "holding",
+}
 
 
 class Mailboxes:
@@ -224,7 +263,7 @@ def phone_plan(code: str, formats: Sequence[str]) -> Callable[[random.Random], s
 
     def make(rng: random.Random) -> str:
         pieces, width = pick(rng, parts)
-        digits = f"{below(rng, 10 ** width):0{width}d}"
+        digits = f"{below(rng, 10**width):0{width}d}"
         # one digit after each piece but the last
         return code + "".join(piece + digit for piece, digit in zip(pieces, digits, strict=False)) + pieces[-1]
 
@@ -291,8 +330,9 @@ class Clock:
     def day_ago(self, rng: random.Random, most_days: float, least_days: float = 0) -> date:
         return self.ago(rng, most_days, least_days).date()
 
-    def later(self, rng: random.Random, start: datetime, most_days: float | None = None,
-              least_days: float = 0) -> datetime:
+    def later(
+        self, rng: random.Random, start: datetime, most_days: float | None = None, least_days: float = 0
+    ) -> datetime:
         """A moment after ``start`` (at most ``most_days`` after, by default any time until now)."""
         span = (self.now - start).total_seconds() / 86400 if most_days is None else most_days
         seconds = int((least_days + rng.random() * max(span - least_days, 0)) * 86400)

@@ -121,9 +121,11 @@ def generate(
     for system, database in databases.items():
         found = sorted(set(database.existing_tables()) & set(spec.systems[system].tables))
         if found:
-            raise DemoError(f"{system} at {database.url if database.dialect == 'sqlite' else database.schema} "
-                            f"already has the tables {', '.join(found)} — build into an empty database "
-                            "(or pass force=True to build_demo)")
+            raise DemoError(
+                f"{system} at {database.url if database.dialect == 'sqlite' else database.schema} "
+                f"already has the tables {', '.join(found)} — build into an empty database "
+                "(or pass force=True to build_demo)"
+            )
     for system, database in databases.items():
         database.create(spec.systems[system].sorted_tables)
 
@@ -131,6 +133,7 @@ def generate(
     data = spec.rows(context)
     result = Generated()
     for item in data.tables():
+
         def chunk_done(done: int, label: str = item.label, total: int = item.total) -> None:
             if progress is not None:
                 progress(name, label, done, total)

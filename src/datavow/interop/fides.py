@@ -49,8 +49,9 @@ _IDENTITY_FORMATS: dict[str, IdentityFormat] = {"integer": "integer"}  # by Fide
 DatasetPaths = Path | str | Sequence[Path | str]
 
 
-def import_fides(path: DatasetPaths, *, url: str | None = None, subject: str | None = None,
-                 skip_nested: bool = False) -> str:
+def import_fides(
+    path: DatasetPaths, *, url: str | None = None, subject: str | None = None, skip_nested: bool = False
+) -> str:
     """Convert the Fides dataset file(s) at ``path`` into a data map fragment (YAML text).
 
     The fragment holds one system per dataset (keyed by its ``fides_key``) and the identity
@@ -97,8 +98,7 @@ class _Collection:
         return [n for n, f in self.columns.items() if f.fides_meta is not None and f.fides_meta.primary_key]
 
     def where(self, field_name: str | None = None, *rest: str | int) -> Location | None:
-        return self.file.where(self.dataset.fides_key, self.collection.name,
-                               [field_name] if field_name else [], *rest)
+        return self.file.where(self.dataset.fides_key, self.collection.name, [field_name] if field_name else [], *rest)
 
 
 def _is_nested(data_field: DatasetField) -> bool:
@@ -127,8 +127,7 @@ def _nested_identities(data_field: DatasetField) -> set[str]:
 
 
 class _Converter:
-    def __init__(self, files: list[DatasetFile], *, url: str | None, subject: str | None,
-                 skip_nested: bool) -> None:
+    def __init__(self, files: list[DatasetFile], *, url: str | None, subject: str | None, skip_nested: bool) -> None:
         self.files = files
         self.url = url
         self.subject = subject
@@ -167,26 +166,37 @@ class _Converter:
     def check_options(self) -> None:
         count = sum(len(f.datasets) for f in self.files)
         if self.url is not None and count != 1:
-            self.problem(None, f"--url names one database, but the files hold {count} datasets",
-                         "import them one at a time with --url, or leave --url out and set each ${KEY_URL}")
+            self.problem(
+                None,
+                f"--url names one database, but the files hold {count} datasets",
+                "import them one at a time with --url, or leave --url out and set each ${KEY_URL}",
+            )
         if self.subject is not None and not NAME_PATTERN.match(self.subject):
-            self.problem(None, f"'{self.subject}' is not a subject key",
-                         "use the key of an entry under 'subjects:' in datavow.yaml (letters, digits, '_', '-')")
+            self.problem(
+                None,
+                f"'{self.subject}' is not a subject key",
+                "use the key of an entry under 'subjects:' in datavow.yaml (letters, digits, '_', '-')",
+            )
 
     def system(self, dataset_file: DatasetFile, dataset: Dataset) -> None:
         key = dataset.fides_key
         if not NAME_PATTERN.match(key):
-            self.problem(dataset_file.where(key, None, (), "fides_key"),
-                         f"the dataset key '{key}' cannot name a datavow system",
-                         "system keys use letters, digits, '_' and '-' (no '.'); rename the fides_key")
+            self.problem(
+                dataset_file.where(key, None, (), "fides_key"),
+                f"the dataset key '{key}' cannot name a datavow system",
+                "system keys use letters, digits, '_' and '-' (no '.'); rename the fides_key",
+            )
         namespace = dataset.fides_meta.namespace if dataset.fides_meta else None
         schema = namespace.get("schema") if isinstance(namespace, dict) else None
         env = re.sub(r"[^A-Za-z0-9_]", "_", key).upper() + "_URL"
         if self.url is None:
             self.note("url", env)
-        system = FragmentSystem(url=self.url or f"${{{env}}}", name=_words(dataset.name),
-                                description=_words(dataset.description),
-                                schema=schema if isinstance(schema, str) else None)
+        system = FragmentSystem(
+            url=self.url or f"${{{env}}}",
+            name=_words(dataset.name),
+            description=_words(dataset.description),
+            schema=schema if isinstance(schema, str) else None,
+        )
         self.fragment.systems[key] = system
         if dataset.data_categories:
             self.note("broad", f"dataset {key}: " + ", ".join(dataset.data_categories))
@@ -207,8 +217,11 @@ class _Converter:
         table = FragmentTable(description=_words(collection.description))
         self.labels(collection.data_uses, collection.data_subjects)
         if collection.data_categories:
-            table.comments.append("Fides gives the whole collection: " + ", ".join(collection.data_categories)
-                                  + " (datavow reads categories per field)")
+            table.comments.append(
+                "Fides gives the whole collection: "
+                + ", ".join(collection.data_categories)
+                + " (datavow reads categories per field)"
+            )
             self.note("broad", f"{info.dataset.fides_key}.{collection.name}")
         meta = collection.fides_meta
         if meta is not None and meta.skip_processing:
@@ -228,10 +241,12 @@ class _Converter:
         label = f"{info.dataset.fides_key}.{info.collection.name}.{data_field.name}"
         paths = ", ".join(_sub_paths(data_field))
         if not self.skip_nested:
-            self.problem(info.where(data_field.name),
-                         f"{label} is a nested field ({paths}): datavow maps SQL tables, whose columns hold "
-                         "one value each", "keep such data in columns, or pass --skip-nested to leave it out "
-                         "(it is then listed in the fragment for review)")
+            self.problem(
+                info.where(data_field.name),
+                f"{label} is a nested field ({paths}): datavow maps SQL tables, whose columns hold one value each",
+                "keep such data in columns, or pass --skip-nested to leave it out "
+                "(it is then listed in the fragment for review)",
+            )
             return
         identities = sorted(_nested_identities(data_field))
         held = f", with the identity {', '.join(identities)}: rows cannot be found by it" if identities else ""
@@ -244,9 +259,11 @@ class _Converter:
         personal = [c for c in categories if not _is_system(c)]
         for category in personal:
             if not CATEGORY_PATTERN.match(category):
-                self.problem(info.where(data_field.name, "data_categories", categories.index(category)),
-                             f"{label}: '{category}' cannot be a datavow data category",
-                             "datavow category keys are dotted lower-case names such as 'user.contact.email'")
+                self.problem(
+                    info.where(data_field.name, "data_categories", categories.index(category)),
+                    f"{label}: '{category}' cannot be a datavow data category",
+                    "datavow category keys are dotted lower-case names such as 'user.contact.email'",
+                )
             elif not self.taxonomy.has_category(category):
                 self.note("categories", category)
         result = FragmentField(categories=personal)
@@ -260,13 +277,16 @@ class _Converter:
             self.identity(info, table, data_field, meta.identity, personal)
         return result
 
-    def identity(self, info: _Collection, table: FragmentTable, data_field: DatasetField, identity: str,
-                 categories: list[str]) -> None:
+    def identity(
+        self, info: _Collection, table: FragmentTable, data_field: DatasetField, identity: str, categories: list[str]
+    ) -> None:
         kind = _IDENTITY_ALIASES.get(identity, identity)
         if not NAME_PATTERN.match(kind):
-            self.problem(info.where(data_field.name, "fides_meta", "identity"),
-                         f"the identity '{identity}' cannot name a datavow identity type",
-                         "identity types use letters, digits, '_' and '-'")
+            self.problem(
+                info.where(data_field.name, "fides_meta", "identity"),
+                f"the identity '{identity}' cannot name a datavow identity type",
+                "identity types use letters, digits, '_' and '-'",
+            )
             return
         known = kind in table.identity
         table.identity.setdefault(kind, []).append(data_field.name)
@@ -292,27 +312,41 @@ class _Converter:
         label = f"{dataset_key}.{collection}.{name}"
         target_collection, _, target_column = reference.field.partition(".")
         if not target_column:
-            self.problem(where, f"{label}: the reference '{reference.field}' names no field",
-                         "write the referenced field as 'collection.field'")
+            self.problem(
+                where,
+                f"{label}: the reference '{reference.field}' names no field",
+                "write the referenced field as 'collection.field'",
+            )
             return
         target_info = self.collections.get((reference.dataset, target_collection))
         imported = any(d.fides_key == reference.dataset for f in self.files for d in f.datasets)
         if imported and target_info is None:
-            self.problem(where, f"{label} refers to '{reference.field}', but dataset {reference.dataset} has no "
-                         f"collection '{target_collection}'", "fix the reference's 'field'")
+            self.problem(
+                where,
+                f"{label} refers to '{reference.field}', but dataset {reference.dataset} has no "
+                f"collection '{target_collection}'",
+                "fix the reference's 'field'",
+            )
             return
         if "." in target_column or (target_info is not None and target_column in target_info.nested):
             if not self.skip_nested:
-                self.problem(where, f"{label} refers to the nested field {reference.dataset}.{reference.field}",
-                             "pass --skip-nested to leave the reference out")
+                self.problem(
+                    where,
+                    f"{label} refers to the nested field {reference.dataset}.{reference.field}",
+                    "pass --skip-nested to leave the reference out",
+                )
                 return
             self.fragment.systems[dataset_key].tables[collection].comments.append(
-                f"skipped the reference {name} → {reference.dataset}.{reference.field} (a nested field)")
+                f"skipped the reference {name} → {reference.dataset}.{reference.field} (a nested field)"
+            )
             self.note("nested", f"{label} → {reference.dataset}.{reference.field}")
             return
         if target_info is not None and target_column not in target_info.columns:
-            self.problem(where, f"{label} refers to '{reference.field}', which dataset {reference.dataset} does "
-                         "not declare", "fix the reference's 'field', or declare the field")
+            self.problem(
+                where,
+                f"{label} refers to '{reference.field}', which dataset {reference.dataset} does not declare",
+                "fix the reference's 'field', or declare the field",
+            )
             return
         if not imported:
             self.note("elsewhere", reference.dataset)
@@ -324,8 +358,9 @@ class _Converter:
         else:
             start, stop = (target, source) if reference.direction.value == "from" else (source, target)
             walk = f"Fides walks {start.collection} → {stop.collection}"
-        comment = walk + (f"; review: key side guessed ({key.collection}.{key.column} taken as the key)"
-                          if guessed else "")
+        comment = walk + (
+            f"; review: key side guessed ({key.collection}.{key.column} taken as the key)" if guessed else ""
+        )
         if guessed:
             self.note("guessed", f"{holder.collection}.{holder.column} → {key.collection}.{key.column}")
         self.add_reference(holder, key, comment)
@@ -335,11 +370,16 @@ class _Converter:
         system = self.fragment.systems.get(holder.dataset)
         table = system.tables.get(holder.collection) if system else None
         if table is None:
-            self.note("by_hand", f"systems.{holder.dataset}.tables.{holder.collection}.references: "
-                      f"{{{holder.column}: {to}.{key.column}}}")
+            self.note(
+                "by_hand",
+                f"systems.{holder.dataset}.tables.{holder.collection}.references: "
+                f"{{{holder.column}: {to}.{key.column}}}",
+            )
             return
-        if any(r.columns == [holder.column] and r.to == to and r.to_columns == [key.column]
-               for r in table.references.values()):
+        if any(
+            r.columns == [holder.column] and r.to == to and r.to_columns == [key.column]
+            for r in table.references.values()
+        ):
             return  # declared on both ends in Fides
         name = holder.column
         while name in table.references:
@@ -366,16 +406,20 @@ class _Converter:
         if table.erase is not None and self.subject is not None:
             table.subject = self.subject
 
-    def field_erasure(self, info: _Collection, name: str, data_field: DatasetField,
-                      result: FragmentField) -> FieldErase:
+    def field_erasure(
+        self, info: _Collection, name: str, data_field: DatasetField, result: FragmentField
+    ) -> FieldErase:
         holders = self.referenced.get((info.dataset.fides_key, info.collection.name, name), [])
         label = f"{info.collection.name}.{name}"
         primary_key = info.primary_key
         if name in primary_key:
             self.note("kept", label)
-            return FieldErase("keep", ("primary key" if len(primary_key) == 1 else "part of the primary key")
-                              + " of a row that anonymize keeps; a key cannot be NULL"
-                              + (f"; referred to by {', '.join(holders)}" if holders else ""))
+            return FieldErase(
+                "keep",
+                ("primary key" if len(primary_key) == 1 else "part of the primary key")
+                + " of a row that anonymize keeps; a key cannot be NULL"
+                + (f"; referred to by {', '.join(holders)}" if holders else ""),
+            )
         if holders:
             self.note("kept", label)
             return FieldErase("keep", f"referred to by {', '.join(holders)}: clearing it would cut those rows off")
@@ -397,9 +441,11 @@ class _Converter:
     def header(self) -> list[str]:
         sources = ", ".join(str(f.path) for f in self.files)
         keys = ", ".join(d.fides_key for f in self.files for d in f.datasets)
-        lines = [f"datavow data map fragment, imported from the Fides dataset file(s) {sources}",
-                 f"(dataset{'s' if ',' in keys else ''}: {keys}) by `datavow import fides`.",
-                 "Add this file to datavow.yaml's `include:` list. Review before relying on it:"]
+        lines = [
+            f"datavow data map fragment, imported from the Fides dataset file(s) {sources}",
+            f"(dataset{'s' if ',' in keys else ''}: {keys}) by `datavow import fides`.",
+            "Add this file to datavow.yaml's `include:` list. Review before relying on it:",
+        ]
         for entry in (e for f in self.files for e in f.ignored):
             self.note("ignored", entry)
         for kind in self.fragment.identities:
@@ -407,39 +453,66 @@ class _Converter:
         if self.subject is None:
             subjects = "no --subject given; set `subject:` on each table holding personal data"
         else:
-            subjects = (f"every table holding personal data got `subject: {self.subject}`; change it where a "
-                        "table is about other people")
-        items = [f"connection: set {', '.join(self.notes['url'])} in the environment when datavow connects (the "
-                 "URL stays out of this file)" if self.notes["url"] else "",
-                 "erasure: Fides' default masking (null_rewrite) became `erase: nullify` on personal fields and "
-                 "`erase: anonymize` on their tables; choose delete, hash or pseudonymize where that is wrong, "
-                 "and give each table its `purposes:`",
-                 f"subjects: {subjects}"]
-        items += [f"{what}: {', '.join(self.notes[topic])}" + (f" — {todo}" if todo else "")
-                  for topic, what, todo in _REVIEW if self.notes[topic]]
-        return lines + [line for item in items if item
-                        for line in textwrap.wrap(item, 96, initial_indent="  - ", subsequent_indent="    ",
-                                                  break_on_hyphens=False)]
+            subjects = (
+                f"every table holding personal data got `subject: {self.subject}`; change it where a "
+                "table is about other people"
+            )
+        items = [
+            f"connection: set {', '.join(self.notes['url'])} in the environment when datavow connects (the "
+            "URL stays out of this file)"
+            if self.notes["url"]
+            else "",
+            "erasure: Fides' default masking (null_rewrite) became `erase: nullify` on personal fields and "
+            "`erase: anonymize` on their tables; choose delete, hash or pseudonymize where that is wrong, "
+            "and give each table its `purposes:`",
+            f"subjects: {subjects}",
+        ]
+        items += [
+            f"{what}: {', '.join(self.notes[topic])}" + (f" — {todo}" if todo else "")
+            for topic, what, todo in _REVIEW
+            if self.notes[topic]
+        ]
+        return lines + [
+            line
+            for item in items
+            if item
+            for line in textwrap.wrap(item, 96, initial_indent="  - ", subsequent_indent="    ", break_on_hyphens=False)
+        ]
 
 
 # What the review notes say about each topic: (topic, what its items are, what to do about them).
 _REVIEW = [
-    ("kept", "kept as keys, so still personal after anonymize", "delete those rows instead where nothing else "
-     "needs them"),
+    (
+        "kept",
+        "kept as keys, so still personal after anonymize",
+        "delete those rows instead where nothing else needs them",
+    ),
     ("subjects", "Fides data subjects", "declare them under `subjects:` with `taxonomy:`"),
     ("uses", "Fides data uses", "declare purposes with their legal basis and `use:`"),
-    ("categories", "categories outside fideslang's default taxonomy", "declare them under `taxonomy.categories:` "
-     "in datavow.yaml"),
+    (
+        "categories",
+        "categories outside fideslang's default taxonomy",
+        "declare them under `taxonomy.categories:` in datavow.yaml",
+    ),
     ("broad", "categories given to a whole dataset or collection, not carried over", "give them to its fields"),
     ("identities", "identity types declared here", "remove them here if datavow.yaml declares them already"),
-    ("guessed", "references whose key side was guessed (Fides does not say it)", "check them against the "
-     "database's foreign keys"),
-    ("elsewhere", "references to datasets not imported here", "import their files together with this one, or "
-     "load_map reports the missing system"),
+    (
+        "guessed",
+        "references whose key side was guessed (Fides does not say it)",
+        "check them against the database's foreign keys",
+    ),
+    (
+        "elsewhere",
+        "references to datasets not imported here",
+        "import their files together with this one, or load_map reports the missing system",
+    ),
     ("by_hand", "keys held by tables of datasets not imported here", "add these references to those systems"),
     ("nested", "nested fields left out (not columns)", ""),
-    ("masking", "Fides masking strategies not carried over (nullified instead)", "choose hash, pseudonymize or "
-     "fixed where the data must stay linkable"),
+    (
+        "masking",
+        "Fides masking strategies not carried over (nullified instead)",
+        "choose hash, pseudonymize or fixed where the data must stay linkable",
+    ),
     ("ignored", "ignored (keys of older fideslang versions, other Fides resources)", ""),
 ]
 

@@ -23,8 +23,9 @@ from datavow.errors import ImportError_, Location, Problem
 
 # Keys of fideslang 1.x datasets that later versions dropped: accepted and reported as ignored,
 # so that older Fides files still import.
-LEGACY_KEYS = frozenset({"data_qualifier", "retention", "joint_controller", "third_country_transfers",
-                         "fidesctl_meta", "after"})
+LEGACY_KEYS = frozenset(
+    {"data_qualifier", "retention", "joint_controller", "third_country_transfers", "fidesctl_meta", "after"}
+)
 
 
 @dataclass
@@ -37,8 +38,9 @@ class DatasetFile:
     index: SourceIndex
     ignored: list[str] = field(default_factory=list)  # "file:line: what", for the review notes
 
-    def where(self, dataset: str, collection: str | None = None, field_path: Sequence[str] = (),
-              *rest: str | int) -> Location | None:
+    def where(
+        self, dataset: str, collection: str | None = None, field_path: Sequence[str] = (), *rest: str | int
+    ) -> Location | None:
         """The position of a dataset, a collection, a (nested) field, or a key inside one."""
         position = next(i for i, entry in enumerate(self.raw) if entry.get("fides_key") == dataset)
         path: PathKey = ("dataset", position)
@@ -52,7 +54,6 @@ class DatasetFile:
             path += (key, found)
             node = items[found]  # type: ignore[index]
         return self.index.locate(path + rest)
-
 
     def file_order(self, dataset: Dataset) -> list[tuple[DatasetCollection, list[DatasetField]]]:
         """The collections and their fields in the order the file gives them (fideslang sorts
@@ -127,7 +128,9 @@ def _label(raw: Any, loc: Sequence[str | int]) -> str:
     return ".".join(names) + (": " + "".join(rest) if rest else "")
 
 
-def _validate(position: int, entry: Any, index: SourceIndex, problems: list[Problem], ignored: list[str]) -> Dataset | None:
+def _validate(
+    position: int, entry: Any, index: SourceIndex, problems: list[Problem], ignored: list[str]
+) -> Dataset | None:
     base: PathKey = ("dataset", position)
     if not isinstance(entry, dict):
         problems.append(Problem(index.locate(base), "a dataset must be a mapping with 'fides_key' and 'collections'"))
@@ -137,16 +140,26 @@ def _validate(position: int, entry: Any, index: SourceIndex, problems: list[Prob
         if path[-1] in LEGACY_KEYS:
             ignored.append(f"{where}: {path[-1]}")
             continue
-        problems.append(Problem(where, f"{_label(entry, path[2:-1])}: unknown key '{path[-1]}'",
-                                "fix its spelling, or remove it (fideslang would ignore it silently)"))
+        problems.append(
+            Problem(
+                where,
+                f"{_label(entry, path[2:-1])}: unknown key '{path[-1]}'",
+                "fix its spelling, or remove it (fideslang would ignore it silently)",
+            )
+        )
     try:
         return Dataset.model_validate(entry)
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(part for part in error["loc"] if isinstance(part, (str, int)))
             message = error["msg"].removeprefix("Value error, ")
-            problems.append(Problem(index.locate(base + loc), f"{_label(entry, loc)}: {message}",
-                                    "see https://ethyca.github.io/fideslang/resources/dataset/"))
+            problems.append(
+                Problem(
+                    index.locate(base + loc),
+                    f"{_label(entry, loc)}: {message}",
+                    "see https://ethyca.github.io/fideslang/resources/dataset/",
+                )
+            )
         return None
 
 
@@ -160,8 +173,13 @@ def _read_file(path: Path, problems: list[Problem]) -> DatasetFile | None:
     if raw is None or found:
         return None
     if not isinstance(raw, dict) or "dataset" not in raw:
-        problems.append(Problem(index.locate(()), f"{name} holds no Fides datasets",
-                                "a Fides dataset file starts with 'dataset:' and a list of datasets"))
+        problems.append(
+            Problem(
+                index.locate(()),
+                f"{name} holds no Fides datasets",
+                "a Fides dataset file starts with 'dataset:' and a list of datasets",
+            )
+        )
         return None
     entries = raw["dataset"]
     if not isinstance(entries, list) or not entries:
@@ -169,12 +187,14 @@ def _read_file(path: Path, problems: list[Problem]) -> DatasetFile | None:
         return None
     ignored = [f"{index.locate((key,), key=True)}: the Fides '{key}' resources" for key in raw if key != "dataset"]
     datasets = [_validate(i, entry, index, problems, ignored) for i, entry in enumerate(entries)]
-    return DatasetFile(path=path, datasets=[d for d in datasets if d is not None], raw=entries, index=index,
-                       ignored=ignored)
+    return DatasetFile(
+        path=path, datasets=[d for d in datasets if d is not None], raw=entries, index=index, ignored=ignored
+    )
 
 
 def fail(problems: list[Problem], what: str) -> ImportError_:
     """One error carrying every problem, in file order, like :class:`~datavow.errors.MapError`."""
+
     def order(problem: Problem) -> tuple[str, int, int]:
         loc = problem.location
         return (loc.file, loc.line, loc.column) if loc else ("", 0, 0)
@@ -193,8 +213,13 @@ def read_dataset_files(paths: Sequence[Path], problems: list[Problem]) -> list[D
         for dataset in dataset_file.datasets if dataset_file else []:
             where = dataset_file.where(dataset.fides_key, None, (), "fides_key") if dataset_file else None
             if dataset.fides_key in keys:
-                problems.append(Problem(where, f"the dataset '{dataset.fides_key}' is given twice"
-                                        + (f" (first at {keys[dataset.fides_key]})" if keys[dataset.fides_key] else ""),
-                                        "import each dataset once"))
+                problems.append(
+                    Problem(
+                        where,
+                        f"the dataset '{dataset.fides_key}' is given twice"
+                        + (f" (first at {keys[dataset.fides_key]})" if keys[dataset.fides_key] else ""),
+                        "import each dataset once",
+                    )
+                )
             keys.setdefault(dataset.fides_key, where)
     return [f for f in files if f is not None]

@@ -85,8 +85,7 @@ def _flow(value: Any) -> str:
     """One YAML value on one line, quoted only where YAML needs it."""
     if value is None:
         return "~"
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1_000_000,
-                          allow_unicode=True)
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=1_000_000, allow_unicode=True)
     return text.removesuffix("\n...\n").removesuffix("\n")
 
 
@@ -133,8 +132,9 @@ def _table_lines(name: str, table: FragmentTable) -> list[str]:
     if table.references:
         lines.append(f"{pad}references:")
         for key, reference in table.references.items():
-            lines.append(f"{pad}  {_flow(key)}: {_flow(_reference_value(reference, key))}"
-                         + _comment(reference.comment))
+            lines.append(
+                f"{pad}  {_flow(key)}: {_flow(_reference_value(reference, key))}" + _comment(reference.comment)
+            )
     lines.extend(f"{pad}# {text}" for text in table.comments)
     lines.append(f"{pad}fields:" + ("" if table.fields else " {}"))
     for key, data_field in table.fields.items():

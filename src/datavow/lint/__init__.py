@@ -65,8 +65,6 @@ def rule(id: str, severity: Severity, article: str, summary: str, hint: str) -> 
     return register
 
 
-
-
 def run_lint(
     loaded: LoadedMap,
     *,
@@ -82,9 +80,7 @@ def run_lint(
     if unknown:
         from datavow.errors import DatavowError
 
-        raise DatavowError(
-            f"unknown lint rule(s): {', '.join(sorted(unknown))} — run 'datavow rules' for the list"
-        )
+        raise DatavowError(f"unknown lint rule(s): {', '.join(sorted(unknown))} — run 'datavow rules' for the list")
     findings: list[Finding] = []
     for rule_id in sorted(chosen - skipped):
         findings.extend(RULES[rule_id].run(loaded))

@@ -133,8 +133,7 @@ def _parse_url(url: str) -> URL:
         return make_url(url)
     except ArgumentError as exc:
         raise StateError(
-            f"{url!r} is not a database URL: use sqlite:///path/state.db or "
-            "postgresql+psycopg://user@host/db"
+            f"{url!r} is not a database URL: use sqlite:///path/state.db or postgresql+psycopg://user@host/db"
         ) from exc
 
 

@@ -157,8 +157,7 @@ def default_taxonomy() -> Taxonomy:
         for s in DEFAULT_TAXONOMY.data_subject
     }
     uses = {
-        u.fides_key: Term(u.fides_key, u.name or u.fides_key, u.description or "")
-        for u in DEFAULT_TAXONOMY.data_use
+        u.fides_key: Term(u.fides_key, u.name or u.fides_key, u.description or "") for u in DEFAULT_TAXONOMY.data_use
     }
     return Taxonomy(categories=categories, subjects=subjects, uses=uses)
 

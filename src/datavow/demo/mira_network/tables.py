@@ -9,18 +9,21 @@ platform = MetaData()
 hr = MetaData()
 
 person_categories = Table(
-    "person_categories", crm,
+    "person_categories",
+    crm,
     Column("id", Integer, primary_key=True),
     Column("name", String(80), nullable=False),
     Column("description", String(200)),
 )
 collaboration_categories = Table(
-    "collaboration_categories", crm,
+    "collaboration_categories",
+    crm,
     Column("id", Integer, primary_key=True),
     Column("name", String(80), nullable=False),
 )
 organisations = Table(
-    "organisations", crm,
+    "organisations",
+    crm,
     Column("id", Integer, primary_key=True),
     Column("name", String(160), nullable=False),
     Column("kind", String(30), nullable=False),
@@ -30,12 +33,12 @@ organisations = Table(
     Column("city", String(80)),
     Column("country", String(2), nullable=False),
     Column("website", String(120)),
-    Column("collaboration_category_id", Integer, ForeignKey("collaboration_categories.id"), nullable=False,
-           index=True),
+    Column("collaboration_category_id", Integer, ForeignKey("collaboration_categories.id"), nullable=False, index=True),
     Column("created_at", DateTime, nullable=False),
 )
 persons = Table(
-    "persons", crm,
+    "persons",
+    crm,
     Column("id", Integer, primary_key=True),
     Column("first_name", String(80), nullable=False),
     Column("last_name", String(80), nullable=False),
@@ -56,13 +59,15 @@ persons = Table(
     Column("last_contacted_at", DateTime),
 )
 person_category_members = Table(
-    "person_category_members", crm,
+    "person_category_members",
+    crm,
     Column("person_id", Integer, ForeignKey("persons.id"), primary_key=True),
     Column("category_id", Integer, ForeignKey("person_categories.id"), primary_key=True, index=True),
     Column("added_on", Date, nullable=False),
 )
 affiliations = Table(
-    "affiliations", crm,
+    "affiliations",
+    crm,
     Column("person_id", Integer, ForeignKey("persons.id"), primary_key=True),
     Column("organisation_id", Integer, ForeignKey("organisations.id"), primary_key=True, index=True),
     Column("title", String(120)),
@@ -72,7 +77,8 @@ affiliations = Table(
     Column("is_primary", Boolean, nullable=False),
 )
 meeting_notes = Table(
-    "meeting_notes", crm,
+    "meeting_notes",
+    crm,
     Column("id", Integer, primary_key=True),
     Column("person_id", Integer, ForeignKey("persons.id"), nullable=False, index=True),
     Column("organisation_id", Integer, ForeignKey("organisations.id"), index=True),
@@ -82,7 +88,8 @@ meeting_notes = Table(
     Column("notes", Text),
 )
 correspondence = Table(
-    "correspondence", crm,
+    "correspondence",
+    crm,
     Column("id", Integer, primary_key=True),
     Column("person_id", Integer, index=True),  # NULL: an address no person in the CRM has
     Column("email_address", String(254), nullable=False, index=True),
@@ -94,7 +101,8 @@ correspondence = Table(
     Column("campaign", String(80)),
 )
 communication_preferences = Table(
-    "communication_preferences", crm,
+    "communication_preferences",
+    crm,
     Column("person_id", Integer, ForeignKey("persons.id"), primary_key=True),
     Column("channel", String(10), primary_key=True),  # email, phone, post, sms or all
     Column("allowed", Boolean, nullable=False),
@@ -103,7 +111,8 @@ communication_preferences = Table(
 )
 
 clients = Table(
-    "clients", platform,
+    "clients",
+    platform,
     Column("id", Integer, primary_key=True),
     Column("name", String(160), nullable=False),
     Column("organisation_id", Integer, index=True),  # crm.organisations.id
@@ -112,7 +121,8 @@ clients = Table(
     Column("contract_end", Date),
 )
 users = Table(
-    "users", platform,
+    "users",
+    platform,
     Column("id", Integer, primary_key=True),
     Column("client_id", Integer, ForeignKey("clients.id"), nullable=False, index=True),
     Column("email", String(254), nullable=False, index=True),
@@ -124,7 +134,8 @@ users = Table(
     Column("last_login_at", DateTime),
 )
 records = Table(
-    "records", platform,
+    "records",
+    platform,
     Column("id", Integer, primary_key=True),
     Column("client_id", Integer, ForeignKey("clients.id"), nullable=False, index=True),
     Column("person_category", String(80), nullable=False),
@@ -141,7 +152,8 @@ records = Table(
     Column("updated_at", DateTime, nullable=False),
 )
 usage_logs = Table(
-    "usage_logs", platform,
+    "usage_logs",
+    platform,
     Column("id", Integer, primary_key=True),
     Column("client_id", Integer, nullable=False, index=True),
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
@@ -152,7 +164,8 @@ usage_logs = Table(
 )
 
 employees = Table(
-    "employees", hr,
+    "employees",
+    hr,
     Column("id", Integer, primary_key=True),
     Column("personal_number", String(13), nullable=False, unique=True),
     Column("first_name", String(80), nullable=False),
@@ -169,7 +182,8 @@ employees = Table(
     Column("left_on", Date),
 )
 payslips = Table(
-    "payslips", hr,
+    "payslips",
+    hr,
     Column("employee_id", Integer, ForeignKey("employees.id"), primary_key=True),
     Column("period", String(7), primary_key=True),  # YYYY-MM
     Column("gross_cents", Integer, nullable=False),
@@ -178,7 +192,8 @@ payslips = Table(
     Column("paid_on", Date, nullable=False),
 )
 candidates = Table(
-    "candidates", hr,
+    "candidates",
+    hr,
     Column("id", Integer, primary_key=True),
     Column("first_name", String(80), nullable=False),
     Column("last_name", String(80), nullable=False),

@@ -40,15 +40,23 @@ _PERSON_CATEGORIES = (
     ("Decision maker", "Rector, dean, head of department or managing director"),
     ("Study counsellor", "Advises students on programmes and admissions"),
     ("Marketing and communication", "Runs recruitment marketing and student communication"),
-    ("Admissions officer", None), ("Alumni relations", None), ("IT contact", "Runs the institution's systems"),
-    ("Press", "Journalists and editors"), ("Partner contact", "Contact person at a partner company"),
+    ("Admissions officer", None),
+    ("Alumni relations", None),
+    ("IT contact", "Runs the institution's systems"),
+    ("Press", "Journalists and editors"),
+    ("Partner contact", "Contact person at a partner company"),
 )
 _COLLABORATION = ("Client", "Partner", "Prospect", "Supplier", "Network member", "Former client")
 _RELATIONSHIP = {1: "client", 2: "partner", 3: "prospect", 4: "supplier", 5: "network", 6: "former client"}
-_EDUCATION = ("MSc Business Administration, Stockholm School of Economics",
-              "BA Media and Communication, Lund University", "PhD Education, Uppsala University",
-              "MSc Computer Science, KTH", "BSc Marketing, Jönköping University",
-              "Teacher education, Umeå University", "MA Pedagogy, University of Gothenburg")
+_EDUCATION = (
+    "MSc Business Administration, Stockholm School of Economics",
+    "BA Media and Communication, Lund University",
+    "PhD Education, Uppsala University",
+    "MSc Computer Science, KTH",
+    "BSc Marketing, Jönköping University",
+    "Teacher education, Umeå University",
+    "MA Pedagogy, University of Gothenburg",
+)
 _SOURCES = ("event", "web form", "import 2017", "LinkedIn", "referral", "Mira Summit 2019", "business card")
 _MEETINGS = (
     ("Demo of the Events module", "Interested in replacing their spreadsheet of open days. {name} decides."),
@@ -57,8 +65,16 @@ _MEETINGS = (
     ("Onboarding workshop", "Imported 12 000 contacts; duplicates to clean up with {name}."),
     ("Follow-up", "Back from sick leave, asked us to call again in May."),
 )
-_CAMPAIGNS = ("Newsletter January", "Newsletter May", "Mira Summit invitation", "Webinar: GDPR in admissions",
-              "Christmas greeting", None, None, None)
+_CAMPAIGNS = (
+    "Newsletter January",
+    "Newsletter May",
+    "Mira Summit invitation",
+    "Webinar: GDPR in admissions",
+    "Christmas greeting",
+    None,
+    None,
+    None,
+)
 _ROLES = ("administrator", "editor", "editor", "reader", "reader", "marketing")
 _MODULES = ("Contacts", "Events", "Mailings", "Surveys", "Alumni", "Statistics")
 _ACTIONS = ("login", "search", "export", "send mailing", "edit contact", "create event", "view report")
@@ -91,10 +107,15 @@ class _World:
     def __init__(self, ctx: Context) -> None:
         self.ctx, self.clock = ctx, ctx.clock
         swedish = Pools.draw("sv_SE", ctx.seed)
-        self.population = Population((
-            (swedish, 0.8), (Pools.draw("no_NO", ctx.seed), 0.08), (Pools.draw("fi_FI", ctx.seed), 0.06),
-            (Pools.draw("da_DK", ctx.seed), 0.06)), phone_plan("+46 ", ("70 ### ## ##", "73 ### ## ##",
-                                                                       "76 ### ## ##", "8 ### ### ##", "31 ## ## ##")))
+        self.population = Population(
+            (
+                (swedish, 0.8),
+                (Pools.draw("no_NO", ctx.seed), 0.08),
+                (Pools.draw("fi_FI", ctx.seed), 0.06),
+                (Pools.draw("da_DK", ctx.seed), 0.06),
+            ),
+            phone_plan("+46 ", ("70 ### ## ##", "73 ### ## ##", "76 ### ## ##", "8 ### ### ##", "31 ## ## ##")),
+        )
         self.pools = swedish
         self.mail = Mailboxes()
         self.n_persons, self.n_users, self.n_records = ctx.count(1500, 20), ctx.count(400, 5), ctx.count(3000, 20)
@@ -119,11 +140,25 @@ class _World:
         for oid in range(1, self.ctx.count(220, 10) + 1):
             where = self.population.address(rng)
             city = where.city
-            kind = pick(rng, ("university", "university college", "folk high school", "vocational school",
-                               "company", "company", "authority"))
-            name = {"university": f"{city} universitet", "university college": f"Högskolan i {city}",
-                    "folk high school": f"{city} folkhögskola", "vocational school": f"Yrkeshögskolan {city}",
-                    "authority": f"Kommunen {city}"}.get(kind) or pick(rng, self.pools.companies)
+            kind = pick(
+                rng,
+                (
+                    "university",
+                    "university college",
+                    "folk high school",
+                    "vocational school",
+                    "company",
+                    "company",
+                    "authority",
+                ),
+            )
+            name = {
+                "university": f"{city} universitet",
+                "university college": f"Högskolan i {city}",
+                "folk high school": f"{city} folkhögskola",
+                "vocational school": f"Yrkeshögskolan {city}",
+                "authority": f"Kommunen {city}",
+            }.get(kind) or pick(rng, self.pools.companies)
             category = 1 if oid % 5 == 1 else pick(rng, (2, 3, 3, 4, 5, 6))
             found.append(_Organisation(oid, name, kind, domain_for(name, "se"), where, category))
         return found
@@ -150,12 +185,26 @@ class _World:
             created = clock.ago(rng, 12 * 365, 30)
             updated = clock.later(rng, created)
             contacted = None if rng.random() < 0.1 else clock.later(rng, created)
-            yield (p + 1, crowd.first[p], crowd.last[p], crowd.birth[p] if rng.random() < 0.6 else None,
-                   self.email[p], as_dialled(crowd.phone[p], rng) if rng.random() < 0.5 else None,
-                   crowd.phone[p] if rng.random() < 0.7 else None, where.street, where.postal_code, where.city,
-                   where.country, pick(rng, _EDUCATION) if rng.random() < 0.5 else None,
-                   _RELATIONSHIP[org.category], pick(rng, _SOURCES), rng.random() < 0.01, created, updated,
-                   contacted)
+            yield (
+                p + 1,
+                crowd.first[p],
+                crowd.last[p],
+                crowd.birth[p] if rng.random() < 0.6 else None,
+                self.email[p],
+                as_dialled(crowd.phone[p], rng) if rng.random() < 0.5 else None,
+                crowd.phone[p] if rng.random() < 0.7 else None,
+                where.street,
+                where.postal_code,
+                where.city,
+                where.country,
+                pick(rng, _EDUCATION) if rng.random() < 0.5 else None,
+                _RELATIONSHIP[org.category],
+                pick(rng, _SOURCES),
+                rng.random() < 0.01,
+                created,
+                updated,
+                contacted,
+            )
 
     @staticmethod
     def _membership_count(p: int) -> int:
@@ -183,10 +232,26 @@ class _World:
             for n, org in enumerate(orgs):
                 started = self.clock.day_ago(rng, 20 * 365, 60) if rng.random() < 0.8 else None
                 ended = self.clock.day_ago(rng, 5 * 365) if n and rng.random() < 0.5 else None
-                yield (p + 1, org, pick(rng, ("Study counsellor", "Dean", "Head of marketing", "Lecturer",
-                                               "Admissions officer", "CEO", None)),
-                       pick(rng, ("Student services", "Marketing", "IT", "Faculty of Arts", None)),
-                       started, ended if ended and started and ended > started else None, n == 0)
+                yield (
+                    p + 1,
+                    org,
+                    pick(
+                        rng,
+                        (
+                            "Study counsellor",
+                            "Dean",
+                            "Head of marketing",
+                            "Lecturer",
+                            "Admissions officer",
+                            "CEO",
+                            None,
+                        ),
+                    ),
+                    pick(rng, ("Student services", "Marketing", "IT", "Faculty of Arts", None)),
+                    started,
+                    ended if ended and started and ended > started else None,
+                    n == 0,
+                )
 
     def meeting_notes(self) -> Iterator[Row]:
         rng = self.ctx.rng("meeting_notes")
@@ -194,9 +259,15 @@ class _World:
             p = below(rng, self.n_persons)
             employee = pick(rng, self.employees)
             subject, text = pick(rng, _MEETINGS)
-            yield (note, p + 1, self.person_org[p].id if rng.random() < 0.8 else None,
-                   employee.id if rng.random() < 0.95 else None, self.clock.day_ago(rng, 10 * 365), subject,
-                   text.format(name=self.crowd.name(below(rng, self.n_persons))))
+            yield (
+                note,
+                p + 1,
+                self.person_org[p].id if rng.random() < 0.8 else None,
+                employee.id if rng.random() < 0.95 else None,
+                self.clock.day_ago(rng, 10 * 365),
+                subject,
+                text.format(name=self.crowd.name(below(rng, self.n_persons))),
+            )
 
     def correspondence(self) -> Iterator[Row]:
         rng = self.ctx.rng("correspondence")
@@ -205,13 +276,20 @@ class _World:
             campaign = pick(rng, _CAMPAIGNS)
             address = as_typed(self.email[below(rng, self.n_persons) if p is None else p], rng)
             if rng.random() < 0.08:  # an address nobody in the CRM has (any more)
-                p, address = None, self.mail.private(self.crowd, below(rng, len(self.crowd)),
-                                                     MAIL_DOMAINS["SE"], rng)
+                p, address = None, self.mail.private(self.crowd, below(rng, len(self.crowd)), MAIL_DOMAINS["SE"], rng)
             inbound = campaign is None and rng.random() < 0.5
             subject = campaign or pick(rng, ("Re: offer", "Meeting next week", "Invoice question", "Thank you!"))
-            yield (mail, p + 1 if p is not None else None, address, "in" if inbound else "out", "email", subject,
-                   "Hej! " + pick(rng, ("Tack för senast.", "Se bifogad offert.", "Välkommen till vårt webbinar.")),
-                   self.clock.ago(rng, 8 * 365), campaign)
+            yield (
+                mail,
+                p + 1 if p is not None else None,
+                address,
+                "in" if inbound else "out",
+                "email",
+                subject,
+                "Hej! " + pick(rng, ("Tack för senast.", "Se bifogad offert.", "Välkommen till vårt webbinar.")),
+                self.clock.ago(rng, 8 * 365),
+                campaign,
+            )
 
     @staticmethod
     def _preferences_of(p: int) -> tuple[tuple[str, bool], ...]:
@@ -222,8 +300,13 @@ class _World:
         rng = self.ctx.rng("communication_preferences")
         for p in range(self.n_persons):
             for channel, allowed in self._preferences_of(p):
-                yield (p + 1, channel, allowed, self.clock.ago(rng, 6 * 365),
-                       pick(rng, ("unsubscribe link", "phone call", "e-mail reply", "web form")))
+                yield (
+                    p + 1,
+                    channel,
+                    allowed,
+                    self.clock.ago(rng, 6 * 365),
+                    pick(rng, ("unsubscribe link", "phone call", "e-mail reply", "web form")),
+                )
 
     # -- platform
 
@@ -264,8 +347,19 @@ class _World:
                 email = self.mail.work(self.crowd, p, org.domain, rng)
             people.add(p)
             created = self.clock.later(rng, datetime.combine(start, datetime.min.time()))
-            rows.append((uid, cid, email, self.crowd.first[p], self.crowd.last[p], pick(rng, _ROLES),
-                         password_hash(rng), created, self.clock.later(rng, created)))
+            rows.append(
+                (
+                    uid,
+                    cid,
+                    email,
+                    self.crowd.first[p],
+                    self.crowd.last[p],
+                    pick(rng, _ROLES),
+                    password_hash(rng),
+                    created,
+                    self.clock.later(rng, created),
+                )
+            )
         return rows, people
 
     def record_rows(self) -> Iterator[Row]:
@@ -279,17 +373,31 @@ class _World:
                 p = below(rng, self.n_persons)
                 email: str | None = as_typed(self.email[p], rng)
             elif rng.random() < 0.85:
-                email = f"{ascii_slug(crowd.first[p])}.{ascii_slug(crowd.last[p], '')}{rng.randrange(1, 99)}" \
-                        f"@{pick(rng, MAIL_DOMAINS['SE'])}"
+                email = (
+                    f"{ascii_slug(crowd.first[p])}.{ascii_slug(crowd.last[p], '')}{rng.randrange(1, 99)}"
+                    f"@{pick(rng, MAIL_DOMAINS['SE'])}"
+                )
             else:
                 email = None
             self.record_people.add(p)
             home = crowd.addresses[crowd.home[p]]
             created = self.clock.later(rng, datetime.combine(start, datetime.min.time()))
-            yield (rid, cid, pick(rng, ("Student", "Applicant", "Alumni", "Teacher", "Partner contact")),
-                   pick(rng, ("Partner", "Prospect", None)), crowd.first[p], crowd.last[p], email,
-                   crowd.phone[p] if rng.random() < 0.7 else None, crowd.birth[p], home.street, home.postal_code,
-                   home.city, created, self.clock.later(rng, created))
+            yield (
+                rid,
+                cid,
+                pick(rng, ("Student", "Applicant", "Alumni", "Teacher", "Partner contact")),
+                pick(rng, ("Partner", "Prospect", None)),
+                crowd.first[p],
+                crowd.last[p],
+                email,
+                crowd.phone[p] if rng.random() < 0.7 else None,
+                crowd.birth[p],
+                home.street,
+                home.postal_code,
+                home.city,
+                created,
+                self.clock.later(rng, created),
+            )
 
     def usage_logs(self) -> Iterator[Row]:
         rng = self.ctx.rng("usage_logs")
@@ -297,8 +405,15 @@ class _World:
         for log in range(1, self.ctx.count(15000) + 1):
             user = self.user_rows[below(rng, len(self.user_rows))]
             cid = int(user[1])
-            yield (log, cid, user[0], self.clock.ago(rng, 3 * 365), pick(rng, _MODULES), pick(rng, _ACTIONS),
-                   office[cid] if rng.random() < 0.7 else ipv4(rng))
+            yield (
+                log,
+                cid,
+                user[0],
+                self.clock.ago(rng, 3 * 365),
+                pick(rng, _MODULES),
+                pick(rng, _ACTIONS),
+                office[cid] if rng.random() < 0.7 else ipv4(rng),
+            )
 
     # -- hr
 
@@ -320,10 +435,22 @@ class _World:
         for e in self.employees:
             p = e.person
             home = crowd.addresses[crowd.home[p]]
-            yield (e.id, _personal_number(crowd.birth[p], rng), crowd.first[p], crowd.last[p],
-                   self.mail.work(crowd, p, _STAFF_DOMAIN, rng), self.email[p], crowd.phone[p], home.street,
-                   home.postal_code, home.city, f"{rng.randrange(6000, 9999)}-{rng.randrange(10**8, 10**9)}",
-                   pick(rng, _TITLES), e.hired, e.left)
+            yield (
+                e.id,
+                _personal_number(crowd.birth[p], rng),
+                crowd.first[p],
+                crowd.last[p],
+                self.mail.work(crowd, p, _STAFF_DOMAIN, rng),
+                self.email[p],
+                crowd.phone[p],
+                home.street,
+                home.postal_code,
+                home.city,
+                f"{rng.randrange(6000, 9999)}-{rng.randrange(10**8, 10**9)}",
+                pick(rng, _TITLES),
+                e.hired,
+                e.left,
+            )
 
     def _months(self, e: _Employee) -> list[date]:
         last = e.left or self.clock.today
@@ -356,9 +483,20 @@ class _World:
             self.candidate_people.add(p)
             decided = None if status == "interviewing" else applied + timedelta(days=rng.randrange(10, 80))
             slug = ascii_slug(crowd.name(p), "-")
-            yield (cid, crowd.first[p], crowd.last[p], as_typed(self.email[p], rng), crowd.phone[p],
-                   pick(rng, _AGENCIES), pick(rng, _POSITIONS), f"cv/{applied.year}/{slug}.pdf", applied, status,
-                   decided, pick(rng, ("Strong in SQL.", "References checked.", "Salary expectation too high.", None)))
+            yield (
+                cid,
+                crowd.first[p],
+                crowd.last[p],
+                as_typed(self.email[p], rng),
+                crowd.phone[p],
+                pick(rng, _AGENCIES),
+                pick(rng, _POSITIONS),
+                f"cv/{applied.year}/{slug}.pdf",
+                applied,
+                status,
+                decided,
+                pick(rng, ("Strong in SQL.", "References checked.", "Salary expectation too high.", None)),
+            )
 
     # -- the tables, in the order they are written
 
@@ -366,18 +504,27 @@ class _World:
         ctx = self.ctx
         n = self.n_persons
         return [
-            TableData("crm", t.person_categories, len(_PERSON_CATEGORIES),
-                      lambda: ((i, name, text) for i, (name, text) in enumerate(_PERSON_CATEGORIES, start=1))),
-            TableData("crm", t.collaboration_categories, len(_COLLABORATION),
-                      lambda: enumerate(_COLLABORATION, start=1)),
+            TableData(
+                "crm",
+                t.person_categories,
+                len(_PERSON_CATEGORIES),
+                lambda: ((i, name, text) for i, (name, text) in enumerate(_PERSON_CATEGORIES, start=1)),
+            ),
+            TableData(
+                "crm", t.collaboration_categories, len(_COLLABORATION), lambda: enumerate(_COLLABORATION, start=1)
+            ),
             TableData("crm", t.organisations, len(self.organisations), self.organisation_rows),
             TableData("crm", t.persons, n, self.person_rows),
             TableData("crm", t.person_category_members, sum(map(self._membership_count, range(n))), self.memberships),
             TableData("crm", t.affiliations, sum(map(self._affiliation_count, range(n))), self.affiliations),
             TableData("crm", t.meeting_notes, ctx.count(1500), self.meeting_notes),
             TableData("crm", t.correspondence, ctx.count(6000), self.correspondence),
-            TableData("crm", t.communication_preferences, sum(len(self._preferences_of(p)) for p in range(n)),
-                      self.preferences),
+            TableData(
+                "crm",
+                t.communication_preferences,
+                sum(len(self._preferences_of(p)) for p in range(n)),
+                self.preferences,
+            ),
             TableData("hr", t.employees, len(self.employees), self.employee_rows),
             TableData("hr", t.payslips, sum(len(self._months(e)) for e in self.employees), self.payslips),
             TableData("hr", t.candidates, self.n_candidates, self.candidate_rows),
@@ -405,9 +552,19 @@ class _World:
         rng = self.ctx.rng("organisations", "rows")
         for o in self.organisations:
             prefix = "202100" if o.kind != "company" else f"{pick(rng, (556, 559))}{rng.randrange(100, 1000)}"
-            yield (o.id, o.name, o.kind, f"{prefix}-{rng.randrange(1000, 10000)}", o.address.street,
-                   o.address.postal_code, o.address.city, o.address.country, f"https://www.{o.domain}", o.category,
-                   self.clock.ago(rng, 15 * 365, 365))
+            yield (
+                o.id,
+                o.name,
+                o.kind,
+                f"{prefix}-{rng.randrange(1000, 10000)}",
+                o.address.street,
+                o.address.postal_code,
+                o.address.city,
+                o.address.country,
+                f"https://www.{o.domain}",
+                o.category,
+                self.clock.ago(rng, 15 * 365, 365),
+            )
 
 
 def _personal_number(birth: date, rng: random.Random) -> str:

@@ -22,7 +22,8 @@ platform = MetaData()
 business = MetaData()
 
 customers = Table(
-    "customers", platform,
+    "customers",
+    platform,
     Column("id", Integer, primary_key=True),
     Column("name", String(160), nullable=False),
     Column("vat_number", String(20)),
@@ -32,7 +33,8 @@ customers = Table(
     Column("created_at", DateTime, nullable=False),
 )
 users = Table(
-    "users", platform,
+    "users",
+    platform,
     Column("id", Integer, primary_key=True),
     Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False, index=True),
     Column("email", String(254), nullable=False, index=True),
@@ -47,7 +49,8 @@ users = Table(
     UniqueConstraint("customer_id", "email"),
 )
 user_sessions = Table(
-    "user_sessions", platform,
+    "user_sessions",
+    platform,
     Column("token", String(64), primary_key=True),
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
     Column("created_at", DateTime, nullable=False),
@@ -56,7 +59,8 @@ user_sessions = Table(
     Column("user_agent", String(200)),
 )
 login_events = Table(
-    "login_events", platform,
+    "login_events",
+    platform,
     Column("id", Integer, primary_key=True),
     Column("customer_id", Integer, index=True),  # NULL, like user_id, when no user has the address
     Column("user_id", Integer, index=True),
@@ -67,7 +71,8 @@ login_events = Table(
     Column("user_agent", String(200)),
 )
 materials = Table(
-    "materials", platform,
+    "materials",
+    platform,
     Column("customer_id", Integer, ForeignKey("customers.id"), primary_key=True),
     Column("material_no", Integer, primary_key=True, autoincrement=False),  # numbered per tenant
     Column("name", String(120), nullable=False),
@@ -75,7 +80,8 @@ materials = Table(
     Column("category", String(40), nullable=False),
 )
 material_usage = Table(
-    "material_usage", platform,
+    "material_usage",
+    platform,
     Column("id", Integer, primary_key=True),
     Column("customer_id", Integer, nullable=False),
     Column("material_no", Integer, nullable=False),
@@ -88,7 +94,8 @@ material_usage = Table(
     Index("ix_material_usage_material", "customer_id", "material_no"),
 )
 support_tickets = Table(
-    "support_tickets", platform,
+    "support_tickets",
+    platform,
     Column("id", Integer, primary_key=True),
     Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False, index=True),
     Column("requester_id", Integer, ForeignKey("users.id"), index=True),  # NULL: mailed in, no account
@@ -104,7 +111,8 @@ support_tickets = Table(
 )
 
 companies = Table(
-    "companies", business,
+    "companies",
+    business,
     Column("id", Integer, primary_key=True),
     Column("name", String(160), nullable=False),
     Column("vat_number", String(20)),
@@ -117,7 +125,8 @@ companies = Table(
     Column("created_at", DateTime, nullable=False),
 )
 contacts = Table(
-    "contacts", business,
+    "contacts",
+    business,
     Column("id", Integer, primary_key=True),
     Column("company_id", Integer, ForeignKey("companies.id"), nullable=False, index=True),
     Column("first_name", String(80), nullable=False),
@@ -129,7 +138,8 @@ contacts = Table(
     Column("last_contacted_at", DateTime),
 )
 contact_submissions = Table(
-    "contact_submissions", business,
+    "contact_submissions",
+    business,
     Column("id", Integer, primary_key=True),
     Column("submitted_at", DateTime, nullable=False),
     Column("name", String(160)),
@@ -142,7 +152,8 @@ contact_submissions = Table(
     Column("contact_id", Integer, index=True),  # set when sales matched it to a contact
 )
 suppliers = Table(
-    "suppliers", business,
+    "suppliers",
+    business,
     Column("id", Integer, primary_key=True),
     Column("name", String(160), nullable=False),
     Column("vat_number", String(20)),
@@ -154,7 +165,8 @@ suppliers = Table(
     Column("country", String(2), nullable=False),
 )
 supplier_contacts = Table(
-    "supplier_contacts", business,
+    "supplier_contacts",
+    business,
     Column("id", Integer, primary_key=True),
     Column("supplier_id", Integer, ForeignKey("suppliers.id"), nullable=False, index=True),
     Column("name", String(160), nullable=False),
@@ -163,7 +175,8 @@ supplier_contacts = Table(
     Column("role", String(60)),
 )
 invoices = Table(
-    "invoices", business,
+    "invoices",
+    business,
     Column("id", Integer, primary_key=True),
     Column("number", String(20), nullable=False, unique=True),
     Column("company_id", Integer, ForeignKey("companies.id"), nullable=False, index=True),
@@ -184,7 +197,8 @@ invoices = Table(
     Column("vat_number", String(20)),
 )
 invoice_lines = Table(
-    "invoice_lines", business,
+    "invoice_lines",
+    business,
     Column("invoice_id", Integer, ForeignKey("invoices.id"), primary_key=True),
     Column("line_no", Integer, primary_key=True, autoincrement=False),
     Column("description", String(200), nullable=False),

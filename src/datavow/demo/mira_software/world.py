@@ -53,10 +53,16 @@ from datavow.demo.mira_software.tables import (
 _ROLES = ("admin", "warehouse manager", "technician", "technician", "technician", "buyer", "site manager", "viewer")
 _PLANS = {"starter": 4900, "professional": 12900, "enterprise": 34900}  # per quarter, in cents
 _MATERIALS = (
-    ("Cable tie 200 mm", "pcs", "fasteners"), ("Screw 4x40 zinc", "box", "fasteners"),
-    ("Safety gloves size 9", "pair", "PPE"), ("Earplugs", "pair", "PPE"), ("Hard hat", "pcs", "PPE"),
-    ("Silicone sealant", "tube", "chemicals"), ("Drill bit 6 mm", "pcs", "tools"), ("Paint roller", "pcs", "tools"),
-    ("PVC pipe 32 mm", "m", "plumbing"), ("Copper wire 2.5 mm²", "m", "electrical"),
+    ("Cable tie 200 mm", "pcs", "fasteners"),
+    ("Screw 4x40 zinc", "box", "fasteners"),
+    ("Safety gloves size 9", "pair", "PPE"),
+    ("Earplugs", "pair", "PPE"),
+    ("Hard hat", "pcs", "PPE"),
+    ("Silicone sealant", "tube", "chemicals"),
+    ("Drill bit 6 mm", "pcs", "tools"),
+    ("Paint roller", "pcs", "tools"),
+    ("PVC pipe 32 mm", "m", "plumbing"),
+    ("Copper wire 2.5 mm²", "m", "electrical"),
     ("Duct tape", "roll", "consumables"),
 )
 _SITES = ("Warehouse Zele", "Depot Gent", "Site Antwerpen-Noord", "Van 2", "Main store", "Workshop", "Site Leuven")
@@ -68,12 +74,32 @@ _TICKETS = (
     ("Please remove former employee", "{name} left the company, please delete the account {email}."),
     ("Scanner app crashes", "The scanner app closes when I scan a barcode. Call me back on {phone}."),
 )
-_NOTES = ("Picked up by {name}", "For {name}, call {phone} on delivery", "Returned, damaged",
-          "Urgent repair", "Replacement under warranty", "Used at the home of {name}")
-_QUESTIONS = ("Can we get a demo?", "What does the professional plan cost for 20 users?", "Please call me back.",
-              "Do you integrate with our ERP?", "We want to stop our subscription, who do I contact?")
-_JOBS = ("Purchasing manager", "CFO", "Managing director", "Operations manager", "Accountant", "IT manager",
-         "Warehouse manager", "Office manager", None)
+_NOTES = (
+    "Picked up by {name}",
+    "For {name}, call {phone} on delivery",
+    "Returned, damaged",
+    "Urgent repair",
+    "Replacement under warranty",
+    "Used at the home of {name}",
+)
+_QUESTIONS = (
+    "Can we get a demo?",
+    "What does the professional plan cost for 20 users?",
+    "Please call me back.",
+    "Do you integrate with our ERP?",
+    "We want to stop our subscription, who do I contact?",
+)
+_JOBS = (
+    "Purchasing manager",
+    "CFO",
+    "Managing director",
+    "Operations manager",
+    "Accountant",
+    "IT manager",
+    "Warehouse manager",
+    "Office manager",
+    None,
+)
 
 
 @dataclass(frozen=True)
@@ -111,8 +137,10 @@ class _World:
         self.ctx, self.clock = ctx, ctx.clock
         belgian = Pools.draw("nl_BE", ctx.seed)
         walloon = Pools.draw("fr_BE", ctx.seed, address_locale="nl_BE")
-        self.population = Population(((belgian, 0.6), (walloon, 0.4)), phone_plan(
-            "+32 ", ("4## ## ## ##", "4## ## ## ##", "9 ### ## ##", "2 ### ## ##")))
+        self.population = Population(
+            ((belgian, 0.6), (walloon, 0.4)),
+            phone_plan("+32 ", ("4## ## ## ##", "4## ## ## ##", "9 ### ## ##", "2 ### ## ##")),
+        )
         self.pools = belgian
         self.mail = Mailboxes()
         n_users, n_others = ctx.count(900, 20), ctx.count(950, 20)
@@ -143,8 +171,11 @@ class _World:
 
     def _customers(self) -> list[_Customer]:
         rng, today = self.ctx.rng("customers"), self.clock.today
-        found = [_Customer(1, "IZIT bv", "izit.be", "BE0876820414", "enterprise", today - timedelta(days=4000), None,
-                           ipv4(rng))]
+        found = [
+            _Customer(
+                1, "IZIT bv", "izit.be", "BE0876820414", "enterprise", today - timedelta(days=4000), None, ipv4(rng)
+            )
+        ]
         for cid in range(2, self.ctx.count(60, minimum=8) + 2):
             name = pick(rng, self.pools.companies)
             state = cid % 8
@@ -183,8 +214,21 @@ class _World:
         until = customer.until(self.clock.now)
         last_login = None if rng.random() < 0.05 else self.clock.later(rng, created, (until - created).days + 1)
         active = (customer.end is None or customer.end > self.clock.today) and rng.random() > 0.04
-        self.user_rows.append((uid, customer.id, self.email[person], self.crowd.first[person],
-                               self.crowd.last[person], role, password_hash(rng), active, False, created, last_login))
+        self.user_rows.append(
+            (
+                uid,
+                customer.id,
+                self.email[person],
+                self.crowd.first[person],
+                self.crowd.last[person],
+                role,
+                password_hash(rng),
+                active,
+                False,
+                created,
+                last_login,
+            )
+        )
         self.user_person.append(person)
         self.user_customer.append(customer)
         self.tenant_users.setdefault(customer.id, []).append(uid)
@@ -199,8 +243,14 @@ class _World:
             uid = self._user(rng)
             customer = self.user_customer[uid - 1]
             created = customer.until(self.clock.now) - timedelta(seconds=below(rng, 200 * 86400))
-            yield (f"{rng.getrandbits(128):032x}", uid, created, created + timedelta(days=30),
-                   customer.office_ip if rng.random() < 0.7 else ipv4(rng), user_agent(rng))
+            yield (
+                f"{rng.getrandbits(128):032x}",
+                uid,
+                created,
+                created + timedelta(days=30),
+                customer.office_ip if rng.random() < 0.7 else ipv4(rng),
+                user_agent(rng),
+            )
 
     def logins(self) -> Iterator[Row]:
         rng = self.ctx.rng("login_events")
@@ -237,8 +287,16 @@ class _World:
             if rng.random() < 0.08:  # free text naming someone: personal data where nobody looks
                 other = below(rng, len(self.crowd))
                 note = pick(rng, _NOTES).format(name=self.crowd.name(other), phone=self.crowd.phone[other])
-            yield (row, customer.id, 1 + below(rng, self.materials_per_tenant), uid, 1 + below(rng, 39),
-                   used, pick(rng, _SITES), note)
+            yield (
+                row,
+                customer.id,
+                1 + below(rng, self.materials_per_tenant),
+                uid,
+                1 + below(rng, 39),
+                used,
+                pick(rng, _SITES),
+                note,
+            )
 
     def tickets(self) -> Iterator[Row]:
         rng = self.ctx.rng("support_tickets")
@@ -261,23 +319,43 @@ class _World:
             closed = self.clock.later(rng, opened, 40, 0.01) if done else None
             subject, body = pick(rng, _TICKETS)
             other = pick(rng, self.tenant_users[customer.id])
-            body = body.format(name=self.crowd.name(self.user_person[other - 1]), phone=self.crowd.phone[person],
-                               email=self.email[self.user_person[other - 1]])
+            body = body.format(
+                name=self.crowd.name(self.user_person[other - 1]),
+                phone=self.crowd.phone[person],
+                email=self.email[self.user_person[other - 1]],
+            )
             assignee = pick(rng, staff) if closed or rng.random() < 0.5 else None
             status = "closed" if closed else pick(rng, ("open", "waiting"))
-            yield (ticket, customer.id, requester, self.crowd.name(person) if rng.random() < 0.9 else None, email,
-                   assignee, subject, body, status, pick(rng, ("low", "normal", "normal", "high")), opened, closed)
+            yield (
+                ticket,
+                customer.id,
+                requester,
+                self.crowd.name(person) if rng.random() < 0.9 else None,
+                email,
+                assignee,
+                subject,
+                body,
+                status,
+                pick(rng, ("low", "normal", "normal", "high")),
+                opened,
+                closed,
+            )
 
     # -- business
 
     def _organisations(self) -> list[_Organisation]:
         rng = self.ctx.rng("companies")
-        found = [_Organisation(i, c.name, c.domain, c.vat, self.population.address(rng), c)
-                 for i, c in enumerate(self.customers[1:], start=1)]
+        found = [
+            _Organisation(i, c.name, c.domain, c.vat, self.population.address(rng), c)
+            for i, c in enumerate(self.customers[1:], start=1)
+        ]
         for _ in range(self.ctx.count(60, minimum=3)):
             name = pick(rng, self.pools.companies)
-            found.append(_Organisation(len(found) + 1, name, domain_for(name, "be"), _vat(rng),
-                                       self.population.address(rng), None))
+            found.append(
+                _Organisation(
+                    len(found) + 1, name, domain_for(name, "be"), _vat(rng), self.population.address(rng), None
+                )
+            )
         self.organisation_of.update({o.customer.id: o.id for o in found if o.customer})
         return found
 
@@ -291,8 +369,18 @@ class _World:
                 ended = customer.end is not None and customer.end <= self.clock.today
                 status = "former customer" if ended else "customer"
                 since = datetime.combine(customer.start, datetime.min.time()) - timedelta(days=rng.randrange(5, 90))
-            yield (org.id, org.name, org.vat, status, customer.id if customer else None, org.address.street,
-                   org.address.postal_code, org.address.city, "BE", since)
+            yield (
+                org.id,
+                org.name,
+                org.vat,
+                status,
+                customer.id if customer else None,
+                org.address.street,
+                org.address.postal_code,
+                org.address.city,
+                "BE",
+                since,
+            )
 
     def _contacts(self) -> None:
         rng = self.ctx.rng("contacts")
@@ -311,8 +399,19 @@ class _World:
                 created = self.clock.ago(rng, 8 * 365, 30)
                 last = self.clock.later(rng, created) if rng.random() < 0.8 else None
                 phone = as_dialled(self.crowd.phone[person], rng) if rng.random() < 0.85 else None
-                self.contact_rows.append((cid, org.id, self.crowd.first[person], self.crowd.last[person],
-                                          as_typed(self.email[person], rng), phone, pick(rng, _JOBS), created, last))
+                self.contact_rows.append(
+                    (
+                        cid,
+                        org.id,
+                        self.crowd.first[person],
+                        self.crowd.last[person],
+                        as_typed(self.email[person], rng),
+                        phone,
+                        pick(rng, _JOBS),
+                        created,
+                        last,
+                    )
+                )
 
     def _submissions(self) -> list[Row]:
         rng = self.ctx.rng("contact_submissions")
@@ -333,9 +432,20 @@ class _World:
                 self.visitors.add(person)
                 self.email.setdefault(person, self.mail.private(self.crowd, person, MAIL_DOMAINS["BE"], rng))
             phone = self.crowd.phone[person] if rng.random() < 0.4 else None
-            rows.append((sid, self.clock.ago(rng, 3 * 365), self.crowd.name(person),
-                         as_typed(self.email[person], rng), phone, company, pick(rng, _QUESTIONS), ipv4(rng),
-                         user_agent(rng), contact_id))
+            rows.append(
+                (
+                    sid,
+                    self.clock.ago(rng, 3 * 365),
+                    self.crowd.name(person),
+                    as_typed(self.email[person], rng),
+                    phone,
+                    company,
+                    pick(rng, _QUESTIONS),
+                    ipv4(rng),
+                    user_agent(rng),
+                    contact_id,
+                )
+            )
         return rows
 
     def _suppliers(self) -> None:
@@ -345,17 +455,25 @@ class _World:
             domain = domain_for(name, "be")
             where = self.population.address(rng)
             iban = "BE" + "".join(str(below(rng, 10)) for _ in range(14))
-            self.supplier_rows.append((sid, name, _vat(rng), iban, f"facturatie@{domain}", where.street,
-                                       where.postal_code, where.city, "BE"))
+            self.supplier_rows.append(
+                (sid, name, _vat(rng), iban, f"facturatie@{domain}", where.street, where.postal_code, where.city, "BE")
+            )
             for _ in range(rng.randrange(1, 4)):
                 person = next(self.spare, None)
                 if person is None:
                     break
                 self.supplier_people.add(person)
                 self.email[person] = self.mail.work(self.crowd, person, domain, rng)
-                self.supplier_contact_rows.append((len(self.supplier_contact_rows) + 1, sid, self.crowd.name(person),
-                                                   self.email[person], as_dialled(self.crowd.phone[person], rng),
-                                                   pick(rng, ("sales", "accounting", "delivery", None))))
+                self.supplier_contact_rows.append(
+                    (
+                        len(self.supplier_contact_rows) + 1,
+                        sid,
+                        self.crowd.name(person),
+                        self.email[person],
+                        as_dialled(self.crowd.phone[person], rng),
+                        pick(rng, ("sales", "accounting", "delivery", None)),
+                    )
+                )
 
     def _invoices(self) -> list[Row]:
         """Quarterly invoices for every customer over its whole subscription, numbered per year."""
@@ -381,10 +499,28 @@ class _World:
             else:
                 name, email = self.crowd.name(contact[1]), as_typed(self.email[contact[1]], rng)
             paid = issued + timedelta(days=rng.randrange(3, 50))
-            rows.append((invoice_id, f"MIRA-{issued.year}-{per_year[issued.year]:05d}", org.id, org.customer.id,
-                         contact[0] if contact else None, issued, issued + timedelta(days=30),
-                         paid if paid < self.clock.today else None, amount, round(amount * 0.21), "EUR", name,
-                         email, org.address.street, org.address.postal_code, org.address.city, "BE", org.vat))
+            rows.append(
+                (
+                    invoice_id,
+                    f"MIRA-{issued.year}-{per_year[issued.year]:05d}",
+                    org.id,
+                    org.customer.id,
+                    contact[0] if contact else None,
+                    issued,
+                    issued + timedelta(days=30),
+                    paid if paid < self.clock.today else None,
+                    amount,
+                    round(amount * 0.21),
+                    "EUR",
+                    name,
+                    email,
+                    org.address.street,
+                    org.address.postal_code,
+                    org.address.city,
+                    "BE",
+                    org.vat,
+                )
+            )
         return rows
 
     @staticmethod
@@ -399,9 +535,11 @@ class _World:
         for invoice in self.invoice_rows:
             invoice_id, plan = int(invoice[0]), self.organisations[int(invoice[2]) - 1].customer
             assert plan is not None
-            lines = [(f"MIRA Software {plan.plan} plan, quarter from {invoice[5]}", 1, _PLANS[plan.plan]),
-                     ("Additional users", self._extra_users(invoice_id), 1500),
-                     ("Onboarding and training", 1, 45000)]
+            lines = [
+                (f"MIRA Software {plan.plan} plan, quarter from {invoice[5]}", 1, _PLANS[plan.plan]),
+                ("Additional users", self._extra_users(invoice_id), 1500),
+                ("Onboarding and training", 1, 45000),
+            ]
             for line_no in range(1, self._line_count(invoice_id) + 1):
                 yield (invoice_id, line_no, *lines[line_no - 1])
 
@@ -409,8 +547,18 @@ class _World:
 
     def tables(self) -> list[TableData]:
         ctx = self.ctx
-        customer_rows = [(c.id, c.name, c.vat, c.plan, c.start, c.end,
-                          datetime.combine(c.start, datetime.min.time()) - timedelta(days=3)) for c in self.customers]
+        customer_rows = [
+            (
+                c.id,
+                c.name,
+                c.vat,
+                c.plan,
+                c.start,
+                c.end,
+                datetime.combine(c.start, datetime.min.time()) - timedelta(days=3),
+            )
+            for c in self.customers
+        ]
         return [
             TableData("platform", customers, len(customer_rows), lambda: customer_rows),
             TableData("platform", users, len(self.user_rows), lambda: self.user_rows),
@@ -423,11 +571,16 @@ class _World:
             TableData("business", contacts, len(self.contact_rows), lambda: self.contact_rows),
             TableData("business", contact_submissions, len(self.submission_rows), lambda: self.submission_rows),
             TableData("business", suppliers, len(self.supplier_rows), lambda: self.supplier_rows),
-            TableData("business", supplier_contacts, len(self.supplier_contact_rows),
-                      lambda: self.supplier_contact_rows),
+            TableData(
+                "business", supplier_contacts, len(self.supplier_contact_rows), lambda: self.supplier_contact_rows
+            ),
             TableData("business", invoices, len(self.invoice_rows), lambda: self.invoice_rows),
-            TableData("business", invoice_lines, sum(self._line_count(int(r[0])) for r in self.invoice_rows),
-                      self.invoice_lines),
+            TableData(
+                "business",
+                invoice_lines,
+                sum(self._line_count(int(r[0])) for r in self.invoice_rows),
+                self.invoice_lines,
+            ),
         ]
 
     def people(self) -> dict[str, int]:

@@ -8,7 +8,8 @@ telephony = MetaData()
 support = MetaData()
 
 companies = Table(
-    "companies", telephony,
+    "companies",
+    telephony,
     Column("id", Integer, primary_key=True),
     Column("name", String(160), nullable=False),
     Column("cvr", String(8)),
@@ -20,7 +21,8 @@ companies = Table(
     Column("contract_end", Date),
 )
 users = Table(
-    "users", telephony,
+    "users",
+    telephony,
     Column("id", Integer, primary_key=True),
     Column("company_id", Integer, ForeignKey("companies.id"), nullable=False, index=True),
     Column("first_name", String(80), nullable=False),
@@ -35,7 +37,8 @@ users = Table(
     Column("created_at", DateTime, nullable=False),
 )
 call_history = Table(
-    "call_history", telephony,
+    "call_history",
+    telephony,
     Column("id", Integer, primary_key=True),
     Column("company_id", Integer, ForeignKey("companies.id"), nullable=False, index=True),
     Column("user_id", Integer, ForeignKey("users.id"), index=True),  # NULL: queue, switchboard, missed
@@ -47,7 +50,8 @@ call_history = Table(
     Column("answered", Boolean, nullable=False),
 )
 voicemail = Table(
-    "voicemail", telephony,
+    "voicemail",
+    telephony,
     Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
     Column("message_no", Integer, primary_key=True, autoincrement=False),  # numbered per mailbox
     Column("company_id", Integer, ForeignKey("companies.id"), nullable=False, index=True),
@@ -60,7 +64,8 @@ voicemail = Table(
 )
 
 cases = Table(
-    "cases", support,
+    "cases",
+    support,
     Column("id", Integer, primary_key=True),
     Column("company_id", Integer, nullable=False, index=True),  # telephony.companies.id
     Column("reporter_user_id", Integer, index=True),  # telephony.users.id; NULL: not a user (a partner, IT)

@@ -54,12 +54,17 @@ class _World:
         self.ctx, self.clock = ctx, ctx.clock
         pools = Pools.draw("da_DK", ctx.seed)
         self.pools = pools
-        self.population = Population(((pools, 1.0),), phone_plan("+45 ", (
-            "2# ## ## ##", "3# ## ## ##", "4# ## ## ##", "5# ## ## ##", "6# ## ## ##", "7# ## ## ##")))
+        self.population = Population(
+            ((pools, 1.0),),
+            phone_plan(
+                "+45 ", ("2# ## ## ##", "3# ## ## ##", "4# ## ## ##", "5# ## ## ##", "6# ## ## ##", "7# ## ## ##")
+            ),
+        )
         self.mail = Mailboxes()
         self.n_users, self.n_callers, self.n_reporters = ctx.count(800, 10), ctx.count(1500, 10), ctx.count(60, 3)
-        self.crowd = self.population.crowd(ctx.rng("people"), self.n_users + self.n_callers + self.n_reporters,
-                                           self.clock.today, sharing=0.1)
+        self.crowd = self.population.crowd(
+            ctx.rng("people"), self.n_users + self.n_callers + self.n_reporters, self.clock.today, sharing=0.1
+        )
         self.customers = self._customers()
         self.user_rows: list[Row] = []
         self.user_customer: list[_Customer] = []
@@ -80,8 +85,17 @@ class _World:
         for c in self.customers:
             where = self.population.address(rng)
             ended = self.clock.day_ago(rng, 3 * 365) if c.id % 9 == 4 else None
-            yield (c.id, c.name, f"{rng.randrange(10**7, 10**8)}", c.main_number, where.street, where.postal_code,
-                   where.city, self.clock.ago(rng, 12 * 365, 4 * 365), ended)
+            yield (
+                c.id,
+                c.name,
+                f"{rng.randrange(10**7, 10**8)}",
+                c.main_number,
+                where.street,
+                where.postal_code,
+                where.city,
+                self.clock.ago(rng, 12 * 365, 4 * 365),
+                ended,
+            )
 
     def _users(self) -> None:
         rng = self.ctx.rng("users")
@@ -94,9 +108,22 @@ class _World:
             # No direct number: calls reach them through the switchboard, whose number they share.
             phone = c.main_number if rng.random() < 0.12 else self.crowd.phone[u]
             mobile = self.population.phone(rng) if rng.random() < 0.6 else None
-            self.user_rows.append((u + 1, c.id, self.crowd.first[u], self.crowd.last[u], email, phone, mobile,
-                                   str(extensions[c.id]), pick(rng, _TITLES), pick(rng, ("da", "da", "da", "en")),
-                                   rng.random() > 0.07, self.clock.ago(rng, 9 * 365, 10)))
+            self.user_rows.append(
+                (
+                    u + 1,
+                    c.id,
+                    self.crowd.first[u],
+                    self.crowd.last[u],
+                    email,
+                    phone,
+                    mobile,
+                    str(extensions[c.id]),
+                    pick(rng, _TITLES),
+                    pick(rng, ("da", "da", "da", "en")),
+                    rng.random() > 0.07,
+                    self.clock.ago(rng, 9 * 365, 10),
+                )
+            )
             self.user_customer.append(c)
 
     def _caller(self, rng: random.Random) -> str:
@@ -129,8 +156,17 @@ class _World:
             user_id = user[0] if answered and rng.random() < 0.9 else None
             if user_id is None and direction == "in":
                 callee = customer.main_number
-            yield (call, customer.id, user_id, caller, callee, direction, self.clock.ago(rng, 6 * 365),
-                   int(rng.expovariate(1 / 180)) if answered else 0, answered)
+            yield (
+                call,
+                customer.id,
+                user_id,
+                caller,
+                callee,
+                direction,
+                self.clock.ago(rng, 6 * 365),
+                int(rng.expovariate(1 / 180)) if answered else 0,
+                answered,
+            )
 
     @staticmethod
     def _mailbox_size(u: int) -> int:
@@ -144,11 +180,23 @@ class _World:
                 caller = self._caller(rng)
                 number = None if caller == "anonymous" else caller
                 other = self.n_users + below(rng, self.n_callers)
-                text = _VOICEMAIL.format(first=user[2], caller=self.crowd.name(other),
-                                         company=pick(rng, self.pools.companies), number=number or "mit nummer")
-                yield (user[0], message, customer.id, number, self.clock.ago(rng, 4 * 365), rng.randrange(4, 120),
-                       f"vm/{customer.id}/{user[0]}/{message:04d}.wav", text if rng.random() < 0.8 else None,
-                       rng.random() < 0.7)
+                text = _VOICEMAIL.format(
+                    first=user[2],
+                    caller=self.crowd.name(other),
+                    company=pick(rng, self.pools.companies),
+                    number=number or "mit nummer",
+                )
+                yield (
+                    user[0],
+                    message,
+                    customer.id,
+                    number,
+                    self.clock.ago(rng, 4 * 365),
+                    rng.randrange(4, 120),
+                    f"vm/{customer.id}/{user[0]}/{message:04d}.wav",
+                    text if rng.random() < 0.8 else None,
+                    rng.random() < 0.7,
+                )
 
     def cases(self) -> Iterator[Row]:
         rng = self.ctx.rng("cases")
@@ -171,12 +219,28 @@ class _World:
                 email = reporter_email[person]
             subject, text = pick(rng, _CASES)
             mentioned = self.user_rows[below(rng, self.n_users)]
-            text = text.format(name=f"{mentioned[2]} {mentioned[3]}", email=mentioned[4], number=self._caller(rng),
-                               extension=mentioned[7])
+            text = text.format(
+                name=f"{mentioned[2]} {mentioned[3]}",
+                email=mentioned[4],
+                number=self._caller(rng),
+                extension=mentioned[7],
+            )
             opened = self.clock.ago(rng, 6 * 365)
             closed = self.clock.later(rng, opened, 30, 0.02) if rng.random() < 0.9 else None
-            yield (case, customer.id, uid, name, email, phone, subject, text, "closed" if closed else "open",
-                   pick(rng, _AGENTS) if closed or rng.random() < 0.6 else None, opened, closed)
+            yield (
+                case,
+                customer.id,
+                uid,
+                name,
+                email,
+                phone,
+                subject,
+                text,
+                "closed" if closed else "open",
+                pick(rng, _AGENTS) if closed or rng.random() < 0.6 else None,
+                opened,
+                closed,
+            )
 
     def tables(self) -> list[TableData]:
         ctx = self.ctx
