@@ -175,6 +175,9 @@ def test_problems_render_as_file_line_col_what_and_fix(tmp_path: Path) -> None:
         ),
         ("country: BE", "country: Belgium", "not an ISO 3166-1 alpha-2 country code"),
         ("url: sqlite:///shop.db", "url: 42", "expected text"),
+        ("{customer_id: customers.id}", "{customer_id: customers}", "'customers' is not a reference"),
+        ("{customer_id: customers.id}", "{customer_id: {to: customers, to_columns: [uid]}}",
+         "'uid' is not a declared field of table 'customers'"),
     ],
 )
 def test_each_kind_of_mistake_is_explained(tmp_path: Path, replace: str, by: str, words: str) -> None:
@@ -259,6 +262,7 @@ def test_composite_references_and_cross_system_targets(tmp_path: Path) -> None:
         references:
           buyer: {columns: [shop_customer], to: shop.customers, to_columns: [id]}
           pair: {columns: [a, b], to: pairs}
+          shop_customer: {to: shop.customers, to_columns: id}
         fields: {shop_customer: ~, a: ~, b: ~}
       pairs:
         primary_key: [a, b]
@@ -269,6 +273,8 @@ def test_composite_references_and_cross_system_targets(tmp_path: Path) -> None:
     refs = loaded.table("billing", "lines").table.references
     assert refs["buyer"].to == "shop.customers" and refs["buyer"].target_columns == ["id"]
     assert refs["pair"].target_columns == ["a", "b"]
+    assert (refs["shop_customer"].columns, refs["shop_customer"].target_columns) == (["shop_customer"], ["id"])
+    assert loaded.table("shop", "orders").table.references["customer_id"].columns == ["customer_id"]
     broken = text.replace("to_columns: [id]", "to_columns: [id, email]")
     with pytest.raises(MapError, match="the reference has 1 column"):
         load_map(write(tmp_path, broken))

@@ -404,7 +404,8 @@ class TableErasure(StrEnum):
 class Reference(Strict):
     """Columns of this table that hold the key of a row in another table.
 
-    ``to`` is ``table`` or ``system.table``; ``to_columns`` defaults to ``columns``.
+    ``columns`` defaults to the entry's key; ``to`` is ``table`` or ``system.table``;
+    ``to_columns`` defaults to ``columns``.
     """
 
     columns: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(min_length=1)
@@ -416,17 +417,22 @@ class Reference(Strict):
         return self.to_columns if self.to_columns is not None else self.columns
 
 
+def _parse_reference(column: str, value: str) -> dict[str, Any] | None:
+    """``table.column`` or ``system.table.column`` as the long form, or None when malformed."""
+    target, _, target_column = value.rpartition(".")
+    if not target or not target_column:
+        return None
+    return {"columns": [column], "to": target, "to_columns": [target_column]}
+
+
 def _reference_shorthand(value: Any) -> Any:
-    """``column: table.column`` or ``column: system.table.column`` (key filled in later)."""
+    """Only a malformed short form reaches here (see ``Table``): explain the two forms."""
     if isinstance(value, str):
-        parts = value.rsplit(".", 1)
-        if len(parts) != 2 or not all(parts):
-            raise PydanticCustomError(
-                "reference",
-                "'{value}' is not a reference — write 'table.column' or 'system.table.column'",
-                {"value": value},
-            )
-        return {"columns": ["\x00"], "to": parts[0], "to_columns": [parts[1]]}
+        raise PydanticCustomError(
+            "reference",
+            "'{value}' is not a reference — write 'table.column' or 'system.table.column'",
+            {"value": value},
+        )
     return value
 
 
@@ -501,15 +507,20 @@ class Table(Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    @model_validator(mode="after")
-    def _name_short_references(self) -> Table:
-        """The short form ``column: table.column`` takes its column from the key."""
-        fixed = {
-            name: ref.model_copy(update={"columns": [name]}) if ref.columns == ["\x00"] else ref
-            for name, ref in self.references.items()
-        }
-        object.__setattr__(self, "references", fixed)
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _references_take_their_key(cls, data: Any) -> Any:
+        """A reference's columns default to its key: ``user_id: users.id`` or ``user_id: {to: users}``."""
+        if not isinstance(data, dict) or not isinstance(data.get("references"), dict):
+            return data
+        references: dict[Any, Any] = {}
+        for key, value in data["references"].items():
+            if isinstance(value, str):
+                value = _parse_reference(str(key), value) or value
+            elif isinstance(value, dict) and "columns" not in value:
+                value = {**value, "columns": [key]}
+            references[key] = value
+        return {**data, "references": references}
 
     def personal_fields(self) -> dict[str, DataField]:
         return {name: f for name, f in self.fields.items() if f.category}
