@@ -176,8 +176,11 @@ def test_problems_render_as_file_line_col_what_and_fix(tmp_path: Path) -> None:
         ("country: BE", "country: Belgium", "not an ISO 3166-1 alpha-2 country code"),
         ("url: sqlite:///shop.db", "url: 42", "expected text"),
         ("{customer_id: customers.id}", "{customer_id: customers}", "'customers' is not a reference"),
-        ("{customer_id: customers.id}", "{customer_id: {to: customers, to_columns: [uid]}}",
-         "'uid' is not a declared field of table 'customers'"),
+        (
+            "{customer_id: customers.id}",
+            "{customer_id: {to: customers, to_columns: [uid]}}",
+            "'uid' is not a declared field of table 'customers'",
+        ),
     ],
 )
 def test_each_kind_of_mistake_is_explained(tmp_path: Path, replace: str, by: str, words: str) -> None:

@@ -8,7 +8,10 @@
     ├── StateError          datavow's own state store is missing, outdated or inconsistent
     ├── AuditError          the audit log cannot be written or read
     ├── ImportError_        a foreign format (a Fides dataset) cannot be converted
-    └── DemoError           the demo companies cannot be built
+    ├── DemoError           the demo companies cannot be built
+    ├── PlanError           a request cannot be planned against this map
+    ├── RequestError        a data subject request is refused or cannot proceed
+    └── SecretError         the secret key is missing, malformed, or does not open the data
 
 Each message says what is wrong and what to do next. The CLI maps each class to an exit
 code (see :data:`EXIT_CODES`); nothing else catches broad exceptions.
@@ -97,3 +100,23 @@ class DemoError(DatavowError):
     """The demo companies cannot be built."""
 
     exit_code = 6
+
+
+class PlanError(DatavowError):
+    """A request cannot be planned against this map (no table holds that identity, a tenant-scoped
+    table cannot be isolated, ...)."""
+
+    exit_code = 7
+
+
+class RequestError(DatavowError):
+    """A data subject request is refused (bad identity, wrong state, past a deadline) or cannot
+    proceed; the message gives the reason."""
+
+    exit_code = 8
+
+
+class SecretError(DatavowError):
+    """The secret key is missing or malformed, or encrypted data does not open with it."""
+
+    exit_code = 9

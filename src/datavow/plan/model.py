@@ -1,0 +1,109 @@
+"""The execution plan of a request: which tables hold a person, in which order, by which keys.
+
+A plan is compiled from the data map and the kinds of identity a request names (no database is
+touched). Discovery then runs it against the databases and records, for every step, the *values*
+that select the person's rows there. A step's rows are never a list of primary keys held in
+Python; they are a condition, ``identity column IN (values)`` or ``link columns IN (values found
+upstream)``, that erasure, rectification and export apply set-based inside the database. Only the
+values that feed a later link are read back, so memory does not grow with a person's data.
+
+How the planner walks references (see ``docs/requests.md``):
+
+- from a step to every table that **references** it (``child``): rows pointing at the person's
+  rows belong to the person (their logins, their tickets);
+- from a step to a table it references (``parent``) only when both tables hold the **same
+  subject**: a user's row points at their company, which is not the user's data, but a contact's
+  second table about the same contact is.
+- In processor mode, every step on a table with a ``tenant_column`` is scoped to the request's
+  tenant; a tenant-scoped system's table that has an identity but no ``tenant_column`` cannot be
+  planned (it would reach other tenants' rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+TableKey = tuple[str, str]  # (system name, table name) as the map names them
+
+
+@dataclass(frozen=True)
+class Link:
+    """A step's rows are those whose ``columns`` hold values the ``source`` step's rows have in
+    ``source_columns``."""
+
+    source: TableKey
+    columns: tuple[str, ...]
+    source_columns: tuple[str, ...]
+    reference: str  # the name of the reference entry in the map (for explain)
+    direction: Literal["child", "parent"]  # child: this table references the source
+
+
+@dataclass(frozen=True)
+class Step:
+    """One table of the plan."""
+
+    table: TableKey
+    schema: str | None
+    key: tuple[str, ...]  # primary key columns (declared, else the database's)
+    identities: Mapping[str, tuple[str, ...]]  # identity kind -> columns matched against request values
+    links: tuple[Link, ...]
+    tenant_column: str | None
+    reads: tuple[str, ...]  # columns whose values later links need (empty for a leaf)
+
+    @property
+    def label(self) -> str:
+        return f"{self.table[0]}.{self.table[1]}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Steps in discovery order (every link's source comes before the step that uses it)."""
+
+    steps: tuple[Step, ...]
+    identity_kinds: frozenset[str]
+    tenant: str | None = None
+
+    def step(self, table: TableKey) -> Step:
+        for step in self.steps:
+            if step.table == table:
+                return step
+        raise KeyError(table)
+
+    def systems(self) -> list[str]:
+        return list(dict.fromkeys(step.table[0] for step in self.steps))
+
+
+Values = frozenset[tuple[object, ...]]  # a set of column-value tuples (one element per column)
+
+
+@dataclass
+class Selection:
+    """What selects the person's rows in one step: any of the conditions, within the tenant.
+
+    ``conditions`` maps a tuple of this table's columns to the value tuples they must match;
+    identity columns and link columns both appear here, so a row matching either is selected.
+    """
+
+    step: Step
+    conditions: dict[tuple[str, ...], set[tuple[object, ...]]] = field(default_factory=dict)
+    rows: int = 0  # how many rows the conditions select (counted during discovery)
+
+    def is_empty(self) -> bool:
+        return not any(self.conditions.values())
+
+
+@dataclass
+class Discovery:
+    """The result of running a plan: per step, the selection of the person's rows."""
+
+    plan: Plan
+    selections: dict[TableKey, Selection]
+
+    def counts(self) -> dict[str, int]:
+        return {sel.step.label: sel.rows for sel in self.selections.values()}
+
+    @property
+    def found_anything(self) -> bool:
+        return any(sel.rows for sel in self.selections.values())

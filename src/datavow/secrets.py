@@ -1,0 +1,157 @@
+"""The secret key, and what is derived from it: encryption at rest and keyed hashes.
+
+One 32-byte key per installation, from ``$DATAVOW_SECRET_KEY`` (URL-safe base64) or the file
+``.datavow/secret.key`` beside the map (created with mode 0600 on first use). Each use gets its own
+subkey (HKDF with a purpose label), so an export key never equals the erasure hash key.
+
+Values (identities, small payloads) are sealed with AES-GCM. Files are sealed as a stream of
+AES-GCM chunks, each bound to its position and to whether it is the last, so a file cannot be
+truncated, reordered or spliced without :func:`open_stream` noticing; memory stays one chunk.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import struct
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from datavow.errors import SecretError
+
+KEY_ENV = "DATAVOW_SECRET_KEY"
+KEY_FILE = "secret.key"
+CHUNK = 64 * 1024
+_MAGIC = b"DVS1"
+
+
+def load_key(state_dir: Path, *, create: bool = True) -> bytes:
+    """The installation's key: ``$DATAVOW_SECRET_KEY``, else ``state_dir/secret.key``."""
+    text = os.environ.get(KEY_ENV)
+    where = f"${KEY_ENV}"
+    path = state_dir / KEY_FILE
+    if text is None:
+        if not path.exists():
+            if not create:
+                raise SecretError(f"no secret key: set {KEY_ENV} or restore {path}")
+            state_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")
+        text, where = path.read_text().strip(), str(path)
+    try:
+        key = base64.urlsafe_b64decode(text.strip())
+    except (binascii.Error, ValueError) as exc:
+        raise SecretError(f"the secret key in {where} is not URL-safe base64") from exc
+    if len(key) != 32:
+        raise SecretError(f"the secret key in {where} must be 32 bytes (44 base64 characters), not {len(key)}")
+    return key
+
+
+def new_key_text() -> str:
+    """A fresh key, as ``$DATAVOW_SECRET_KEY`` takes it."""
+    return base64.urlsafe_b64encode(os.urandom(32)).decode()
+
+
+def derive(key: bytes, purpose: str) -> bytes:
+    """A 32-byte subkey for one purpose, e.g. ``"erasure-hash"`` or ``"export"``."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"datavow:" + purpose.encode()).derive(key)
+
+
+def seal(key: bytes, data: bytes, context: bytes = b"") -> bytes:
+    """Encrypt and authenticate ``data``; ``context`` must be given again to open it."""
+    nonce = os.urandom(12)
+    return nonce + AESGCM(key).encrypt(nonce, data, context)
+
+
+def unseal(key: bytes, blob: bytes, context: bytes = b"") -> bytes:
+    try:
+        return AESGCM(key).decrypt(blob[:12], blob[12:], context)
+    except (InvalidTag, ValueError) as exc:
+        raise SecretError("the data does not open with this key (wrong key, or the data was changed)") from exc
+
+
+def _chunk_aad(prefix: bytes, index: int, last: bool) -> bytes:
+    return prefix + struct.pack(">Q?", index, last)
+
+
+def seal_stream(key: bytes, chunks: Iterable[bytes], context: bytes = b"") -> Iterator[bytes]:
+    """Encrypt a stream: a header, then each chunk as length + nonce + ciphertext."""
+    prefix = os.urandom(16)
+    yield _MAGIC + prefix
+    aead = AESGCM(key)
+    pending: bytes | None = None
+    index = 0
+    buffer = b""
+
+    def frame(data: bytes, last: bool) -> bytes:
+        nonce = os.urandom(12)
+        body = aead.encrypt(nonce, data, context + _chunk_aad(prefix, index, last))
+        return struct.pack(">I", len(body)) + nonce + body
+
+    for piece in chunks:
+        buffer += piece
+        while len(buffer) >= CHUNK:
+            if pending is not None:
+                yield frame(pending, False)
+                index += 1
+            pending, buffer = buffer[:CHUNK], buffer[CHUNK:]
+    if buffer or pending is None:
+        if pending is not None:
+            yield frame(pending, False)
+            index += 1
+        pending = buffer
+    yield frame(pending, True)
+
+
+def open_stream(key: bytes, source: Iterable[bytes], context: bytes = b"") -> Iterator[bytes]:
+    """Decrypt what :func:`seal_stream` wrote; raises :class:`SecretError` on any tampering."""
+    reader = _Reader(iter(source))
+    header = reader.take(4 + 16)
+    if header[:4] != _MAGIC:
+        raise SecretError("not a datavow encrypted file")
+    prefix = header[4:]
+    aead = AESGCM(key)
+    index = 0
+    while True:
+        size_bytes = reader.take(4, allow_end=True)
+        if not size_bytes:
+            raise SecretError("the encrypted file is truncated")
+        (size,) = struct.unpack(">I", size_bytes)
+        nonce, body = reader.take(12), reader.take(size)
+        for last in (False, True):
+            try:
+                plain = aead.decrypt(nonce, body, context + _chunk_aad(prefix, index, last))
+            except InvalidTag:
+                continue
+            yield plain
+            if last:
+                if reader.take(1, allow_end=True):
+                    raise SecretError("the encrypted file has data after its last chunk")
+                return
+            break
+        else:
+            raise SecretError("the encrypted file does not open with this key, or was changed")
+        index += 1
+
+
+class _Reader:
+    def __init__(self, source: Iterator[bytes]) -> None:
+        self.source, self.buffer = source, b""
+
+    def take(self, size: int, *, allow_end: bool = False) -> bytes:
+        while len(self.buffer) < size:
+            piece = next(self.source, None)
+            if piece is None:
+                if allow_end and not self.buffer:
+                    return b""
+                raise SecretError("the encrypted file is truncated")
+            self.buffer += piece
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
