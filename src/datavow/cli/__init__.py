@@ -64,20 +64,16 @@ def main() -> None:
 
 
 def _register() -> None:
+    from datavow.cli import request_run  # noqa: F401 - adds run/access/erase/rectify to the groups below
+    from datavow.cli.audit import audit
     from datavow.cli.check import check, rules
     from datavow.cli.demo import demo
+    from datavow.cli.importing import import_group
+    from datavow.cli.requests import request_group, requests_group
     from datavow.cli.taxonomy import taxonomy
 
-    main.add_command(check)
-    main.add_command(rules)
-    main.add_command(taxonomy)
-    main.add_command(demo)
-    from datavow.cli.importing import import_group
-
-    main.add_command(import_group)
-    from datavow.cli.audit import audit
-
-    main.add_command(audit)
+    for command in (check, rules, taxonomy, demo, import_group, audit, requests_group, request_group):
+        main.add_command(command)
 
 
 _register()

@@ -340,8 +340,8 @@ def personal_table_without_subject(loaded: LoadedMap) -> Iterator[Hit]:
 
 
 def tables_reached_by_identity(loaded: LoadedMap) -> set[tuple[str, str]]:
-    """Tables a request can reach: those with an identity, and any joined to them by references
-    (followed both ways, as the planner does)."""
+    """Tables joined, by references in either direction, to a table with an identity: a table
+    outside this set can never be reached by a request (the planner's own walk is stricter)."""
     links: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for ref in loaded.tables():
         here = (ref.system_name, ref.table_name)

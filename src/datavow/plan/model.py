@@ -10,13 +10,18 @@ values that feed a later link are read back, so memory does not grow with a pers
 How the planner walks references (see ``docs/requests.md``):
 
 - from a step to every table that **references** it (``child``): rows pointing at the person's
-  rows belong to the person (their logins, their tickets);
+  rows belong to the person (their logins, their tickets); a table's reference to itself (a
+  manager, an inviter) is not followed: those rows are other people's;
 - from a step to a table it references (``parent``) only when both tables hold the **same
   subject**: a user's row points at their company, which is not the user's data, but a contact's
-  second table about the same contact is.
-- In processor mode, every step on a table with a ``tenant_column`` is scoped to the request's
-  tenant; a tenant-scoped system's table that has an identity but no ``tenant_column`` cannot be
-  planned (it would reach other tenants' rows).
+  second table about the same contact is. A parent link needs the reference to be the table's
+  only one to a table of its subject (a ticket's requester and assignee are two people), and it
+  carries only the values of rows that are the person's *own*: matched by an identity or by a
+  parent link, not merely pointing at the person (a meeting note an employee wrote is about
+  someone else, whose other rows must not follow).
+- In processor mode, every step on a table with a ``tenant_column`` (or a reference to the
+  system's tenant table) is scoped to the request's tenant; a tenant-scoped system's table that
+  has an identity but no such column cannot be planned (it would reach other tenants' rows).
 """
 
 from __future__ import annotations
@@ -49,8 +54,12 @@ class Step:
     key: tuple[str, ...]  # primary key columns (declared, else the database's)
     identities: Mapping[str, tuple[str, ...]]  # identity kind -> columns matched against request values
     links: tuple[Link, ...]
-    tenant_column: str | None
+    tenant_column: str | None  # set only when the plan is scoped to a tenant
     reads: tuple[str, ...]  # columns whose values later links need (empty for a leaf)
+    subject: str | None = None  # whose data a row is (the table's ``subject``)
+    # identity column -> how both sides are normalised before comparing: "email" matches
+    # lower(trim(column)), "phone" the column without spaces, dashes, dots, slashes and brackets
+    normalise: Mapping[str, Literal["email", "phone"]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -59,11 +68,13 @@ class Step:
 
 @dataclass(frozen=True)
 class Plan:
-    """Steps in discovery order (every link's source comes before the step that uses it)."""
+    """Steps in discovery order: every link's source comes before the step that uses it, except
+    where references form a cycle (discovery then repeats steps until nothing new is found)."""
 
     steps: tuple[Step, ...]
     identity_kinds: frozenset[str]
     tenant: str | None = None
+    all_tenants: bool = False  # a controller-wide request that crosses tenants on purpose
 
     def step(self, table: TableKey) -> Step:
         for step in self.steps:
@@ -89,6 +100,7 @@ class Selection:
     step: Step
     conditions: dict[tuple[str, ...], set[tuple[object, ...]]] = field(default_factory=dict)
     rows: int = 0  # how many rows the conditions select (counted during discovery)
+    tenant: object | None = None  # the tenant value, typed for ``step.tenant_column``, when scoped
 
     def is_empty(self) -> bool:
         return not any(self.conditions.values())

@@ -1,13 +1,28 @@
 """datavow's own tables, as typed SQLAlchemy 2 models.
 
-One module per noun (``audit`` now; requests, consent and incidents later). Every model
-module must be imported here so that ``Base.metadata`` is complete: Alembic's autogenerate and
-the test that checks models against migrations both read it.
+One module per noun (``audit``, ``requests``, ``restrictions``; consent and incidents later).
+Every model module must be imported here so that ``Base.metadata`` is complete: Alembic's
+autogenerate and the test that checks models against migrations both read it.
 """
 
 from __future__ import annotations
 
 from datavow.store.models.audit import HEAD_ID, AuditEntryRow, AuditHeadRow
 from datavow.store.models.base import Base, UTCDateTime
+from datavow.store.models.discoveries import RequestDiscoveryRow
+from datavow.store.models.requests import RequestIdentityRow, RequestRow, VerificationCodeRow
+from datavow.store.models.restrictions import RestrictionIdentityRow, RestrictionRow
 
-__all__ = ["HEAD_ID", "AuditEntryRow", "AuditHeadRow", "Base", "UTCDateTime"]
+__all__ = [
+    "HEAD_ID",
+    "AuditEntryRow",
+    "AuditHeadRow",
+    "Base",
+    "RequestDiscoveryRow",
+    "RequestIdentityRow",
+    "RequestRow",
+    "RestrictionIdentityRow",
+    "RestrictionRow",
+    "UTCDateTime",
+    "VerificationCodeRow",
+]

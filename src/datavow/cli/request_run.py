@@ -1,0 +1,222 @@
+"""``datavow request access|erase|rectify`` and ``datavow requests run``: executing requests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from datavow.cli import console
+from datavow.cli.options import actor_option, open_state, state_options
+from datavow.cli.requests import identities_from, identity_options, request_group, requests_group
+from datavow.datamap import LoadedMap, load_map
+from datavow.plan import compile_plan, explain, parse_identities, render_plan
+from datavow.requests import receive, verify
+from datavow.requests.lifecycle import RequestRecord, Status
+from datavow.requests.lifecycle_identities import state_directory
+from datavow.requests.service import RunOptions, find_person, open_engines, run_request
+from datavow.secrets import load_key
+from datavow.store import Store
+
+
+def _corrections(pairs: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for pair in pairs:
+        target, sep, value = pair.partition("=")
+        if not sep or not target.strip():
+            raise click.BadParameter(f"{pair!r} is not CATEGORY=VALUE or SYSTEM.TABLE.FIELD=VALUE", param_hint="--set")
+        found[target.strip()] = value
+    return found
+
+
+def _run(
+    store: Store,
+    loaded: LoadedMap,
+    record: RequestRecord,
+    actor: str,
+    *,
+    out: Path | None,
+    corrections: dict[str, str],
+    as_json: bool,
+) -> None:
+    key = load_key(state_directory(loaded.path))
+    with Progress(
+        TextColumn("{task.description:<40}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=as_json,
+    ) as bar:
+        task = bar.add_task(f"request #{record.id} ({record.kind.value})", total=None)
+
+        def progress(system: str, step: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{step}", completed=done, total=total)
+
+        options = RunOptions(key=key, export_dir=out, corrections=corrections, progress=progress)
+        done = run_request(store, loaded, record.id, options, actor)
+    _show_result(done, as_json)
+
+
+def _show_result(record: RequestRecord, as_json: bool) -> None:
+    result: dict[str, Any] = dict(record.result or {})
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"id": record.id, "kind": record.kind.value, "status": record.status.value, "result": result},
+                indent=2,
+                default=str,
+            )
+        )
+        return
+    console.print(f"request #{record.id} ({record.kind.value}): [bold]{record.status.value}[/]")
+    if not result.get("found", True):
+        console.print("  no personal data held about this person")
+    if "package" in result:
+        console.print(f"  export package: {result['package']} ({result['rows']} rows, expires {result['expires_at']})")
+        console.print("  it is encrypted; open it with the installation key (see docs/requests.md)", style="dim")
+    for step in result.get("steps", []):
+        parts = [f"{name} {step[name]}" for name in ("deleted", "anonymised", "kept", "minimised") if step.get(name)]
+        held = f" (held until {step['held_until']} for {step['hold_purpose']})" if step.get("held_until") else ""
+        if parts:
+            console.print(f"  {step['step']}: {', '.join(parts)}{held}", markup=False)
+    for item in result.get("fields", []):
+        console.print(f"  {item['field']}: {item['rows']} rows corrected", markup=False)
+    for table, rows in (result.get("flagged") or {}).items():
+        console.print(f"  {table}: restriction flag set on {rows} rows", markup=False)
+
+
+def _dry_run(loaded: LoadedMap, identities: dict[str, list[str]], tenant: str | None, as_json: bool) -> None:
+    values = parse_identities(loaded, identities)
+    plan = compile_plan(loaded, values.keys(), tenant=tenant)
+    with open_engines(loaded, plan.systems()) as engines:
+        discovery = find_person(loaded, plan, values, engines)
+    if as_json:
+        click.echo(json.dumps(explain(loaded, plan, discovery), indent=2, default=str))
+    else:
+        console.print(render_plan(loaded, plan, discovery))
+        console.print("dry run: nothing was recorded or changed", style="dim")
+
+
+def _request_command(kind: str, help_text: str) -> Any:
+    def command(
+        state_url: str | None,
+        map_path: Path,
+        emails: tuple[str, ...],
+        phones: tuple[str, ...],
+        identity_pairs: tuple[str, ...],
+        tenant: str | None,
+        source: str,
+        verified_by: str | None,
+        dry_run: bool,
+        as_json: bool,
+        actor: str,
+        out: Path | None = None,
+        corrections: tuple[str, ...] = (),
+        portability: bool = False,
+    ) -> None:
+        loaded = load_map(map_path)
+        identities = identities_from(emails, phones, identity_pairs)
+        if not identities:
+            raise click.UsageError("name the person: --email, --phone or --identity KIND=VALUE")
+        fixes = _corrections(corrections)
+        if dry_run:
+            _dry_run(loaded, identities, tenant, as_json)
+            return
+        request_kind = "portability" if portability else kind
+        with open_state(state_url, map_path, create=True) as store:
+            record = receive(store, loaded, request_kind, identities, source=source, tenant=tenant, actor=actor)
+            if record.status is Status.forwarded:
+                console.print(
+                    f"request #{record.id} was forwarded to the controller {record.forwarded_to} "
+                    "(Art. 28(3)(e)): as processor, datavow does not act on it"
+                )
+                return
+            if verified_by is None:
+                console.print(
+                    f"request #{record.id} received, due {record.due_at:%Y-%m-%d}. Verify the person, then run it:"
+                )
+                console.print(f"  datavow requests verify {record.id} --send   (mails a code)", markup=False)
+                console.print(f"  datavow requests run {record.id}", markup=False)
+                return
+            verify(store, record.id, actor, method=verified_by)
+            _run(store, loaded, record, actor, out=out, corrections=fixes, as_json=as_json)
+
+    command.__doc__ = help_text
+    command = actor_option(command)
+    command = click.option("--json", "as_json", is_flag=True, help="Print the result (or the plan) as JSON.")(command)
+    command = click.option(
+        "--dry-run", is_flag=True, help="Show the plan and the rows each step reaches; record and change nothing."
+    )(command)
+    command = click.option(
+        "--verified-by", metavar="HOW", help="The person's identity is already verified (say how): run the request now."
+    )(command)
+    command = click.option(
+        "--source",
+        type=click.Choice(["data_subject", "controller", "agent"]),
+        default="data_subject",
+        show_default=True,
+        help="Who sent the request.",
+    )(command)
+    command = click.option("--tenant", help="Processor mode: the controller (tenant) whose data this concerns.")(
+        command
+    )
+    command = identity_options(command)
+    return state_options(command)
+
+
+_erase = _request_command("erasure", "Erase a person's data (Art. 17), keeping what legal holds require.")
+request_group.command("erase")(_erase)
+
+_access = click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for the encrypted package (default: .datavow/exports beside the map).",
+)(
+    click.option("--portability", is_flag=True, help="Record it as a portability request (Art. 20).")(
+        _request_command(
+            "access", "Give a person a copy of their data and the Art. 15 letter, as an encrypted package."
+        )
+    )
+)
+request_group.command("access")(_access)
+
+_rectify = click.option(
+    "--set",
+    "corrections",
+    metavar="CATEGORY=VALUE",
+    multiple=True,
+    required=True,
+    help="A corrected value, by data category (user.contact.email=...) or field (system.table.column=...); repeatable.",
+)(_request_command("rectification", "Correct a person's data everywhere it lives (Art. 16)."))
+request_group.command("rectify")(_rectify)
+
+
+@requests_group.command("run")
+@click.argument("request_id", metavar="ID", type=int)
+@state_options
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Folder for an access package.")
+@click.option("--set", "corrections", metavar="CATEGORY=VALUE", multiple=True, help="Rectification values.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@actor_option
+def run_command(
+    state_url: str | None,
+    map_path: Path,
+    request_id: int,
+    out: Path | None,
+    corrections: tuple[str, ...],
+    as_json: bool,
+    actor: str,
+) -> None:
+    """Execute a verified request, or finish one that was interrupted."""
+    from datavow.requests import get
+
+    loaded = load_map(map_path)
+    with open_state(state_url, map_path, create=False) as store:
+        record = get(store, request_id)
+        _run(store, loaded, record, actor, out=out, corrections=_corrections(corrections), as_json=as_json)

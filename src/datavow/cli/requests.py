@@ -1,0 +1,394 @@
+"""``datavow requests`` (the lifecycle: list, show, verify, extend, deny) and ``datavow request``
+(the person's rights: restrict, object, lift, status). Each command is a thin layer over
+:mod:`datavow.requests`; errors propagate as :class:`~datavow.errors.DatavowError` for the main
+CLI to turn into exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from datavow.cli.options import actor_option, open_state, state_options
+from datavow.datamap import LoadedMap, load_map
+from datavow.requests.clock import DUE_SOON
+from datavow.requests.lifecycle import (
+    RequestRecord,
+    Status,
+    deny,
+    extend,
+    get,
+    list_requests,
+    request_identities,
+    verify,
+)
+from datavow.requests.lifecycle_letters import denial_letter, extension_letter
+from datavow.requests.restriction import (
+    Restriction,
+    is_restricted,
+    lift,
+    may_process,
+    object_to,
+    restrict,
+    restrictions_of,
+)
+from datavow.requests.verification import check_code, send_code
+from datavow.store import Store
+
+F = TypeVar("F", bound=Callable[..., object])
+
+#: Exit status of ``request status`` when the person is restricted or the purpose may not process them.
+EXIT_NOT_ALLOWED = 1
+
+
+def identity_options(command: F) -> F:
+    """``--email``, ``--phone`` and ``--identity KIND=VALUE``, each repeatable: who the person is."""
+    command = click.option(
+        "--identity",
+        "identity_pairs",
+        metavar="KIND=VALUE",
+        multiple=True,
+        help="Another identity the map declares, e.g. user_id=42 (repeatable).",
+    )(command)
+    command = click.option("--phone", "phones", metavar="NUMBER", multiple=True, help="A phone number (repeatable).")(
+        command
+    )
+    return click.option("--email", "emails", metavar="ADDRESS", multiple=True, help="An e-mail address (repeatable).")(
+        command
+    )
+
+
+def identities_from(emails: Sequence[str], phones: Sequence[str], pairs: Sequence[str]) -> dict[str, list[str]]:
+    """What ``identity_options`` collected, as ``parse_identities`` takes it."""
+    found: dict[str, list[str]] = {}
+    for kind, values in (("email", emails), ("phone", phones)):
+        if values:
+            found[kind] = list(values)
+    for pair in pairs:
+        kind, sep, value = pair.partition("=")
+        if not sep or not kind.strip():
+            raise click.BadParameter(f"{pair!r} is not KIND=VALUE, e.g. user_id=42", param_hint="--identity")
+        found.setdefault(kind.strip(), []).append(value)
+    return found
+
+
+# --------------------------------------------------------------------------- datavow requests
+
+
+@click.group("requests")
+def requests_group() -> None:
+    """Data subject requests: list them with their deadlines, verify, extend, deny."""
+
+
+@requests_group.command("list")
+@state_options
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in Status]),
+    help="Only requests in this state.",
+)
+@click.option("--overdue", is_flag=True, help="Only open requests past their deadline.")
+@click.option(
+    "--due-within",
+    type=click.IntRange(min=0),
+    metavar="DAYS",
+    help="Only open requests due within DAYS days (7: due soon).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the requests as JSON.")
+def list_command(
+    state_url: str | None,
+    map_path: Path,
+    status: str | None,
+    overdue: bool,
+    due_within: int | None,
+    as_json: bool,
+) -> None:
+    """List requests, soonest deadline first."""
+    window = timedelta(days=due_within) if due_within is not None else None
+    with open_state(state_url, map_path, create=False) as store:
+        records = list_requests(store, status=status, due_within=window, overdue=overdue)
+    if as_json:
+        click.echo(json.dumps([record.to_dict() for record in records], indent=2, ensure_ascii=False))
+        return
+    if not records:
+        click.echo("No requests match.")
+        return
+    now = datetime.now(UTC)
+    table = Table(caption="* extended (Art. 12(3))" if any(r.extended_to for r in records) else None)
+    for column in ("id", "kind", "status", "deadline", "left"):
+        table.add_column(column, justify="right" if column in ("id", "left") else "left", no_wrap=True)
+    table.add_column("identities", overflow="fold", min_width=10)
+    for record in records:
+        table.add_row(
+            str(record.id),
+            record.kind.value,
+            _status_text(record),
+            f"{record.deadline:%Y-%m-%d}" + ("*" if record.extended_to else ""),
+            _left(record, now),
+            Text(", ".join(record.identity_kinds)),
+        )
+    Console(highlight=False).print(table)
+
+
+@requests_group.command("show")
+@click.argument("request_id", metavar="ID", type=int)
+@state_options
+@click.option("--reveal", is_flag=True, help="Also show the identity values (unsealed with the secret key).")
+@click.option("--json", "as_json", is_flag=True, help="Print the request as JSON.")
+def show(state_url: str | None, map_path: Path, request_id: int, reveal: bool, as_json: bool) -> None:
+    """Show one request: its state, clock, identities and result."""
+    with open_state(state_url, map_path, create=False) as store:
+        record = get(store, request_id)
+        identities = request_identities(store, load_map(map_path), request_id) if reveal else None
+    data = record.to_dict()
+    if identities is not None:
+        data["identities"] = {kind: list(values) for kind, values in identities.items()}
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    table = Table(show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in data.items():
+        if value is None:
+            continue
+        if isinstance(value, (dict, list)):
+            shown = json.dumps(value, ensure_ascii=False)
+        elif key.endswith("_at") or key in ("deadline", "extended_to"):
+            shown = f"{datetime.fromisoformat(value):%Y-%m-%d %H:%M} UTC"
+        else:
+            shown = str(value)
+        table.add_row(key.replace("_", " "), Text(shown))
+    Console(highlight=False).print(table)
+
+
+@requests_group.command("verify")
+@click.argument("request_id", metavar="ID", type=int)
+@state_options
+@click.option("--send", is_flag=True, help="Mail a new 6-digit code to the request's e-mail address.")
+@click.option("--code", metavar="CODE", help="The code the person gave back.")
+@click.option("--manual", metavar="HOW", help="The identity was verified another way; say how.")
+@actor_option
+def verify_command(
+    state_url: str | None,
+    map_path: Path,
+    request_id: int,
+    send: bool,
+    code: str | None,
+    manual: str | None,
+    actor: str,
+) -> None:
+    """Verify the person's identity: send a code, check the code they give back, or record a
+    verification done another way."""
+    if sum((send, code is not None, manual is not None)) != 1:
+        raise click.UsageError("give exactly one of --send, --code CODE or --manual HOW")
+    console = Console(highlight=False)
+    with open_state(state_url, map_path, create=False) as store:
+        if send:
+            sent = send_code(store, load_map(map_path), request_id, actor)
+            console.print(
+                f"Code sent to {escape(sent.sent_to)}; it works until {sent.expires_at:%H:%M} UTC. "
+                f"Then: datavow requests verify {request_id} --code CODE"
+            )
+            return
+        if code is not None:
+            record = check_code(store, request_id, code, actor)
+        else:
+            method = (manual or "").strip()
+            if not method:
+                raise click.BadParameter("say how the identity was verified", param_hint="--manual")
+            record = verify(store, request_id, actor, method=method)
+    console.print(f"[green]✓[/] request {record.id} is verified")
+
+
+@requests_group.command("extend", short_help="Extend a request's deadline by 1 or 2 months, with a reason.")
+@click.argument("request_id", metavar="ID", type=int)
+@state_options
+@click.option("--months", type=click.IntRange(1, 2), required=True, help="1 or 2 further months.")
+@click.option("--reason", required=True, help="Why more time is needed; it goes to the person.")
+@actor_option
+def extend_command(
+    state_url: str | None, map_path: Path, request_id: int, months: int, reason: str, actor: str
+) -> None:
+    """Extend a request's deadline (Art. 12(3)) and print the letter that tells the person."""
+    loaded = load_map(map_path)
+    with open_state(state_url, map_path, create=False) as store:
+        record = extend(store, request_id, months, reason, actor)
+    click.echo(f"Request {record.id} is now due {record.deadline:%Y-%m-%d}. Send the person this letter:\n")
+    click.echo(extension_letter(loaded, record))
+
+
+@requests_group.command("deny", short_help="Refuse a request with its reason, and print the letter.")
+@click.argument("request_id", metavar="ID", type=int)
+@state_options
+@click.option("--reason", required=True, help="Why the request is refused; it goes to the person.")
+@actor_option
+def deny_command(state_url: str | None, map_path: Path, request_id: int, reason: str, actor: str) -> None:
+    """Refuse a request with its reason (Art. 12(4)) and print the letter, which tells the person
+    they may complain to the supervisory authority."""
+    loaded = load_map(map_path)
+    with open_state(state_url, map_path, create=False) as store:
+        record = deny(store, request_id, reason, actor)
+    click.echo(f"Request {record.id} is denied. Send the person this letter:\n")
+    click.echo(denial_letter(loaded, record))
+
+
+# --------------------------------------------------------------------------- datavow request
+
+
+@click.group("request")
+def request_group() -> None:
+    """Act on one person's rights: restrict processing, object to a purpose, ask whether a
+    purpose may process them."""
+
+
+@request_group.command("restrict", short_help="Restrict processing of a person, for every purpose or some.")
+@state_options
+@identity_options
+@click.option(
+    "--purpose", "purposes", metavar="PURPOSE", multiple=True, help="Restrict this purpose only (repeatable)."
+)
+@click.option("--reason", required=True, help="The Art. 18(1) ground, e.g. 'accuracy contested'.")
+@click.option("--request", "request_id", metavar="ID", type=int, help="The restriction request this answers.")
+@actor_option
+def restrict_command(
+    state_url: str | None,
+    map_path: Path,
+    emails: tuple[str, ...],
+    phones: tuple[str, ...],
+    identity_pairs: tuple[str, ...],
+    purposes: tuple[str, ...],
+    reason: str,
+    request_id: int | None,
+    actor: str,
+) -> None:
+    """Restrict processing of a person (Art. 18): every purpose, or those named."""
+    loaded = load_map(map_path)
+    identities = identities_from(emails, phones, identity_pairs)
+    with open_state(state_url, map_path, create=True) as store:
+        entries = restrict(
+            store, loaded, identities, purposes or None, reason=reason, actor=actor, request_id=request_id
+        )
+    for entry in entries:
+        click.echo(f"recorded {entry.describe()}")
+
+
+@request_group.command("object", short_help="Record an objection to a purpose.")
+@state_options
+@identity_options
+@click.option("--purpose", required=True, metavar="PURPOSE", help="The purpose the person objects to.")
+@click.option("--reason", help="The person's grounds (required unless the purpose is direct marketing).")
+@click.option("--request", "request_id", metavar="ID", type=int, help="The objection request this answers.")
+@actor_option
+def object_command(
+    state_url: str | None,
+    map_path: Path,
+    emails: tuple[str, ...],
+    phones: tuple[str, ...],
+    identity_pairs: tuple[str, ...],
+    purpose: str,
+    reason: str | None,
+    request_id: int | None,
+    actor: str,
+) -> None:
+    """Record an objection to a purpose (Art. 21); to direct marketing it is absolute."""
+    loaded = load_map(map_path)
+    identities = identities_from(emails, phones, identity_pairs)
+    with open_state(state_url, map_path, create=True) as store:
+        entry = object_to(store, loaded, identities, purpose, reason, actor, request_id=request_id)
+    click.echo(f"recorded {entry.describe()}")
+
+
+@request_group.command("lift")
+@click.argument("restriction_id", metavar="ID", type=int)
+@state_options
+@click.option("--reason", required=True, help="Why the restriction or objection no longer applies.")
+@actor_option
+def lift_command(state_url: str | None, map_path: Path, restriction_id: int, reason: str, actor: str) -> None:
+    """Lift a restriction or objection, with the reason; prints what the person must be told."""
+    with open_state(state_url, map_path, create=False) as store:
+        lifted = lift(store, restriction_id, reason, actor)
+    click.echo(f"lifted {lifted.restriction.describe()}")
+    click.echo(lifted.reminder)
+
+
+@request_group.command("status")
+@state_options
+@identity_options
+@click.option("--purpose", metavar="PURPOSE", help="Ask whether this purpose may process the person.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer and the active entries as JSON.")
+@click.pass_context
+def status_command(
+    ctx: click.Context,
+    state_url: str | None,
+    map_path: Path,
+    emails: tuple[str, ...],
+    phones: tuple[str, ...],
+    identity_pairs: tuple[str, ...],
+    purpose: str | None,
+    as_json: bool,
+) -> None:
+    """Is this person restricted? With --purpose: may that purpose process them? Exit code 0:
+    yes they are free / allowed; 1: restricted / not allowed."""
+    loaded = load_map(map_path)
+    identities = identities_from(emails, phones, identity_pairs)
+    with open_state(state_url, map_path, create=True) as store:
+        allowed, why = _answer(store, loaded, identities, purpose)
+        entries = restrictions_of(store, loaded, identities)
+    if as_json:
+        answer = {"allowed": allowed, "why": why, "purpose": purpose, "active": [e.to_dict() for e in entries]}
+        click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+    else:
+        console = Console(highlight=False)
+        console.print(("[green]✓ " if allowed else "[red]✗ ") + escape(why) + "[/]")
+        if entries:
+            console.print(_ledger_table(entries))
+    if not allowed:
+        ctx.exit(EXIT_NOT_ALLOWED)
+
+
+def _answer(store: Store, loaded: LoadedMap, identities: dict[str, list[str]], purpose: str | None) -> tuple[bool, str]:
+    if purpose is not None:
+        decision = may_process(store, loaded, identities, purpose)
+        return decision.allowed, decision.why
+    if is_restricted(store, loaded, identities):
+        return False, "processing of this person is restricted (Art. 18): only storage is allowed"
+    return True, "processing of this person is not restricted"
+
+
+def _ledger_table(entries: Sequence[Restriction]) -> Table:
+    table = Table()
+    for column in ("id", "kind", "purpose", "since", "article", "reason"):
+        table.add_column(column, justify="right" if column == "id" else "left", no_wrap=column != "reason")
+    for entry in entries:
+        cells = (
+            str(entry.id),
+            entry.kind.value,
+            entry.purpose or "(every purpose)",
+            f"{entry.created_at:%Y-%m-%d}",
+            entry.article,
+            entry.reason or "",
+        )
+        table.add_row(*(Text(cell) for cell in cells))
+    return table
+
+
+def _status_text(record: RequestRecord) -> Text:
+    style = {Status.completed: "green", Status.denied: "red", Status.forwarded: "cyan"}.get(record.status, "")
+    return Text(record.status.value, style=style)
+
+
+def _left(record: RequestRecord, now: datetime) -> Text:
+    """Days to the deadline of an open request; negative and red when overdue."""
+    if not record.is_open:
+        return Text("")
+    days = (record.deadline - now).days
+    return Text(f"{days}d", style="bold red" if record.is_overdue(now) else ("yellow" if days < DUE_SOON.days else ""))

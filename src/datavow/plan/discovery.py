@@ -1,0 +1,214 @@
+"""Running a plan: per step, the values that select the person's rows there, and how many rows.
+
+Set-based: a step runs one SELECT for all the values it has, reading back only the DISTINCT
+values of the columns later links need (``step.reads``) and a COUNT, never whole rows. Steps run in
+plan order; when references form a cycle, a step that receives new values after it ran runs again,
+until no step learns anything new (a fixed point: the values only grow, and the database is finite).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+import sqlalchemy as sa
+
+from datavow.connectors.sql import translate_errors
+from datavow.datamap.load import LoadedMap
+from datavow.errors import PlanError, RequestError
+from datavow.plan.identities import normal_forms
+from datavow.plan.model import Discovery, Link, Plan, Selection, Step, TableKey
+from datavow.plan.sql import NO_MATCH, conditions_match, reflect_table, reflected, selection_clauses, typed_value
+
+Conditions = dict[tuple[str, ...], set[tuple[object, ...]]]
+
+
+def discover(
+    loaded: LoadedMap,
+    plan: Plan,
+    identities: Mapping[str, Iterable[object]],
+    connections: Mapping[str, sa.Connection],
+    *,
+    tenant: str | None = None,
+) -> Discovery:
+    """Run ``plan`` for the people named by ``identities`` (as :func:`parse_identities` gives
+    them) over ``connections`` (one per system of the plan).
+
+    A person found nowhere gives a discovery whose ``found_anything`` is false: no data held.
+    ``tenant`` defaults to the plan's and must agree with it. ``Discovery.plan`` is the plan with
+    each step's key filled in from the database where the map declares none.
+    """
+    tenant = _tenant(plan, tenant)
+    unknown = sorted(set(identities) - plan.identity_kinds)
+    if unknown:
+        raise PlanError(
+            f"the plan was compiled for {', '.join(sorted(plan.identity_kinds))}, not {', '.join(unknown)} — "
+            "compile it with every kind of identity the request names"
+        )
+    return _Run(loaded, plan, connections, tenant).discover(identities)
+
+
+def _tenant(plan: Plan, tenant: str | None) -> str | None:
+    if tenant is None:
+        return plan.tenant
+    if plan.tenant is None:
+        raise PlanError(f"the plan was compiled without a tenant — compile it for tenant '{tenant}'")
+    if str(tenant).strip() != plan.tenant:
+        raise PlanError(f"the plan was compiled for tenant '{plan.tenant}', not '{tenant}'")
+    return plan.tenant
+
+
+@dataclass
+class _State:
+    """What one step knows so far."""
+
+    step: Step
+    table: sa.Table
+    connection: sa.Connection
+    tenant: object | None
+    identities: Conditions = field(default_factory=dict)
+    links: list[set[tuple[object, ...]]] = field(default_factory=list)  # values, by link
+    rows: int = 0
+
+    def conditions(self, *, own_only: bool = False) -> Conditions:
+        merged: Conditions = {columns: set(values) for columns, values in self.identities.items()}
+        for link, values in zip(self.step.links, self.links, strict=True):
+            if not own_only or link.direction == "parent":
+                merged.setdefault(link.columns, set()).update(values)
+        return merged
+
+    def has_values(self) -> bool:
+        return any(self.identities.values()) or any(self.links)
+
+
+class _Run:
+    def __init__(
+        self, loaded: LoadedMap, plan: Plan, connections: Mapping[str, sa.Connection], tenant: str | None
+    ) -> None:
+        self.loaded = loaded
+        self.plan = plan
+        self.tenant = tenant
+        self.states: dict[TableKey, _State] = {}
+        for step in plan.steps:
+            connection = connections.get(step.table[0])
+            if connection is None:
+                raise PlanError(f"no connection for system '{step.table[0]}', which the plan uses")
+            table = reflect_table(loaded, step, connection)
+            if not step.key:
+                step = replace(step, key=tuple(column.name for column in table.primary_key.columns))
+            scoped = self._tenant_value(table, step) if step.tenant_column else None
+            self.states[step.table] = _State(step, table, connection, scoped, links=[set() for _ in step.links])
+        # source -> (target, position of the link among the target's links, link)
+        self.outgoing: dict[TableKey, list[tuple[TableKey, int, Link]]] = {}
+        for step in plan.steps:
+            for position, link in enumerate(step.links):
+                self.outgoing.setdefault(link.source, []).append((step.table, position, link))
+        # Rows that merely point at the person (child links) do not feed parent links: only a step
+        # reached both ways needs to tell its own rows apart.
+        self.tells_own = {
+            key
+            for key, state in self.states.items()
+            if any(link.direction == "parent" for _, _, link in self.outgoing.get(key, []))
+            and any(link.direction == "child" for link in state.step.links)
+        }
+
+    def discover(self, identities: Mapping[str, Iterable[object]]) -> Discovery:
+        self._check_tenants_exist()
+        for state in self.states.values():
+            for kind, columns in state.step.identities.items():
+                for column in columns:
+                    form = state.step.normalise.get(column)
+                    values = state.identities.setdefault((column,), set())
+                    for value in identities.get(kind, ()):
+                        values.update((v,) for v in normal_forms(form, value))
+        waiting = {key for key, state in self.states.items() if state.has_values()}
+        while waiting:
+            for step in self.plan.steps:
+                if step.table in waiting:
+                    waiting.discard(step.table)
+                    waiting.update(self._run(self.states[step.table]))
+        selections = {
+            key: Selection(state.step, state.conditions(), state.rows, state.tenant)
+            for key, state in self.states.items()
+        }
+        plan = replace(self.plan, steps=tuple(state.step for state in self.states.values()))
+        return Discovery(plan=plan, selections=selections)
+
+    def _run(self, state: _State) -> set[TableKey]:
+        """Run one step with every value it has; return the steps that learnt something new."""
+        step, table, connection = state.step, state.table, state.connection
+        dialect = connection.dialect.name
+        selection = Selection(step, state.conditions(), tenant=state.tenant)
+        own = None
+        if step.table in self.tells_own:
+            own = conditions_match(table, step, state.conditions(own_only=True), dialect)
+        reads = [table.c[column] for column in step.reads]
+        found: list[tuple[dict[str, object], bool]] = []
+        state.rows = 0
+        with translate_errors(connection.engine.url, step.table[0]):
+            for clause in selection_clauses(table, selection, dialect):
+                if not reads:
+                    state.rows += connection.execute(
+                        sa.select(sa.func.count()).select_from(table).where(clause)
+                    ).scalar_one()
+                    continue
+                flag = [sa.func.max(sa.case((own, 1), else_=0))] if own is not None else []
+                statement = sa.select(*reads, *flag, sa.func.count()).where(clause).group_by(*reads)
+                for row in connection.execute(statement):
+                    values = dict(zip(step.reads, row, strict=False))
+                    state.rows += row[-1]
+                    is_own = step.table not in self.tells_own or (own is not None and bool(row[len(reads)]))
+                    found.append((values, is_own))
+        return self._pass_on(step, found)
+
+    def _pass_on(self, step: Step, found: list[tuple[dict[str, object], bool]]) -> set[TableKey]:
+        grown: set[TableKey] = set()
+        for target, position, link in self.outgoing.get(step.table, []):
+            target_state = self.states[target]
+            values = target_state.links[position]
+            before = len(values)
+            form = target_state.step.normalise.get(link.columns[0]) if len(link.columns) == 1 else None
+            for row, is_own in found:
+                if link.direction == "parent" and not is_own:
+                    continue
+                key = tuple(row[column] for column in link.source_columns)
+                if any(v is None for v in key):
+                    continue
+                if form is None:
+                    values.add(key)
+                else:
+                    values.update((v,) for v in normal_forms(form, key[0]))
+            if len(values) > before:
+                grown.add(target)
+        return grown
+
+    def _tenant_value(self, table: sa.Table, step: Step) -> object:
+        assert step.tenant_column is not None and self.tenant is not None
+        value = typed_value(table.c[step.tenant_column].type, self.tenant)
+        if value is NO_MATCH:
+            raise RequestError(
+                f"tenant '{self.tenant}' cannot be a value of {step.label}.{step.tenant_column}, which holds numbers"
+            )
+        return value
+
+    def _check_tenants_exist(self) -> None:
+        """A mistyped tenant would find "no data held": refuse it instead."""
+        systems = {key[0]: state for key, state in self.states.items() if state.step.tenant_column}
+        for system_name, state in systems.items():
+            tenant = self.loaded.model.systems[system_name].tenant
+            assert tenant is not None
+            declared = self.loaded.model.systems[system_name].tables.get(tenant.table)
+            schema = (declared.schema_ if declared else None) or self.loaded.model.systems[system_name].schema_
+            table = reflected(state.connection, schema, tenant.table, system=system_name)
+            column = table.c[tenant.key[0]]
+            value = typed_value(column.type, self.tenant)
+            found = None
+            if value is not NO_MATCH:
+                statement = sa.select(sa.literal(1)).select_from(table).where(column == value).limit(1)
+                with translate_errors(state.connection.engine.url, system_name):
+                    found = state.connection.execute(statement).first()
+            if found is None:
+                raise RequestError(
+                    f"tenant '{self.tenant}' is not in {system_name}.{tenant.table} — "
+                    f"check the tenant's {tenant.key[0]}"
+                )

@@ -1,0 +1,299 @@
+"""The SQL every right shares: a step's table as the database defines it, and the WHERE clauses
+that select the person's rows in it.
+
+A selection becomes ``identity column IN (values) OR link columns IN (values found upstream)``,
+within the tenant when the step is scoped. Values are always bound parameters. How a large set
+of values travels depends on the database: PostgreSQL takes one array per column
+(``col = ANY(:array)``, or ``(a, b) IN (SELECT unnest(:a), unnest(:b))``); SQLite a JSON array
+(``col IN (SELECT value FROM json_each(:json))``) once a list passes 1,000 values; others lists of
+at most 1,000 values OR-ed together. Only when a selection needs more parameters than one
+statement may carry does it become several clauses, and those never overlap, so an export never
+writes a row twice and an erasure never hashes a hash.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import islice
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import NoSuchTableError
+from sqlalchemy.sql.elements import ColumnElement
+
+from datavow.connectors.sql import translate_errors
+from datavow.datamap.load import LoadedMap
+from datavow.errors import PlanError, RequestError
+from datavow.plan.identities import PHONE_SEPARATORS
+from datavow.plan.model import Selection, Step
+
+# Values per IN list; some databases plan long lists badly or refuse them.
+IN_LIST_SIZE = 1000
+# Bound parameters one statement may carry, by dialect: SQLite allows 32,766, MariaDB's prepared
+# statements 65,535, SQL Server 2,100. PostgreSQL needs one per column (arrays), so never runs out.
+PARAMETER_BUDGET = {"sqlite": 30_000, "mysql": 50_000, "mariadb": 50_000, "postgresql": 1_000_000}
+DEFAULT_PARAMETER_BUDGET = 2_000
+# json_each is built into SQLite from 3.38 on.
+_SQLITE_JSON = sqlite3.sqlite_version_info >= (3, 38, 0)
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+_lock = threading.Lock()
+_catalogue: dict[tuple[str, str | None], sa.MetaData] = {}
+
+
+# --------------------------------------------------------------------------- reflection
+
+
+def reflect_table(loaded: LoadedMap, step: Step, connection: sa.Connection) -> sa.Table:
+    """The step's table as the database defines it (columns, types, primary key), reflected once
+    per database and schema and kept for the life of the process.
+
+    Raises :class:`PlanError` when the table, or a column the step uses, is not in the database.
+    """
+    table = reflected(connection, step.schema, step.table[1], system=step.table[0])
+    needed = [
+        *(column for columns in step.identities.values() for column in columns),
+        *(column for link in step.links for column in link.columns),
+        *step.reads,
+        *step.key,
+        *([step.tenant_column] if step.tenant_column else []),
+    ]
+    missing = sorted({column for column in needed if column not in table.c})
+    if missing:
+        where = loaded.locate("systems", step.table[0], "tables", step.table[1])
+        raise PlanError(
+            f"{f'{where}: ' if where else ''}{step.label} has no column {', '.join(missing)} in the database — "
+            "run 'datavow check' to compare the map with the database"
+        )
+    return table
+
+
+def reflected(connection: sa.Connection, schema: str | None, name: str, *, system: str) -> sa.Table:
+    """Table ``name`` of ``schema`` on this connection's database, from the cache when known."""
+    url = connection.engine.url.render_as_string(hide_password=True)
+    with _lock:
+        metadata = _catalogue.setdefault((url, schema), sa.MetaData(schema=schema))
+        key = f"{schema}.{name}" if schema else name
+        if key in metadata.tables:
+            return metadata.tables[key]
+        with translate_errors(connection.engine.url, system):
+            try:
+                return sa.Table(name, metadata, schema=schema, autoload_with=connection, resolve_fks=False)
+            except NoSuchTableError as exc:
+                where = f"schema '{schema}'" if schema else "the default schema"
+                raise PlanError(
+                    f"{system}.{name} is not a table in {where} of system '{system}' — "
+                    "run 'datavow check' to compare the map with the database"
+                ) from exc
+
+
+def clear_reflection_cache() -> None:
+    """Forget every reflected table (after a migration changed them)."""
+    with _lock:
+        _catalogue.clear()
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def selection_clauses(
+    table: sa.Table, selection: Selection, dialect_name: str, *, tenant: object | None = None
+) -> Iterator[ColumnElement[bool]]:
+    """WHERE clauses whose union is exactly the rows ``selection`` selects, within the tenant.
+
+    Usually one; several only when the values need more parameters than one statement can carry
+    (then no row matches two of them). Nothing when the selection is empty: there are no rows.
+    ``tenant`` defaults to ``selection.tenant``; a scoped step without a tenant is refused.
+    """
+    step = selection.step
+    scope = _tenant_clause(table, step, tenant if tenant is not None else selection.tenant)
+    pieces = [_Piece(table, step, columns, values, dialect_name) for columns, values in selection.conditions.items()]
+    pieces = sorted((piece for piece in pieces if piece.values), key=lambda piece: piece.cost)
+    if not pieces:
+        return
+    budget = PARAMETER_BUDGET.get(dialect_name, DEFAULT_PARAMETER_BUDGET)
+    if sum(piece.cost for piece in pieces) <= budget:
+        yield _within(sa.or_(*(piece.match() for piece in pieces)), scope)
+        return
+    yield from _split(pieces, budget, scope, step)
+
+
+def conditions_match(
+    table: sa.Table, step: Step, conditions: Mapping[tuple[str, ...], set[tuple[object, ...]]], dialect_name: str
+) -> ColumnElement[bool] | None:
+    """One expression, true for the rows any of ``conditions`` selects (no tenant, never split);
+    None when no condition has a value."""
+    pieces = [_Piece(table, step, columns, values, dialect_name) for columns, values in conditions.items()]
+    matches = [piece.match() for piece in pieces if piece.values]
+    return sa.or_(*matches) if matches else None
+
+
+def _split(
+    pieces: list[_Piece], budget: int, scope: ColumnElement[bool] | None, step: Step
+) -> Iterator[ColumnElement[bool]]:
+    """Clauses within the budget that never overlap: small conditions together, then the large
+    ones in chunks, each excluding the rows an earlier clause took."""
+    earlier: list[ColumnElement[bool]] = []
+    earlier_cost = 0
+    group: list[_Piece] = []
+    for piece in pieces:
+        if earlier_cost + sum(p.cost for p in group) + piece.cost <= budget:
+            group.append(piece)
+            continue
+        if group:
+            yield _within(_excluding(sa.or_(*(p.match() for p in group)), earlier), scope)
+            earlier.extend(p.match() for p in group)
+            earlier_cost += sum(p.cost for p in group)
+            group = []
+        room = (budget - earlier_cost) // len(piece.columns)
+        if room < 1:
+            raise RequestError(
+                f"{step.label}: the person's rows are selected by more values than a statement on this "
+                "database can carry, in more than one way — run the request for fewer people at a time"
+            )
+        for chunk in _batched(piece.values, room):
+            yield _within(_excluding(piece.match(chunk), earlier), scope)
+        earlier.append(piece.match())
+        earlier_cost += piece.cost
+    if group:
+        yield _within(_excluding(sa.or_(*(p.match() for p in group)), earlier), scope)
+
+
+def _within(clause: ColumnElement[bool], scope: ColumnElement[bool] | None) -> ColumnElement[bool]:
+    return clause if scope is None else sa.and_(clause, scope)
+
+
+def _excluding(clause: ColumnElement[bool], earlier: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    if not earlier:
+        return clause
+    # coalesce: a NULL in an earlier condition's column means "not taken there", not "unknown"
+    return sa.and_(clause, sa.not_(sa.func.coalesce(sa.or_(*earlier), sa.false(), type_=sa.Boolean)))
+
+
+def _tenant_clause(table: sa.Table, step: Step, tenant: object | None) -> ColumnElement[bool] | None:
+    if step.tenant_column is None:
+        return None
+    if tenant is None:
+        raise PlanError(f"{step.label} is scoped to a tenant, but no tenant was given — pass the plan's tenant")
+    column = table.c[step.tenant_column]
+    value = typed_value(column.type, tenant)
+    if value is NO_MATCH:
+        raise RequestError(f"tenant '{tenant}' cannot be a value of {step.label}.{step.tenant_column}")
+    return column == sa.bindparam(None, value, type_=column.type)
+
+
+class _NoMatch:
+    """A value no row of the column can hold (text that is not a number, for a number column)."""
+
+
+NO_MATCH = _NoMatch()  # see typed_value
+
+
+def typed_value(column_type: sa.types.TypeEngine[object], value: object) -> object:
+    """``value`` as the column holds it: a number given as text for a number column, a number for a
+    text column; ``NO_MATCH`` when no row of the column can hold it."""
+    try:
+        python_type = column_type.python_type
+    except NotImplementedError:
+        return value
+    if python_type is int and isinstance(value, str):
+        text = value.strip()
+        return int(text) if _INTEGER.fullmatch(text) else NO_MATCH
+    if python_type is str and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def compared(table: sa.Table, step: Step, column: str) -> ColumnElement[object]:
+    """The column as the step compares it: an identity column in its normal form (see
+    :func:`datavow.plan.identities.normal_forms`), any other column as it is."""
+    expression: ColumnElement[object] = table.c[column]
+    form = step.normalise.get(column)
+    if form == "email":
+        return sa.func.lower(sa.func.trim(expression, type_=sa.String), type_=sa.String)
+    if form == "phone":
+        for separator in PHONE_SEPARATORS:
+            expression = sa.func.replace(expression, separator, "", type_=sa.String)
+    return expression
+
+
+class _Piece:
+    """One condition of a selection (columns IN values), as the database takes it."""
+
+    def __init__(
+        self,
+        table: sa.Table,
+        step: Step,
+        columns: tuple[str, ...],
+        values: set[tuple[object, ...]],
+        dialect: str,
+    ) -> None:
+        self.columns = columns
+        self.expressions = [compared(table, step, column) for column in columns]
+        self.values = _typed(self.expressions, values)
+        self.dialect = dialect
+        if dialect == "postgresql":
+            self.cost = len(columns)
+        elif self._as_json(self.values):
+            self.cost = 1
+        else:
+            self.cost = len(columns) * len(self.values)
+
+    def _as_json(self, values: Sequence[tuple[object, ...]]) -> bool:
+        return (
+            self.dialect == "sqlite"
+            and _SQLITE_JSON
+            and len(values) > IN_LIST_SIZE
+            and all(isinstance(v, int | str) for row in values for v in row)
+        )
+
+    def match(self, values: list[tuple[object, ...]] | None = None) -> ColumnElement[bool]:
+        rows = self.values if values is None else values
+        if self.dialect == "postgresql":
+            arrays = [
+                sa.bindparam(None, [row[i] for row in rows], type_=ARRAY(expression.type))
+                for i, expression in enumerate(self.expressions)
+            ]
+            if len(arrays) == 1:
+                return self.expressions[0] == sa.any_(arrays[0])
+            return sa.tuple_(*self.expressions).in_(sa.select(*(sa.func.unnest(array) for array in arrays)))
+        if self._as_json(rows):
+            if len(self.expressions) == 1:
+                document = _json_each([row[0] for row in rows])
+                return self.expressions[0].in_(sa.select(document.c.value))
+            document = _json_each([list(row) for row in rows])
+            fields = (sa.func.json_extract(document.c.value, f"$[{i}]") for i in range(len(self.expressions)))
+            return sa.tuple_(*self.expressions).in_(sa.select(*fields))
+        lists = _batched(rows, IN_LIST_SIZE)
+        if len(self.expressions) == 1:
+            return sa.or_(*(self.expressions[0].in_([row[0] for row in chunk]) for chunk in lists))
+        return sa.or_(*(sa.tuple_(*self.expressions).in_(chunk) for chunk in lists))
+
+
+def _batched(values: Sequence[tuple[object, ...]], size: int) -> Iterator[list[tuple[object, ...]]]:
+    """``values`` in lists of at most ``size`` (itertools.batched is Python 3.12)."""
+    iterator = iter(values)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _json_each(values: list[object]) -> sa.TableValuedAlias:
+    """SQLite's json_each over ``values``, bound as one JSON parameter."""
+    return sa.func.json_each(sa.bindparam(None, json.dumps(values), type_=sa.String)).table_valued("value")
+
+
+def _typed(expressions: list[ColumnElement[object]], values: set[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """The value tuples as the columns hold them, dropping those no row can match (a NULL, text
+    in a number column)."""
+    typed: dict[tuple[object, ...], None] = {}
+    for row in values:
+        if len(row) != len(expressions) or any(v is None for v in row):
+            continue
+        converted = tuple(typed_value(e.type, v) for e, v in zip(expressions, row, strict=True))
+        if not any(v is NO_MATCH for v in converted):
+            typed[converted] = None
+    return list(typed)

@@ -1,0 +1,106 @@
+"""Data subject requests: their lifecycle and clocks, identity verification, and the
+restriction/objection ledger.
+
+::
+
+    from datavow.requests import receive, send_code, check_code, start, complete
+
+    record = receive(store, loaded, "erasure", {"email": "jane@example.com"}, source="data_subject", actor="agent:ann")
+    send_code(store, loaded, record.id, "agent:ann")        # mails a 6-digit code
+    check_code(store, record.id, "123456", "agent:ann")     # received -> verified
+    execute(store, loaded, record.id, run, "system")        # in_progress, run(...), completed
+
+See ``docs/requests.md``.
+"""
+
+from __future__ import annotations
+
+from datavow.requests.clock import DUE_SOON, due_date, end_of_period
+from datavow.requests.lifecycle import (
+    OPEN,
+    TRANSITIONS,
+    RequestKind,
+    RequestRecord,
+    Source,
+    Status,
+    complete,
+    deny,
+    due_soon,
+    extend,
+    find_requests,
+    forward,
+    get,
+    list_requests,
+    receive,
+    request_identities,
+    start,
+    verify,
+)
+from datavow.requests.lifecycle_execute import Executor, execute
+from datavow.requests.lifecycle_identities import Identities, IdentityKeys, canonical_identities
+from datavow.requests.lifecycle_letters import denial_letter, extension_letter
+from datavow.requests.mail import MailSettings, mail_settings, send_mail
+from datavow.requests.restriction import (
+    Decision,
+    LedgerKind,
+    Lifted,
+    Restriction,
+    flag_targets,
+    is_restricted,
+    lift,
+    may_process,
+    object_to,
+    restrict,
+    restriction_identities,
+    restrictions_of,
+)
+from datavow.requests.verification import CodeSent, check_code, send_code
+
+__all__ = [
+    "DUE_SOON",
+    "OPEN",
+    "TRANSITIONS",
+    "CodeSent",
+    "Decision",
+    "Executor",
+    "Identities",
+    "IdentityKeys",
+    "LedgerKind",
+    "Lifted",
+    "MailSettings",
+    "RequestKind",
+    "RequestRecord",
+    "Restriction",
+    "Source",
+    "Status",
+    "canonical_identities",
+    "check_code",
+    "complete",
+    "denial_letter",
+    "deny",
+    "due_date",
+    "due_soon",
+    "execute",
+    "end_of_period",
+    "extend",
+    "extension_letter",
+    "find_requests",
+    "flag_targets",
+    "forward",
+    "get",
+    "is_restricted",
+    "lift",
+    "list_requests",
+    "mail_settings",
+    "may_process",
+    "object_to",
+    "receive",
+    "request_identities",
+    "restrict",
+    "restriction_identities",
+    "restrictions_of",
+    "send_code",
+    "send_mail",
+    "start",
+    "verify",
+]

@@ -1,0 +1,284 @@
+"""Erasure (Art. 17): delete or anonymise a person's rows, set-based, one transaction per system.
+
+Per plan step one statement per WHERE clause the planner gives (several only for long value lists):
+``DELETE`` for a table with ``erase: delete``, ``UPDATE ... SET`` each personal field by its strategy
+(:mod:`datavow.requests.strategies`) for ``erase: anonymize``. Never one statement per row.
+
+- **Holds** (Art. 17(3)): rows under a live hold are kept; only the hold's ``minimise`` fields are
+  erased. The result says how many rows were kept, until when, and for which purpose.
+- **Foreign keys**: within a system, tables that reference others are handled before the tables
+  they reference; an anonymised row keeps the key columns references use.
+- **All or nothing per system**: a system's statements run in one transaction. Every statement only
+  touches values not erased yet, so running the same erasure again finishes a failed system and
+  changes nothing in a finished one.
+- **Checked first**: every strategy is checked against the reflected columns of every system before
+  any system changes; a misfit is a :class:`RequestError` naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from datavow.datamap.load import LoadedMap
+from datavow.datamap.model import DataField, FieldErasure, FieldStrategy, Table, TableErasure
+from datavow.errors import RequestError
+from datavow.plan.model import Discovery, Selection, Step
+from datavow.requests.erase_holds import HoldCondition, hold_condition
+from datavow.requests.erase_systems import (
+    Reflector,
+    SystemsResult,
+    clauses,
+    commit,
+    key_columns,
+    prepare,
+    selected_steps,
+)
+from datavow.requests.strategies import Erasing, Keys, Rewrite, register_functions, rewrite
+
+Progress = Callable[[str, str, int, int], None]  # system, step label, statements done, statements in all
+Action = Literal["delete", "anonymize", "none"]
+
+_NULLIFY = FieldErasure(strategy=FieldStrategy.nullify)
+
+
+@dataclass
+class StepErasure:
+    """What erasure did to one table: rows deleted, anonymised, and kept under a hold."""
+
+    step: str
+    action: Action
+    deleted: int = 0
+    anonymised: int = 0
+    kept: int = 0  # rows under a live hold
+    minimised: int = 0  # held rows whose ``minimise`` fields were erased
+    held_until: date | datetime | None = None  # when the last kept row's hold ends
+    hold_purpose: str | None = None
+    untouched: list[str] = field(default_factory=list)  # personal fields kept: keys references use
+
+    @property
+    def changed(self) -> int:
+        return self.deleted + self.anonymised + self.minimised
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "action": self.action,
+            "deleted": self.deleted,
+            "anonymised": self.anonymised,
+            "kept": self.kept,
+            "minimised": self.minimised,
+            "held_until": self.held_until.isoformat() if self.held_until is not None else None,
+            "hold_purpose": self.hold_purpose,
+            "untouched": list(self.untouched),
+        }
+
+
+@dataclass
+class ErasureResult(SystemsResult):
+    """Per system: done or failed; per step of a done system: what changed and what was kept."""
+
+    steps: list[StepErasure]
+
+    @property
+    def changed(self) -> int:
+        return sum(step.changed for step in self.steps)
+
+    def step(self, label: str) -> StepErasure:
+        for step in self.steps:
+            if step.step == label:
+                return step
+        raise KeyError(label)
+
+    def kept(self) -> list[StepErasure]:
+        """The steps where a hold kept rows."""
+        return [step for step in self.steps if step.kept]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "steps": [step.to_dict() for step in self.steps]}
+
+
+@dataclass(frozen=True)
+class _Statement:
+    outcome: StepErasure
+    does: Literal["deleted", "anonymised", "minimised", "held"]
+    statement: sa.Executable
+    hold: HoldCondition | None = None
+
+
+@dataclass(frozen=True)
+class _SystemWork:
+    outcomes: list[StepErasure]  # one per step, in the order they run
+    statements: list[_Statement]
+
+
+def erase(
+    loaded: LoadedMap,
+    discovery: Discovery,
+    engines: Mapping[str, Engine],
+    *,
+    key: bytes,
+    now: datetime,
+    progress: Progress | None = None,
+) -> ErasureResult:
+    """Erase the rows ``discovery`` selected, in every system of its plan.
+
+    ``key`` is the installation's secret key (the keyed hash derives its own from it); ``now`` the
+    moment holds are judged at. Raises :class:`RequestError` before any change when a strategy does
+    not fit its column; a database error fails that system only (see :attr:`ErasureResult.systems`).
+    """
+    keys = Keys.for_run(key)
+
+    def build(system: str, reflector: Reflector) -> _SystemWork:
+        return _system_work(loaded, discovery, system, reflector, keys, now)
+
+    prepared, failed = prepare(loaded, engines, discovery, build)
+    total = sum(1 for work in prepared.values() for s in work.statements if s.does != "held")
+    done = 0
+
+    def run(system: str, work: _SystemWork, connection: Connection) -> None:
+        nonlocal done
+        register_functions(connection)
+        for item in work.statements:
+            result = connection.execute(item.statement)
+            if item.does == "held":
+                _count_held(item, tuple(result.one()))
+                continue
+            setattr(item.outcome, item.does, getattr(item.outcome, item.does) + result.rowcount)
+            done += 1
+            if progress is not None:
+                progress(system, item.outcome.step, done, total)
+
+    systems, committed = commit(engines, discovery, prepared, failed, run)
+    return ErasureResult(systems, [outcome for work in committed for outcome in work.outcomes])
+
+
+def _count_held(item: _Statement, row: tuple[Any, ...]) -> None:
+    count, latest = row
+    item.outcome.kept += count
+    assert item.hold is not None
+    until = item.hold.until(latest)
+    if until is not None and (item.outcome.held_until is None or until > item.outcome.held_until):
+        item.outcome.held_until = until
+
+
+def _system_work(
+    loaded: LoadedMap, discovery: Discovery, system: str, reflector: Reflector, keys: Keys, now: datetime
+) -> _SystemWork:
+    work = _SystemWork([], [])
+    for step, selection in _children_first(loaded, selected_steps(discovery, system)):
+        outcome = StepErasure(step.label, _action(loaded.table(*step.table).table))
+        work.outcomes.append(outcome)
+        work.statements.extend(_step_statements(loaded, outcome, step, selection, reflector, keys, now))
+    return work
+
+
+def _step_statements(
+    loaded: LoadedMap,
+    outcome: StepErasure,
+    step: Step,
+    selection: Selection,
+    reflector: Reflector,
+    keys: Keys,
+    now: datetime,
+) -> list[_Statement]:
+    if outcome.action == "none":
+        return []
+    table = reflector.step(step)
+    declared = loaded.table(*step.table).table
+    dialect = reflector.connection.dialect.name
+    where = clauses(table, selection, dialect)
+    protected = key_columns(loaded, step.table)
+
+    def erasing(fields: Mapping[str, FieldErasure]) -> dict[str, Rewrite]:
+        rewrites = {}
+        for name, erasure in fields.items():
+            if name in protected and erasure.strategy is not FieldStrategy.keep:
+                if name not in outcome.untouched:  # a minimise field is met twice
+                    outcome.untouched.append(name)
+                continue
+            done = rewrite(Erasing(f"{step.label}.{name}", _column(table, step, name), erasure, dialect, keys))
+            if done is not None:
+                rewrites[name] = done
+        return rewrites
+
+    statements: list[_Statement] = []
+    hold = hold_condition(loaded, step.table, table, reflector, now)
+    live: sa.ColumnElement[bool] = sa.true()
+    if hold is not None:
+        outcome.hold_purpose = hold.hold.purpose
+        count = sa.select(sa.func.count(), sa.func.max(hold.moment)).select_from(table)
+        statements += [_Statement(outcome, "held", count.where(clause, hold.held), hold) for clause in where]
+        minimise = erasing({name: _minimised(declared.fields.get(name)) for name in hold.hold.minimise})
+        statements += _updates(outcome, "minimised", table, where, hold.held, minimise)
+        live = hold.released
+    if outcome.action == "delete":
+        statements += [_Statement(outcome, "deleted", table.delete().where(clause, live)) for clause in where]
+    else:
+        personal = {name: f.erase or _NULLIFY for name, f in declared.personal_fields().items()}
+        statements += _updates(outcome, "anonymised", table, where, live, erasing(personal))
+    return statements
+
+
+def _action(table: Table) -> Action:
+    """The table's ``erase``; without one, anonymise when a personal field names a strategy."""
+    if table.erase is TableErasure.delete:
+        return "delete"
+    if table.erase is TableErasure.anonymize:
+        return "anonymize"
+    fields = table.personal_fields().values()
+    return "anonymize" if any(f.erase and f.erase.strategy is not FieldStrategy.keep for f in fields) else "none"
+
+
+def _minimised(declared: DataField | None) -> FieldErasure:
+    """A ``minimise`` field is erased by its strategy, or set to NULL when it has none (or keep)."""
+    if declared is None or declared.erase is None or declared.erase.strategy is FieldStrategy.keep:
+        return _NULLIFY
+    return declared.erase
+
+
+def _updates(
+    outcome: StepErasure,
+    does: Literal["anonymised", "minimised"],
+    table: sa.Table,
+    where: list[sa.ColumnElement[bool]],
+    rows: sa.ColumnElement[bool],
+    rewrites: Mapping[str, Rewrite],
+) -> list[_Statement]:
+    if not rewrites:
+        return []
+    values = {name: done.value for name, done in rewrites.items()}
+    pending = sa.or_(*(done.pending for done in rewrites.values()))
+    return [_Statement(outcome, does, table.update().where(clause, rows, pending).values(values)) for clause in where]
+
+
+def _column(table: sa.Table, step: Step, name: str) -> sa.Column[Any]:
+    if name not in table.c:
+        raise RequestError(
+            f"{step.label}.{name} is in the data map but not in the database — run 'datavow check' to see the "
+            "drift, then fix the map or the table"
+        )
+    return table.c[name]
+
+
+def _children_first(loaded: LoadedMap, steps: list[tuple[Step, Selection]]) -> list[tuple[Step, Selection]]:
+    """Steps ordered so that a table comes before every table it references (cycles: plan order)."""
+    remaining = list(steps)
+    ordered: list[tuple[Step, Selection]] = []
+    while remaining:
+        tables = {step.table for step, _ in remaining}
+        referenced = {
+            target
+            for step, _ in remaining
+            for reference in loaded.table(*step.table).table.references.values()
+            if (target := loaded.table(*step.table).target(reference)) != step.table and target in tables
+        }
+        chosen = next((item for item in remaining if item[0].table not in referenced), remaining[0])
+        remaining.remove(chosen)
+        ordered.append(chosen)
+    return ordered

@@ -1,0 +1,142 @@
+"""Reading a person's rows of one plan step as a stream, and writing them as JSON and CSV.
+
+Rows come from the database through a server-side cursor, one statement per WHERE clause of
+:func:`datavow.plan.sql.selection_clauses` (clauses never overlap, so no row comes twice), and go
+straight into an archive entry: nothing holds more than one batch of rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import math
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from datavow.plan.model import Selection
+from datavow.plan.sql import selection_clauses
+from datavow.requests.export_archive import StreamingArchive
+
+# Rows fetched per round trip from a server-side cursor; fewer where a column holds binary data
+# (a voicemail, a scan), so that one batch stays a few megabytes.
+YIELD_PER = 2000
+YIELD_PER_BINARY = 20
+
+Batch = Sequence[Sequence[Any]]  # rows as tuples, their values in the order of the columns asked for
+
+
+def person_rows(
+    connection: Connection,
+    table: sa.Table,
+    selection: Selection,
+    columns: Sequence[str],
+    *,
+    tenant: str | None,
+) -> Iterator[Batch]:
+    """The rows ``selection`` selects in ``table`` (within ``tenant``), with only ``columns``, in
+    batches, in key order within each clause."""
+    chosen = [table.c[name] for name in columns]
+    batch = YIELD_PER_BINARY if any(_is_binary(column.type) for column in chosen) else YIELD_PER
+    streaming = connection.execution_options(stream_results=True, yield_per=batch)
+    order = [table.c[name] for name in selection.step.key if name in table.c]
+    for clause in selection_clauses(table, selection, connection.dialect.name, tenant=tenant):
+        yield from streaming.execute(sa.select(*chosen).where(clause).order_by(*order)).partitions()
+
+
+def _is_binary(column_type: sa.types.TypeEngine[Any]) -> bool:
+    try:
+        return column_type.python_type is bytes
+    except NotImplementedError:
+        return False
+
+
+# --------------------------------------------------------------------------- values
+
+
+def json_value(value: Any) -> Any:
+    """A database value as JSON can hold it: dates in ISO 8601, bytes in base64, decimals as text."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, timedelta):
+        return f"PT{value.total_seconds():g}S"
+    if isinstance(value, Mapping):
+        return {str(key): json_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_value(item) for item in value]
+    return str(value)  # Decimal, UUID, enums, anything else a driver returns
+
+
+def csv_value(value: Any) -> str:
+    """A database value as one CSV cell: as in JSON, NULL empty, nested values as JSON text."""
+    converted = json_value(value)
+    if converted is None:
+        return ""
+    if isinstance(converted, bool):
+        return "true" if converted else "false"
+    if isinstance(converted, (dict, list)):
+        return json.dumps(converted, ensure_ascii=False)
+    return str(converted)
+
+
+# The fast paths below give what json_value and csv_value give, without a call per value: the
+# encoder converts only what JSON cannot hold, and the csv module writes these types as they are.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=json_value)
+_AS_IS = frozenset({str, int, float, type(None)})
+
+
+def _json_object(columns: Sequence[str], row: Sequence[Any]) -> str:
+    values = dict(zip(columns, row, strict=True))
+    try:
+        return _ENCODER.encode(values)
+    except ValueError:  # NaN or infinity: JSON has no such number
+        return _ENCODER.encode({key: json_value(value) for key, value in values.items()})
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_json(
+    archive: StreamingArchive, name: str, columns: Sequence[str], batches: Iterator[Batch]
+) -> Generator[bytes, None, int]:
+    """Write the rows of ``batches`` as a JSON array of objects, one per line; yield archive bytes
+    as they come. The array is never built in memory; the count of rows is the return value."""
+    count = 0
+    with archive.text_entry(name, large=True) as out:
+        out.write("[")
+        for batch in batches:
+            for row in batch:
+                out.write(("\n" if not count else ",\n") + _json_object(columns, row))
+                count += 1
+                if archive.ready():
+                    yield archive.take()
+        out.write("\n]\n")
+    return count
+
+
+def write_csv(
+    archive: StreamingArchive, name: str, columns: Sequence[str], batches: Iterator[Batch]
+) -> Generator[bytes, None, int]:
+    """Write a header and the rows of ``batches`` as CSV (RFC 4180); the count of rows is the
+    return value."""
+    count = 0
+    with archive.text_entry(name, large=True) as out:
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for batch in batches:
+            for row in batch:
+                writer.writerow([value if type(value) in _AS_IS else csv_value(value) for value in row])
+                count += 1
+                if archive.ready():
+                    yield archive.take()
+    return count

@@ -1,0 +1,497 @@
+"""The life of a data subject request: received, verified, in progress, completed.
+
+::
+
+    received ──verify──▶ verified ──start──▶ in_progress ──complete──▶ completed
+       │  └──forward──▶ forwarded (processor mode, Art. 28(3)(e))
+       └──────────────────┴──────────deny──────────┴──▶ denied (Art. 12(4))
+
+Every change of state is written together with its audit entry, in one transaction: a request
+is never in a state the audit log does not show. The clock (:mod:`datavow.requests.clock`) is
+set on receipt and can be extended once, within the first month.
+
+Functions that change a request take a :class:`~datavow.store.Store` (their own transaction) or
+a session from ``store.session()`` (the caller's transaction), like :func:`datavow.audit.append`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from datavow.audit import append
+from datavow.datamap import LoadedMap
+from datavow.datamap.model import Role
+from datavow.errors import RequestError
+from datavow.requests.clock import DUE_SOON, aware, due_date, extended_due_date, utc_now
+from datavow.requests.lifecycle_identities import (
+    IdentityInput,
+    IdentityKeys,
+    canonical_identities,
+    kinds_from_text,
+    kinds_text,
+)
+from datavow.requests.lifecycle_tenants import controller_name
+from datavow.store import Store
+from datavow.store.models import RequestIdentityRow, RequestRow, UTCDateTime
+
+
+class RequestKind(StrEnum):
+    """The right a request exercises."""
+
+    access = "access"  # Art. 15
+    erasure = "erasure"  # Art. 17
+    rectification = "rectification"  # Art. 16
+    restriction = "restriction"  # Art. 18
+    objection = "objection"  # Art. 21
+    portability = "portability"  # Art. 20
+
+
+class Status(StrEnum):
+    received = "received"
+    verified = "verified"
+    in_progress = "in_progress"
+    completed = "completed"
+    denied = "denied"
+    forwarded = "forwarded"
+
+
+class Source(StrEnum):
+    """Who brought the request: the person, a controller we process for, or an agent for either."""
+
+    data_subject = "data_subject"
+    controller = "controller"
+    agent = "agent"
+
+
+#: The states a request can move to from each state; the last three are final.
+TRANSITIONS: Mapping[Status, frozenset[Status]] = {
+    Status.received: frozenset({Status.verified, Status.denied, Status.forwarded}),
+    Status.verified: frozenset({Status.in_progress, Status.denied}),
+    Status.in_progress: frozenset({Status.completed, Status.denied}),
+    Status.completed: frozenset(),
+    Status.denied: frozenset(),
+    Status.forwarded: frozenset(),
+}
+#: States in which the clock runs.
+OPEN = frozenset({Status.received, Status.verified, Status.in_progress})
+
+# Per state: the verb that moves a request into it (for "allowed now: verify, deny"), how the
+# message says it ("cannot be started") and the audit action that records it.
+_VERB = {
+    Status.verified: ("verify", "verified", "request.verified"),
+    Status.in_progress: ("start", "started", "request.started"),
+    Status.completed: ("complete", "completed", "request.completed"),
+    Status.denied: ("deny", "denied", "request.denied"),
+    Status.forwarded: ("forward", "forwarded", "request.forwarded"),
+}
+_E = TypeVar("_E", bound=StrEnum)
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """A request as the state store holds it. Its identities stay sealed: read them with
+    :func:`request_identities`. ``completed_at`` is when it was closed: completed, denied or
+    forwarded."""
+
+    id: int
+    kind: RequestKind
+    status: Status
+    source: Source
+    tenant: str | None
+    received_at: datetime
+    due_at: datetime
+    extended_to: datetime | None
+    extension_reason: str | None
+    verified_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    denied_reason: str | None
+    forwarded_to: str | None
+    identity_kinds: tuple[str, ...]
+    result: dict[str, Any] | None
+
+    @property
+    def deadline(self) -> datetime:
+        """When the answer is due: the extended date if there is one (Art. 12(3))."""
+        return self.extended_to or self.due_at
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        return self.is_open and utc_now(now) > self.deadline
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: times as ISO 8601 UTC, enums as their values."""
+
+        def when(moment: datetime | None) -> str | None:
+            return moment.isoformat() if moment else None
+
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "status": self.status.value,
+            "source": self.source.value,
+            "tenant": self.tenant,
+            "identity_kinds": list(self.identity_kinds),
+            "received_at": when(self.received_at),
+            "due_at": when(self.due_at),
+            "extended_to": when(self.extended_to),
+            "extension_reason": self.extension_reason,
+            "deadline": when(self.deadline),
+            "verified_at": when(self.verified_at),
+            "started_at": when(self.started_at),
+            "completed_at": when(self.completed_at),
+            "denied_reason": self.denied_reason,
+            "forwarded_to": self.forwarded_to,
+            "result": self.result,
+        }
+
+
+# --------------------------------------------------------------------------- receiving
+
+
+def receive(
+    store: Store,
+    loaded: LoadedMap,
+    kind: RequestKind | str,
+    identities: IdentityInput,
+    *,
+    source: Source | str,
+    tenant: str | None = None,
+    actor: str,
+    received_at: datetime | None = None,
+    controller: str | None = None,
+) -> RequestRecord:
+    """Record a new request and start its clock (due one month after ``received_at``, now by
+    default; pass the date a letter arrived).
+
+    ``identities`` name the person (``{"email": "jane@example.com"}``), validated against the
+    map and sealed at rest. ``tenant`` scopes the request to one controller of a tenant-scoped
+    system. In processor mode a request from the data subject (``source="data_subject"``) about
+    a tenant is not ours to answer: it is recorded as ``forwarded`` to that controller (Art.
+    28(3)(e)), whose name is read from the tenant table unless ``controller`` gives it.
+    """
+    kind = _choice(RequestKind, kind, "request kind")
+    source = _choice(Source, source, "source")
+    parsed = canonical_identities(loaded, identities)
+    now = utc_now(None)
+    received = aware(received_at, "received_at") if received_at is not None else now
+    if received > now + timedelta(minutes=5):
+        raise RequestError(f"received_at {received:%Y-%m-%d %H:%M} UTC is in the future: give when it arrived")
+    roles = set(loaded.model.organization.roles)
+    if tenant is None and source is Source.data_subject and Role.controller not in roles:
+        raise RequestError(
+            f"{loaded.model.organization.name} is only a processor: name the controller (tenant) the request "
+            "is about, so it can be forwarded to them (Art. 28(3)(e))"
+        )
+    if tenant is not None:
+        tenant = tenant.strip()
+        controller = controller or controller_name(loaded, tenant)
+    keys = IdentityKeys.for_map(loaded)
+    with store.session() as session:
+        row = RequestRow(
+            kind=kind.value,
+            status=Status.received.value,
+            source=source.value,
+            tenant=tenant,
+            received_at=received,
+            due_at=due_date(received),
+            identity_kinds=kinds_text(parsed),
+            identities=b"",
+        )
+        session.add(row)
+        session.flush()  # the id is part of what the identities are sealed to
+        row.identities = keys.seal(parsed, _context(row.id))
+        session.add_all(RequestIdentityRow(request_id=row.id, identity_hash=h) for h in keys.hashes(parsed))
+        details = {
+            "kind": kind.value,
+            "source": source.value,
+            "tenant": tenant,
+            "identity_kinds": sorted(parsed),
+            "due_at": row.due_at.isoformat(),
+        }
+        append(session, actor, "request.received", "request", str(row.id), reason=_ARTICLE[kind], details=details)
+        if source is Source.data_subject and controller is not None:
+            return forward(session, row.id, controller, actor, now=now)
+        return _record(row)
+
+
+_ARTICLE = {
+    RequestKind.access: "Art. 15",
+    RequestKind.erasure: "Art. 17",
+    RequestKind.rectification: "Art. 16",
+    RequestKind.restriction: "Art. 18",
+    RequestKind.objection: "Art. 21",
+    RequestKind.portability: "Art. 20",
+}
+
+
+# --------------------------------------------------------------------------- moving on
+
+
+def verify(
+    target: Store | Session, request_id: int, actor: str, *, method: str = "manual", now: datetime | None = None
+) -> RequestRecord:
+    """The person's identity is verified (``method``: how, e.g. ``email code``): received → verified."""
+    with _session(target) as session:
+        row = request_row(session, request_id, lock=True)
+        moment = utc_now(now)
+        _move(session, row, Status.verified, actor, details={"method": method}, verified_at=moment)
+        return _record(row)
+
+
+def start(target: Store | Session, request_id: int, actor: str, *, now: datetime | None = None) -> RequestRecord:
+    """Execution begins: verified → in_progress. The caller then runs the plan."""
+    with _session(target) as session:
+        row = request_row(session, request_id, lock=True)
+        _move(session, row, Status.in_progress, actor, started_at=utc_now(now))
+        return _record(row)
+
+
+def complete(
+    target: Store | Session,
+    request_id: int,
+    result: Mapping[str, Any],
+    actor: str,
+    *,
+    now: datetime | None = None,
+) -> RequestRecord:
+    """The request was answered: in_progress → completed, keeping ``result`` (JSON).
+
+    ``result`` is written to the audit entry too, which outlives the request: counts, tables,
+    a package id; never personal data.
+    """
+    payload = dict(result)
+    with _session(target) as session:
+        row = request_row(session, request_id, lock=True)
+        _move(
+            session,
+            row,
+            Status.completed,
+            actor,
+            details={"result": payload},
+            completed_at=utc_now(now),
+            result=payload,
+        )
+        return _record(row)
+
+
+def deny(
+    target: Store | Session, request_id: int, reason: str, actor: str, *, now: datetime | None = None
+) -> RequestRecord:
+    """Refuse the request with a reason (Art. 12(4)); :func:`~datavow.requests.lifecycle_letters.denial_letter`
+    writes the answer, which must tell the person they may complain to the supervisory authority."""
+    reason = required(reason, "a refusal needs its reason (Art. 12(4)): pass reason")
+    with _session(target) as session:
+        row = request_row(session, request_id, lock=True)
+        _move(session, row, Status.denied, actor, reason=reason, completed_at=utc_now(now), denied_reason=reason)
+        return _record(row)
+
+
+def forward(
+    target: Store | Session, request_id: int, controller: str, actor: str, *, now: datetime | None = None
+) -> RequestRecord:
+    """Hand a received request to the controller it belongs to (Art. 28(3)(e)): received → forwarded."""
+    controller = required(controller, "name the controller the request is forwarded to")
+    with _session(target) as session:
+        row = request_row(session, request_id, lock=True)
+        _move(
+            session,
+            row,
+            Status.forwarded,
+            actor,
+            reason=f"Art. 28(3)(e): forwarded to the controller, {controller}",
+            details={"controller": controller, "tenant": row.tenant},
+            completed_at=utc_now(now),
+            forwarded_to=controller,
+        )
+        return _record(row)
+
+
+def extend(
+    target: Store | Session,
+    request_id: int,
+    months: int,
+    reason: str,
+    actor: str,
+    now: datetime | None = None,
+) -> RequestRecord:
+    """Extend the deadline by 1 or 2 further months (Art. 12(3)): once, with a reason, and only
+    within the first month. Tell the person, with the reason
+    (:func:`~datavow.requests.lifecycle_letters.extension_letter`)."""
+    reason = required(reason, "an extension needs its reason (Art. 12(3)): pass reason")
+    with _session(target) as session:
+        row = request_row(session, request_id, lock=True)
+        status = Status(row.status)
+        if status not in OPEN:
+            raise RequestError(f"request {request_id} is {status.value}: only an open request can be extended")
+        new_due = extended_due_date(
+            row.received_at, row.due_at, months, utc_now(now), extended=row.extended_to is not None
+        )
+        row.extended_to, row.extension_reason = new_due, reason
+        details = {"months": months, "due_at": row.due_at.isoformat(), "extended_to": new_due.isoformat()}
+        append(session, actor, "request.extended", "request", str(row.id), reason=reason, details=details)
+        return _record(row)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def get(store: Store, request_id: int) -> RequestRecord:
+    """The request with this id; :class:`RequestError` if there is none."""
+    with store.session(write=False) as session:
+        return _record(request_row(session, request_id))
+
+
+def request_identities(store: Store, loaded: LoadedMap, request_id: int) -> dict[str, tuple[str, ...]]:
+    """The identities a request names, unsealed: what the planner needs to find the person."""
+    with store.session(write=False) as session:
+        blob = request_row(session, request_id).identities
+    return IdentityKeys.for_map(loaded, create=False).unseal(blob, _context(request_id))
+
+
+def find_requests(store: Store, loaded: LoadedMap, identities: IdentityInput) -> list[RequestRecord]:
+    """Every request naming any of these identities, oldest first (by keyed hash, nothing is unsealed)."""
+    hashes = IdentityKeys.for_map(loaded).hashes(canonical_identities(loaded, identities))
+    matching = sa.select(RequestIdentityRow.request_id).where(RequestIdentityRow.identity_hash.in_(hashes))
+    with store.session(write=False) as session:
+        rows = session.scalars(sa.select(RequestRow).where(RequestRow.id.in_(matching)).order_by(RequestRow.id))
+        return [_record(row) for row in rows]
+
+
+def list_requests(
+    store: Store,
+    status: Status | str | None = None,
+    due_within: timedelta | None = None,
+    overdue: bool = False,
+    now: datetime | None = None,
+) -> list[RequestRecord]:
+    """Requests, soonest deadline first.
+
+    ``overdue`` keeps open requests past their deadline; ``due_within`` open requests not yet
+    overdue whose deadline falls within that period (:data:`~datavow.requests.clock.DUE_SOON` is
+    the usual one). Both together: either.
+    """
+    moment = utc_now(now)
+    deadline = sa.func.coalesce(RequestRow.extended_to, RequestRow.due_at)
+    query = sa.select(RequestRow)
+    if status is not None:
+        query = query.where(RequestRow.status == _choice(Status, status, "status").value)
+    windows = []
+    if overdue:
+        windows.append(deadline < sa.literal(moment, UTCDateTime()))
+    if due_within is not None:
+        if due_within < timedelta(0):
+            raise RequestError("due_within must not be negative")
+        start_, end = sa.literal(moment, UTCDateTime()), sa.literal(moment + due_within, UTCDateTime())
+        windows.append(sa.and_(deadline >= start_, deadline <= end))
+    if windows:
+        query = query.where(RequestRow.status.in_([s.value for s in OPEN]), sa.or_(*windows))
+    query = query.order_by(deadline, RequestRow.id)
+    with store.session(write=False) as session:
+        return [_record(row) for row in session.scalars(query)]
+
+
+def due_soon(store: Store, now: datetime | None = None, within: timedelta = DUE_SOON) -> list[RequestRecord]:
+    """Open requests not yet overdue that are due within ``within`` (7 days by default)."""
+    return list_requests(store, due_within=within, now=now)
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _context(request_id: int) -> str:
+    return f"request:{request_id}"
+
+
+def required(text: str, message: str) -> str:
+    """``text`` stripped; :class:`RequestError` with ``message`` when it is empty."""
+    if not isinstance(text, str) or not text.strip():
+        raise RequestError(message)
+    return text.strip()
+
+
+def _choice(enum: type[_E], value: _E | str, what: str) -> _E:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        raise RequestError(f"unknown {what} {value!r}: use one of {allowed}") from None
+
+
+@contextmanager
+def _session(target: Store | Session) -> Iterator[Session]:
+    if isinstance(target, Session):
+        yield target
+    else:
+        with target.session() as session:
+            yield session
+
+
+def request_row(session: Session, request_id: int, *, lock: bool = False) -> RequestRow:
+    """The request's row in ``session``; :class:`RequestError` if there is none.
+
+    ``lock``: held until the transaction ends (PostgreSQL; SQLite write sessions hold the
+    database lock already), so two agents cannot move one request at once.
+    """
+    query = sa.select(RequestRow).where(RequestRow.id == request_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    row = session.scalars(query).one_or_none()
+    if row is None:
+        raise RequestError(f"there is no request {request_id}: `datavow requests list` shows them")
+    return row
+
+
+def _move(
+    session: Session,
+    row: RequestRow,
+    to: Status,
+    actor: str,
+    *,
+    reason: str | None = None,
+    details: Mapping[str, object] | None = None,
+    **changes: Any,
+) -> None:
+    """Check the transition, change the row, and append ``request.<state>`` in the same transaction."""
+    current = Status(row.status)
+    if to not in TRANSITIONS[current]:
+        allowed = sorted(_VERB[s][0] for s in TRANSITIONS[current])
+        then = f"allowed now: {', '.join(allowed)}" if allowed else f"a {current.value} request is final"
+        raise RequestError(f"request {row.id} is {current.value}, so it cannot be {_VERB[to][1]}: {then}")
+    row.status = to.value
+    for name, value in changes.items():
+        setattr(row, name, value)
+    session.flush()
+    append(session, actor, _VERB[to][2], "request", str(row.id), reason=reason, details=details)
+
+
+def _record(row: RequestRow) -> RequestRecord:
+    return RequestRecord(
+        id=row.id,
+        kind=RequestKind(row.kind),
+        status=Status(row.status),
+        source=Source(row.source),
+        tenant=row.tenant,
+        received_at=row.received_at,
+        due_at=row.due_at,
+        extended_to=row.extended_to,
+        extension_reason=row.extension_reason,
+        verified_at=row.verified_at,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+        denied_reason=row.denied_reason,
+        forwarded_to=row.forwarded_to,
+        identity_kinds=kinds_from_text(row.identity_kinds),
+        result=row.result,
+    )

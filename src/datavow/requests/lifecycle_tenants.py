@@ -1,0 +1,67 @@
+"""Processor mode: which controller a tenant is (Art. 28(3)(e)).
+
+A tenant-scoped system (``tenant: {table: clients, key: id, name: name}``) lists its controllers
+in a table of its own database. A request names a tenant by that table's key; its name is read
+from the ``name`` column so a forwarded request records who it was forwarded to.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from datavow.connectors.sql import connect, translate_errors
+from datavow.datamap import LoadedMap
+from datavow.datamap.model import Tenant
+from datavow.errors import RequestError
+
+
+def tenant_systems(loaded: LoadedMap) -> dict[str, Tenant]:
+    """Each tenant-scoped system of the map and how it names its tenants."""
+    return {name: system.tenant for name, system in loaded.model.systems.items() if system.tenant is not None}
+
+
+def controller_name(loaded: LoadedMap, tenant: str) -> str:
+    """The name of the controller ``tenant`` is, looked up in each tenant-scoped system's tenant
+    table. Raises :class:`RequestError` when the map has no tenants or no system knows this one."""
+    systems = tenant_systems(loaded)
+    if not systems:
+        raise RequestError(
+            f"the request names tenant {tenant!r}, but no system in the map is tenant-scoped: "
+            "leave the tenant out, or declare 'tenant:' on the system that holds controllers' data"
+        )
+    looked_in = []
+    for system_name, spec in systems.items():
+        name = _lookup(loaded, system_name, spec, tenant)
+        if name is not None:
+            return name
+        looked_in.append(f"{system_name}.{spec.table}")
+    raise RequestError(
+        f"no tenant {tenant!r} in {', '.join(looked_in)}: name the tenant by its key "
+        f"({', '.join(sorted({'/'.join(spec.key) for spec in systems.values()}))})"
+    )
+
+
+def _lookup(loaded: LoadedMap, system_name: str, spec: Tenant, tenant: str) -> str | None:
+    parts = [part.strip() for part in tenant.split(",")] if len(spec.key) > 1 else [tenant]
+    if len(parts) != len(spec.key):
+        raise RequestError(f"tenants of {system_name} have a key of {len(spec.key)} columns: write them as 'a,b'")
+    system = loaded.model.systems[system_name]
+    declared = system.tables.get(spec.table)
+    schema = (declared.schema_ if declared else None) or system.schema_
+    table = sa.table(spec.table, *(sa.column(c) for c in {*spec.key, spec.name or spec.key[0]}), schema=schema)
+    # Compared as text: a tenant is named on the command line, its key may be an integer column.
+    condition = sa.and_(
+        *(sa.cast(table.c[column], sa.String) == part for column, part in zip(spec.key, parts, strict=True))
+    )
+    query = sa.select(table.c[spec.name or spec.key[0]]).where(condition)
+    engine = connect(loaded.system_url(system_name), system=system_name)
+    try:
+        with translate_errors(engine.url, system_name), engine.connect() as connection:
+            row = connection.execute(query).first()
+    finally:
+        engine.dispose()
+    if row is None:
+        return None
+    if spec.name is None:
+        return f"tenant {tenant} of {system_name}"
+    return str(row[0])

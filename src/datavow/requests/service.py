@@ -1,0 +1,198 @@
+"""Running a verified request end to end: plan, discover (kept), then erase, rectify or export.
+
+This is where the parts meet: the lifecycle (:mod:`.lifecycle_execute`) moves the request and
+writes the audit log; the planner finds the person; the executors change or read the databases.
+What discovery found is sealed into the state store *before* anything changes, so a run that
+stops halfway (a crash, an unreachable system) resumes on exactly the same rows when run again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from datavow.audit import append
+from datavow.connectors.sql import connect
+from datavow.datamap import LoadedMap
+from datavow.errors import RequestError
+from datavow.plan import compile_plan, discover, parse_identities
+from datavow.plan.model import Discovery, Plan
+from datavow.plan.sql import reflect_table, selection_clauses
+from datavow.requests.erase_systems import SystemsResult
+from datavow.requests.erasure import erase
+from datavow.requests.export import ExportInfo, export_access
+from datavow.requests.lifecycle import RequestKind, RequestRecord
+from datavow.requests.lifecycle_execute import execute
+from datavow.requests.persisted import load_discovery, save_discovery
+from datavow.requests.rectification import rectify
+from datavow.store import Store
+
+Progress = Callable[[str, str, int, int], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What a run needs beyond the request itself."""
+
+    key: bytes
+    export_dir: Path | None = None  # where access packages are written (default: .datavow/exports)
+    export_days: int = 30  # how long a package stays downloadable
+    corrections: Mapping[str, str] = field(default_factory=dict)  # rectification: category or field -> value
+    progress: Progress | None = None
+
+
+@contextmanager
+def open_engines(loaded: LoadedMap, systems: list[str]) -> Iterator[dict[str, Engine]]:
+    """One engine per system of the plan, disposed afterwards."""
+    engines: dict[str, Engine] = {}
+    try:
+        for name in systems:
+            engines[name] = connect(loaded.system_url(name), system=name)
+        yield engines
+    finally:
+        for engine in engines.values():
+            engine.dispose()
+
+
+def find_person(
+    loaded: LoadedMap, plan: Plan, identities: Mapping[str, frozenset[object]], engines: Mapping[str, Engine]
+) -> Discovery:
+    """Run ``plan`` read-only: which rows of which tables hold the person."""
+    with ExitStack() as stack:
+        connections: dict[str, Connection] = {name: stack.enter_context(engines[name].connect()) for name in engines}
+        return discover(loaded, plan, identities, connections, tenant=plan.tenant)
+
+
+def plan_for(loaded: LoadedMap, record: RequestRecord, identities: Mapping[str, frozenset[object]]) -> Plan:
+    return compile_plan(loaded, identities.keys(), tenant=record.tenant)
+
+
+def run_request(
+    store: Store, loaded: LoadedMap, request_id: int, options: RunOptions, actor: str, *, now: datetime | None = None
+) -> RequestRecord:
+    """Execute a verified request (or resume one in progress) and complete it."""
+
+    def run(record: RequestRecord, given: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+        identities = parse_identities(loaded, given)
+        plan = plan_for(loaded, record, identities)
+        with open_engines(loaded, plan.systems()) as engines:
+            discovery = _kept_or_found(store, loaded, record, plan, identities, engines, options.key, actor)
+            return _carry_out(loaded, record, identities, discovery, engines, options)
+
+    return execute(store, loaded, request_id, run, actor, now=now)
+
+
+def _kept_or_found(
+    store: Store,
+    loaded: LoadedMap,
+    record: RequestRecord,
+    plan: Plan,
+    identities: Mapping[str, frozenset[object]],
+    engines: Mapping[str, Engine],
+    key: bytes,
+    actor: str,
+) -> Discovery:
+    with store.session(write=False) as session:
+        kept = load_discovery(session, record.id, plan, key)
+    if kept is not None:
+        return kept
+    discovery = find_person(loaded, plan, identities, engines)
+    with store.session() as session:
+        save_discovery(session, record.id, discovery, key)
+        append(
+            session,
+            actor,
+            "request.discovered",
+            "request",
+            str(record.id),
+            details={"rows": discovery.counts(), "systems": plan.systems()},
+        )
+    return discovery
+
+
+def _carry_out(
+    loaded: LoadedMap,
+    record: RequestRecord,
+    identities: Mapping[str, frozenset[object]],
+    discovery: Discovery,
+    engines: Mapping[str, Engine],
+    options: RunOptions,
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    kind = RequestKind(record.kind)
+    if kind is RequestKind.erasure:
+        erased = erase(loaded, discovery, engines, key=options.key, now=now, progress=options.progress)
+        return {"found": discovery.found_anything, **_finished(erased, "erasure")}
+    if kind is RequestKind.rectification:
+        if not options.corrections:
+            raise RequestError("a rectification needs the corrected values, e.g. --set user.contact.email=new@x.org")
+        return _finished(rectify(loaded, discovery, engines, options.corrections, now=now), "rectification")
+    if kind in (RequestKind.access, RequestKind.portability):
+        folder = options.export_dir or loaded.directory / ".datavow" / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        package = export_access(
+            loaded,
+            discovery,
+            engines,
+            folder / f"request-{record.id}.zip.dvs",
+            key=options.key,
+            request=ExportInfo(request_id=str(record.id), received_at=record.received_at, identities=identities),
+            expires_at=now + timedelta(days=options.export_days),
+        )
+        return {
+            "found": package.found_anything,
+            "package": str(package.path),
+            "rows": package.rows,
+            "tables": {t.label: t.rows for t in package.tables},
+            "expires_at": package.header.expires_at.isoformat(),
+        }
+    if kind in (RequestKind.restriction, RequestKind.objection):
+        flagged = set_restriction_flags(loaded, discovery, engines, True)
+        return {"found": bool(discovery.found_anything), "flagged": flagged}
+    raise RequestError(f"requests of kind {kind.value} are not executed here")
+
+
+def _finished(result: SystemsResult, what: str) -> dict[str, Any]:
+    """The result, when every system finished; otherwise an error that leaves the request in
+    progress (the systems that failed changed nothing, and a re-run finishes them)."""
+    failed = {name: outcome for name, outcome in result.systems.items() if outcome.status != "done"}
+    if failed:
+        names = ", ".join(f"{name} ({outcome.error})" for name, outcome in failed.items())
+        raise RequestError(
+            f"the {what} could not finish on {names}; nothing there was changed — fix it and run "
+            "the request again to finish (what was found is kept)"
+        )
+    return result.to_dict()
+
+
+def set_restriction_flags(
+    loaded: LoadedMap, discovery: Discovery, engines: Mapping[str, Engine], value: bool
+) -> dict[str, int]:
+    """Set each ``restriction_flag`` column of the person's rows to ``value`` (Art. 18), one
+    transaction per system; returns rows changed per table."""
+    changed: dict[str, int] = {}
+    for system in discovery.plan.systems():
+        with engines[system].begin() as connection:
+            for selection in discovery.selections.values():
+                if selection.step.table[0] != system or selection.is_empty():
+                    continue
+                ref = loaded.table(*selection.step.table)
+                flag = ref.table.restriction_flag
+                if flag is None:
+                    continue
+                table = reflect_table(loaded, selection.step, connection)
+                rows = 0
+                for clause in selection_clauses(table, selection, connection.dialect.name):
+                    statement = (
+                        sa.update(table).where(clause, table.c[flag].is_distinct_from(value)).values({flag: value})
+                    )
+                    rows += connection.execute(statement).rowcount
+                changed[selection.step.label] = rows
+    return changed

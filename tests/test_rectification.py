@@ -1,0 +1,204 @@
+"""Rectification (Art. 16) against real databases: the shop of ``test_erasure`` on SQLite,
+PostgreSQL or MariaDB, plus a CRM in a second system (a SQLite file) that holds Alice too."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
+
+from datavow.errors import RequestError
+from datavow.plan import Discovery
+from datavow.requests.rectification import rectify
+from tests.test_erasure import (
+    ALICE,
+    BACKENDS,
+    CUSTOMERS,
+    INVOICES,
+    MAP,
+    Shop,
+    discovered,
+    make_shop,
+    rows,
+    snapshot,
+    url_of,
+    write_map,
+)
+
+NOW = datetime(2026, 3, 1, 12, 0)
+NEW = "alice.smith@example.org"
+
+CRM = """\
+  crm:
+    url: "{crm}"
+    tables:
+      contacts:
+        subject: customer
+        identity: {{email: email}}
+        erase: delete
+        fields:
+          id: ~
+          email: user.contact.email
+          phone: user.contact.phone_number
+          postal_code: user.contact.address.postal_code
+          born: user.demographic.date_of_birth
+          last_name: user.name.last
+"""
+
+CRM_METADATA = sa.MetaData()
+CONTACTS = sa.Table(
+    "contacts",
+    CRM_METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("phone", sa.String(30)),
+    sa.Column("postal_code", sa.String(10)),
+    sa.Column("born", sa.Date),
+    sa.Column("last_name", sa.String(80)),
+)
+
+
+class World:
+    """The shop (on the backend under test) and the CRM (SQLite), Alice found in both."""
+
+    def __init__(self, backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+        self.shop: Shop = make_shop(backend, tmp_path, request)
+        crm_url = f"sqlite:///{tmp_path / 'crm.db'}"
+        self.crm: Engine = sa.create_engine(crm_url, poolclass=NullPool)
+        request.addfinalizer(self.crm.dispose)
+        CRM_METADATA.create_all(self.crm)
+        with self.crm.begin() as conn:
+            conn.execute(
+                CONTACTS.insert(),
+                [
+                    {"id": 1, "email": ALICE, "phone": "0470 11 22 33", "postal_code": "9000", "born": date(1990, 5, 4),
+                     "last_name": "Smith"},
+                    {"id": 2, "email": "bob@example.com", "phone": "0470 99 88 77", "postal_code": "9240",
+                     "born": date(1985, 1, 2), "last_name": "Jones"},
+                ],
+            )  # fmt: skip
+        text = MAP + CRM.replace("{crm}", crm_url)
+        self.loaded = write_map(tmp_path, url_of(self.shop.engine), text=text)
+        self.engines = {"shop": self.shop.engine, "crm": self.crm}
+
+    def discovery(self) -> Discovery:
+        return discovered(self.loaded, self.engines)
+
+    def state(self) -> tuple[object, object]:
+        with self.crm.connect() as conn:
+            crm = [tuple(row) for row in conn.execute(sa.select(CONTACTS).order_by(CONTACTS.c.id))]
+        return snapshot(self.shop.engine), crm
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_corrected_email_reaches_every_table_in_every_system(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    world = World(backend, tmp_path, request)
+    bob = rows(world.shop.engine, CUSTOMERS, CUSTOMERS.c.id == 3)
+    discovery = world.discovery()
+
+    result = rectify(world.loaded, discovery, world.engines, {"user.contact.email": f"  {NEW} "}, now=NOW)
+
+    assert result.complete
+    assert {f.field: f.rows for f in result.fields} == {
+        "shop.customers.email": 2,
+        "shop.invoices.email": 2,  # the held invoice and the old one: the value lives there too
+        "crm.contacts.email": 1,
+    }
+    assert [r["email"] for r in rows(world.shop.engine, CUSTOMERS)] == [NEW, NEW, "bob@example.com"]
+    assert [r["email"] for r in rows(world.shop.engine, INVOICES)] == [NEW, NEW, "bob@example.com"]
+    with world.crm.connect() as conn:
+        assert list(conn.execute(sa.select(CONTACTS.c.email).order_by(CONTACTS.c.id)).scalars()) == [
+            NEW,
+            "bob@example.com",
+        ]
+    assert rows(world.shop.engine, CUSTOMERS, CUSTOMERS.c.id == 3) == bob
+    assert json.loads(json.dumps(result.to_dict()))["changed"] == 5
+
+    state = world.state()
+    again = rectify(world.loaded, discovery, world.engines, {"user.contact.email": NEW}, now=NOW)
+    assert again.complete and again.changed == 0 and world.state() == state
+
+
+def test_a_field_path_corrects_that_field_only_and_empty_fields_stay_empty(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    world = World("sqlite", tmp_path, request)
+
+    result = rectify(
+        world.loaded,
+        world.discovery(),
+        world.engines,
+        {
+            "shop.customers.phone": "+32 470 00 00 00",
+            "crm.contacts.born": "1990-05-14",
+            "user.name.last": "Smith-Jones",
+        },
+        now=NOW,
+    )
+
+    assert {f.field: f.rows for f in result.fields} == {
+        "shop.customers.phone": 1,  # Alice's second row has no phone: correcting is not completing
+        "crm.contacts.born": 1,
+        "crm.contacts.last_name": 1,
+    }
+    assert [r["phone"] for r in rows(world.shop.engine, CUSTOMERS)] == ["+32 470 00 00 00", None, "+32 470 99 88 77"]
+    with world.crm.connect() as conn:
+        born, last = conn.execute(sa.select(CONTACTS.c.born, CONTACTS.c.last_name).where(CONTACTS.c.id == 1)).one()
+    assert (born, last) == (date(1990, 5, 14), "Smith-Jones")
+    assert [r["email"] for r in rows(world.shop.engine, CUSTOMERS)] == [ALICE, ALICE, "bob@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("corrections", "reason"),
+    [
+        ({"user.contact.email": "alice at example.org"}, "is not an e-mail address"),
+        ({"user.contact.email": "alice@example"}, "is not an e-mail address"),
+        ({"user.contact.phone_number": "call me maybe"}, "is not a phone number"),
+        ({"user.contact.phone_number": "12"}, "is not a phone number"),
+        ({"user.demographic.date_of_birth": "2030-01-01"}, "is in the future"),
+        ({"crm.contacts.born": "04/05/1990"}, "is not a date"),
+        ({"user.contact.address.postal_code": "   "}, "is empty"),
+        ({"user.name.last": ""}, "is empty"),
+        ({"user.contact.email": "a" * 250 + "@example.org"}, "does not fit shop.customers.email"),
+        ({"user.financial.bank_account": "BE71 0961 2345 6769"}, "nothing to correct"),
+        ({"user.no_such_thing": "x"}, "neither a data category nor a field"),
+        ({"shop.orders.total": "12"}, "not a personal field"),
+        ({"shop.customers.id": "12"}, "is a key that references use"),
+        ({}, "no correction given"),
+    ],
+)
+def test_invalid_corrections_are_refused_before_anything_changes(
+    corrections: dict[str, str], reason: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    world = World("sqlite", tmp_path, request)
+    before = world.state()
+    # a valid correction goes first: refusing the whole request must leave it unapplied too
+    everything = {"user.contact.phone_number": "+32 470 00 00 00", **corrections}
+    if not corrections:
+        everything = {}
+
+    with pytest.raises(RequestError, match=reason):
+        rectify(world.loaded, world.discovery(), world.engines, everything, now=NOW)
+
+    assert world.state() == before
+
+
+def test_a_table_the_request_did_not_select_has_nothing_to_correct(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    world = World("sqlite", tmp_path, request)
+    with world.crm.begin() as conn:
+        conn.execute(CONTACTS.delete().where(CONTACTS.c.email == ALICE))  # the CRM does not know her
+    discovery = world.discovery()
+
+    with pytest.raises(RequestError, match="selected no row of crm.contacts — nothing to correct"):
+        rectify(world.loaded, discovery, world.engines, {"crm.contacts.postal_code": "9000"}, now=NOW)
+    with pytest.raises(RequestError, match="nothing to correct"):
+        rectify(world.loaded, discovery, world.engines, {"user.contact.address.postal_code": "9000"}, now=NOW)

@@ -1,0 +1,179 @@
+"""Requests executed end to end: receive, verify, plan, discover (kept), erase / rectify / export."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from datavow.cli import main
+
+MAP = """\
+organization: {name: Shop bv, country: BE, contact: {email: privacy@shop.example}}
+subjects: {customer: Customers}
+purposes:
+  service: {name: Selling, basis: contract, subjects: [customer], categories: [user.contact, user.name, user.unique_id],
+            retention: 2 years}
+systems:
+  shop:
+    url: sqlite:///shop.db
+    tables:
+      customers:
+        subject: customer
+        identity: {email: email}
+        primary_key: id
+        erase: anonymize
+        restriction_flag: restricted
+        fields:
+          id: {category: user.unique_id, erase: keep}
+          email: {category: user.contact.email, erase: hash}
+          name: {category: user.name, erase: nullify}
+          restricted: ~
+  mail:
+    url: sqlite:///mail.db
+    tables:
+      messages:
+        subject: customer
+        primary_key: id
+        references: {customer_id: shop.customers.id}
+        erase: delete
+        fields: {id: ~, customer_id: ~, body: {category: user.contact, erase: nullify}}
+"""
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    (tmp_path / "datavow.yaml").write_text(MAP)
+    with sqlite3.connect(tmp_path / "shop.db") as db:
+        db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT, name TEXT, restricted BOOLEAN)")
+        db.executemany(
+            "INSERT INTO customers VALUES (?, ?, ?, 0)",
+            [(1, "Jane@Example.com ", "Jane"), (2, "bob@example.com", "Bob")],
+        )
+    with sqlite3.connect(tmp_path / "mail.db") as db:
+        db.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, customer_id INTEGER, body TEXT)")
+        db.executemany("INSERT INTO messages VALUES (?, ?, ?)", [(10, 1, "hi"), (11, 1, "again"), (12, 2, "bob")])
+    return tmp_path / "datavow.yaml"
+
+
+def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(path) as db:
+        return db.execute(sql).fetchall()
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_erasure_end_to_end_across_systems(shop: Path) -> None:
+    code, out = invoke(
+        "request",
+        "erase",
+        "--map",
+        str(shop),
+        "--email",
+        "jane@example.com",
+        "--verified-by",
+        "signed letter",
+        "--json",
+    )
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["status"] == "completed" and report["result"]["found"] is True
+    jane = rows(shop.parent / "shop.db", "SELECT email, name FROM customers WHERE id = 1")[0]
+    assert jane[0] != "Jane@Example.com " and len(str(jane[0])) == 64 and jane[1] is None
+    assert rows(shop.parent / "shop.db", "SELECT email, name FROM customers WHERE id = 2") == [
+        ("bob@example.com", "Bob")
+    ]
+    assert rows(shop.parent / "mail.db", "SELECT id FROM messages") == [(12,)]
+    code, log = invoke("audit", "show", "--map", str(shop), "--json")
+    actions = [entry["action"] for entry in json.loads(log)]
+    assert {"request.received", "request.verified", "request.discovered", "request.completed"} <= set(actions)
+
+
+def test_interrupted_erasure_resumes_on_the_rows_it_found(shop: Path) -> None:
+    mail = shop.parent / "mail.db"
+    with sqlite3.connect(mail) as db:  # the mail database refuses deletes on the first run
+        db.execute("CREATE TRIGGER full BEFORE DELETE ON messages BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    code, out = invoke(
+        "request", "erase", "--map", str(shop), "--email", "jane@example.com", "--verified-by", "signed letter"
+    )
+    assert code == 8 and "could not finish on mail" in out
+    # the shop was erased (the e-mail that found Jane is a hash now), the mail system not at all
+    assert rows(shop.parent / "shop.db", "SELECT name FROM customers WHERE id = 1") == [(None,)]
+    assert rows(mail, "SELECT id FROM messages ORDER BY id") == [(10,), (11,), (12,)]
+    with sqlite3.connect(mail) as db:
+        db.execute("DROP TRIGGER full")
+    code, out = invoke("requests", "list", "--map", str(shop), "--json")
+    (request,) = json.loads(out)
+    assert request["status"] == "in_progress"
+    # searching again would find nothing (the e-mail is gone): the kept discovery finds the messages
+    code, out = invoke("requests", "run", str(request["id"]), "--map", str(shop))
+    assert code == 0, out
+    assert rows(mail, "SELECT id FROM messages") == [(12,)]
+    code, out = invoke("requests", "run", str(request["id"]), "--map", str(shop))
+    assert code != 0 and "completed" in out  # a finished request is not run again
+
+
+def test_dry_run_records_and_changes_nothing(shop: Path) -> None:
+    code, out = invoke("request", "erase", "--map", str(shop), "--email", "jane@example.com", "--dry-run", "--json")
+    assert code == 0, out
+    steps = {step["table"]: step["rows"] for step in json.loads(out)}
+    assert steps == {"shop.customers": 1, "mail.messages": 2}
+    assert not (shop.parent / ".datavow" / "state.db").exists()
+    assert rows(shop.parent / "mail.db", "SELECT count(*) FROM messages") == [(3,)]
+
+
+def test_unknown_person_gets_no_data_held_and_bad_identity_is_refused(shop: Path) -> None:
+    code, out = invoke("request", "erase", "--map", str(shop), "--email", "nobody@example.com", "--verified-by", "x")
+    assert code == 0 and "no personal data held" in out
+    code, out = invoke(
+        "request", "erase", "--map", str(shop), "--email", "x'; DROP TABLE customers; --", "--verified-by", "x"
+    )
+    assert code == 8 and "is not an e-mail address" in out
+    assert rows(shop.parent / "shop.db", "SELECT count(*) FROM customers") == [(2,)]
+
+
+def test_rectification_and_restriction_flags(shop: Path) -> None:
+    code, out = invoke(
+        "request",
+        "rectify",
+        "--map",
+        str(shop),
+        "--email",
+        "jane@example.com",
+        "--set",
+        "user.name=Jane Doe",
+        "--verified-by",
+        "x",
+    )
+    assert code == 0, out
+    assert rows(shop.parent / "shop.db", "SELECT name FROM customers ORDER BY id") == [("Jane Doe",), ("Bob",)]
+    code, out = invoke(
+        "request",
+        "rectify",
+        "--map",
+        str(shop),
+        "--email",
+        "jane@example.com",
+        "--set",
+        "user.contact.email=not-an-email",
+        "--verified-by",
+        "x",
+    )
+    assert code == 8 and "e-mail" in out
+
+
+def test_access_writes_an_encrypted_package(shop: Path) -> None:
+    code, out = invoke(
+        "request", "access", "--map", str(shop), "--email", "jane@example.com", "--verified-by", "x", "--json"
+    )
+    assert code == 0, out
+    result = json.loads(out)["result"]
+    package = Path(result["package"])
+    assert package.exists() and result["tables"] == {"shop.customers": 1, "mail.messages": 2}
+    assert b"Jane" not in package.read_bytes()  # sealed at rest
