@@ -323,8 +323,8 @@ def jane(loaded: LoadedMap, engine: sa.Engine) -> Discovery:
     return find(loaded, {"shop": engine}, {"email": ["Jane@Example.com"]})
 
 
-def info(request_id: str = "REQ-1") -> ExportInfo:
-    return ExportInfo(request_id, datetime(2025, 1, 6, 9, 30, tzinfo=UTC), {"email": ["jane@example.com"]})
+def info(request_id: str = "REQ-1", received_at: datetime = datetime(2025, 1, 6, 9, 30, tzinfo=UTC)) -> ExportInfo:
+    return ExportInfo(request_id, received_at, {"email": ["jane@example.com"]})
 
 
 def export(
@@ -406,6 +406,7 @@ def test_manifest_describes_every_file_with_its_hash(tmp_path: Path, engine_for:
     manifest = json.loads(archive.read("manifest.json"))
 
     assert manifest["expires_at"] == expires.isoformat() and manifest["request"]["id"] == "REQ-1"
+    assert manifest["request"]["received_at"] == "2025-01-06T09:30:00+00:00"
     assert manifest["request"]["identities"] == {"email": ["j***@example.com"]}
     assert set(manifest["files"]) == set(archive.namelist()) - {"manifest.json"}
     for name, entry in manifest["files"].items():
@@ -439,9 +440,9 @@ def test_letter_carries_what_article_15_requires_from_the_map(tmp_path: Path, en
     engine = engine_for(url)
     fill_shop(engine)
     loaded = write_map(tmp_path, SHOP_MAP, url)
-    package = export(
-        loaded, jane(loaded, engine), engine, tmp_path / "p.zip.dvs", request=info("<script>alert(1)</script>")
-    )
+    # A time without a zone (as the state store keeps them) is UTC.
+    request = info("<script>alert(1)</script>", received_at=datetime(2025, 1, 6, 9, 30))
+    package = export(loaded, jane(loaded, engine), engine, tmp_path / "p.zip.dvs", request=request)
     html = unpack(package.path, tmp_path).read("letter.html").decode()
     text = text_of(html)
 
@@ -473,7 +474,7 @@ def test_letter_carries_what_article_15_requires_from_the_map(tmp_path: Path, en
         assert f"<strong>{right}</strong>" in text
     assert "Ours is <strong>Gegevensbeschermingsautoriteit (GBA)</strong> (Belgium)" in text
     assert "contact@apd-gba.be" in text and "https://www.gegevensbeschermingsautoriteit.be" in text
-    assert "dpo@shop.example" in text
+    assert "dpo@shop.example" in text and "received on 2025-01-06 09:30 UTC" in text
     # the table of contents, with row counts
     assert "<tr><td><code>data/shop/orders.json</code></td><td>shop.orders (JSON)</td><td>3</td></tr>" in text
     # everything escaped: the request id, the organisation's and purposes' texts

@@ -177,3 +177,45 @@ def test_access_writes_an_encrypted_package(shop: Path) -> None:
     package = Path(result["package"])
     assert package.exists() and result["tables"] == {"shop.customers": 1, "mail.messages": 2}
     assert b"Jane" not in package.read_bytes()  # sealed at rest
+
+
+def test_a_batch_of_erasures_runs_as_one_plan(shop: Path) -> None:
+    with sqlite3.connect(shop.parent / "shop.db") as db:
+        db.executemany(
+            "INSERT INTO customers VALUES (?, ?, ?, 0)", [(3, "ann@example.com", "Ann"), (4, "cy@x.org", "Cy")]
+        )
+    ids = []
+    for email in ("jane@example.com", "bob@example.com", "ann@example.com"):
+        code, out = invoke("request", "erase", "--map", str(shop), "--email", email, "--source", "controller")
+        assert code == 0, out
+        ids.append(out.split("#")[1].split()[0])
+        invoke("requests", "verify", ids[-1], "--map", str(shop), "--manual", "controller's instruction")
+    code, out = invoke("requests", "run", *ids, "--map", str(shop))
+    assert code == 0, out
+    assert "3 requests completed as one batch" in out
+    assert rows(shop.parent / "shop.db", "SELECT id, name FROM customers ORDER BY id") == [
+        (1, None),
+        (2, None),
+        (3, None),
+        (4, "Cy"),
+    ]
+    assert rows(shop.parent / "mail.db", "SELECT id FROM messages") == []
+    code, out = invoke("requests", "list", "--map", str(shop), "--json")
+    assert {r["status"] for r in json.loads(out)} == {"completed"}
+    code, log = invoke("audit", "show", "--map", str(shop), "--json", "--action", "request.discovered")
+    assert len(json.loads(log)) == 1  # one discovery for the whole batch
+
+
+def test_restriction_sets_the_flag_and_lifting_clears_it(shop: Path) -> None:
+    code, out = invoke(
+        "request", "restrict", "--map", str(shop), "--email", "jane@example.com", "--reason", "accuracy contested"
+    )
+    assert code == 0, out
+    assert "restriction flag set on 1 row(s) of shop.customers" in out
+    assert rows(shop.parent / "shop.db", "SELECT id, restricted FROM customers ORDER BY id") == [(1, 1), (2, 0)]
+    code, out = invoke("request", "status", "--map", str(shop), "--email", "jane@example.com")
+    assert code == 1  # restricted: processing is not allowed
+    restriction_id = out.split("#")[1].split()[0] if "#" in out else "1"
+    code, out = invoke("request", "lift", restriction_id, "--map", str(shop), "--reason", "accuracy verified")
+    assert code == 0, out
+    assert rows(shop.parent / "shop.db", "SELECT restricted FROM customers WHERE id = 1") == [(0,)]

@@ -15,10 +15,10 @@ from datavow.cli.options import actor_option, open_state, state_options
 from datavow.cli.requests import identities_from, identity_options, request_group, requests_group
 from datavow.datamap import LoadedMap, load_map
 from datavow.plan import compile_plan, explain, parse_identities, render_plan
-from datavow.requests import receive, verify
+from datavow.requests import get, receive, verify
 from datavow.requests.lifecycle import RequestRecord, Status
 from datavow.requests.lifecycle_identities import state_directory
-from datavow.requests.service import RunOptions, find_person, open_engines, run_request
+from datavow.requests.service import RunOptions, find_person, open_engines, run_batch, run_request
 from datavow.secrets import load_key
 from datavow.store import Store
 
@@ -198,7 +198,7 @@ request_group.command("rectify")(_rectify)
 
 
 @requests_group.command("run")
-@click.argument("request_id", metavar="ID", type=int)
+@click.argument("request_ids", metavar="ID...", type=int, nargs=-1, required=True)
 @state_options
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Folder for an access package.")
 @click.option("--set", "corrections", metavar="CATEGORY=VALUE", multiple=True, help="Rectification values.")
@@ -207,16 +207,23 @@ request_group.command("rectify")(_rectify)
 def run_command(
     state_url: str | None,
     map_path: Path,
-    request_id: int,
+    request_ids: tuple[int, ...],
     out: Path | None,
     corrections: tuple[str, ...],
     as_json: bool,
     actor: str,
 ) -> None:
-    """Execute a verified request, or finish one that was interrupted."""
-    from datavow.requests import get
-
+    """Execute verified requests, or finish interrupted ones. Several erasure (or restriction)
+    requests run as one batch: one plan, one statement per table for all of them."""
     loaded = load_map(map_path)
     with open_state(state_url, map_path, create=False) as store:
-        record = get(store, request_id)
+        if len(request_ids) > 1:
+            key = load_key(state_directory(loaded.path))
+            done = run_batch(store, loaded, request_ids, RunOptions(key=key), actor)
+            for record in done[:1]:
+                _show_result(record, as_json)
+            if not as_json:
+                console.print(f"  {len(done)} requests completed as one batch (#{done[0].id}…#{done[-1].id})")
+            return
+        record = get(store, request_ids[0])
         _run(store, loaded, record, actor, out=out, corrections=_corrections(corrections), as_json=as_json)

@@ -38,8 +38,10 @@ from datavow.requests.restriction import (
     may_process,
     object_to,
     restrict,
+    restriction_identities,
     restrictions_of,
 )
+from datavow.requests.service import flag_person
 from datavow.requests.verification import check_code, send_code
 from datavow.store import Store
 
@@ -279,6 +281,7 @@ def restrict_command(
         )
     for entry in entries:
         click.echo(f"recorded {entry.describe()}")
+    _show_flags(flag_person(loaded, identities, True), "set")
 
 
 @request_group.command("object", short_help="Record an objection to a purpose.")
@@ -314,10 +317,20 @@ def object_command(
 @actor_option
 def lift_command(state_url: str | None, map_path: Path, restriction_id: int, reason: str, actor: str) -> None:
     """Lift a restriction or objection, with the reason; prints what the person must be told."""
+    loaded = load_map(map_path)
     with open_state(state_url, map_path, create=False) as store:
         lifted = lift(store, restriction_id, reason, actor)
+        identities = restriction_identities(store, loaded, restriction_id)
+        still = is_restricted(store, loaded, identities)
     click.echo(f"lifted {lifted.restriction.describe()}")
     click.echo(lifted.reminder)
+    if not still:  # another restriction of the same person keeps the flags set
+        _show_flags(flag_person(loaded, identities, False), "cleared")
+
+
+def _show_flags(changed: dict[str, int], verb: str) -> None:
+    for table, rows in changed.items():
+        click.echo(f"restriction flag {verb} on {rows} row(s) of {table}")
 
 
 @request_group.command("status")

@@ -8,7 +8,7 @@ stops halfway (a crash, an unreachable system) resumes on exactly the same rows 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,17 +21,26 @@ from sqlalchemy.engine import Connection, Engine
 from datavow.audit import append
 from datavow.connectors.sql import connect
 from datavow.datamap import LoadedMap
-from datavow.errors import RequestError
+from datavow.errors import DatavowError, RequestError
 from datavow.plan import compile_plan, discover, parse_identities
 from datavow.plan.model import Discovery, Plan
 from datavow.plan.sql import reflect_table, selection_clauses
 from datavow.requests.erase_systems import SystemsResult
 from datavow.requests.erasure import erase
 from datavow.requests.export import ExportInfo, export_access
-from datavow.requests.lifecycle import RequestKind, RequestRecord
+from datavow.requests.lifecycle import (
+    RequestKind,
+    RequestRecord,
+    Status,
+    complete,
+    get,
+    request_identities,
+    start,
+)
 from datavow.requests.lifecycle_execute import execute
 from datavow.requests.persisted import load_discovery, save_discovery
 from datavow.requests.rectification import rectify
+from datavow.requests.restriction import flag_targets
 from datavow.store import Store
 
 Progress = Callable[[str, str, int, int], None]
@@ -87,6 +96,75 @@ def run_request(
             return _carry_out(loaded, record, identities, discovery, engines, options)
 
     return execute(store, loaded, request_id, run, actor, now=now)
+
+
+BATCHABLE = (RequestKind.erasure, RequestKind.restriction, RequestKind.objection)
+
+
+def run_batch(
+    store: Store,
+    loaded: LoadedMap,
+    request_ids: Sequence[int],
+    options: RunOptions,
+    actor: str,
+    *,
+    now: datetime | None = None,
+) -> list[RequestRecord]:
+    """Execute many verified requests of one kind as ONE plan: one discovery and one statement per
+    table step for all the people at once (the day a controller sends ten thousand erasures).
+
+    The batch is kept under its first request's id, so an interrupted batch resumes like a single
+    request. Every request is moved, and completed, with its own audit entries.
+    """
+    ids = sorted(dict.fromkeys(request_ids))
+    if not ids:
+        raise RequestError("a batch needs at least one request")
+    records = [get(store, request_id) for request_id in ids]
+    kinds = {record.kind for record in records}
+    tenants = {record.tenant for record in records}
+    if len(kinds) != 1 or len(tenants) != 1:
+        raise RequestError(
+            "a batch holds requests of one kind for one tenant; split it — found kinds "
+            f"{', '.join(sorted(k.value for k in kinds))} and tenants {sorted(map(str, tenants))}"
+        )
+    lead = records[0]
+    if lead.kind not in BATCHABLE:
+        raise RequestError(
+            f"{lead.kind.value} requests are answered one by one (each gets its own package or "
+            "corrections); batches are for " + ", ".join(k.value for k in BATCHABLE)
+        )
+    waiting = [r for r in records if r.status not in (Status.verified, Status.in_progress)]
+    if waiting:
+        listed = ", ".join(f"#{r.id} ({r.status.value})" for r in waiting[:10])
+        raise RequestError(f"only verified requests can run; not these: {listed}")
+    given: dict[str, set[str]] = {}
+    for record in records:
+        for kind, values in request_identities(store, loaded, record.id).items():
+            given.setdefault(kind, set()).update(values)
+    identities = parse_identities(loaded, given)
+    with store.session() as session:
+        for record in records:
+            if record.status is Status.verified:
+                start(session, record.id, actor, now=now)
+        append(session, actor, "request.batched", "request", str(lead.id), details={"requests": ids})
+    plan = plan_for(loaded, lead, identities)
+    try:
+        with open_engines(loaded, plan.systems()) as engines:
+            discovery = _kept_or_found(store, loaded, lead, plan, identities, engines, options.key, actor)
+            result = _carry_out(loaded, lead, identities, discovery, engines, options)
+    except DatavowError as exc:
+        append(
+            store,
+            actor,
+            "request.interrupted",
+            "request",
+            str(lead.id),
+            details={"error": type(exc).__name__, "batch": ids},
+        )
+        raise
+    summary = {**result, "batch": lead.id, "batch_size": len(ids)}
+    with store.session() as session:
+        return [complete(session, record.id, summary, actor, now=now) for record in records]
 
 
 def _kept_or_found(
@@ -196,3 +274,19 @@ def set_restriction_flags(
                     rows += connection.execute(statement).rowcount
                 changed[selection.step.label] = rows
     return changed
+
+
+def flag_person(
+    loaded: LoadedMap, given: Mapping[str, Iterable[str]], value: bool, *, tenant: str | None = None
+) -> dict[str, int]:
+    """Set (or clear) the map's ``restriction_flag`` columns on a person's rows, so the
+    application itself knows processing is restricted (Art. 18). Returns rows changed per table;
+    nothing to do when the map declares no flag."""
+    flagged_systems = sorted({system for system, _, _ in flag_targets(loaded)})
+    if not flagged_systems:
+        return {}
+    identities = parse_identities(loaded, given)
+    plan = compile_plan(loaded, identities.keys(), tenant=tenant, systems=flagged_systems)
+    with open_engines(loaded, plan.systems()) as engines:
+        discovery = find_person(loaded, plan, identities, engines)
+        return set_restriction_flags(loaded, discovery, engines, value)
