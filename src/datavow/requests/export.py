@@ -121,10 +121,10 @@ def export_access(
     """Write the access/portability package for the person ``discovery`` found, to ``out_path``.
 
     ``engines`` maps each system of the plan to its engine; ``key`` is the installation key (the
-    package is sealed with its ``export`` subkey). ``tenant`` (default: the plan's) limits a
-    processor's export to one controller's rows. A person found nowhere gets a package whose
-    letter says that no data is held. The file is written beside ``out_path`` and renamed into
-    place when complete; on any error nothing is left behind.
+    package is sealed with its ``export`` subkey). In processor mode the plan's tenant keeps every
+    read to one controller's rows; ``tenant``, when given, must be it. A person found nowhere gets
+    a package whose letter says that no data is held. The file is written beside ``out_path`` and
+    renamed into place when complete; on any error nothing is left behind.
     """
     tenant = _tenant(discovery, tenant)
     generated_at = datetime.now(UTC)
