@@ -435,6 +435,12 @@ def test_only_the_requested_kinds_seed_the_plan(world_map_only: LoadedMap) -> No
     assert ("shop", "staff") not in {step.table for step in plan.steps}  # only e-mail leads there
 
 
+def test_without_a_tenant_a_request_covers_the_organisations_own_systems(world_map_only: LoadedMap) -> None:
+    plan = compile_plan(world_map_only, ["email"])
+    assert "saas" not in plan.systems() and plan.systems()
+    assert "saas" in compile_plan(world_map_only, ["email"], all_tenants=True).systems()
+
+
 @pytest.mark.parametrize(
     ("kinds", "arguments", "message"),
     [
@@ -445,7 +451,11 @@ def test_only_the_requested_kinds_seed_the_plan(world_map_only: LoadedMap) -> No
             "phone",
         ),
         (["loyalty_card"], {}, "no table holds an identity of kind 'loyalty_card' — this map finds people by"),
-        (["email"], {}, "holds the data of several controllers (system 'saas' declares tenant 'tenants')"),
+        (
+            ["email"],
+            {"systems": ["shop", "saas"]},
+            "holds the data of several controllers (system 'saas' declares tenant 'tenants')",
+        ),
         (["email"], {"systems": ["shop", "nowhere"]}, "no system 'nowhere' in the map"),
         (["email"], {"tenant": "1", "systems": ["shop"]}, "none of shop declares 'tenant:'"),
         (["email"], {"tenant": "1", "all_tenants": True}, "either for one tenant or for all tenants"),

@@ -31,8 +31,9 @@ def compile_plan(
 ) -> Plan:
     """The plan that finds a person named by ``identity_kinds`` across the map's systems.
 
-    ``systems`` limits the plan to some systems (default: all of them, or with a ``tenant`` the
-    systems that declare ``tenant:``). ``tenant`` scopes every step of a tenant system to that
+    ``systems`` limits the plan to some systems (default: with a ``tenant``, the systems that
+    declare ``tenant:``; without one, the organisation's own systems, those that do not; all of
+    them with ``all_tenants`` or when every system is a tenant system). ``tenant`` scopes every step of a tenant system to that
     tenant's rows; ``all_tenants`` plans a controller-wide request across every tenant instead.
 
     Raises :class:`PlanError` when no table holds any of the kinds, a kind is unknown, or the
@@ -40,7 +41,7 @@ def compile_plan(
     """
     kinds = _requested_kinds(loaded, identity_kinds)
     tenant = _tenant_text(tenant, all_tenants)
-    chosen = _chosen_systems(loaded, systems, tenant)
+    chosen = _chosen_systems(loaded, systems, tenant, all_tenants)
     walk = _Walk(loaded, chosen, kinds)
     walk.run()
     keys = _discovery_order(walk)
@@ -79,7 +80,9 @@ def _tenant_text(tenant: str | None, all_tenants: bool) -> str | None:
     return text
 
 
-def _chosen_systems(loaded: LoadedMap, systems: Iterable[str] | None, tenant: str | None) -> list[str]:
+def _chosen_systems(
+    loaded: LoadedMap, systems: Iterable[str] | None, tenant: str | None, all_tenants: bool = False
+) -> list[str]:
     declared = list(loaded.model.systems)
     tenant_systems = [name for name, system in loaded.model.systems.items() if system.tenant is not None]
     if tenant is not None and not tenant_systems:
@@ -89,8 +92,13 @@ def _chosen_systems(loaded: LoadedMap, systems: Iterable[str] | None, tenant: st
         )
     if systems is None:
         # A processor acts for one controller on that controller's data only: the processor's own
-        # systems are not the tenant's to ask about.
-        return tenant_systems if tenant is not None else declared
+        # systems are not the tenant's to ask about. And the other way round: a request without a
+        # tenant is about the organisation's own (controller) data, which its tenant systems hold
+        # for other controllers. A map of tenant systems only still names the missing tenant.
+        if tenant is not None:
+            return tenant_systems
+        own = [name for name in declared if name not in tenant_systems]
+        return declared if all_tenants or not own else own
     chosen = [systems] if isinstance(systems, str) else list(dict.fromkeys(systems))
     unknown = [name for name in chosen if name not in loaded.model.systems]
     if unknown:

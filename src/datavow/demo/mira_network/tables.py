@@ -167,7 +167,7 @@ employees = Table(
     "employees",
     hr,
     Column("id", Integer, primary_key=True),
-    Column("personal_number", String(13), nullable=False, unique=True),
+    Column("personal_number", String(64), nullable=False, unique=True),  # wide enough for its keyed hash
     Column("first_name", String(80), nullable=False),
     Column("last_name", String(80), nullable=False),
     Column("email", String(254), nullable=False, index=True),
