@@ -33,8 +33,9 @@ def compile_plan(
 
     ``systems`` limits the plan to some systems (default: with a ``tenant``, the systems that
     declare ``tenant:``; without one, the organisation's own systems, those that do not; all of
-    them with ``all_tenants`` or when every system is a tenant system). ``tenant`` scopes every step of a tenant system to that
-    tenant's rows; ``all_tenants`` plans a controller-wide request across every tenant instead.
+    them with ``all_tenants`` or when every system is a tenant system). ``tenant`` scopes every
+    step of a tenant system to that tenant's rows; ``all_tenants`` plans a controller-wide request
+    across every tenant instead.
 
     Raises :class:`PlanError` when no table holds any of the kinds, a kind is unknown, or the
     request cannot be kept to one tenant (see ``docs/requests.md``).
