@@ -219,3 +219,16 @@ def test_restriction_sets_the_flag_and_lifting_clears_it(shop: Path) -> None:
     code, out = invoke("request", "lift", restriction_id, "--map", str(shop), "--reason", "accuracy verified")
     assert code == 0, out
     assert rows(shop.parent / "shop.db", "SELECT restricted FROM customers WHERE id = 1") == [(0,)]
+
+
+def test_check_finds_an_erasure_strategy_the_column_cannot_hold(shop: Path) -> None:
+    with sqlite3.connect(shop.parent / "shop.db") as db:  # too narrow for a keyed hash
+        db.executescript("""
+            CREATE TABLE narrow (id INTEGER PRIMARY KEY, email VARCHAR(10), name TEXT NOT NULL, restricted BOOLEAN);
+            INSERT INTO narrow SELECT id, substr(email, 1, 10), name, restricted FROM customers;
+            DROP TABLE customers; ALTER TABLE narrow RENAME TO customers;""")
+    code, out = invoke("check", "--map", str(shop), "--json")
+    unfit = [f for f in json.loads(out)["findings"] if f["rule"] == "drift-erasure-unfit"]
+    assert code == 1 and {f["target"] for f in unfit} == {"shop.customers.email", "shop.customers.name"}
+    assert all(f["line"] and f["article"] == "Art. 17(1)" for f in unfit)
+    assert any("NOT NULL" in f["message"] for f in unfit) and any("too short" in f["message"] for f in unfit)

@@ -13,6 +13,7 @@ from datavow.connectors.drift import check_drift
 from datavow.datamap import LoadedMap, load_map
 from datavow.findings import Finding, Severity, sort_findings
 from datavow.lint import run_lint
+from datavow.requests.erase_fit import check_erasure_fit
 from datavow.store import Store
 
 
@@ -62,6 +63,7 @@ def check_map(
     if drift and loaded.model.systems:
         checked = list(systems) if systems is not None else list(loaded.model.systems)
         findings.extend(check_drift(loaded, checked))  # raises MapError for an undeclared system
+        findings.extend(check_erasure_fit(loaded, checked))
     return CheckReport(
         map_path=loaded.path, findings=sort_findings(findings), drift_systems=checked, fingerprint=loaded.fingerprint()
     )
