@@ -1,0 +1,1062 @@
+"""Data subject requests at scale on PostgreSQL: datavow against SQL written by hand, in one run.
+
+Builds the demo companies on PostgreSQL, gives them the indexes a production deployment has for
+identity lookups, then measures, each against hand-written SQL doing the same reads and changes
+for the same people in the same run (issue 3, "Performance"):
+
+1. one access request end to end (plan, discovery, encrypted export package): median and p95;
+2. one erasure end to end (plan, discovery, erase), and the same through the state store
+   (receive, verify, ``run_request``): median;
+3. a batch of erasures as ONE plan (one discovery and one erase for all the people): time and
+   people per second;
+4. peak memory of an access export for a person with 1,000,000 rows, each side in a fresh process.
+
+The per-person measurements use MIRA Software (``platform`` + ``business``, both systems): its
+requests are written below in SQL by hand (``HandWritten``); the other two companies are built for
+size only. Run::
+
+    python benchmarks/requests.py                     # scale 20, on a throwaway cluster (~5 min)
+    python benchmarks/requests.py --tiny              # what CI runs: well under a minute
+    python benchmarks/requests.py --scale 185         # the issue's size: >= 1,000,000 people, >= 20,000,000 rows
+    python benchmarks/requests.py --url postgresql://me@localhost/bench --scale 185 --reuse
+
+Without ``--url`` it starts a throwaway PostgreSQL cluster the way the test suite does
+(``tests/servers.py``). Erasures change the database: with ``--reuse`` a later run samples people
+who are still there. See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+import math
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
+
+from datavow.datamap import LoadedMap, load_map
+from datavow.errors import RequestError
+from datavow.plan import compile_plan, identity_formats, parse_identities
+from datavow.plan.identities import parse_value
+from datavow.requests import receive, verify
+from datavow.requests.erasure import erase
+from datavow.requests.export import ExportInfo, export_access
+from datavow.requests.lifecycle_identities import state_directory
+from datavow.requests.service import RunOptions, find_person, open_engines, run_request
+from datavow.secrets import derive, load_key
+from datavow.store import Store, default_state_url, open_store
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+COMPANY = "mira-software"  # the company whose requests HandWritten writes in SQL
+P, B = "mira_software_platform", "mira_software_business"  # its schemas, as the demo names them
+BENCH_SCHEMA = "datavow_bench"  # this benchmark's own tables: what was built, snapshots
+DEFAULT_SCALE = 20.0
+FULL_SCALE = 185.0  # 1.6 million people and 20.1 million rows across the three companies
+FULL_RUN = {"scale": DEFAULT_SCALE, "samples": 200, "batch": 10_000, "memory_rows": 1_000_000}
+TINY = {"scale": 0.1, "samples": 5, "batch": 20, "memory_rows": 2_000}
+WARM_UP = 2  # requests per measurement run first and not counted: reflection, statement caches
+PHASE_ENV = "DATAVOW_BENCH_PHASE"  # what a memory child process runs (JSON, no password in argv)
+
+# Stable labels: tests/test_benchmarks.py checks that each is printed.
+ACCESS_MEDIAN = "access, one person: median"
+ACCESS_P95 = "access, one person: p95"
+ERASE_MEDIAN = "erasure, one person: median"
+ERASE_P95 = "erasure, one person: p95"
+LIFECYCLE_MEDIAN = "erasure via state store, one tenant: median"
+BATCH_TIME = "batch erasure as one plan: time"
+BATCH_RATE = "batch erasure as one plan: people/s"
+MEMORY_PEAK = "access export, heavy person: peak RSS"
+MEMORY_GROWTH = "access export, heavy person: RSS growth"
+MEMORY_TIME = "access export, heavy person: time"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- the database
+
+
+@contextmanager
+def database(url: str | None) -> Iterator[str]:
+    """``url``, or a fresh database on a throwaway cluster started like the test suite's."""
+    if url is not None:
+        yield url
+        return
+    sys.path.insert(0, str(ROOT))
+    from tests.servers import ServerUnavailable, start_postgres
+
+    try:
+        server = start_postgres()
+    except ServerUnavailable as exc:
+        raise SystemExit(f"{exc}\n(or pass --url postgresql://user@host/database)") from None
+    try:
+        log(f"started a throwaway PostgreSQL cluster in {server.base_dir}")
+        yield server.url_for(server.create_database("bench"))
+    finally:
+        server.stop()
+
+
+def psycopg_url(url: str) -> sa.URL:
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise SystemExit(f"this benchmark runs on PostgreSQL, not {parsed.get_backend_name()}")
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def raw_connection(url: sa.URL) -> psycopg.Connection[Any]:
+    args = url.translate_connect_args(username="user", database="dbname")
+    return psycopg.connect(**args, **dict(url.query), autocommit=True)
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+@dataclass
+class Demo:
+    maps: dict[str, Path]  # company -> datavow.yaml
+    scale: float
+    people: int
+    rows: int
+    build_seconds: float
+    reused: bool
+
+
+def prepare_demo(url: sa.URL, folder: Path, scale: float, companies: list[str], reuse: bool) -> Demo:
+    """Build the companies (or reuse what an earlier run built), index them, and write their maps."""
+    # Imported here, not above: the demo brings Faker, which the memory children must not carry.
+    from datavow.demo import MAP_FILE, PASSWORD_VARIABLE, build_demo, company, packaged_map, point_map
+
+    engine = sa.create_engine(url)
+    text = url.render_as_string(hide_password=False)
+    if url.password is not None:  # the maps name the variable, never the password
+        os.environ[PASSWORD_VARIABLE] = str(url.password)
+        text = url.set(password="PASSWORDMARK").render_as_string(hide_password=False)
+        text = text.replace("PASSWORDMARK", "${" + PASSWORD_VARIABLE + "}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {BENCH_SCHEMA}")
+        conn.exec_driver_sql(
+            f"CREATE TABLE IF NOT EXISTS {BENCH_SCHEMA}.built "
+            "(company text PRIMARY KEY, scale float, people bigint, rows bigint, seconds float)"
+        )
+        built = {row[0]: row[1:] for row in conn.exec_driver_sql(f"SELECT * FROM {BENCH_SCHEMA}.built")}
+    if reuse and all(name in built and _complete(engine, name, company(name).systems) for name in companies):
+        maps = {}
+        for name in companies:
+            systems = company(name).systems
+            targets = {s: (text, f"{name.replace('-', '_')}_{s}") for s in systems}
+            maps[name] = folder / name / MAP_FILE
+            maps[name].parent.mkdir(parents=True)
+            maps[name].write_text(point_map(packaged_map(name), targets), encoding="utf-8")
+        chosen = [built[name] for name in companies]
+        log(f"reusing the demo built at scale {chosen[0][0]:g}")
+        demo = Demo(maps, chosen[0][0], sum(b[1] for b in chosen), sum(b[2] for b in chosen), 0.0, True)
+    else:
+        log(f"building {', '.join(companies)} at scale {scale:g} ...")
+        started = time.perf_counter()
+        results = build_demo(
+            folder,
+            url=url.render_as_string(hide_password=False),
+            scale=scale,
+            companies=companies,
+            force=True,
+            progress=_progress,
+        )
+        seconds = time.perf_counter() - started
+        with engine.begin() as conn:
+            for result in results:
+                conn.execute(
+                    sa.text(
+                        f"INSERT INTO {BENCH_SCHEMA}.built VALUES (:c, :s, :p, :r, :t) ON CONFLICT (company) "
+                        "DO UPDATE SET scale = :s, people = :p, rows = :r, seconds = :t"
+                    ),
+                    {"c": result.name, "s": scale, "p": result.people, "r": result.total_rows, "t": seconds},
+                )
+        maps = {result.name: result.map_path for result in results}
+        demo = Demo(maps, scale, sum(r.people for r in results), sum(r.total_rows for r in results), seconds, False)
+        log(f"built {demo.people:,} people and {demo.rows:,} rows in {seconds:.0f} s")
+    started = time.perf_counter()
+    for name, path in maps.items():
+        for created in lookup_indexes(load_map(path), engine):
+            log(f"  index {name}: {created}")
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+    log(f"indexed and analysed in {time.perf_counter() - started:.0f} s")
+    engine.dispose()
+    return demo
+
+
+def _complete(engine: sa.Engine, name: str, systems: Mapping[str, sa.MetaData]) -> bool:
+    inspector = sa.inspect(engine)
+    for system, metadata in systems.items():
+        schema = f"{name.replace('-', '_')}_{system}"
+        if schema not in inspector.get_schema_names():
+            return False
+        if set(metadata.tables) - set(inspector.get_table_names(schema=schema)):
+            return False
+    return True
+
+
+def _progress(name: str, label: str, done: int, total: int) -> None:
+    if done == total:
+        log(f"  {name} {label}: {total:,} rows")
+
+
+def lookup_indexes(loaded: LoadedMap, engine: sa.Engine) -> list[str]:
+    """The indexes a deployment needs so that discovery never scans a table: an expression index
+    ``lower(trim(col))`` on every e-mail identity column (datavow compares e-mails in that form),
+    and a plain index on every other identity column and every reference's columns, unless an
+    index already starts with them. Phone identities are not indexed: none is looked up here."""
+    formats = identity_formats(loaded)
+    created = []
+    with engine.begin() as conn:
+        inspector = sa.inspect(conn)
+        quote = conn.dialect.identifier_preparer.quote
+        for ref in loaded.tables():
+            schema, name = ref.schema, ref.table_name
+            indexes = inspector.get_indexes(name, schema=schema)
+            named = {ix["name"] for ix in indexes}
+            have = [tuple(ix["column_names"]) for ix in indexes]
+            have.append(tuple(inspector.get_pk_constraint(name, schema=schema)["constrained_columns"]))
+            wanted: list[tuple[str, str, tuple[str, ...] | None]] = []  # name, expression, plain columns
+            for kind, columns in ref.table.identity.items():
+                for column in columns:
+                    if formats.get(kind) == "email":
+                        wanted.append((f"{name}_{column}_folded", f"lower(trim({quote(column)}))", None))
+                    elif formats.get(kind) != "phone":
+                        wanted.append((f"{name}_{column}_lookup", quote(column), (column,)))
+            for reference in ref.table.references.values():
+                columns = tuple(reference.columns)
+                wanted.append((f"{name}_{'_'.join(columns)}_ref", ", ".join(map(quote, columns)), columns))
+            for index, expression, plain in wanted:
+                if index[:63] in named or plain is not None and any(had[: len(plain)] == plain for had in have):
+                    continue
+                target = f"{quote(schema)}.{quote(name)}" if schema else quote(name)
+                conn.exec_driver_sql(f"CREATE INDEX {quote(index[:63])} ON {target} ({expression})")
+                if plain is not None:
+                    have.append(plain)
+                created.append(f"{name} ({expression})")
+    return created
+
+
+# --------------------------------------------------------------------------- the hand-written SQL
+
+
+def _sha256(text: str) -> str:
+    return f"encode(sha256(convert_to({text}, 'UTF8')), 'hex')"
+
+
+def _stand_in(column: str, prefix: str, key: str, digits: int, tag: int) -> tuple[str, str]:
+    """SET expression and "not erased yet" condition of a keyed hash or pseudonym: the digest
+    and its tag exactly as datavow computes them, so both sides leave the same values."""
+    start = len(prefix) + 1
+    digest = f"substr({_sha256(f'{key} || {column}')}, 1, {digits})"
+    ours = f"substr({column}, {start + digits}) = substr({_sha256(f'%(tk)s || substr({column}, {start}, {digits})')}, 1, {tag})"  # noqa: E501
+    if prefix:
+        ours = f"({column} LIKE %(anon)s AND {ours})"
+    value = f"{f'{prefix!r} || ' if prefix else ''}{digest} || substr({_sha256(f'%(tk)s || {digest}')}, 1, {tag})"
+    return (
+        f"CASE WHEN {column} IS NULL THEN NULL WHEN {ours} THEN {column} ELSE {value} END",
+        f"({column} IS NOT NULL AND NOT {ours})",
+    )
+
+
+def _hashed(column: str) -> tuple[str, str]:
+    return _stand_in(column, "", "%(hk)s", 48, 16)  # a 254-character column: 48 hex digits and a 16-digit tag
+
+
+def _pseudonym(column: str) -> tuple[str, str]:
+    return _stand_in(column, "anon-", "%(pk)s", 12, 12)  # an 80-character column: anon- and 24 hex digits
+
+
+@dataclass(frozen=True)
+class RawTable:
+    label: str  # system.table, as datavow names the step
+    name: str  # schema.table
+    key: str
+    where: str  # the person's rows, over the emails and the ids resolve() found
+    columns: str = "*"  # what an access request shows (credentials withheld, as datavow does)
+    erased: str | None = None  # "delete" or "anonymize": how an erasure leaves its rows
+
+
+class HandWritten:
+    """MIRA Software's access and erasure as SQL written by hand: the same tables, the same rows,
+    the same values afterwards (checked in every run). First the person's ids (users, contacts,
+    invoices, suppliers), then one statement per table, for one person or many alike."""
+
+    def __init__(self, db: psycopg.Connection[Any], key: bytes) -> None:
+        self.db = db
+        self.keys = {"hk": derive(key, "erasure-hash").hex(), "tk": derive(key, "erasure-tag").hex(), "anon": "anon-%"}
+
+    def tables(self, tenant: bool) -> list[RawTable]:
+        scope = " AND customer_id = %(t)s" if tenant else ""
+        tables = [
+            RawTable(
+                "platform.users",
+                f"{P}.users",
+                "id",
+                "id = ANY(%(u)s::int[])",
+                "id, customer_id, email, first_name, last_name, role, active, processing_restricted, "
+                "created_at, last_login_at",
+                "anonymize",
+            ),
+            RawTable(
+                "platform.login_events",
+                f"{P}.login_events",
+                "id",
+                f"(lower(trim(email_entered)) = ANY(%(e)s::text[]) OR user_id = ANY(%(u)s::int[])){scope}",
+                erased="delete",
+            ),
+            RawTable(
+                "platform.support_tickets",
+                f"{P}.support_tickets",
+                "id",
+                "(lower(trim(requester_email)) = ANY(%(e)s::text[]) OR requester_id = ANY(%(u)s::int[]) "
+                f"OR assignee_id = ANY(%(u)s::int[])){scope}",
+                erased="anonymize",
+            ),
+            RawTable(
+                "platform.user_sessions",
+                f"{P}.user_sessions",
+                "token",
+                "user_id = ANY(%(u)s::int[])",
+                "user_id, created_at, expires_at, ip_address, user_agent",
+                "delete",
+            ),
+            RawTable(
+                "platform.material_usage",
+                f"{P}.material_usage",
+                "id",
+                f"user_id = ANY(%(u)s::int[]){scope}",
+                erased="anonymize",
+            ),
+        ]
+        if tenant:  # a tenant's request stays in the tenant's system
+            return tables
+        return tables + [
+            RawTable(
+                "business.contact_submissions",
+                f"{B}.contact_submissions",
+                "id",
+                "lower(trim(email)) = ANY(%(e)s::text[]) OR contact_id = ANY(%(c)s::int[])",
+                erased="delete",
+            ),
+            RawTable("business.contacts", f"{B}.contacts", "id", "id = ANY(%(c)s::int[])", erased="delete"),
+            RawTable("business.invoices", f"{B}.invoices", "id", "id = ANY(%(i)s::int[])", erased="anonymize"),
+            RawTable(
+                "business.invoice_lines", f"{B}.invoice_lines", "invoice_id, line_no", "invoice_id = ANY(%(i)s::int[])"
+            ),
+            RawTable(
+                "business.supplier_contacts",
+                f"{B}.supplier_contacts",
+                "id",
+                "lower(trim(email)) = ANY(%(e)s::text[]) OR supplier_id = ANY(%(s)s::int[])",
+                erased="delete",
+            ),
+            RawTable("business.suppliers", f"{B}.suppliers", "id", "id = ANY(%(s)s::int[])", erased="anonymize"),
+        ]
+
+    def resolve(self, cur: psycopg.Cursor[Any], emails: Sequence[str], tenant: int | None) -> dict[str, Any]:
+        """The ids that lead from the e-mails to the person's other rows. A login with the
+        person's address names their account; so does an invoice billed to it their contact."""
+        found: dict[str, Any] = {"e": list(emails), "t": tenant}
+        scope = " AND customer_id = %(t)s" if tenant is not None else ""
+
+        def ids(sql: str) -> list[Any]:
+            return [row[0] for row in cur.execute(sql, found)]
+
+        # UNION, not OR: "id IN (subquery) OR ..." cannot become a join, and PostgreSQL runs the
+        # subquery again for every row once its result outgrows work_mem (a person with many logins).
+        found["u"] = ids(
+            f"SELECT id FROM {P}.users WHERE lower(trim(email)) = ANY(%(e)s::text[]){scope} UNION "
+            f"SELECT id FROM {P}.users WHERE id IN (SELECT user_id FROM {P}.login_events "
+            f"WHERE lower(trim(email_entered)) = ANY(%(e)s::text[]){scope}){scope}"
+        )
+        if tenant is None:
+            found["c"] = ids(
+                f"SELECT id FROM {B}.contacts WHERE lower(trim(email)) = ANY(%(e)s::text[]) UNION "
+                f"SELECT id FROM {B}.contacts WHERE id IN "
+                f"(SELECT contact_id FROM {B}.invoices WHERE lower(trim(billing_email)) = ANY(%(e)s::text[]))"
+            )
+            found["i"] = ids(
+                f"SELECT id FROM {B}.invoices "
+                "WHERE lower(trim(billing_email)) = ANY(%(e)s::text[]) OR contact_id = ANY(%(c)s::int[])"
+            )
+            found["s"] = ids(
+                f"SELECT DISTINCT supplier_id FROM {B}.supplier_contacts WHERE lower(trim(email)) = ANY(%(e)s::text[])"
+            )
+        return found
+
+    def access(self, emails: Sequence[str], folder: Path) -> dict[str, int]:
+        """Every table's rows of the person, streamed from a server-side cursor into a CSV file."""
+        counts = {}
+        with self.db.transaction():
+            found = self.resolve(self.db.cursor(), emails, None)
+            for table in self.tables(False):
+                query = f"SELECT {table.columns} FROM {table.name} WHERE {table.where} ORDER BY {table.key}"
+                written = _write_csv(self.db.cursor(), query, found, folder / f"{table.label}.csv")
+                if written:
+                    counts[table.label] = written
+        return counts
+
+    def erasures(self, tenant: bool) -> list[tuple[str, str]]:
+        """(table, statement) in the order datavow runs them: a table before those it references."""
+        where = {table.label: table.where for table in self.tables(tenant)}
+        ticket_email, ticket_email_pending = _hashed("requester_email")
+        email, email_pending = _hashed("email")
+        first, first_pending = _pseudonym("first_name")
+        last, last_pending = _pseudonym("last_name")
+        statements = [
+            ("platform.login_events", f"DELETE FROM {P}.login_events WHERE {where['platform.login_events']}"),
+            (
+                "platform.support_tickets",
+                f"UPDATE {P}.support_tickets SET requester_name = NULL, requester_email = {ticket_email}, "
+                "body = CASE WHEN body IS NULL THEN NULL ELSE '[erased]' END "
+                f"WHERE ({where['platform.support_tickets']}) "
+                f"AND (requester_name IS NOT NULL OR {ticket_email_pending} OR body <> '[erased]')",
+            ),
+            ("platform.user_sessions", f"DELETE FROM {P}.user_sessions WHERE {where['platform.user_sessions']}"),
+            (
+                "platform.material_usage",
+                f"UPDATE {P}.material_usage SET note = NULL "
+                f"WHERE {where['platform.material_usage']} AND note IS NOT NULL",
+            ),
+            (
+                "platform.users",
+                f"UPDATE {P}.users SET email = {email}, first_name = {first}, last_name = {last}, "
+                "role = 'former user', password_hash = NULL, last_login_at = NULL "
+                f"WHERE {where['platform.users']} AND ({email_pending} OR {first_pending} OR {last_pending} "
+                "OR role <> 'former user' OR password_hash IS NOT NULL OR last_login_at IS NOT NULL)",
+            ),
+        ]
+        if tenant:
+            return statements
+        invoices = where["business.invoices"]
+        return statements + [
+            (
+                "business.contact_submissions",
+                f"DELETE FROM {B}.contact_submissions WHERE {where['business.contact_submissions']}",
+            ),
+            # Invoices are kept 7 years (a legal hold): until then only the e-mail address goes.
+            (
+                "business.invoices",
+                f"UPDATE {B}.invoices SET billing_email = NULL WHERE {invoices} AND issued_on > %(cutoff)s "
+                "AND billing_email IS NOT NULL",
+            ),
+            (
+                "business.invoices",
+                f"UPDATE {B}.invoices SET billing_name = '[erased]', billing_email = NULL WHERE {invoices} "
+                "AND issued_on <= %(cutoff)s AND (billing_name <> '[erased]' OR billing_email IS NOT NULL)",
+            ),
+            ("business.contacts", f"DELETE FROM {B}.contacts WHERE {where['business.contacts']}"),
+            (
+                "business.supplier_contacts",
+                f"DELETE FROM {B}.supplier_contacts WHERE {where['business.supplier_contacts']}",
+            ),
+            (
+                "business.suppliers",
+                f"UPDATE {B}.suppliers SET iban = NULL, billing_email = NULL WHERE {where['business.suppliers']} "
+                "AND (iban IS NOT NULL OR billing_email IS NOT NULL)",
+            ),
+        ]
+
+    def erase(self, emails: Sequence[str], tenant: int | None = None) -> dict[str, int]:
+        """The erasure in one transaction; rows changed per table."""
+        now = datetime.now(UTC)
+        counts: dict[str, int] = {}
+        with self.db.transaction():
+            cur = self.db.cursor()
+            found = self.resolve(cur, emails, tenant)
+            found.update(self.keys, pk=os.urandom(32).hex(), cutoff=(now - relativedelta(years=7)).date())
+            for label, statement in self.erasures(tenant is not None):
+                counts[label] = counts.get(label, 0) + cur.execute(statement, found).rowcount
+        return {label: count for label, count in counts.items() if count}
+
+    # -- keeping both sides honest: each erasure runs on the same rows, and must leave the same values
+
+    def snapshot(self, emails: Sequence[str], tenant: int | None) -> list[RawTable]:
+        """Copy the rows an erasure of these people changes, so they can be put back."""
+        tables = [table for table in self.tables(tenant is not None) if table.erased]
+        with self.db.transaction():
+            cur = self.db.cursor()
+            found = self.resolve(cur, emails, tenant)
+            for table in tables:
+                cur.execute(f"DROP TABLE IF EXISTS {_saved(table)}")
+                cur.execute(
+                    f"CREATE UNLOGGED TABLE {_saved(table)} AS SELECT * FROM {table.name} WHERE {table.where}", found
+                )
+        return tables
+
+    def restore(self, tables: list[RawTable]) -> None:
+        """Put the copied rows back: deleted rows again, anonymised ones to their values."""
+        with self.db.transaction():
+            cur = self.db.cursor()
+            for table in tables:
+                if table.erased == "delete":
+                    cur.execute(f"INSERT INTO {table.name} SELECT * FROM {_saved(table)} ON CONFLICT DO NOTHING")
+                    continue
+                columns = [c.name for c in cur.execute(f"SELECT * FROM {_saved(table)} LIMIT 0").description or []]
+                assignments = ", ".join(f"{c} = s.{c}" for c in columns if c != table.key)
+                joined = f"t.{table.key} = s.{table.key}"
+                cur.execute(f"UPDATE {table.name} t SET {assignments} FROM {_saved(table)} s WHERE {joined}")
+
+    def state(self, tables: list[RawTable]) -> dict[str, list[tuple[Any, ...]]]:
+        """The snapshotted rows as they are now (pseudonyms masked: each run draws its own key)."""
+        state = {}
+        with self.db.transaction():
+            cur = self.db.cursor()
+            for table in tables:
+                rows = cur.execute(
+                    f"SELECT t.* FROM {table.name} t JOIN {_saved(table)} s ON t.{table.key} = s.{table.key} "
+                    f"ORDER BY t.{table.key}"
+                ).fetchall()
+                state[table.label] = [tuple(_masked(value) for value in row) for row in rows]
+        return state
+
+    def drop(self, tables: list[RawTable]) -> None:
+        with self.db.transaction():
+            for table in tables:
+                self.db.execute(f"DROP TABLE IF EXISTS {_saved(table)}")
+
+
+def _saved(table: RawTable) -> str:
+    return f"{BENCH_SCHEMA}.saved_{table.label.replace('.', '_')}"
+
+
+def _masked(value: object) -> object:
+    return "anon-…" if isinstance(value, str) and value.startswith("anon-") else value
+
+
+def _write_csv(cursor: psycopg.Cursor[Any], query: str, values: dict[str, Any], path: Path) -> int:
+    """Stream the rows into a CSV file (psycopg's chunked mode: one round trip, 2,000 rows at a time)."""
+    rows = 0
+    with ExitStack() as stack:
+        writer = None
+        stream = cursor.stream(query, values, size=2000)
+        while batch := list(itertools.islice(stream, 2000)):
+            if writer is None:
+                writer = csv.writer(stack.enter_context(path.open("w", newline="")))
+                writer.writerow([column.name for column in cursor.description or []])
+            writer.writerows(batch)
+            rows += len(batch)
+    return rows
+
+
+# --------------------------------------------------------------------------- datavow
+
+
+class Datavow:
+    """The same requests through datavow's library, as a service holding its engines would run them."""
+
+    def __init__(self, loaded: LoadedMap, engines: dict[str, sa.Engine], key: bytes, folder: Path) -> None:
+        self.loaded, self.engines, self.key, self.folder = loaded, engines, key, folder
+        self.phases: dict[str, list[float]] = {"discovery": [], "export": [], "erase": []}
+
+    def _find(self, emails: Sequence[str]) -> tuple[Any, Any]:
+        started = time.perf_counter()
+        identities = parse_identities(self.loaded, {"email": list(emails)})
+        plan = compile_plan(self.loaded, identities.keys(), all_tenants=True)
+        discovery = find_person(self.loaded, plan, identities, self.engines)
+        self.phases["discovery"].append((time.perf_counter() - started) * 1000)
+        return identities, discovery
+
+    def access(self, emails: Sequence[str]) -> dict[str, int]:
+        identities, discovery = self._find(emails)
+        started = time.perf_counter()
+        out = self.folder / "access.zip.dvs"
+        now = datetime.now(UTC)
+        package = export_access(
+            self.loaded,
+            discovery,
+            self.engines,
+            out,
+            key=self.key,
+            request=ExportInfo("BENCH", now, identities),
+            expires_at=now + timedelta(days=1),
+        )
+        out.unlink()
+        self.phases["export"].append((time.perf_counter() - started) * 1000)
+        return {table.label: table.rows for table in package.tables}
+
+    def erase(self, emails: Sequence[str]) -> dict[str, int]:
+        _, discovery = self._find(emails)
+        started = time.perf_counter()
+        result = erase(self.loaded, discovery, self.engines, key=self.key, now=datetime.now(UTC))
+        self.phases["erase"].append((time.perf_counter() - started) * 1000)
+        if not result.complete:
+            raise SystemExit(f"datavow's erasure failed: {result.to_dict()['systems']}")
+        return {step.step: step.changed for step in result.steps if step.changed}
+
+    def erase_via_store(self, store: Store, email: str, tenant: int) -> dict[str, int]:
+        """Received from the controller (the tenant), verified, then run: run_request plans for the
+        request's tenant, opens its own engines and keeps what discovery found in the store."""
+        record = receive(
+            store, self.loaded, "erasure", {"email": email}, source="controller", tenant=str(tenant), actor="benchmark"
+        )
+        verify(store, record.id, "benchmark", method="benchmark")
+        done = run_request(store, self.loaded, record.id, RunOptions(key=self.key), "benchmark")
+        steps = (done.result or {}).get("steps", [])
+        counts = {s["step"]: s["deleted"] + s["anonymised"] + s["minimised"] for s in steps}
+        return {label: count for label, count in counts.items() if count}
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Measurement:
+    name: str
+    unit: str
+    datavow: float | None
+    raw: float | None
+    target: str
+    met: bool | None
+    higher_is_better: bool = False
+
+    @property
+    def ratio(self) -> float | None:
+        """datavow's cost against the raw SQL's: time, memory, or inverse throughput."""
+        if not self.datavow or not self.raw:
+            return None
+        return self.raw / self.datavow if self.higher_is_better else self.datavow / self.raw
+
+
+@dataclass
+class Run:
+    measurements: list[Measurement] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def compare(self, what: str, datavow: object, raw: object) -> None:
+        if datavow != raw:
+            self.problems.append(f"{what}: datavow {datavow} != hand-written SQL {raw}")
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def p95(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def timed(run: Callable[[], dict[str, int]]) -> tuple[float, dict[str, int]]:
+    started = time.perf_counter()
+    result = run()
+    return (time.perf_counter() - started) * 1000, result
+
+
+def measure_access(run: Run, datavow: Datavow, raw: HandWritten, people: list[str], folder: Path) -> None:
+    times: dict[str, list[float]] = {"datavow": [], "raw": []}
+    for n, email in enumerate(people):
+        sides = [("datavow", partial(datavow.access, [email])), ("raw", partial(raw.access, [email], folder))]
+        results = {}
+        for side, call in sides if n % 2 else sides[::-1]:  # alternate who goes first: caches
+            ms, results[side] = timed(call)
+            if n >= WARM_UP:
+                times[side].append(ms)
+        run.compare(f"access rows of person {n}", results["datavow"], results["raw"])
+    d, r = times["datavow"], times["raw"]
+    run.measurements += [
+        Measurement(
+            ACCESS_MEDIAN,
+            "ms",
+            median(d),
+            median(r),
+            "< 50 ms and <= 2x raw",
+            median(d) < 50 and median(d) <= 2 * median(r),
+        ),
+        Measurement(ACCESS_P95, "ms", p95(d), p95(r), "-", None),
+    ]
+    run.details["access"] = {
+        "samples": len(d),
+        "datavow_discovery_median_ms": median(datavow.phases["discovery"][WARM_UP:]),
+        "datavow_export_median_ms": median(datavow.phases["export"][WARM_UP:]),
+    }
+
+
+def erasure_pair(
+    run: Run,
+    raw: HandWritten,
+    what: str,
+    emails: Sequence[str],
+    tenant: int | None,
+    datavow_side: Callable[[], dict[str, int]],
+    datavow_first: bool,
+) -> tuple[float, float]:
+    """Erase the same people both ways, from the same state: datavow, put the rows back, the
+    hand-written SQL (or the other way round); both must change the same rows to the same values."""
+    tables = raw.snapshot(emails, tenant)
+    sides = [("datavow", datavow_side), ("raw", partial(raw.erase, emails, tenant))]
+    results: dict[str, tuple[float, dict[str, int], Any]] = {}
+    for n, (side, call) in enumerate(sides if datavow_first else sides[::-1]):
+        if n:
+            raw.restore(tables)
+        ms, counts = timed(call)
+        results[side] = (ms, counts, raw.state(tables))
+    raw.drop(tables)
+    run.compare(f"{what}: rows changed", results["datavow"][1], results["raw"][1])
+    run.compare(f"{what}: rows afterwards", results["datavow"][2], results["raw"][2])
+    return results["datavow"][0], results["raw"][0]
+
+
+def measure_erasure(run: Run, datavow: Datavow, raw: HandWritten, people: list[str]) -> None:
+    times: dict[str, list[float]] = {"datavow": [], "raw": []}
+    for n, email in enumerate(people):
+        mine = partial(datavow.erase, [email])
+        d, r = erasure_pair(run, raw, f"erasure of person {n}", [email], None, mine, n % 2 == 0)
+        if n >= WARM_UP:
+            times["datavow"].append(d)
+            times["raw"].append(r)
+    d, r = times["datavow"], times["raw"]
+    run.measurements += [
+        Measurement(ERASE_MEDIAN, "ms", median(d), median(r), "< 100 ms", median(d) < 100),
+        Measurement(ERASE_P95, "ms", p95(d), p95(r), "-", None),
+    ]
+    run.details["erasure"] = {
+        "samples": len(d),
+        "datavow_discovery_median_ms": median(datavow.phases["discovery"][-len(d) :]),
+        "datavow_erase_median_ms": median(datavow.phases["erase"][-len(d) :]),
+    }
+
+
+def measure_lifecycle(
+    run: Run, datavow: Datavow, raw: HandWritten, people: list[tuple[str, int]], store: Store
+) -> None:
+    times: dict[str, list[float]] = {"datavow": [], "raw": []}
+    for n, (email, tenant) in enumerate(people):
+        mine = partial(datavow.erase_via_store, store, email, tenant)
+        d, r = erasure_pair(run, raw, f"state-store erasure of person {n}", [email], tenant, mine, n % 2 == 0)
+        if n >= WARM_UP:
+            times["datavow"].append(d)
+            times["raw"].append(r)
+    d, r = times["datavow"], times["raw"]
+    run.measurements.append(Measurement(LIFECYCLE_MEDIAN, "ms", median(d), median(r), "< 100 ms", median(d) < 100))
+    run.details["lifecycle"] = {"samples": len(d), "raw_p95_ms": p95(r), "datavow_p95_ms": p95(d)}
+
+
+def measure_batch(run: Run, datavow: Datavow, raw: HandWritten, people: list[str]) -> None:
+    d, r = erasure_pair(run, raw, f"batch of {len(people)}", people, None, partial(datavow.erase, people), True)
+    d_rate, r_rate = len(people) / (d / 1000), len(people) / (r / 1000)
+    run.measurements += [
+        Measurement(BATCH_TIME, "s", d / 1000, r / 1000, "<= 2x raw", d <= 2 * r),
+        Measurement(BATCH_RATE, "people/s", d_rate, r_rate, "> 2,000/s", d_rate > 2000, higher_is_better=True),
+    ]
+    run.details["batch"] = {
+        "people": len(people),
+        "datavow_discovery_s": datavow.phases["discovery"][-1] / 1000,
+        "datavow_erase_s": datavow.phases["erase"][-1] / 1000,
+    }
+
+
+def measure_memory(
+    run: Run,
+    url: sa.URL,
+    map_path: Path,
+    raw_db: psycopg.Connection[Any],
+    heavy: tuple[str, int],
+    rows: int,
+    folder: Path,
+) -> None:
+    """Give one user ``rows`` more login events, then export them in a fresh process each way."""
+    email, tenant = heavy
+    with raw_db.transaction():
+        before = raw_db.execute(f"SELECT coalesce(max(id), 0) FROM {P}.login_events").fetchone()[0]  # type: ignore[index]
+        raw_db.execute(
+            f"INSERT INTO {P}.login_events (customer_id, user_id, email_entered, at, success, ip_address, user_agent) "
+            "SELECT u.customer_id, u.id, u.email, timestamp '2025-01-01' + g * interval '1 second', mod(g, 5) > 0, "
+            f"'10.0.' || mod(g, 250) || '.' || mod(g, 7), 'benchmark' FROM {P}.users u, generate_series(1, %(n)s) g "
+            "WHERE lower(trim(u.email)) = %(e)s AND u.customer_id = %(t)s",
+            {"n": rows, "e": email, "t": tenant},
+        )
+    raw_db.execute(f"ANALYZE {P}.login_events")
+    try:
+        phase = {
+            "url": url.render_as_string(hide_password=False),
+            "map": str(map_path),
+            "email": email,
+            "folder": str(folder),
+        }
+        raw = in_fresh_process("raw", phase)
+        mine = in_fresh_process("datavow", phase)
+    finally:
+        raw_db.execute(f"DELETE FROM {P}.login_events WHERE id > %(id)s", {"id": before})
+    run.compare("rows of the heavy person's export", mine["rows"], raw["rows"])
+    run.measurements += [
+        Measurement(MEMORY_PEAK, "MB", mine["peak_mb"], raw["peak_mb"], "< 200 MB", mine["peak_mb"] < 200),
+        Measurement(MEMORY_GROWTH, "MB", _growth(mine), _growth(raw), "-", None),
+        Measurement(MEMORY_TIME, "s", mine["seconds"], raw["seconds"], "-", None),
+    ]
+    run.details["memory"] = {"added_rows": rows, "exported_rows": mine["rows"], "datavow": mine, "raw": raw}
+
+
+def _growth(result: dict[str, Any]) -> float:
+    """Peak RSS during the export over the RSS before it (the modules both children import)."""
+    return float(result["peak_mb"] - result["start_mb"])
+
+
+def in_fresh_process(side: str, phase: dict[str, str]) -> dict[str, Any]:
+    """One export in its own interpreter, so that its peak memory is its own."""
+    env = {**os.environ, PHASE_ENV: json.dumps({**phase, "side": side})}
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve())], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"the {side} export failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def run_phase(phase: dict[str, str]) -> dict[str, Any]:
+    """In the child: one access export of the heavy person, and what it cost."""
+    url, folder = psycopg_url(phase["url"]), Path(phase["folder"])
+    start_mb = _peak_rss_mb()
+    started = time.perf_counter()
+    if phase["side"] == "raw":
+        with raw_connection(url) as db:
+            counts = HandWritten(db, os.urandom(32)).access([phase["email"]], folder)
+    else:
+        loaded = load_map(phase["map"])
+        with open_engines(loaded, ["platform", "business"]) as engines:
+            counts = Datavow(loaded, engines, os.urandom(32), folder).access([phase["email"]])
+    return {
+        "rows": sum(counts.values()),
+        "seconds": time.perf_counter() - started,
+        "start_mb": start_mb,
+        "peak_mb": _peak_rss_mb(),
+    }
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory. On Linux from VmHWM: ru_maxrss survives exec, so a child
+    would report the (larger) benchmark process it was forked from."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB on Linux
+    return int(status.split("VmHWM:")[1].split()[0]) * 1024 / 1e6
+
+
+# --------------------------------------------------------------------------- people
+
+
+@dataclass
+class People:
+    access: list[str]
+    erasure: list[str]
+    lifecycle: list[tuple[str, int]]  # e-mail and the tenant (platform customer) of the account
+    batch: list[str]
+    heavy: tuple[str, int]  # the account that gets many login events
+
+
+def choose_people(db: psycopg.Connection[Any], samples: int, batch: int, seed: int) -> People:
+    """Disjoint random samples of MIRA Software's people, named by e-mail (those still there:
+    an erased address is a hash, without an @)."""
+    people = db.execute(
+        "SELECT DISTINCT lower(trim(x)) FROM ("
+        f"SELECT email FROM {P}.users UNION ALL SELECT requester_email FROM {P}.support_tickets "
+        f"UNION ALL SELECT email FROM {B}.contacts UNION ALL SELECT email FROM {B}.contact_submissions "
+        f"UNION ALL SELECT email FROM {B}.supplier_contacts UNION ALL SELECT billing_email FROM {B}.invoices"
+        ") AS known(x) WHERE position('@' in x) > 0"
+    ).fetchall()
+    users = db.execute(
+        f"SELECT DISTINCT ON (1) lower(trim(email)), customer_id FROM {P}.users WHERE position('@' in email) > 0 "
+        "ORDER BY 1, 2"
+    ).fetchall()
+    valid = sorted(email for (email,) in people if _is_email(email))
+    accounts = [(email, tenant) for email, tenant in users if _is_email(email)]
+    chance = random.Random(seed)
+    chance.shuffle(valid)
+    chance.shuffle(accounts)
+    single = samples + WARM_UP
+    if len(accounts) < single + 1 or len(valid) < 3 * single + batch + 1:
+        raise SystemExit(
+            f"the demo holds {len(valid):,} people ({len(accounts):,} platform users): too few for "
+            f"{samples} samples and a batch of {batch:,} — raise --scale or lower --samples/--batch"
+        )
+    lifecycle, heavy = accounts[:single], accounts[single]
+    taken = {email for email, _ in lifecycle} | {heavy[0]}
+    rest = [email for email in valid if email not in taken]
+    return People(rest[:single], rest[single : 2 * single], lifecycle, rest[2 * single : 2 * single + batch], heavy)
+
+
+def _is_email(text: str) -> bool:
+    try:
+        parse_value("email", text)
+    except RequestError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- report
+
+
+def report(run: Run, header: list[str], notes: list[str]) -> str:
+    lines = [*header, ""]
+    columns = f"{'measurement':46}{'datavow':>14}{'raw SQL':>14}{'ratio':>8}   {'target':24}{'met?'}"
+    lines += [columns, "-" * len(columns)]
+    for m in run.measurements:
+        ratio = f"{m.ratio:.1f}x" if m.ratio is not None else "-"
+        met = "-" if m.met is None else ("yes" if m.met else "NO")
+        lines.append(
+            f"{m.name:46}{_value(m.datavow, m.unit):>14}{_value(m.raw, m.unit):>14}{ratio:>8}   {m.target:24}{met}"
+        )
+    lines += [
+        "",
+        "ratio: datavow's time (or memory) over the hand-written SQL's; for people/s, the raw rate over datavow's",
+    ]
+    lines += [f"- {note}" for note in notes]
+    return "\n".join(lines)
+
+
+def _value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "people/s":
+        return f"{value:,.0f}/s"
+    digits = 2 if value < 10 else 1 if value < 1000 else 0
+    return f"{value:,.{digits}f} {unit}"
+
+
+NOT_MEASURED = [
+    "per-person requests are measured on mira-software only (platform + business, every table where a person "
+    "lives); mira-network and miralix are built for size, their requests are not written in SQL by hand here",
+    "the raw access baseline streams each table to CSV; datavow writes JSON and CSV of each table, the Art. 15 "
+    "letter and a manifest into a ZIP, encrypted (so it reads each table twice)",
+    "'via state store' is tenant-scoped (platform only): run_request plans with the request's tenant, and "
+    "mira-software's platform is multi-tenant; its state store is the default SQLite file beside the map, and "
+    "run_request opens its own engines (new connections) for every request",
+    "the other rows reuse one set of engines, as a service would; the first requests of each kind warm "
+    "caches and are not counted",
+    "erasures change the database: each pair runs from the same rows (copied before, put back between the two "
+    "sides), and both sides must change the same rows to the same values, or the run fails",
+    "rectification, restriction and portability are not measured; MariaDB and SQLite are not measured",
+]
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args() -> argparse.Namespace:
+    from datavow.demo import COMPANIES  # see prepare_demo
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="a PostgreSQL database to build in (default: a throwaway cluster)")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        help=f"demo scale (default {DEFAULT_SCALE:g}; {FULL_SCALE:g} is the "
+        "issue's size: >= 1,000,000 people and >= 20,000,000 rows)",
+    )
+    parser.add_argument("--samples", type=int, help="people per single-request measurement (default 200)")
+    parser.add_argument("--batch", type=int, help="people in the batch erasure (default 10,000)")
+    parser.add_argument("--memory-rows", type=int, help="rows added to the heavy person (default 1,000,000)")
+    parser.add_argument(
+        "--companies",
+        nargs="+",
+        default=list(COMPANIES),
+        choices=COMPANIES,
+        help="demo companies to build (default: all three; mira-software is measured)",
+    )
+    parser.add_argument("--reuse", action="store_true", help="keep the demo an earlier run built at --url")
+    parser.add_argument("--seed", type=int, default=1, help="which random people (default 1)")
+    parser.add_argument(
+        "--tiny", action="store_true", help="a CI-sized run: " + ", ".join(f"{k} {v}" for k, v in TINY.items())
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH ('-': stdout, no table)")
+    args = parser.parse_args()
+    for name, value in (TINY if args.tiny else FULL_RUN).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if COMPANY not in args.companies:
+        parser.error(f"--companies must include {COMPANY}: its requests are what is measured")
+    return args
+
+
+def measure(args: argparse.Namespace, url: sa.URL, folder: Path) -> tuple[Demo, Run, str]:
+    demo = prepare_demo(url, folder / "demo", args.scale, args.companies, args.reuse)
+    loaded = load_map(demo.maps[COMPANY])
+    key = load_key(state_directory(loaded.path))
+    run = Run()
+    with raw_connection(url) as db, open_engines(loaded, ["platform", "business"]) as engines:
+        version = str(db.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+        people = choose_people(db, args.samples, args.batch, args.seed)
+        raw = HandWritten(db, key)
+        datavow = Datavow(loaded, engines, key, folder)
+        (folder / "raw").mkdir()
+        log(f"access: {len(people.access)} people ...")
+        measure_access(run, datavow, raw, people.access, folder / "raw")
+        log(f"erasure: {len(people.erasure)} people ...")
+        measure_erasure(run, datavow, raw, people.erasure)
+        log(f"erasure via the state store: {len(people.lifecycle)} people ...")
+        with open_store(default_state_url(loaded.path)) as store:
+            measure_lifecycle(run, datavow, raw, people.lifecycle, store)
+        log(f"batch erasure: {len(people.batch):,} people ...")
+        measure_batch(run, datavow, raw, people.batch)
+        log(f"access export of a person with {args.memory_rows:,} more rows ...")
+        measure_memory(run, url, demo.maps[COMPANY], db, people.heavy, args.memory_rows, folder)
+    return demo, run, version
+
+
+def main() -> None:
+    if PHASE_ENV in os.environ:  # a memory child: one export, its cost as a JSON line
+        print(json.dumps(run_phase(json.loads(os.environ[PHASE_ENV]))))
+        return
+    args = parse_args()
+    # This file is called requests.py: keep its folder off the path, where it would shadow the library.
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="datavow-bench-") as temp, database(args.url) as given:
+        demo, run, version = measure(args, psycopg_url(given), Path(temp))
+    header = [
+        f"datavow requests benchmark: PostgreSQL {version}, demo scale {demo.scale:g}: {demo.people:,} people and "
+        f"{demo.rows:,} rows in {len(demo.maps)} companies "
+        + (f"(built in {demo.build_seconds:.0f} s)" if not demo.reused else "(reused)"),
+        f"per person: mira-software (platform + business) against SQL written by hand; {args.samples} samples, a "
+        f"batch of {args.batch:,}, {args.memory_rows:,} rows added for the heavy person; whole run "
+        f"{time.perf_counter() - started:.0f} s",
+    ]
+    results = {
+        "database": f"PostgreSQL {version}",
+        **{k: v for k, v in asdict(demo).items() if k != "maps"},
+        "companies": list(demo.maps),
+        "samples": args.samples,
+        "batch": args.batch,
+        "memory_rows": args.memory_rows,
+        "measurements": [{**asdict(m), "ratio": m.ratio} for m in run.measurements],
+        "details": run.details,
+        "problems": run.problems,
+        "not_measured": NOT_MEASURED,
+    }
+    if args.json == "-":
+        print(json.dumps(results, indent=2, default=str))
+    else:
+        print(report(run, header, NOT_MEASURED))
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2, default=str))
+    if run.problems:
+        raise SystemExit("the hand-written SQL and datavow disagree:\n" + "\n".join(run.problems[:20]))
+
+
+if __name__ == "__main__":
+    main()

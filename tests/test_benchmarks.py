@@ -1,0 +1,75 @@
+"""The benchmarks keep working: each runs at a tiny size against the suite's own PostgreSQL.
+
+Benchmarks are programs, not tests (STYLE.md): nothing here judges a time. What fails is a
+benchmark that no longer runs, no longer reports one of its measurements, or finds datavow and its
+hand-written SQL baseline no longer doing the same work (it then exits non-zero).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "benchmarks"
+
+# What benchmarks/requests.py must report, in this order (issue 3, "Performance").
+REQUEST_MEASUREMENTS = (
+    "access, one person: median",
+    "access, one person: p95",
+    "erasure, one person: median",
+    "erasure, one person: p95",
+    "erasure via state store, one tenant: median",
+    "batch erasure as one plan: time",
+    "batch erasure as one plan: people/s",
+    "access export, heavy person: peak RSS",
+    "access export, heavy person: RSS growth",
+    "access export, heavy person: time",
+)
+
+
+def run_benchmark(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def printed_row(output: str, label: str) -> str | None:
+    """The table row for ``label``, when it shows a number for datavow and for the raw SQL."""
+    number = r"[0-9][0-9,.]*(?: [a-zA-Z]+|/s)"
+    for line in output.splitlines():
+        if re.fullmatch(rf"{re.escape(label)}\s+{number}\s+{number}\s+.*", line):
+            return line
+    return None
+
+
+def test_requests_benchmark_runs_at_tiny_size(postgres_url: str, tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    done = run_benchmark("requests.py", "--tiny", "--url", postgres_url, "--json", str(results))
+
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    missing = [label for label in REQUEST_MEASUREMENTS if printed_row(done.stdout, label) is None]
+    assert not missing, f"rows not printed: {missing}\n{done.stdout}"
+    reported = json.loads(results.read_text())
+    assert [m["name"] for m in reported["measurements"]] == list(REQUEST_MEASUREMENTS)
+    assert all(m["datavow"] is not None and m["raw"] is not None for m in reported["measurements"])
+    assert reported["problems"] == []
+    assert reported["people"] > 0 and reported["rows"] > 0
+    assert reported["details"]["memory"]["exported_rows"] > reported["memory_rows"]
+
+
+def test_export_memory_benchmark_runs_at_tiny_size(postgres_url: str) -> None:
+    done = run_benchmark("export_memory.py", "--rows", "1000", "--url", postgres_url)
+
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    assert "built 1,000 rows for one person on postgresql" in done.stdout
+    for label in ("raw SELECT -> CSV file", "datavow export package", "ratio (datavow / raw)"):
+        assert any(line.startswith(label) for line in done.stdout.splitlines()), (label, done.stdout)
