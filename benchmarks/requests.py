@@ -68,6 +68,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 COMPANY = "mira-software"  # the company whose requests HandWritten writes in SQL
 P, B = "mira_software_platform", "mira_software_business"  # its schemas, as the demo names them
+SCHEMAS = {"platform": P, "business": B}
 BENCH_SCHEMA = "datavow_bench"  # this benchmark's own tables: what was built, snapshots
 DEFAULT_SCALE = 20.0
 FULL_SCALE = 185.0  # 1.6 million people and 20.1 million rows across the three companies
@@ -152,6 +153,10 @@ def prepare_demo(url: sa.URL, folder: Path, scale: float, companies: list[str], 
         os.environ[PASSWORD_VARIABLE] = str(url.password)
         text = url.set(password="PASSWORDMARK").render_as_string(hide_password=False)
         text = text.replace("PASSWORDMARK", "${" + PASSWORD_VARIABLE + "}")
+    try:
+        engine.connect().close()
+    except sa.exc.OperationalError as exc:
+        raise SystemExit(f"cannot reach {url.render_as_string(hide_password=True)}: {exc.orig}") from None
     with engine.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {BENCH_SCHEMA}")
         conn.exec_driver_sql(
@@ -270,7 +275,8 @@ def _stand_in(column: str, prefix: str, key: str, digits: int, tag: int) -> tupl
     and its tag exactly as datavow computes them, so both sides leave the same values."""
     start = len(prefix) + 1
     digest = f"substr({_sha256(f'{key} || {column}')}, 1, {digits})"
-    ours = f"substr({column}, {start + digits}) = substr({_sha256(f'%(tk)s || substr({column}, {start}, {digits})')}, 1, {tag})"  # noqa: E501
+    tail = f"substr({column}, {start}, {digits})"
+    ours = f"substr({column}, {start + digits}) = substr({_sha256(f'%(tk)s || {tail}')}, 1, {tag})"
     if prefix:
         ours = f"({column} LIKE %(anon)s AND {ours})"
     value = f"{f'{prefix!r} || ' if prefix else ''}{digest} || substr({_sha256(f'%(tk)s || {digest}')}, 1, {tag})"
@@ -291,11 +297,22 @@ def _pseudonym(column: str) -> tuple[str, str]:
 @dataclass(frozen=True)
 class RawTable:
     label: str  # system.table, as datavow names the step
-    name: str  # schema.table
     key: str
-    where: str  # the person's rows, over the emails and the ids resolve() found
-    columns: str = "*"  # what an access request shows (credentials withheld, as datavow does)
+    where: str  # the person's rows, over the e-mails and the ids resolve() found
     erased: str | None = None  # "delete" or "anonymize": how an erasure leaves its rows
+    columns: str = "*"  # what an access request shows
+
+    @property
+    def name(self) -> str:
+        system, table = self.label.split(".")
+        return f"{SCHEMAS[system]}.{table}"
+
+
+# Credentials are withheld from an access request, as datavow does: users.password_hash, user_sessions.token.
+USER_COLUMNS = (
+    "id, customer_id, email, first_name, last_name, role, active, processing_restricted, created_at, last_login_at"
+)
+SESSION_COLUMNS = "user_id, created_at, expires_at, ip_address, user_agent"
 
 
 class HandWritten:
@@ -309,70 +326,26 @@ class HandWritten:
 
     def tables(self, tenant: bool) -> list[RawTable]:
         scope = " AND customer_id = %(t)s" if tenant else ""
-        tables = [
-            RawTable(
-                "platform.users",
-                f"{P}.users",
-                "id",
-                "id = ANY(%(u)s::int[])",
-                "id, customer_id, email, first_name, last_name, role, active, processing_restricted, "
-                "created_at, last_login_at",
-                "anonymize",
-            ),
-            RawTable(
-                "platform.login_events",
-                f"{P}.login_events",
-                "id",
-                f"(lower(trim(email_entered)) = ANY(%(e)s::text[]) OR user_id = ANY(%(u)s::int[])){scope}",
-                erased="delete",
-            ),
-            RawTable(
-                "platform.support_tickets",
-                f"{P}.support_tickets",
-                "id",
-                "(lower(trim(requester_email)) = ANY(%(e)s::text[]) OR requester_id = ANY(%(u)s::int[]) "
-                f"OR assignee_id = ANY(%(u)s::int[])){scope}",
-                erased="anonymize",
-            ),
-            RawTable(
-                "platform.user_sessions",
-                f"{P}.user_sessions",
-                "token",
-                "user_id = ANY(%(u)s::int[])",
-                "user_id, created_at, expires_at, ip_address, user_agent",
-                "delete",
-            ),
-            RawTable(
-                "platform.material_usage",
-                f"{P}.material_usage",
-                "id",
-                f"user_id = ANY(%(u)s::int[]){scope}",
-                erased="anonymize",
-            ),
+        e = "ANY(%(e)s::text[])"
+        u, c, i, s = (f"ANY(%({name})s::int[])" for name in "ucis")
+        logins = f"(lower(trim(email_entered)) = {e} OR user_id = {u}){scope}"
+        tickets = f"(lower(trim(requester_email)) = {e} OR requester_id = {u} OR assignee_id = {u}){scope}"
+        platform = [
+            RawTable("platform.users", "id", f"id = {u}", "anonymize", USER_COLUMNS),
+            RawTable("platform.login_events", "id", logins, "delete"),
+            RawTable("platform.support_tickets", "id", tickets, "anonymize"),
+            RawTable("platform.user_sessions", "token", f"user_id = {u}", "delete", SESSION_COLUMNS),
+            RawTable("platform.material_usage", "id", f"user_id = {u}{scope}", "anonymize"),
         ]
         if tenant:  # a tenant's request stays in the tenant's system
-            return tables
-        return tables + [
-            RawTable(
-                "business.contact_submissions",
-                f"{B}.contact_submissions",
-                "id",
-                "lower(trim(email)) = ANY(%(e)s::text[]) OR contact_id = ANY(%(c)s::int[])",
-                erased="delete",
-            ),
-            RawTable("business.contacts", f"{B}.contacts", "id", "id = ANY(%(c)s::int[])", erased="delete"),
-            RawTable("business.invoices", f"{B}.invoices", "id", "id = ANY(%(i)s::int[])", erased="anonymize"),
-            RawTable(
-                "business.invoice_lines", f"{B}.invoice_lines", "invoice_id, line_no", "invoice_id = ANY(%(i)s::int[])"
-            ),
-            RawTable(
-                "business.supplier_contacts",
-                f"{B}.supplier_contacts",
-                "id",
-                "lower(trim(email)) = ANY(%(e)s::text[]) OR supplier_id = ANY(%(s)s::int[])",
-                erased="delete",
-            ),
-            RawTable("business.suppliers", f"{B}.suppliers", "id", "id = ANY(%(s)s::int[])", erased="anonymize"),
+            return platform
+        return platform + [
+            RawTable("business.contact_submissions", "id", f"lower(trim(email)) = {e} OR contact_id = {c}", "delete"),
+            RawTable("business.contacts", "id", f"id = {c}", "delete"),
+            RawTable("business.invoices", "id", f"id = {i}", "anonymize"),
+            RawTable("business.invoice_lines", "invoice_id, line_no", f"invoice_id = {i}"),
+            RawTable("business.supplier_contacts", "id", f"lower(trim(email)) = {e} OR supplier_id = {s}", "delete"),
+            RawTable("business.suppliers", "id", f"id = {s}", "anonymize"),
         ]
 
     def resolve(self, cur: psycopg.Cursor[Any], emails: Sequence[str], tenant: int | None) -> dict[str, Any]:
@@ -407,7 +380,7 @@ class HandWritten:
         return found
 
     def access(self, emails: Sequence[str], folder: Path) -> dict[str, int]:
-        """Every table's rows of the person, streamed from a server-side cursor into a CSV file."""
+        """Every table's rows of the person, streamed into a CSV file per table."""
         counts = {}
         with self.db.transaction():
             found = self.resolve(self.db.cursor(), emails, None)
@@ -606,11 +579,17 @@ class Datavow:
             raise SystemExit(f"datavow's erasure failed: {result.to_dict()['systems']}")
         return {step.step: step.changed for step in result.steps if step.changed}
 
-    def erase_via_store(self, store: Store, email: str, tenant: int) -> dict[str, int]:
+    def erase_via_store(self, store: Store, email: str, tenant: int | None) -> dict[str, int]:
         """Received from the controller (the tenant), verified, then run: run_request plans for the
         request's tenant, opens its own engines and keeps what discovery found in the store."""
         record = receive(
-            store, self.loaded, "erasure", {"email": email}, source="controller", tenant=str(tenant), actor="benchmark"
+            store,
+            self.loaded,
+            "erasure",
+            {"email": email},
+            source="controller",
+            tenant=None if tenant is None else str(tenant),
+            actor="benchmark",
         )
         verify(store, record.id, "benchmark", method="benchmark")
         done = run_request(store, self.loaded, record.id, RunOptions(key=self.key), "benchmark")
@@ -720,15 +699,29 @@ def erasure_pair(
     return results["datavow"][0], results["raw"][0]
 
 
-def measure_erasure(run: Run, datavow: Datavow, raw: HandWritten, people: list[str]) -> None:
-    times: dict[str, list[float]] = {"datavow": [], "raw": []}
-    for n, email in enumerate(people):
-        mine = partial(datavow.erase, [email])
-        d, r = erasure_pair(run, raw, f"erasure of person {n}", [email], None, mine, n % 2 == 0)
+def erasure_samples(
+    run: Run,
+    raw: HandWritten,
+    what: str,
+    people: Sequence[tuple[str, int | None]],
+    datavow_side: Callable[[str, int | None], dict[str, int]],
+) -> tuple[list[float], list[float]]:
+    """One erasure pair per person (e-mail, tenant), who goes first alternating; the times of
+    datavow and of the raw SQL after the warm-up."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for n, (email, tenant) in enumerate(people):
+        mine = partial(datavow_side, email, tenant)
+        d, r = erasure_pair(run, raw, f"{what} of person {n}", [email], tenant, mine, n % 2 == 0)
         if n >= WARM_UP:
-            times["datavow"].append(d)
-            times["raw"].append(r)
-    d, r = times["datavow"], times["raw"]
+            times[0].append(d)
+            times[1].append(r)
+    return times
+
+
+def measure_erasure(run: Run, datavow: Datavow, raw: HandWritten, people: list[str]) -> None:
+    d, r = erasure_samples(
+        run, raw, "erasure", [(email, None) for email in people], lambda email, _: datavow.erase([email])
+    )
     run.measurements += [
         Measurement(ERASE_MEDIAN, "ms", median(d), median(r), "< 100 ms", median(d) < 100),
         Measurement(ERASE_P95, "ms", p95(d), p95(r), "-", None),
@@ -743,14 +736,7 @@ def measure_erasure(run: Run, datavow: Datavow, raw: HandWritten, people: list[s
 def measure_lifecycle(
     run: Run, datavow: Datavow, raw: HandWritten, people: list[tuple[str, int]], store: Store
 ) -> None:
-    times: dict[str, list[float]] = {"datavow": [], "raw": []}
-    for n, (email, tenant) in enumerate(people):
-        mine = partial(datavow.erase_via_store, store, email, tenant)
-        d, r = erasure_pair(run, raw, f"state-store erasure of person {n}", [email], tenant, mine, n % 2 == 0)
-        if n >= WARM_UP:
-            times["datavow"].append(d)
-            times["raw"].append(r)
-    d, r = times["datavow"], times["raw"]
+    d, r = erasure_samples(run, raw, "state-store erasure", people, partial(datavow.erase_via_store, store))
     run.measurements.append(Measurement(LIFECYCLE_MEDIAN, "ms", median(d), median(r), "< 100 ms", median(d) < 100))
     run.details["lifecycle"] = {"samples": len(d), "raw_p95_ms": p95(r), "datavow_p95_ms": p95(d)}
 
