@@ -7,7 +7,7 @@ fresh process so that peak memory is its own:
   PostgreSQL), streamed to a CSV file;
 - datavow: plan, discovery and the encrypted export package (JSON + CSV + letter + manifest).
 
-It prints each one's time and peak resident memory (``getrusage``) and the ratios. Run::
+It prints each one's time and peak resident memory (``VmHWM``, see rss.py) and the ratios. Run::
 
     python benchmarks/export_memory.py                     # 1,000,000 rows in a temporary SQLite file
     python benchmarks/export_memory.py --rows 1000         # what CI runs, to keep it working
@@ -22,7 +22,6 @@ import argparse
 import csv
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from rss import peak_rss_bytes  # this folder's helper: benchmarks run as scripts
 
 TABLE = "bench_export_events"
 PERSON = "person@example.com"
@@ -59,7 +59,7 @@ systems:
 
 
 def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    return peak_rss_bytes() / (1024 * 1024)
 
 
 # --------------------------------------------------------------------------- the data

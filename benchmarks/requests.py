@@ -34,7 +34,6 @@ import json
 import math
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -51,6 +50,7 @@ from typing import Any
 import psycopg
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
+from rss import peak_rss_bytes  # this folder's helper: benchmarks run as scripts
 
 from datavow.datamap import LoadedMap, load_map
 from datavow.errors import RequestError
@@ -834,13 +834,7 @@ def run_phase(phase: dict[str, str]) -> dict[str, Any]:
 
 
 def _peak_rss_mb() -> float:
-    """This process's peak resident memory. On Linux from VmHWM: ru_maxrss survives exec, so a child
-    would report the (larger) benchmark process it was forked from."""
-    try:
-        status = Path("/proc/self/status").read_text()
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB on Linux
-    return int(status.split("VmHWM:")[1].split()[0]) * 1024 / 1e6
+    return peak_rss_bytes() / 1e6
 
 
 # --------------------------------------------------------------------------- people
