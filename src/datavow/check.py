@@ -29,6 +29,15 @@ class CheckReport:
     def count(self, severity: Severity) -> int:
         return Counter(f.severity for f in self.findings)[severity]
 
+    def counts_text(self, *, hide_zero: bool = False) -> str:
+        """``1 error, 2 warnings, 0 infos`` (without the zero counts when ``hide_zero``)."""
+        parts = [
+            f"{self.count(s)} {s.value}{'s' if self.count(s) != 1 else ''}"
+            for s in Severity
+            if self.count(s) or not hide_zero
+        ]
+        return ", ".join(parts) or "no findings"
+
     @property
     def ok(self) -> bool:
         """True when nothing of severity error was found."""

@@ -68,7 +68,7 @@ def check(
             console.print(finding.message + (f" [{finding.article}]" if finding.article else ""), markup=False)
             if finding.hint:
                 console.print(f"    fix: {finding.hint}", style="dim", markup=False)
-        counts = ", ".join(f"{report.count(s)} {s.value}{'s' if report.count(s) != 1 else ''}" for s in Severity)
+        counts = report.counts_text()
         drift = (
             f"; drift checked on {', '.join(report.drift_systems)}" if report.drift_systems else "; drift not checked"
         )

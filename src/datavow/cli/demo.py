@@ -9,7 +9,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from datavow.check import CheckReport, check_map
+from datavow.check import check_map
 from datavow.cli import console
 from datavow.demo import COMPANIES, build_demo, record_demo
 from datavow.findings import Severity
@@ -57,7 +57,7 @@ def demo(folder: Path, url: str | None, scale: float, seed: int, companies: tupl
             str(len(company.rows)),
             f"{company.total_rows:,}",
             f"{company.people:,}",
-            f"{verdict}: {_counts(report)}",
+            f"{verdict}: {report.counts_text(hide_zero=True)}",
         )
     console.print(summary)
     console.print(f"Built and checked in {time.monotonic() - started:.1f} s in {folder}/\n")
@@ -79,8 +79,3 @@ def demo(folder: Path, url: str | None, scale: float, seed: int, companies: tupl
     ):
         console.print(f"  [bold]{command}[/]")
         console.print(f"      {why}", style="dim")
-
-
-def _counts(report: CheckReport) -> str:
-    parts = [f"{report.count(s)} {s.value}{'s' if report.count(s) != 1 else ''}" for s in Severity if report.count(s)]
-    return ", ".join(parts) or "no findings"

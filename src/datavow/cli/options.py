@@ -59,3 +59,11 @@ actor_option = click.option(
     show_default="$DATAVOW_ACTOR, else user:<login>",
     help="Who is acting, as the audit log records it.",
 )
+
+
+def split_pair(text: str, shape: str, option: str) -> tuple[str, str]:
+    """``KEY=VALUE`` -> (key, value), or a usage error naming ``shape`` (e.g. ``KIND=VALUE``)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise click.BadParameter(f"{text!r} is not {shape}", param_hint=option)
+    return key.strip(), value

@@ -11,7 +11,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from datavow.cli import console
-from datavow.cli.options import actor_option, open_state, state_options
+from datavow.cli.options import actor_option, open_state, split_pair, state_options
 from datavow.cli.requests import identities_from, identity_options, request_group, requests_group
 from datavow.datamap import LoadedMap, load_map
 from datavow.plan import compile_plan, explain, parse_identities, render_plan
@@ -24,13 +24,7 @@ from datavow.store import Store
 
 
 def _corrections(pairs: Sequence[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for pair in pairs:
-        target, sep, value = pair.partition("=")
-        if not sep or not target.strip():
-            raise click.BadParameter(f"{pair!r} is not CATEGORY=VALUE or SYSTEM.TABLE.FIELD=VALUE", param_hint="--set")
-        found[target.strip()] = value
-    return found
+    return dict(split_pair(pair, "CATEGORY=VALUE or SYSTEM.TABLE.FIELD=VALUE", "--set") for pair in pairs)
 
 
 def _run(

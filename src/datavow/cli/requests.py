@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from datavow.cli.options import actor_option, open_state, state_options
+from datavow.cli.options import actor_option, open_state, split_pair, state_options
 from datavow.datamap import LoadedMap, load_map
 from datavow.requests.clock import DUE_SOON
 from datavow.requests.lifecycle import (
@@ -75,10 +75,8 @@ def identities_from(emails: Sequence[str], phones: Sequence[str], pairs: Sequenc
         if values:
             found[kind] = list(values)
     for pair in pairs:
-        kind, sep, value = pair.partition("=")
-        if not sep or not kind.strip():
-            raise click.BadParameter(f"{pair!r} is not KIND=VALUE, e.g. user_id=42", param_hint="--identity")
-        found.setdefault(kind.strip(), []).append(value)
+        kind, value = split_pair(pair, "KIND=VALUE, e.g. user_id=42", "--identity")
+        found.setdefault(kind, []).append(value)
     return found
 
 

@@ -38,6 +38,7 @@ from datavow.requests.lifecycle import (
     start,
 )
 from datavow.requests.lifecycle_execute import execute
+from datavow.requests.lifecycle_identities import state_directory
 from datavow.requests.persisted import load_discovery, save_discovery
 from datavow.requests.rectification import rectify
 from datavow.requests.restriction import flag_targets
@@ -213,7 +214,7 @@ def _carry_out(
             raise RequestError("a rectification needs the corrected values, e.g. --set user.contact.email=new@x.org")
         return _finished(rectify(loaded, discovery, engines, options.corrections, now=now), "rectification")
     if kind in (RequestKind.access, RequestKind.portability):
-        folder = options.export_dir or loaded.directory / ".datavow" / "exports"
+        folder = options.export_dir or state_directory(loaded.path) / "exports"
         folder.mkdir(parents=True, exist_ok=True)
         package = export_access(
             loaded,
