@@ -30,9 +30,14 @@ def discover(
     connections: Mapping[str, sa.Connection],
     *,
     tenant: str | None = None,
+    seeds: Mapping[TableKey, Conditions] | None = None,
 ) -> Discovery:
     """Run ``plan`` for the people named by ``identities`` (as :func:`parse_identities` gives
     them) over ``connections`` (one per system of the plan).
+
+    ``seeds`` selects rows directly instead, per step: columns -> the value tuples they must match
+    (a retention sweep seeds the keys of the rows that are due, and discovery follows the links
+    from them as it does from a person's identities).
 
     A person found nowhere gives a discovery whose ``found_anything`` is false: no data held.
     ``tenant`` defaults to the plan's and must agree with it. ``Discovery.plan`` is the plan with
@@ -45,7 +50,7 @@ def discover(
             f"the plan was compiled for {', '.join(sorted(plan.identity_kinds))}, not {', '.join(unknown)} — "
             "compile it with every kind of identity the request names"
         )
-    return _Run(loaded, plan, connections, tenant).discover(identities)
+    return _Run(loaded, plan, connections, tenant).discover(identities, seeds or {})
 
 
 def _tenant(plan: Plan, tenant: str | None) -> str | None:
@@ -112,8 +117,11 @@ class _Run:
             and any(link.direction == "child" for link in state.step.links)
         }
 
-    def discover(self, identities: Mapping[str, Iterable[object]]) -> Discovery:
+    def discover(self, identities: Mapping[str, Iterable[object]], seeds: Mapping[TableKey, Conditions]) -> Discovery:
         self._check_tenants_exist()
+        for key, conditions in seeds.items():
+            for columns, values in conditions.items():
+                self.states[key].identities.setdefault(tuple(columns), set()).update(values)
         for state in self.states.values():
             for kind, columns in state.step.identities.items():
                 for column in columns:

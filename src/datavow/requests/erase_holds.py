@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import sqltypes
 
 from datavow.datamap.load import LoadedMap
-from datavow.datamap.model import Hold, Reference, split_target
+from datavow.datamap.model import After, Hold, Reference, split_target
 from datavow.errors import RequestError
 from datavow.plan.model import TableKey
 
@@ -49,10 +49,7 @@ def hold_condition(
     hold = loaded.table(*where).table.hold
     if hold is None:
         return None
-    if hold.after.table is None:
-        moment: sa.ColumnElement[Any] = table.c[hold.after.column]
-    else:
-        moment = _moment_through_references(loaded, where, table, reflect, hold)
+    moment = moment_of(loaded, where, table, reflect, hold.after, "hold")
     cutoff = _cutoff(hold.keep.before(now), moment.type)
     return HoldCondition(
         hold,
@@ -60,6 +57,22 @@ def hold_condition(
         sa.or_(moment.is_(None), moment > cutoff),
         sa.and_(moment.is_not(None), moment <= cutoff),
     )
+
+
+def moment_of(
+    loaded: LoadedMap, where: TableKey, table: sa.Table, reflect: Reflect, after: After, what: str
+) -> sa.ColumnElement[Any]:
+    """Each row's moment ``after`` names: its own column, or the latest value along the references
+    to the table that holds it (a correlated subquery). ``what`` ("hold", "retention rule") is for
+    the message when the references do not reach it."""
+    if after.table is None:
+        return table.c[after.column]
+    return _moment_through_references(loaded, where, table, reflect, after, what)
+
+
+def cutoff(moment: date | datetime, kind: Any) -> date | datetime:
+    """``moment`` as a column of type ``kind`` compares it (see :func:`_cutoff`)."""
+    return _cutoff(moment, kind)
 
 
 def _cutoff(moment: date | datetime, kind: Any) -> date | datetime:
@@ -74,14 +87,14 @@ def _cutoff(moment: date | datetime, kind: Any) -> date | datetime:
 
 
 def _moment_through_references(
-    loaded: LoadedMap, where: TableKey, table: sa.Table, reflect: Reflect, hold: Hold
+    loaded: LoadedMap, where: TableKey, table: sa.Table, reflect: Reflect, after: After, what: str
 ) -> sa.ColumnElement[Any]:
-    assert hold.after.table is not None
-    path = _path(loaded, where, hold.after.table)
+    assert after.table is not None
+    path = _path(loaded, where, after.table)
     label = f"{where[0]}.{where[1]}"
     if path is None:
         raise RequestError(
-            f"the hold of {label} counts from {hold.after.table}.{hold.after.column}, which its references "
+            f"the {what} of {label} counts from {after.table}.{after.column}, which its references "
             "do not reach within its own database — count from a column of a table in the same system"
         )
     current: sa.FromClause = table
@@ -101,7 +114,7 @@ def _moment_through_references(
             joined = joined.join(target, on)
         current = target
     assert joined is not None and correlation is not None
-    latest = sa.func.max(current.c[hold.after.column])
+    latest = sa.func.max(current.c[after.column])
     return sa.select(latest).select_from(joined).where(correlation).correlate(table).scalar_subquery()
 
 
