@@ -70,9 +70,11 @@ def _register() -> None:
     from datavow.cli.demo import demo
     from datavow.cli.importing import import_group
     from datavow.cli.requests import request_group, requests_group
+    from datavow.cli.retention import retention_group, worker_command
     from datavow.cli.taxonomy import taxonomy
 
-    for command in (check, rules, taxonomy, demo, import_group, audit, requests_group, request_group):
+    commands = (check, rules, taxonomy, demo, import_group, audit, requests_group, request_group)
+    for command in (*commands, retention_group, worker_command):
         main.add_command(command)
 
 

@@ -74,6 +74,11 @@ class Duration:
     def __str__(self) -> str:
         return f"{self.amount} {self.unit}{'s' if self.amount != 1 else ''}"
 
+    @property
+    def approximate_days(self) -> float:
+        """The period in days, months and years averaged: for comparing periods, never for dates."""
+        return self.amount * {"day": 1.0, "week": 7.0, "month": 30.436875, "year": 365.2425}[self.unit]
+
 
 def _to_duration(value: Any) -> Duration:
     if isinstance(value, Duration):
@@ -467,13 +472,36 @@ AfterEntry = Annotated[After, BeforeValidator(_after_shorthand)]
 
 
 class RetentionRule(Strict):
-    """Keep rows for a period after a moment, then delete them or erase some of their fields."""
+    """Keep rows for a period after a moment, then delete them or erase some of their fields.
 
-    keep: DurationField
+    Without ``keep`` the period is the shortest default ``retention`` of the data categories of the
+    fields the rule erases (resolved at load; see :mod:`datavow.datamap.resolve`).
+    """
+
+    keep: DurationField | None = None
     after: AfterEntry
     action: TableErasure | None = None  # default: the table's ``erase``
     fields: list[str] | None = None  # erase only these fields and keep the row
     where: str | None = None  # a SQL condition narrowing the rule, e.g. ``closed_at IS NOT NULL``
+
+
+def rule_period(data_map: DataMap, table: Table) -> Duration | None:
+    """The period of ``table``'s retention rule: its ``keep``, else the shortest default period of
+    the categories of the fields it erases (``fields``, or every personal field). None when neither."""
+    rule = table.retention
+    if rule is None:
+        return None
+    if rule.keep is not None:
+        return rule.keep
+    names = rule.fields if rule.fields is not None else list(table.personal_fields())
+    defaults = [
+        category.retention
+        for name in names
+        if (declared := table.fields.get(name)) is not None
+        for key in declared.category
+        if (category := data_map.taxonomy.categories.get(key)) is not None and category.retention is not None
+    ]
+    return min(defaults, key=lambda period: period.approximate_days) if defaults else None
 
 
 class Hold(Strict):
@@ -592,6 +620,87 @@ class IdentityType(Strict):
     category: CategoryKey | None = None
 
 
+# --------------------------------------------------------------------------- retention settings
+
+_INTERVAL = re.compile(r"^\s*(\d+)\s*(minute|hour|day|week)s?\s*$", re.IGNORECASE)
+_TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """How often something runs: ``15 minutes``, ``6 hours``, ``1 day`` or ``1 week``."""
+
+    amount: int
+    unit: Literal["minute", "hour", "day", "week"]
+
+    @property
+    def seconds(self) -> int:
+        return self.amount * {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}[self.unit]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.unit}{'s' if self.amount != 1 else ''}"
+
+
+def _to_interval(value: Any) -> Interval:
+    if isinstance(value, Interval):
+        return value
+    match = _INTERVAL.match(value) if isinstance(value, str) else None
+    if match is None or int(match.group(1)) == 0:
+        raise PydanticCustomError(
+            "interval",
+            "'{value}' is not an interval — write a number and a unit, e.g. '15 minutes', '6 hours' or '1 day'",
+            {"value": value},
+        )
+    return Interval(int(match.group(1)), match.group(2).lower())  # type: ignore[arg-type]
+
+
+IntervalField = Annotated[Interval, BeforeValidator(_to_interval), PlainSerializer(str)]
+
+
+def _time_of_day(value: Any) -> str:
+    if not isinstance(value, str) or not _TIME_OF_DAY.match(value):
+        raise PydanticCustomError(
+            "time_of_day", "'{value}' is not a time of day — write it as HH:MM in UTC, e.g. '02:30'", {"value": value}
+        )
+    return value
+
+
+class SweepSchedule(Strict):
+    """When the worker sweeps a system: every ``every``, at ``at`` (UTC) when the interval is a day or more."""
+
+    every: IntervalField | None = None
+    at: Annotated[str, BeforeValidator(_time_of_day)] | None = None
+
+
+class OwnRetention(Strict):
+    """How long datavow keeps its own records (see ``docs/retention.md``)."""
+
+    exports: DurationField = Field(default_factory=lambda: Duration(0, "day"))  # after a package expires
+    verification_codes: DurationField = Field(default_factory=lambda: Duration(1, "day"))  # after they expire
+    requests: DurationField = Field(default_factory=lambda: Duration(3, "year"))  # after they close: the proof period
+    sweeps: DurationField = Field(default_factory=lambda: Duration(1, "year"))  # the sweep history
+
+
+class RetentionSettings(Strict):
+    """The top-level ``retention:`` section: the sweep schedule, chunking, datavow's own records and
+    offboarding of a processor's tenants."""
+
+    every: IntervalField = Field(default_factory=lambda: Interval(1, "day"))
+    at: Annotated[str, BeforeValidator(_time_of_day)] | None = None
+    chunk_rows: int | None = Field(default=None, ge=1)  # rows per transaction; default: sized to the time below
+    transaction_seconds: float = Field(default=0.5, gt=0, le=60)  # the time one chunk's transaction aims at
+    systems: dict[str, SweepSchedule] = Field(default_factory=dict)
+    own: OwnRetention = Field(default_factory=OwnRetention)
+    offboarding: DurationField = Field(default_factory=lambda: Duration(90, "day"))  # after a contract ends
+
+    def schedule(self, system: str) -> tuple[Interval, str | None]:
+        """How often, and at what time of day, ``system`` is swept."""
+        override = self.systems.get(system)
+        if override is None:
+            return self.every, self.at
+        return override.every or self.every, override.at if override.at is not None else self.at
+
+
 # --------------------------------------------------------------------------- the map
 
 
@@ -608,6 +717,7 @@ class DataMap(Strict):
     purposes: dict[str, Purpose] = Field(default_factory=dict)
     measures: dict[str, Measure] = Field(default_factory=dict)
     systems: dict[str, System] = Field(default_factory=dict)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @field_validator("recipients", "subjects", "purposes", "measures", "systems", "identities")
     @classmethod

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from datavow.datamap.model import After, DataMap, Role, System, Table, split_target
+from datavow.datamap.model import After, DataMap, Role, System, Table, rule_period, split_target
 from datavow.datamap.source import PathKey, SourceIndex
 from datavow.errors import Problem
 from datavow.taxonomy import Taxonomy
@@ -99,6 +99,9 @@ class _Resolver:
                 )
         for name, system in self.map.systems.items():
             self.system(name, system, purposes=purposes, subjects=subjects, recipients=recipients, measures=measures)
+        settings = getattr(self.map, "retention", None)
+        for name in settings.systems if settings is not None else {}:
+            self.known(("retention", "systems", name), "system", name, _names(self.raw, "systems"), "systems")
 
     def extend_taxonomy(self) -> None:
         extension = self.map.taxonomy.categories
@@ -116,6 +119,8 @@ class _Resolver:
 
     def system(self, name: str, system: System, **names: set[str]) -> None:
         base: PathKey = ("systems", name)
+        if name == "datavow":
+            self.report(base, "'datavow' names datavow's own records (its sweeps and locks)", "rename the system")
         raw_tables = _names(self.raw, "systems", name, "tables")
         for i, measure in enumerate(system.measures):
             self.known(base + ("measures", i), "measure", measure, names["measures"], "measures")
@@ -178,6 +183,14 @@ class _Resolver:
             self.after(system_name, name, table, base + ("retention", "after"), table.retention.after)
             for i, column in enumerate(table.retention.fields or []):
                 self.column(base + ("retention", "fields", i), table, name, column)
+            if rule_period(self.map, table) is None:
+                self.report(
+                    base + ("retention",),
+                    "the retention rule says when its period starts but not how long it is, and no category of "
+                    "the fields it erases has a default period",
+                    "add 'keep: 90 days' (say), or a 'retention:' to one of their categories under "
+                    "'taxonomy.categories'",
+                )
         if table.hold is not None:
             self.known(base + ("hold", "purpose"), "purpose", table.hold.purpose, names["purposes"], "purposes")
             self.after(system_name, name, table, base + ("hold", "after"), table.hold.after)

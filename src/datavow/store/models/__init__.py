@@ -12,6 +12,7 @@ from datavow.store.models.base import Base, UTCDateTime
 from datavow.store.models.discoveries import RequestDiscoveryRow
 from datavow.store.models.requests import RequestIdentityRow, RequestRow, VerificationCodeRow
 from datavow.store.models.restrictions import RestrictionIdentityRow, RestrictionRow
+from datavow.store.models.retention import SweepLockRow, SweepRow
 
 __all__ = [
     "HEAD_ID",
@@ -23,6 +24,8 @@ __all__ = [
     "RequestRow",
     "RestrictionIdentityRow",
     "RestrictionRow",
+    "SweepLockRow",
+    "SweepRow",
     "UTCDateTime",
     "VerificationCodeRow",
 ]

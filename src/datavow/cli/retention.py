@@ -1,0 +1,287 @@
+"""``datavow retention plan|run|sweeps`` and ``datavow worker``: retention that enforces itself."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from datavow.cli import console
+from datavow.cli.options import actor_option, map_option, open_state, state_options
+from datavow.connectors.sql import connect
+from datavow.datamap import LoadedMap, load_map
+from datavow.requests.lifecycle_identities import state_directory
+from datavow.retention import SweepResult, SystemSweep, retention_plan, rules_of, run_sweep
+from datavow.retention.own import OWN_SYSTEM
+from datavow.retention.schedule import Stop, schedule, work
+from datavow.retention.sweep import default_worker
+from datavow.secrets import load_key
+from datavow.store.models import SweepRow
+
+#: Exit status of ``retention run`` and ``worker --once`` when a system failed or was locked.
+EXIT_INCOMPLETE = 1
+
+
+@click.group("retention")
+def retention_group() -> None:
+    """Plan and run retention sweeps: delete or anonymise what is past its period."""
+
+
+system_option = click.option(
+    "--system",
+    "systems",
+    multiple=True,
+    metavar="NAME",
+    help="Only this system (repeatable); 'datavow' is datavow's own records.",
+)
+
+
+@contextmanager
+def _engines(loaded: LoadedMap, systems: tuple[str, ...]) -> Iterator[dict[str, Engine]]:
+    names = [rule.system for rule in rules_of(loaded, [s for s in systems if s != OWN_SYSTEM] or None)]
+    if systems and all(name == OWN_SYSTEM for name in systems):
+        names = []
+    engines: dict[str, Engine] = {}
+    try:
+        for name in dict.fromkeys(names):
+            engines[name] = connect(loaded.system_url(name), system=name)
+        yield engines
+    finally:
+        for engine in engines.values():
+            engine.dispose()
+
+
+def _when(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+@retention_group.command("plan")
+@map_option
+@system_option
+@click.option("--at", "at", type=click.DateTime(), help="Judge what is due at this moment (UTC) instead of now.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def plan_command(map_path: Path, systems: tuple[str, ...], at: datetime | None, as_json: bool) -> None:
+    """Show, for each rule: how many rows are due, the oldest, rows a hold keeps, and what will be
+    done (and to which referencing tables). Changes nothing."""
+    loaded = load_map(map_path)
+    now = at.replace(tzinfo=UTC) if at is not None else datetime.now(UTC)
+    chosen = [name for name in systems if name != OWN_SYSTEM]
+    with _engines(loaded, systems) as engines:
+        plan = retention_plan(loaded, engines, now=now, systems=chosen or None)
+    if as_json:
+        click.echo(json.dumps(plan.to_dict(), indent=2))
+        return
+    table = Table(title=f"retention at {now:%Y-%m-%d %H:%M} UTC", title_justify="left")
+    for column in ("rule", "keep", "after", "due", "oldest", "held", "will"):
+        table.add_column(column, justify="right" if column in ("due", "held") else "left")
+    for rule in plan.rules:
+        will = rule.does + (f", with {', '.join(rule.cascade)}" if rule.cascade and rule.due else "")
+        table.add_row(
+            rule.label,
+            rule.period,
+            rule.after,
+            f"{rule.due:,}",
+            _when(rule.oldest),
+            f"{rule.held:,}" if rule.held else "",
+            will,
+        )
+    console.print(table)
+    if not plan.rules:
+        console.print("no table of this map has a retention rule (see docs/datamap.md)", style="dim")
+    else:
+        console.print(f"{plan.due:,} rows due; nothing was changed. Run 'datavow retention run' to sweep.", style="dim")
+
+
+def _bar(as_json: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description:<36}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=as_json,
+    )
+
+
+def _show(outcome: SystemSweep) -> None:
+    style = {"done": "green", "locked": "yellow"}.get(outcome.status, "red")
+    console.print(
+        f"[bold]{outcome.system}[/]: [{style}]{outcome.status}[/]" + (f" — {outcome.error}" if outcome.error else ""),
+        markup=True,
+    )
+    for rule in outcome.rules:
+        if not rule.changed and not rule.kept:
+            continue
+        parts = [f"{rule.own:,} {'anonymised' if rule.keeps_rows else 'deleted'}"]
+        parts += [f"{label} {rows:,}" for label, rows in rule.cascaded.items()]
+        parts += [f"{label} {rows:,} kept (hold)" for label, rows in rule.kept.items()]
+        console.print(
+            f"  {rule.label}: {', '.join(parts)} ({rule.chunks} chunks, longest "
+            f"{rule.longest_transaction * 1000:.0f} ms)",
+            markup=False,
+        )
+
+
+@retention_group.command("run")
+@state_options
+@system_option
+@click.option("--chunk-rows", type=click.IntRange(min=1), help="Rows per transaction (default: sized to the time).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@actor_option
+def run_command(
+    state_url: str | None,
+    map_path: Path,
+    systems: tuple[str, ...],
+    chunk_rows: int | None,
+    as_json: bool,
+    actor: str,
+) -> None:
+    """Sweep now: delete or anonymise every due row, in short transactions, one system at a time
+    (locked against any other sweep of it), recorded in the audit log. Safe to stop and run again."""
+    loaded = load_map(map_path)
+    key = load_key(state_directory(loaded.path))
+    stop = Stop()
+    with (
+        open_state(state_url, map_path, create=True) as store,
+        _engines(loaded, systems) as engines,
+        _bar(as_json) as bar,
+        stop.on_signals(),
+    ):
+        tasks: dict[str, Any] = {}
+
+        def progress(system: str, label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total or None)
+            bar.update(tasks[label], completed=done, total=total or None)
+
+        result = run_sweep(
+            loaded,
+            engines,
+            store,
+            systems=systems or None,
+            chunk_rows=chunk_rows,
+            key=key,
+            actor=actor,
+            progress=progress,
+            stop=stop,
+        )
+    _finish(result, as_json)
+
+
+def _finish(result: SweepResult, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        for outcome in result.systems:
+            _show(outcome)
+        console.print(
+            f"{result.changed:,} rows changed in {result.seconds:.1f} s; the longest transaction took "
+            f"{result.longest_transaction * 1000:.0f} ms",
+            style="dim",
+        )
+    if not result.complete:
+        raise SystemExit(EXIT_INCOMPLETE)
+
+
+@retention_group.command("sweeps")
+@state_options
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+def sweeps_command(state_url: str | None, map_path: Path, limit: int, as_json: bool) -> None:
+    """The sweeps recorded in the state store, and when each system is next due."""
+    loaded = load_map(map_path)
+    with open_state(state_url, map_path, create=False) as store:
+        with store.session(write=False) as session:
+            rows = session.query(SweepRow).order_by(SweepRow.id.desc()).limit(limit).all()
+        turns = schedule(loaded, store)
+    items = [
+        {
+            "id": row.id,
+            "system": row.system,
+            "status": row.status,
+            "worker": row.worker,
+            "started_at": row.started_at.isoformat(),
+            "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+            "changed": sum(
+                int(rule.get("changed", 0)) + sum(rule.get("cascaded", {}).values()) for rule in row.counts.values()
+            ),
+            "error": row.error,
+        }
+        for row in rows
+    ]
+    due = [{"system": t.system, "every": str(t.every), "at": t.at, "next": t.next.isoformat()} for t in turns]
+    if as_json:
+        click.echo(json.dumps({"sweeps": items, "schedule": due}, indent=2))
+        return
+    table = Table(title="sweeps", title_justify="left")
+    for column in ("#", "system", "status", "started", "finished", "changed", "worker"):
+        table.add_column(column, justify="right" if column in ("#", "changed") else "left")
+    for item in items:
+        table.add_row(
+            str(item["id"]),
+            str(item["system"]),
+            str(item["status"]),
+            str(item["started_at"])[:19],
+            str(item["finished_at"] or "")[:19],
+            f"{item['changed']:,}",
+            str(item["worker"]),
+        )
+    console.print(table)
+    for turn in turns:
+        at = f" at {turn.at}" if turn.at else ""
+        console.print(f"{turn.system}: every {turn.every}{at}, next {turn.next:%Y-%m-%d %H:%M} UTC", markup=False)
+
+
+@click.command("worker")
+@state_options
+@click.option("--once", is_flag=True, help="Run the sweeps due now, then exit.")
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds between looks at the schedule.",
+)
+@click.option("--name", "worker_name", help="This worker's name in locks and sweeps (default: host:pid).")
+@actor_option
+def worker_command(
+    state_url: str | None, map_path: Path, once: bool, poll: float, worker_name: str | None, actor: str
+) -> None:
+    """Sweep each system on the schedule the map's 'retention:' gives, until stopped (SIGTERM or
+    Ctrl-C finish the current chunk and release the lock). Several workers may share one state
+    store: each system is swept by one of them at a time."""
+    loaded = load_map(map_path)
+    key = load_key(state_directory(loaded.path))
+    stop = Stop()
+    name = worker_name or default_worker()
+    incomplete: list[SystemSweep] = []
+
+    def report(outcome: SystemSweep) -> None:
+        _show(outcome)
+        if outcome.status not in ("done", "locked"):
+            incomplete.append(outcome)
+
+    with open_state(state_url, map_path, create=True) as store, _engines(loaded, ()) as engines, stop.on_signals():
+        console.print(
+            f"worker {name}: " + ("sweeping what is due" if once else f"watching the schedule every {poll:g} s"),
+            style="dim",
+        )
+        ran = work(
+            loaded, engines, store, once=once, poll=poll, actor=actor, worker=name, stop=stop, key=key, report=report
+        )
+    console.print(f"worker {name}: {ran} sweep{'s' if ran != 1 else ''} run", style="dim")
+    if once and incomplete:
+        raise SystemExit(EXIT_INCOMPLETE)

@@ -1,0 +1,181 @@
+"""The unit a sweep runs: one rule's due rows, taken a bounded chunk at a time.
+
+Each chunk is one short transaction per database that selects due rows *again* and changes them,
+so a chunk that committed is never repeated, one that did not is found again, and a sweep killed at
+any moment resumes by simply running again.
+
+- A rule whose table nothing references is one statement per chunk: ``DELETE`` (or ``UPDATE``)
+  of the rows ``IN (SELECT key ... WHERE due LIMIT n)``; on MariaDB, which refuses a ``LIMIT`` in
+  such a subquery, ``DELETE ... WHERE due LIMIT n``.
+- A rule whose rows other tables of its database reference reads the keys of ``n`` due rows, then
+  hands them to the request planner's discovery as seeds and to erasure: the referencing rows
+  follow the way they follow a person's erasure, children first, in one transaction, and legal
+  holds keep what they keep (see :mod:`datavow.retention.cascade`).
+
+Between reading the keys and erasing, a due row could stop being due (its moment moved); the
+window is one chunk's discovery, milliseconds, and is the price of reusing erasure unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from datavow.datamap.load import LoadedMap
+from datavow.errors import PlanError, RequestError
+from datavow.plan.discovery import discover
+from datavow.requests.erase_systems import Reflector
+from datavow.requests.erasure import erase
+from datavow.requests.strategies import Keys, register_functions
+from datavow.retention.cascade import cascade_plan
+from datavow.retention.rules import Conditions, Rule, as_declared, conditions, referenced
+
+
+@dataclass
+class Chunk:
+    """What one chunk did."""
+
+    selected: int  # due rows of the rule's table it took
+    changed: dict[str, int] = field(default_factory=dict)  # table label -> rows deleted or anonymised
+    kept: dict[str, int] = field(default_factory=dict)  # table label -> cascaded rows a hold kept
+    seconds: float = 0.0  # its longest transaction
+
+
+@dataclass(frozen=True)
+class Due:
+    """How many rows a rule may change now, the oldest moment among them, and rows a hold keeps."""
+
+    rows: int
+    oldest: date | datetime | None
+    held: int
+
+
+class Work(Protocol):
+    """Something a sweep runs chunk by chunk: a table's rule, or one of datavow's own."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def does(self) -> str: ...
+
+    def due(self) -> Due: ...
+
+    def chunk(self, rows: int) -> Chunk: ...
+
+
+class TableWork:
+    """A map rule on its database, at one moment ``now``."""
+
+    def __init__(self, loaded: LoadedMap, rule: Rule, engines: Mapping[str, Engine], key: bytes, now: datetime):
+        self.loaded, self.rule, self.engines, self.secret, self.now = loaded, rule, engines, key, now
+        self.keys = keys = Keys.for_run(key)
+        if rule.system not in engines:
+            raise PlanError(f"no database connection for system '{rule.system}'")
+        self.engine = engines[rule.system]
+        self.dialect = self.engine.dialect.name
+        with self.engine.connect() as connection:
+            reflector = Reflector(loaded, connection)
+            table = reflector(rule.table)
+            self.conditions: Conditions = conditions(loaded, rule, table, reflector, now, keys, self.dialect)
+        self.key = _key(rule, table)
+        self.cascades = not rule.fields and referenced(loaded, rule)
+        if self.cascades:
+            self.plan = cascade_plan(loaded, rule.table)
+            self.erasing = as_declared(loaded, rule, [step.table for step in self.plan.steps])
+
+    @property
+    def label(self) -> str:
+        return self.rule.label
+
+    @property
+    def does(self) -> str:
+        return self.rule.does
+
+    def due(self) -> Due:
+        c = self.conditions
+        statement = sa.select(sa.func.count(), sa.func.min(c.moment)).select_from(c.table).where(c.due)
+        with self.engine.connect() as connection:
+            register_functions(connection)
+            rows, oldest = connection.execute(statement).one()
+            held = 0
+            if c.held is not None:
+                held = connection.execute(
+                    sa.select(sa.func.count()).select_from(c.table).where(c.past, c.held)
+                ).scalar_one()
+        return Due(int(rows), oldest, int(held))
+
+    def chunk(self, rows: int) -> Chunk:
+        return self._cascade(rows) if self.cascades else self._bounded(rows)
+
+    # -- one statement
+
+    def _bounded(self, rows: int) -> Chunk:
+        c = self.conditions
+        statement: sa.Executable
+        if self.dialect in ("mysql", "mariadb"):
+            if c.rewrites:
+                statement = c.table.update().where(c.due).values(_values(c)).with_dialect_options(mysql_limit=rows)
+            else:
+                statement = c.table.delete().where(c.due).with_dialect_options(mysql_limit=rows)
+        else:
+            chosen = sa.select(*self.key).where(c.due).limit(rows)
+            match = self.key[0].in_(chosen) if len(self.key) == 1 else sa.tuple_(*self.key).in_(chosen)
+            if c.rewrites:
+                statement = c.table.update().where(match).values(_values(c))
+            else:
+                statement = c.table.delete().where(match)
+        started = time.perf_counter()
+        with self.engine.begin() as connection:
+            register_functions(connection)
+            changed = connection.execute(statement).rowcount
+        seconds = time.perf_counter() - started
+        return Chunk(changed, {self.label: changed} if changed else {}, seconds=seconds)
+
+    # -- through the planner and erasure
+
+    def _cascade(self, rows: int) -> Chunk:
+        c = self.conditions
+        with self.engine.connect() as connection:
+            register_functions(connection)
+            keys = {tuple(row) for row in connection.execute(sa.select(*self.key).where(c.due).limit(rows))}
+        if not keys:
+            return Chunk(0)
+        seeds = {self.rule.table: {tuple(column.name for column in self.key): keys}}
+        with self.engine.connect() as connection:
+            discovery = discover(self.erasing, self.plan, {}, {self.rule.system: connection}, seeds=seeds)
+        started = time.perf_counter()
+        result = erase(self.erasing, discovery, {self.rule.system: self.engine}, key=self.secret, now=self.now)
+        chunk = Chunk(len(keys), seconds=time.perf_counter() - started)
+        outcome = result.systems[self.rule.system]
+        if outcome.status != "done":
+            raise RequestError(f"the sweep of {self.label} failed: {outcome.error}")
+        for step in result.steps:
+            if step.changed:
+                chunk.changed[step.step] = step.changed
+            if step.kept:
+                chunk.kept[step.step] = step.kept
+        return chunk
+
+
+def _values(c: Conditions) -> dict[str, Any]:
+    return {name: done.value for name, done in c.rewrites.items()}
+
+
+def _key(rule: Rule, table: sa.Table) -> list[sa.Column[Any]]:
+    declared = rule.ref.table.primary_key
+    if declared:
+        return [table.c[name] for name in declared]
+    key = list(table.primary_key.columns)
+    if not key:
+        raise PlanError(
+            f"{rule.label} has no primary key, which a sweep needs to take its due rows a chunk at a time — "
+            "give the table one, or declare 'primary_key:' in the map"
+        )
+    return key
