@@ -22,6 +22,7 @@ REQUEST_MEASUREMENTS = (
     "access, one person: p95",
     "erasure, one person: median",
     "erasure, one person: p95",
+    "access via state store, one tenant: median",
     "erasure via state store, one tenant: median",
     "batch erasure as one plan: time",
     "batch erasure as one plan: people/s",

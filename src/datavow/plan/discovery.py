@@ -134,7 +134,10 @@ class _Run:
             for step in self.plan.steps:
                 if step.table in waiting:
                     waiting.discard(step.table)
-                    waiting.update(self._run(self.states[step.table]))
+                    if step.reads:
+                        waiting.update(self._run(self.states[step.table]))
+        # Leaves pass nothing on: they are counted once, at the end, with every value they got.
+        self._count([state for state in self.states.values() if not state.step.reads and state.has_values()])
         selections = {
             key: Selection(state.step, state.conditions(), state.rows, state.tenant)
             for key, state in self.states.items()
@@ -155,11 +158,6 @@ class _Run:
         state.rows = 0
         with translate_errors(connection.engine.url, step.table[0]):
             for clause in selection_clauses(table, selection, dialect):
-                if not reads:
-                    state.rows += connection.execute(
-                        sa.select(sa.func.count()).select_from(table).where(clause)
-                    ).scalar_one()
-                    continue
                 flag = [sa.func.max(sa.case((own, 1), else_=0))] if own is not None else []
                 statement = sa.select(*reads, *flag, sa.func.count()).where(clause).group_by(*reads)
                 for row in connection.execute(statement):
@@ -168,6 +166,32 @@ class _Run:
                     is_own = step.table not in self.tells_own or (own is not None and bool(row[len(reads)]))
                     found.append((values, is_own))
         return self._pass_on(step, found)
+
+    def _count(self, leaves: list[_State]) -> None:
+        """Count the rows of each leaf: on PostgreSQL one statement per system (a scalar subquery
+        per leaf: one round trip, however many tables); elsewhere one per leaf and WHERE clause,
+        since the subqueries together could carry more parameters than one statement may."""
+        by_system: dict[str, list[_State]] = {}
+        for state in leaves:
+            by_system.setdefault(state.step.table[0], []).append(state)
+        for system, states in by_system.items():
+            connection = states[0].connection
+            dialect = connection.dialect.name
+            counts: list[tuple[_State, sa.ScalarSelect[int]]] = [
+                (state, sa.select(sa.func.count()).select_from(state.table).where(clause).scalar_subquery())
+                for state in states
+                for clause in selection_clauses(
+                    state.table, Selection(state.step, state.conditions(), tenant=state.tenant), dialect
+                )
+            ]
+            statements = [counts] if dialect == "postgresql" else [[count] for count in counts]
+            with translate_errors(connection.engine.url, system):
+                for together in statements:
+                    if not together:
+                        continue
+                    row = connection.execute(sa.select(*(count for _, count in together))).one()
+                    for (state, _), rows in zip(together, row, strict=True):
+                        state.rows += rows
 
     def _pass_on(self, step: Step, found: list[tuple[dict[str, object], bool]]) -> set[TableKey]:
         grown: set[TableKey] = set()

@@ -17,7 +17,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import islice
 
 import sqlalchemy as sa
@@ -289,11 +289,28 @@ def _json_each(values: list[object]) -> sa.TableValuedAlias:
 def _typed(expressions: list[ColumnElement[object]], values: set[tuple[object, ...]]) -> list[tuple[object, ...]]:
     """The value tuples as the columns hold them, dropping those no row can match (a NULL, text
     in a number column)."""
+    converters = [_converter(expression.type) for expression in expressions]
+    width = len(expressions)
     typed: dict[tuple[object, ...], None] = {}
     for row in values:
-        if len(row) != len(expressions) or any(v is None for v in row):
+        if len(row) != width:
             continue
-        converted = tuple(typed_value(e.type, v) for e, v in zip(expressions, row, strict=True))
-        if not any(v is NO_MATCH for v in converted):
+        converted = tuple(convert(v) for convert, v in zip(converters, row, strict=True))
+        if not any(v is None or v is NO_MATCH for v in converted):
             typed[converted] = None
     return list(typed)
+
+
+def _converter(column_type: sa.types.TypeEngine[object]) -> Callable[[object], object]:
+    """:func:`typed_value` for one column type, its type looked up once (a batch has many values)."""
+    try:
+        python_type = column_type.python_type
+    except NotImplementedError:
+        return _as_is
+    if python_type is int or python_type is str:
+        return lambda value: value if type(value) is python_type else typed_value(column_type, value)
+    return _as_is
+
+
+def _as_is(value: object) -> object:
+    return value

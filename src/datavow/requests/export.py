@@ -37,7 +37,7 @@ from datavow.plan.model import Discovery, Selection
 from datavow.plan.sql import reflect_table
 from datavow.requests.export_archive import ArchiveFile, StreamingArchive
 from datavow.requests.export_letter import Disclosure, LetterFile, disclose, letter_template, render_letter
-from datavow.requests.export_rows import person_rows, write_csv, write_json
+from datavow.requests.export_rows import few_rows, person_rows, write_csv, write_json
 from datavow.secrets import derive, open_stream, seal_stream
 
 FORMAT = "datavow-export/1"
@@ -188,15 +188,22 @@ class _PackageWriter:
         table = reflect_table(self.loaded, selection.step, connection)
         withheld = withheld_columns(self.loaded, self.loaded.table(system, name))
         columns = [column for column in table.c.keys() if column not in withheld]
-        batches = person_rows(connection, table, selection, columns, tenant=self.tenant)
-        first = next(batches, None)
-        if first is None:
-            return None
         base = f"data/{system}/{name}"
-        count = yield from write_json(self.archive, base + ".json", columns, itertools.chain([first], batches))
-        # A ZIP entry is written whole before the next begins: the CSV reads the rows again.
-        again = person_rows(connection, table, selection, columns, tenant=self.tenant)
-        yield from write_csv(self.archive, base + ".csv", columns, again)
+        rows = few_rows(connection, table, selection, columns, tenant=self.tenant)
+        if rows is not None:
+            if not rows:
+                return None
+            json_rows, csv_rows = iter([rows]), iter([rows])
+        else:
+            batches = person_rows(connection, table, selection, columns, tenant=self.tenant)
+            first = next(batches, None)
+            if first is None:
+                return None
+            # A ZIP entry is written whole before the next begins: the CSV reads the rows again.
+            json_rows = itertools.chain([first], batches)
+            csv_rows = person_rows(connection, table, selection, columns, tenant=self.tenant)
+        count = yield from write_json(self.archive, base + ".json", columns, json_rows)
+        yield from write_csv(self.archive, base + ".csv", columns, csv_rows)
         return ExportedTable(system, name, count, base + ".json", base + ".csv")
 
     def _documents(self) -> Iterator[bytes]:

@@ -40,12 +40,49 @@ def person_rows(
 ) -> Iterator[Batch]:
     """The rows ``selection`` selects in ``table`` (within ``tenant``), with only ``columns``, in
     batches, in key order within each clause."""
+    streaming = connection.execution_options(stream_results=True, yield_per=batch_size(table, columns))
+    for statement in _statements(connection, table, selection, columns, tenant):
+        yield from streaming.execute(statement).partitions()
+
+
+def few_rows(
+    connection: Connection,
+    table: sa.Table,
+    selection: Selection,
+    columns: Sequence[str],
+    *,
+    tenant: str | None,
+) -> Batch | None:
+    """All the rows :func:`person_rows` would give, as one batch, when one statement selects them
+    and they fit one batch; None when they may not (then stream them).
+
+    Most people have a few rows per table: one plain query (no server-side cursor, which costs
+    round trips to open and close) reads them, and both files are written from the same rows.
+    Discovery's count skips the try where it already knows there are more; a stale count costs
+    one batch read too many, never more memory.
+    """
+    limit = batch_size(table, columns)
+    if selection.rows > limit:
+        return None
+    statements = list(_statements(connection, table, selection, columns, tenant))
+    if len(statements) != 1:
+        return None if statements else []
+    rows = connection.execute(statements[0].limit(limit + 1)).all()
+    return rows if len(rows) <= limit else None
+
+
+def batch_size(table: sa.Table, columns: Sequence[str]) -> int:
+    """Rows per fetch: fewer where a column is binary."""
+    return YIELD_PER_BINARY if any(_is_binary(table.c[name].type) for name in columns) else YIELD_PER
+
+
+def _statements(
+    connection: Connection, table: sa.Table, selection: Selection, columns: Sequence[str], tenant: str | None
+) -> Iterator[sa.Select[Any]]:
     chosen = [table.c[name] for name in columns]
-    batch = YIELD_PER_BINARY if any(_is_binary(column.type) for column in chosen) else YIELD_PER
-    streaming = connection.execution_options(stream_results=True, yield_per=batch)
     order = [table.c[name] for name in selection.step.key if name in table.c]
     for clause in selection_clauses(table, selection, connection.dialect.name, tenant=tenant):
-        yield from streaming.execute(sa.select(*chosen).where(clause).order_by(*order)).partitions()
+        yield sa.select(*chosen).where(clause).order_by(*order)
 
 
 def _is_binary(column_type: sa.types.TypeEngine[Any]) -> bool:

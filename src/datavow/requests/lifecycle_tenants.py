@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from datavow.connectors.sql import connect, translate_errors
+from datavow.connectors.sql import translate_errors
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import Tenant
 from datavow.errors import RequestError
+from datavow.requests.engines import kept_engines
 
 
 def tenant_systems(loaded: LoadedMap) -> dict[str, Tenant]:
@@ -54,12 +55,9 @@ def _lookup(loaded: LoadedMap, system_name: str, spec: Tenant, tenant: str) -> s
         *(sa.cast(table.c[column], sa.String) == part for column, part in zip(spec.key, parts, strict=True))
     )
     query = sa.select(table.c[spec.name or spec.key[0]]).where(condition)
-    engine = connect(loaded.system_url(system_name), system=system_name)
-    try:
-        with translate_errors(engine.url, system_name), engine.connect() as connection:
-            row = connection.execute(query).first()
-    finally:
-        engine.dispose()
+    engine = kept_engines(loaded, [system_name])[system_name]
+    with translate_errors(engine.url, system_name), engine.connect() as connection:
+        row = connection.execute(query).first()
     if row is None:
         return None
     if spec.name is None:

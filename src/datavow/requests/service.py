@@ -19,12 +19,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from datavow.audit import append
-from datavow.connectors.sql import connect
+from datavow.connectors.sql import connect, translate_errors
 from datavow.datamap import LoadedMap
 from datavow.errors import DatavowError, RequestError
 from datavow.plan import compile_plan, discover, parse_identities
 from datavow.plan.model import Discovery, Plan
 from datavow.plan.sql import reflect_table, selection_clauses
+from datavow.requests.engines import kept_engines
 from datavow.requests.erase_systems import SystemsResult
 from datavow.requests.erasure import erase
 from datavow.requests.export import ExportInfo, export_access
@@ -76,7 +77,10 @@ def find_person(
 ) -> Discovery:
     """Run ``plan`` read-only: which rows of which tables hold the person."""
     with ExitStack() as stack:
-        connections: dict[str, Connection] = {name: stack.enter_context(engines[name].connect()) for name in engines}
+        connections: dict[str, Connection] = {}
+        for name, engine in engines.items():
+            with translate_errors(engine.url, name):
+                connections[name] = stack.enter_context(engine.connect())
         return discover(loaded, plan, identities, connections, tenant=plan.tenant)
 
 
@@ -92,9 +96,9 @@ def run_request(
     def run(record: RequestRecord, given: dict[str, tuple[str, ...]]) -> dict[str, Any]:
         identities = parse_identities(loaded, given)
         plan = plan_for(loaded, record, identities)
-        with open_engines(loaded, plan.systems()) as engines:
-            discovery = _kept_or_found(store, loaded, record, plan, identities, engines, options.key, actor)
-            return _carry_out(loaded, record, identities, discovery, engines, options)
+        engines = kept_engines(loaded, plan.systems())
+        discovery = _kept_or_found(store, loaded, record, plan, identities, engines, options.key, actor)
+        return _carry_out(loaded, record, identities, discovery, engines, options)
 
     return execute(store, loaded, request_id, run, actor, now=now)
 
@@ -150,9 +154,9 @@ def run_batch(
         append(session, actor, "request.batched", "request", str(lead.id), details={"requests": ids})
     plan = plan_for(loaded, lead, identities)
     try:
-        with open_engines(loaded, plan.systems()) as engines:
-            discovery = _kept_or_found(store, loaded, lead, plan, identities, engines, options.key, actor)
-            result = _carry_out(loaded, lead, identities, discovery, engines, options)
+        engines = kept_engines(loaded, plan.systems())
+        discovery = _kept_or_found(store, loaded, lead, plan, identities, engines, options.key, actor)
+        result = _carry_out(loaded, lead, identities, discovery, engines, options)
     except DatavowError as exc:
         append(
             store,
@@ -288,6 +292,6 @@ def flag_person(
         return {}
     identities = parse_identities(loaded, given)
     plan = compile_plan(loaded, identities.keys(), tenant=tenant, systems=flagged_systems)
-    with open_engines(loaded, plan.systems()) as engines:
-        discovery = find_person(loaded, plan, identities, engines)
-        return set_restriction_flags(loaded, discovery, engines, value)
+    engines = kept_engines(loaded, plan.systems())
+    discovery = find_person(loaded, plan, identities, engines)
+    return set_restriction_flags(loaded, discovery, engines, value)
