@@ -1,12 +1,12 @@
 """When each system is next due for a sweep, from the map's ``retention`` schedule and the sweeps
 the state store recorded; and the worker loop that runs them.
 
-A system is due when it was never swept, or when its interval has passed since its last sweep
-began (a failed sweep counts: the next try waits for the next turn rather than hammering a
-database that refuses; so does one still running, or one a crash left behind, which the next
-sweep marks interrupted once its lock has run out). With ``at: "02:30"`` a daily (or longer)
-sweep runs at that time of day (UTC): the first 02:30 at least the interval, less half a day,
-after the last.
+A system is due when it was never swept, or when its interval has passed since its last finished
+sweep began (a failed one counts: the next try waits for the next turn rather than hammering a
+database that refuses). A sweep still running, or one a crash left behind, does not count: a
+worker that finds the system due tries it, finds it locked while the other sweep holds its lease,
+and takes over once the lease has run out. With ``at: "02:30"`` a daily (or longer) sweep runs at
+that time of day (UTC): the first 02:30 at least the interval, less half a day, after the last.
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ def schedule(loaded: LoadedMap, store: Store, *, now: datetime | None = None) ->
     systems = [OWN_SYSTEM, *dict.fromkeys(rule.system for rule in rules_of(loaded))]
     with store.session(write=False) as session:
         last: dict[str, datetime] = {}
-        rows = session.query(SweepRow.system, SweepRow.started_at).filter(SweepRow.system.in_(systems))
+        rows = session.query(SweepRow.system, SweepRow.started_at).filter(
+            SweepRow.system.in_(systems), SweepRow.status != "running"
+        )
         for system, started in rows:
             if system not in last or started > last[system]:
                 last[system] = started
@@ -139,7 +141,8 @@ def work(
                     ran += outcome.status != "locked"
         if once:
             break
-        upcoming = min((turn.next for turn in schedule(loaded, store)), default=None)
-        wait = poll if upcoming is None else min(poll, (upcoming - datetime.now(UTC)).total_seconds())
+        # What is still due now is locked by another worker (or failed): look again in ``poll``.
+        later = [turn.next for turn in schedule(loaded, store) if not turn.due(datetime.now(UTC))]
+        wait = min([poll, *((moment - datetime.now(UTC)).total_seconds() for moment in later)])
         stop.sleep(max(wait, 1.0))
     return ran
