@@ -450,3 +450,25 @@ def test_a_category_can_give_the_period(tmp_path: Path) -> None:
 def _no_leftover_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("DATAVOW_STATE_URL", raising=False)
     yield
+
+
+def test_a_row_a_held_row_references_stays_with_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    path = build(tmp_path, url, tickets=50, events=10, chunk=100)
+    hold = "        hold: {purpose: support, keep: 2 years, after: tickets.closed_at}\n"
+    text = path.read_text().replace(
+        "        fields: {id: ~, ticket_id: ~, body: user.content}\n",
+        "        fields: {id: ~, ticket_id: ~, body: user.content}\n" + hold,
+    )
+    path.write_text(text)
+    engines = {"app": sa.create_engine(url, poolclass=NullPool)}
+    before = facts(url)
+    loaded = load_map(path)
+    rule = next(r for r in retention_plan(loaded, engines, now=NOW, key=bytes(32)).rules if r.label == "app.tickets")
+    assert (rule.due, rule.held) == (0, before["old tickets"])  # their messages are held
+    result = run_sweep(loaded, engines, None, now=NOW, systems=["app"], key=bytes(32))
+    assert result.complete and facts(url)["old tickets"] == before["old tickets"]
+    path.write_text(text.replace("keep: 2 years, after: tickets", "keep: 100 days, after: tickets"))
+    result = run_sweep(load_map(path), engines, None, now=NOW, systems=["app"], key=bytes(32))
+    assert result.complete and facts(url) == {**before, "old tickets": 0, "old events": 0}
+    engines["app"].dispose()
