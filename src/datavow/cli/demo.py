@@ -73,6 +73,8 @@ def demo(folder: Path, url: str | None, scale: float, seed: int, companies: tupl
         (f"datavow check --map {first}", "lint + drift against the live databases, with a fix for each finding"),
         (f"datavow check --map {first} --json", "the same, for CI"),
         ("datavow rules", "every lint rule and the article it enforces"),
+        (f"datavow retention plan --map {first}", "what is past its retention period now, table by table"),
+        (f"datavow retention run --map {first}", "delete or anonymise it, in short transactions, audited"),
         (f"datavow audit show --map {first}", "what datavow did, in the audit log"),
         (f"datavow audit verify --map {first}", "prove nobody changed the log"),
         ("datavow import fides DATASET.yml", "bring a Fides dataset into a map"),
