@@ -84,20 +84,17 @@ def plan_command(map_path: Path, systems: tuple[str, ...], at: datetime | None, 
         click.echo(json.dumps(plan.to_dict(), indent=2))
         return
     table = Table(title=f"retention at {now:%Y-%m-%d %H:%M} UTC", title_justify="left")
-    for column in ("rule", "keep", "after", "due", "oldest", "held", "will"):
-        table.add_column(column, justify="right" if column in ("due", "held") else "left")
-    for rule in plan.rules:
-        will = rule.does + (f", with {', '.join(rule.cascade)}" if rule.cascade and rule.due else "")
-        table.add_row(
-            rule.label,
-            rule.period,
-            rule.after,
-            f"{rule.due:,}",
-            _when(rule.oldest),
-            f"{rule.held:,}" if rule.held else "",
-            will,
+    for column in ("rule", "keep", "after", "due", "oldest", "held", "action"):
+        table.add_column(
+            column, justify="right" if column in ("due", "held") else "left", no_wrap=column in ("rule", "due")
         )
+    for rule in plan.rules:
+        held = f"{rule.held:,}" if rule.held else ""
+        table.add_row(rule.label, rule.period, rule.after, f"{rule.due:,}", _when(rule.oldest), held, rule.does)
     console.print(table)
+    for rule in plan.rules:
+        if rule.cascade and rule.due:
+            console.print(f"  {rule.label}: with rows of {', '.join(rule.cascade)} that reference them", markup=False)
     if not plan.rules:
         console.print("no table of this map has a retention rule (see docs/datamap.md)", style="dim")
     else:
