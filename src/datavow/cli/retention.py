@@ -86,7 +86,10 @@ def plan_command(map_path: Path, systems: tuple[str, ...], at: datetime | None, 
     table = Table(title=f"retention at {now:%Y-%m-%d %H:%M} UTC", title_justify="left")
     for column in ("rule", "keep", "after", "due", "oldest", "held", "action"):
         table.add_column(
-            column, justify="right" if column in ("due", "held") else "left", no_wrap=column in ("rule", "due")
+            column,
+            justify="right" if column in ("due", "held") else "left",
+            no_wrap=column in ("rule", "due"),
+            overflow="fold",
         )
     for rule in plan.rules:
         held = f"{rule.held:,}" if rule.held else ""
