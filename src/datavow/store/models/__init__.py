@@ -10,6 +10,7 @@ from __future__ import annotations
 from datavow.store.models.audit import HEAD_ID, AuditEntryRow, AuditHeadRow
 from datavow.store.models.base import Base, UTCDateTime
 from datavow.store.models.discoveries import RequestDiscoveryRow
+from datavow.store.models.offboarding import OffboardingRow
 from datavow.store.models.requests import RequestIdentityRow, RequestRow, VerificationCodeRow
 from datavow.store.models.restrictions import RestrictionIdentityRow, RestrictionRow
 from datavow.store.models.retention import SweepLockRow, SweepRow
@@ -19,6 +20,7 @@ __all__ = [
     "AuditEntryRow",
     "AuditHeadRow",
     "Base",
+    "OffboardingRow",
     "RequestDiscoveryRow",
     "RequestIdentityRow",
     "RequestRow",

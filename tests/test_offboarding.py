@@ -1,0 +1,197 @@
+"""Offboarding a processor's controller (Art. 28(3)(g)) on MIRA Software's multi-tenant platform, on
+SQLite, PostgreSQL and MariaDB: the contract ends, the tenant's data is returned in a package that
+holds its rows and no one else's, then deleted to the last row while every other tenant keeps every
+row, and a certificate of deletion cites the audit log.
+
+Whose row is whose is written out here in plain SQL, not computed with datavow's plan, so that a
+wrong plan cannot agree with itself.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from datavow import load_map
+from datavow.connectors.sql import connect
+from datavow.datamap import LoadedMap
+from datavow.demo import build_demo
+from datavow.errors import PlanError, RequestError
+from datavow.requests.export import read_export
+from datavow.requests.lifecycle_identities import state_directory
+from datavow.retention.offboard import (
+    delete_tenant,
+    due_offboardings,
+    end_contract,
+    export_tenant,
+    get_offboarding,
+    list_offboardings,
+    run_due_offboardings,
+)
+from datavow.secrets import load_key
+from datavow.store import default_state_url, open_store
+from tests.test_demo import TODAY
+from tests.test_rights_demo import server_demo
+
+ACTOR = "test:offboarding"
+NOW = datetime.combine(TODAY, time(12), tzinfo=UTC)
+# The platform's tables whose rows name their tenant in customer_id (customers: in id).
+NAMED = ("users", "login_events", "materials", "material_usage", "support_tickets")
+
+
+class Platform:
+    """MIRA's platform database, read with plain SQL."""
+
+    def __init__(self, loaded: LoadedMap) -> None:
+        self.engine = connect(loaded.system_url("platform"), system="platform")
+        schema = loaded.model.systems["platform"].schema_
+        names = ("customers", "user_sessions", *NAMED)
+        self.t = {name: sa.Table(name, sa.MetaData(), schema=schema, autoload_with=self.engine) for name in names}
+
+    def rows(self, statement: sa.Select[Any]) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(statement))
+
+    def per_tenant(self) -> dict[str, dict[object, int]]:
+        """Per table, rows per tenant (None: rows of no tenant, e.g. a login by an unknown address)."""
+        t = self.t
+        counts: dict[str, dict[object, int]] = {
+            "customers": dict(self.rows(sa.select(t["customers"].c.id, sa.literal(1))))
+        }
+        for name in NAMED:
+            column = t[name].c.customer_id
+            counts[name] = dict(self.rows(sa.select(column, sa.func.count()).group_by(column)))
+        users, sessions = t["users"], t["user_sessions"]
+        joined = sessions.join(users, users.c.id == sessions.c.user_id)
+        statement = sa.select(users.c.customer_id, sa.func.count()).select_from(joined).group_by(users.c.customer_id)
+        counts["user_sessions"] = dict(self.rows(statement))
+        return counts
+
+    def leaving_tenant(self) -> int:
+        """A customer whose subscription ended (not IZIT itself, whose staff other tenants' tickets name)."""
+        customers, users, sessions = self.t["customers"], self.t["users"], self.t["user_sessions"]
+        with_sessions = sa.select(users.c.customer_id).join(sessions, sessions.c.user_id == users.c.id)
+        ended = sa.select(customers.c.id).where(
+            customers.c.subscription_end.is_not(None), customers.c.id != 1, customers.c.id.in_(with_sessions)
+        )
+        return int(self.rows(ended.order_by(customers.c.id).limit(1))[0][0])
+
+
+def only(counts: dict[str, dict[object, int]], tenant: int) -> dict[str, int]:
+    return {f"platform.{name}": per[tenant] for name, per in counts.items() if per.get(tenant)}
+
+
+def without(counts: dict[str, dict[object, int]], tenant: int) -> dict[str, dict[object, int]]:
+    return {name: {key: rows for key, rows in per.items() if key != tenant} for name, per in counts.items()}
+
+
+def check_offboarding(loaded: LoadedMap, tmp_path: Path) -> None:
+    platform = Platform(loaded)
+    key = load_key(state_directory(loaded.path))
+    try:
+        tenant = platform.leaving_tenant()
+        before = platform.per_tenant()
+        theirs = only(before, tenant)
+        assert theirs["platform.users"] > 0 and theirs["platform.user_sessions"] > 0, theirs
+        with open_store(default_state_url(loaded.path), create=True) as store:
+            with pytest.raises(RequestError, match="not in platform.customers"):
+                end_contract(store, loaded, "platform", "999999", ended_at=TODAY, actor=ACTOR)
+            with pytest.raises(PlanError, match="declares no 'tenant:'"):
+                end_contract(store, loaded, "business", str(tenant), ended_at=TODAY, actor=ACTOR)
+            with pytest.raises(RequestError, match="never ended"):
+                export_tenant(store, loaded, "platform", str(tenant), actor=ACTOR, key=key)
+
+            ended = end_contract(
+                store, loaded, "platform", str(tenant), ended_at=date(2025, 12, 1), actor=ACTOR, reason="contract ended"
+            )
+            assert ended.status == "ended" and ended.controller  # the name, read from customers.name
+            assert ended.due_at == datetime(2026, 3, 1, tzinfo=UTC)  # 90 days, the map's default
+            with pytest.raises(RequestError, match="ended already"):
+                end_contract(store, loaded, "platform", str(tenant), ended_at=TODAY, actor=ACTOR)
+            with pytest.raises(RequestError, match="never returned"):
+                delete_tenant(store, loaded, "platform", str(tenant), actor=ACTOR)
+            assert platform.per_tenant() == before  # the refusal changed nothing
+
+            # the return: that tenant's rows, all of them, and no one else's
+            exported = export_tenant(store, loaded, "platform", str(tenant), actor=ACTOR, key=key)
+            assert exported.offboarding.status == "exported"
+            assert exported.package.rows == theirs
+            archive = zipfile.ZipFile(read_export(exported.package.path, key, tmp_path))
+            manifest = json.loads(archive.read("manifest.json"))
+            assert {f"{t['system']}.{t['table']}": t["rows"] for t in manifest["tables"]} == theirs
+            assert manifest["controller"]["tenant"] == str(tenant)
+            assert "Return of your data" in archive.read("return.html").decode()
+            for name in NAMED:
+                rows = json.loads(archive.read(f"data/platform/{name}.json"))
+                assert len(rows) == theirs[f"platform.{name}"]
+                assert {row["customer_id"] for row in rows} == {tenant}
+            their_users = {row["id"] for row in json.loads(archive.read("data/platform/users.json"))}
+            sessions = json.loads(archive.read("data/platform/user_sessions.json"))
+            assert sessions and {row["user_id"] for row in sessions} <= their_users
+            assert all("password_hash" not in row for row in json.loads(archive.read("data/platform/users.json")))
+
+            # the deletion: nothing of theirs is left, everyone else's is all there
+            deletion = delete_tenant(store, loaded, "platform", str(tenant), actor=ACTOR, chunk_rows=7, now=NOW)
+            assert deletion.status == "done", deletion.error
+            assert deletion.deleted == theirs and deletion.kept == []
+            assert deletion.chunks > len(theirs)  # bounded: more than one transaction for the larger tables
+            after = platform.per_tenant()
+            assert only(after, tenant) == {}
+            assert without(after, tenant) == without(before, tenant)
+            assert get_offboarding(store, "platform", str(tenant)).status == "deleted"
+
+            again = delete_tenant(store, loaded, "platform", str(tenant), actor=ACTOR, now=NOW)
+            assert again.status == "done" and again.changed == 0
+            assert platform.per_tenant() == after
+            assert [o.tenant for o in list_offboardings(store)] == [str(tenant)]
+    finally:
+        platform.engine.dispose()
+
+
+def test_offboarding_on_sqlite(tmp_path: Path) -> None:
+    (built,) = build_demo(tmp_path / "demo", scale=0.1, today=TODAY, companies=["mira-software"])
+    check_offboarding(load_map(built.map_path), tmp_path)
+
+
+def test_offboarding_on_postgresql(tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with server_demo(tmp_path / "demo", postgres_url, monkeypatch) as maps:
+        (software,) = [loaded for loaded in maps if loaded.path.parent.name == "mira-software"]
+        check_offboarding(software, tmp_path)
+
+
+def test_offboarding_on_mariadb(tmp_path: Path, mariadb_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with server_demo(tmp_path / "demo", mariadb_url, monkeypatch) as maps:
+        (software,) = [loaded for loaded in maps if loaded.path.parent.name == "mira-software"]
+        check_offboarding(software, tmp_path)
+
+
+def test_the_worker_returns_and_deletes_what_is_due(tmp_path: Path) -> None:
+    (built,) = build_demo(tmp_path / "demo", scale=0.1, today=TODAY, companies=["mira-software"])
+    loaded = load_map(built.map_path)
+    platform = Platform(loaded)
+    key = load_key(state_directory(loaded.path))
+    engines = {"platform": platform.engine}
+    try:
+        tenant = platform.leaving_tenant()
+        before = platform.per_tenant()
+        with open_store(default_state_url(loaded.path), create=True) as store:
+            end_contract(store, loaded, "platform", str(tenant), ended_at=date(2026, 1, 15), actor=ACTOR)
+            assert due_offboardings(store, NOW) == []  # due 15 April
+            assert run_due_offboardings(loaded, engines, store, now=NOW, actor=ACTOR, worker="w", key=key) == []
+            assert platform.per_tenant() == before
+            later = datetime(2026, 4, 16, tzinfo=UTC)
+            (due,) = due_offboardings(store, later)
+            assert due.overdue(later) and due.exported_at is None
+            (run,) = run_due_offboardings(loaded, engines, store, now=later, actor=ACTOR, worker="w", key=key)
+            assert run.status == "done" and run.exported is not None  # returned first, never skipped
+            assert run.exported.package.rows == only(before, tenant)
+            assert only(platform.per_tenant(), tenant) == {}
+            assert due_offboardings(store, later) == []
+    finally:
+        platform.engine.dispose()
