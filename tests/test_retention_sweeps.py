@@ -472,3 +472,39 @@ def test_a_row_a_held_row_references_stays_with_it(tmp_path: Path) -> None:
     result = run_sweep(load_map(path), engines, None, now=NOW, systems=["app"], key=bytes(32))
     assert result.complete and facts(url) == {**before, "old tickets": 0, "old events": 0}
     engines["app"].dispose()
+
+
+def test_the_commands_plan_run_and_list_sweeps(tmp_path: Path, quiet_env: dict[str, str]) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from datavow.cli import main
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    path = build(tmp_path, url, tickets=40, events=40, chunk=7)
+    before = facts(url)
+    runner = CliRunner()
+    planned = runner.invoke(main, ["retention", "plan", "--map", str(path), "--json"])
+    assert planned.exit_code == 0, planned.output
+    rules = {rule["rule"]: rule for rule in json.loads(planned.output)["rules"]}
+    assert rules["app.tickets"]["due"] == before["old tickets"] and rules["app.tickets"]["cascade"] == ["app.messages"]
+    assert rules["app.events"]["due"] == before["old events"] and facts(url) == before  # the plan changed nothing
+    later = runner.invoke(main, ["retention", "plan", "--map", str(path), "--json", "--at", "2000-01-01"])
+    assert json.loads(later.output)["due"] == 0  # in 2000 nothing was old yet
+    ran = runner.invoke(main, ["retention", "run", "--map", str(path), "--system", "app", "--actor", "ops:ann"])
+    assert ran.exit_code == 0, ran.output
+    assert f"app.events: {before['old events']} deleted" in ran.output
+    assert facts(url)["old events"] == 0 and facts(url)["old tickets"] == 0
+    listed = runner.invoke(main, ["retention", "sweeps", "--map", str(path), "--json"])
+    sweeps = json.loads(listed.output)
+    assert [(s["system"], s["status"]) for s in sweeps["sweeps"]] == [("app", "done")]
+    assert sweeps["sweeps"][0]["changed"] == before["old events"] + before["old tickets"] * 4  # 3 messages each
+    assert {turn["system"] for turn in sweeps["schedule"]} == {"datavow", "app"}
+    with open_store(default_state_url(path)) as store:
+        (entry,) = list_entries(store, action="retention.swept")
+        assert entry.actor == "ops:ann" and entry.details["rules"]["app.tickets"]["cascaded"] == {
+            "app.messages": before["old tickets"] * 3
+        }
+    bad = runner.invoke(main, ["retention", "run", "--map", str(path), "--system", "nope"])
+    assert bad.exit_code != 0 and "no system 'nope'" in bad.output
