@@ -9,6 +9,7 @@ wrong plan cannot agree with itself.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from datetime import UTC, date, datetime, time
@@ -19,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from datavow import load_map
+from datavow.audit import list_entries
 from datavow.connectors.sql import connect
 from datavow.datamap import LoadedMap
 from datavow.demo import build_demo
@@ -34,8 +36,9 @@ from datavow.retention.offboard import (
     list_offboardings,
     run_due_offboardings,
 )
+from datavow.retention.offboard_certificate import write_certificate
 from datavow.secrets import load_key
-from datavow.store import default_state_url, open_store
+from datavow.store import Store, default_state_url, open_store
 from tests.test_demo import TODAY
 from tests.test_rights_demo import server_demo
 
@@ -116,6 +119,8 @@ def check_offboarding(loaded: LoadedMap, tmp_path: Path) -> None:
                 end_contract(store, loaded, "platform", str(tenant), ended_at=TODAY, actor=ACTOR)
             with pytest.raises(RequestError, match="never returned"):
                 delete_tenant(store, loaded, "platform", str(tenant), actor=ACTOR)
+            with pytest.raises(RequestError, match="not deleted yet"):
+                write_certificate(store, loaded, "platform", str(tenant), actor=ACTOR)
             assert platform.per_tenant() == before  # the refusal changed nothing
 
             # the return: that tenant's rows, all of them, and no one else's
@@ -150,8 +155,40 @@ def check_offboarding(loaded: LoadedMap, tmp_path: Path) -> None:
             assert again.status == "done" and again.changed == 0
             assert platform.per_tenant() == after
             assert [o.tenant for o in list_offboardings(store)] == [str(tenant)]
+
+            certificate = write_certificate(store, loaded, "platform", str(tenant), actor=ACTOR, out_dir=tmp_path)
+            check_certificate(store, certificate.json, certificate.html, tenant, theirs)
+            assert certificate.facts["returned"]["sha256"] == exported.package.sha256
+            assert certificate.facts["controller"]["name"] == ended.controller
+            assert get_offboarding(store, "platform", str(tenant)).status == "certified"
     finally:
         platform.engine.dispose()
+
+
+def check_certificate(store: Store, data: Path, html: Path, tenant: int, theirs: dict[str, int]) -> None:
+    """The certificate's facts are the audit log's, each entry cited by its seq and hash."""
+    facts = json.loads(data.read_text())
+    assert facts["deleted"]["rows"] == theirs and facts["returned"]["rows"] == theirs
+    deleted_at = datetime.fromisoformat(facts["deleted"]["at"])
+    assert facts["deleted"]["on_time"] == (deleted_at <= datetime.fromisoformat(facts["due_at"]))
+    assert facts["kept"] == [] and facts["forced"] is False
+    log = {entry.seq: entry for entry in list_entries(store)}
+    cited = {entry["seq"]: entry for entry in facts["audit"]}
+    for seq, entry in cited.items():
+        assert log[seq].hash == entry["hash"] and log[seq].action == entry["action"]
+    own = [e for e in log.values() if e.object_type == "tenant" and e.object_id == f"platform:{tenant}"]
+    actions = [e.action for e in own]
+    assert actions == ["tenant.contract_ended", "tenant.exported", "tenant.deleted", "tenant.certified"]
+    assert {e.seq for e in own[:3]} <= set(cited)  # every step, and the sweeps that did the deleting
+    assert any(entry["action"] == "retention.swept" for entry in cited.values())
+    assert log[own[1].seq].details["sha256"] == facts["returned"]["sha256"]
+    chain = facts["chain"]
+    assert chain["ok"] is True and log[chain["head"]["seq"]].hash == chain["head"]["hash"]
+    assert own[3].seq == chain["head"]["seq"] + 1  # written right after the head it cites
+    assert own[3].details["files"][data.name] == hashlib.sha256(data.read_bytes()).hexdigest()
+    page = html.read_text()
+    assert facts["returned"]["sha256"] in page and chain["head"]["hash"] in page and "verified" in page
+    assert (facts["controller"]["name"] or "") in page
 
 
 def test_offboarding_on_sqlite(tmp_path: Path) -> None:
