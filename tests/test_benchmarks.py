@@ -31,6 +31,14 @@ REQUEST_MEASUREMENTS = (
     "access export, heavy person: time",
 )
 
+# What benchmarks/retention.py must report, in this order (issue 4, "Performance").
+RETENTION_MEASUREMENTS = (
+    "sweep throughput",
+    "longest transaction",
+    "longest transaction seen by the server",
+    "sweep time",
+)
+
 
 def run_benchmark(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -74,3 +82,20 @@ def test_export_memory_benchmark_runs_at_tiny_size(postgres_url: str) -> None:
     assert "built 1,000 rows for one person on postgresql" in done.stdout
     for label in ("raw SELECT -> CSV file", "datavow export package", "ratio (datavow / raw)"):
         assert any(line.startswith(label) for line in done.stdout.splitlines()), (label, done.stdout)
+
+
+def test_retention_benchmark_runs_at_tiny_size(postgres_url: str, tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    done = run_benchmark("retention.py", "--tiny", "--url", postgres_url, "--json", str(results))
+
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    missing = [label for label in RETENTION_MEASUREMENTS if printed_row(done.stdout, label) is None]
+    assert not missing, f"rows not printed: {missing}\n{done.stdout}"
+    reported = json.loads(results.read_text())
+    assert [m["name"] for m in reported["measurements"]] == list(RETENTION_MEASUREMENTS)
+    assert reported["problems"] == []
+    assert (reported["rows"], reported["due"]) == (20_000, 10_000)
+    sides = {side["name"]: side for side in reported["sides"]}
+    assert set(sides) == {"datavow", "raw SQL (id-range)"}
+    # Both swept everything that was due, each in more than one transaction.
+    assert all(side["complete"] and side["deleted"] == 10_000 and side["chunks"] > 1 for side in sides.values())
