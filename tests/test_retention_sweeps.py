@@ -508,3 +508,49 @@ def test_the_commands_plan_run_and_list_sweeps(tmp_path: Path, quiet_env: dict[s
         }
     bad = runner.invoke(main, ["retention", "run", "--map", str(path), "--system", "nope"])
     assert bad.exit_code != 0 and "no system 'nope'" in bad.output
+
+
+def test_the_audit_log_is_pruned_only_when_the_map_says_and_still_verifies(
+    tmp_path: Path, quiet_env: dict[str, str]
+) -> None:
+    from datavow.audit import append
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    path = build(tmp_path, url, tickets=10, events=10, chunk=100)
+    with open_store(default_state_url(path), create=True) as store:
+        for i in range(30):
+            append(store, ACTOR_NAME, "test.happened", "thing", str(i))
+        later = NOW + timedelta(days=800)
+        run_sweep(load_map(path), {}, store, systems=["datavow"], now=later)  # no period in the map: kept
+        assert verify_chain(store).entries == 31 and verify_chain(store).pruned == 0
+
+        path.write_text(
+            path.read_text().replace(
+                "retention: {chunk_rows: 100}", "retention: {chunk_rows: 7, own: {audit_log: 2 years}}"
+            )
+        )
+        assert run_sweep(load_map(path), {}, store, systems=["datavow"], now=NOW).changed == 0  # nothing that old
+        result = run_sweep(load_map(path), {}, store, systems=["datavow"], now=later)
+        pruned = next(rule for rule in result.rules if rule.label == "datavow.audit_log")
+        # every entry before the sweep, 7 at a time (and, as "later" is years ahead, the prunes' own entries)
+        assert pruned.due == 31 and pruned.own >= 31 and pruned.chunks > 3
+        verified = verify_chain(store)
+        assert verified.ok and verified.pruned == pruned.own, verified.message
+        assert "were pruned" in verified.message
+
+        # entries removed by hand, with the checkpoint moved over them, are still caught
+        engine = sa.create_engine(default_state_url(path), poolclass=NullPool)
+        first = verified.head_seq - verified.entries + 1
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM audit_entries WHERE seq <= :seq"), {"seq": first})
+            hash_ = conn.execute(sa.text("SELECT prev_hash FROM audit_entries WHERE seq = :seq"), {"seq": first + 1})
+            conn.execute(
+                sa.text("UPDATE audit_checkpoint SET seq = :seq, hash = :hash"),
+                {"seq": first, "hash": hash_.scalar_one()},
+            )
+        forged = verify_chain(store)
+        assert not forged.ok and "no audit.pruned entry records" in forged.message, forged.message
+        engine.dispose()
+
+
+ACTOR_NAME = "test:retention"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -12,11 +13,15 @@ from sqlalchemy.orm import Session
 from datavow.audit.entry import ENTRY_COLUMNS, GENESIS_HASH, entry_from_row
 from datavow.errors import AuditError
 from datavow.store import Store
-from datavow.store.models import HEAD_ID, AuditEntryRow, AuditHeadRow
+from datavow.store.models import HEAD_ID, AuditCheckpointRow, AuditEntryRow, AuditHeadRow
 
 #: What went wrong: an entry's contents, a missing entry, entries out of order, the head
 #: record disagreeing with the last entry, or an anchored head that is not in the log.
 BreakKind = Literal["changed", "removed", "reordered", "head", "anchor"]
+
+#: The action of the entry a prune appends, naming the last entry it removed (see
+#: :mod:`datavow.retention.audit_prune`).
+PRUNED = "audit.pruned"
 
 _HASH = re.compile(r"[0-9a-f]{64}")
 _PAGE = 1000  # entries read per query; memory stays flat however long the log is
@@ -44,6 +49,7 @@ class VerifyResult:
     head_seq: int
     head_hash: str
     problem: ChainBreak | None
+    pruned: int = 0  # entries pruned before the checkpoint, as the prunes recorded
 
     @property
     def ok(self) -> bool:
@@ -54,7 +60,10 @@ class VerifyResult:
         if self.problem is not None:
             return self.problem.message
         noun = "entry" if self.entries == 1 else "entries"
-        return f"the audit log is intact: {self.entries} {noun}, head #{self.head_seq}"
+        pruned = (
+            f" after #{self.head_seq - self.entries} (the {self.pruned:,} before were pruned)" if self.pruned else ""
+        )
+        return f"the audit log is intact: {self.entries} {noun}{pruned}, head #{self.head_seq}"
 
     def to_dict(self) -> dict[str, Any]:
         problem = self.problem
@@ -62,6 +71,7 @@ class VerifyResult:
             "ok": self.ok,
             "message": self.message,
             "entries": self.entries,
+            "pruned": self.pruned,
             "head": {"seq": self.head_seq, "hash": self.head_hash},
             "problem": None
             if problem is None
@@ -93,7 +103,9 @@ def verify_chain(store: Store, *, expect_head: str | None = None) -> VerifyResul
                 f"the expected head {anchor} is not in the log: entries after it were removed, "
                 "or the log was rewritten",
             )
-    return VerifyResult(checked, head_seq, head_hash, problem)
+        checkpoint = session.get(AuditCheckpointRow, HEAD_ID)
+        pruned = checkpoint.pruned if checkpoint is not None else 0
+    return VerifyResult(checked, head_seq, head_hash, problem, pruned)
 
 
 def _checked_anchor(expect_head: str | None) -> str | None:
@@ -110,9 +122,18 @@ def _checked_anchor(expect_head: str | None) -> str | None:
 
 def _walk(session: Session, anchor: str | None) -> tuple[int, bool, ChainBreak | None]:
     """Check entries in seq order; return how many passed, whether the anchor was among them
-    (the genesis counts, for an anchor taken of an empty log) and the first break."""
+    (the genesis counts, for an anchor taken of an empty log) and the first break.
+
+    A pruned log starts at its checkpoint: the last pruned entry's seq and hash, which an
+    ``audit.pruned`` entry later in the chain must confirm."""
     prev_seq, prev_hash = 0, GENESIS_HASH
-    anchor_seen = anchor == GENESIS_HASH
+    checkpoint = session.get(AuditCheckpointRow, HEAD_ID)
+    if checkpoint is not None:
+        prev_seq, prev_hash = checkpoint.seq, checkpoint.hash
+        problem = _check_checkpoint(session, checkpoint)
+        if problem is not None:
+            return 0, False, problem
+    anchor_seen = anchor == prev_hash
     checked = 0
     while True:
         page = session.execute(
@@ -128,6 +149,26 @@ def _walk(session: Session, anchor: str | None) -> tuple[int, bool, ChainBreak |
             prev_seq, prev_hash = row["seq"], row["hash"]
             anchor_seen = anchor_seen or prev_hash == anchor
             checked += 1
+
+
+def _check_checkpoint(session: Session, checkpoint: AuditCheckpointRow) -> ChainBreak | None:
+    """The checkpoint must be the one the latest ``audit.pruned`` entry recorded."""
+    recorded = session.execute(
+        select(AuditEntryRow.seq, AuditEntryRow.details)
+        .where(AuditEntryRow.action == PRUNED, AuditEntryRow.seq > checkpoint.seq)
+        .order_by(AuditEntryRow.seq.desc())
+        .limit(1)
+    ).one_or_none()
+    if recorded is not None:
+        details = json.loads(recorded.details)
+        if details.get("through_seq") == checkpoint.seq and details.get("through_hash") == checkpoint.hash:
+            return None
+    return ChainBreak(
+        "removed",
+        checkpoint.seq,
+        f"the log starts after #{checkpoint.seq}, but no audit.pruned entry records a prune up to it: "
+        "entries were removed, or the checkpoint was rewritten",
+    )
 
 
 def _check_entry(session: Session, row: Any, prev_seq: int, prev_hash: str) -> ChainBreak | None:

@@ -675,6 +675,8 @@ class SweepSchedule(Strict):
 class OwnRetention(Strict):
     """How long datavow keeps its own records (see ``docs/retention.md``)."""
 
+    audit_log: DurationField | None = None  # the oldest entries are pruned after this; default: never
+
     exports: DurationField = Field(default_factory=lambda: Duration(0, "day"))  # after a package expires
     verification_codes: DurationField = Field(default_factory=lambda: Duration(1, "day"))  # after they expire
     requests: DurationField = Field(default_factory=lambda: Duration(3, "year"))  # after they close: the proof period

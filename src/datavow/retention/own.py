@@ -6,9 +6,10 @@ map's ``retention.own`` says, by the same sweeper as the map's rules (system ``d
 - closed requests: ``requests`` (3 years, the proof period) after they close, then deleted with
   their identities, codes and sealed discoveries; a restriction one made keeps its facts and loses
   the link;
-- the sweep history: ``sweeps`` (1 year) after a sweep ends, then deleted.
-
-The audit log is not swept: it is the proof of everything above, and holds no identity in clear.
+- the sweep history: ``sweeps`` (1 year) after a sweep ends, then deleted;
+- the audit log: only when ``audit_log`` gives a period, its entries older than that are pruned,
+  oldest first, behind a checkpoint the chain itself records (:mod:`datavow.retention.audit_prune`),
+  so ``datavow audit verify`` still proves the rest.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from datavow.datamap.model import Duration
 from datavow.errors import RequestError
 from datavow.requests.export import export_header
 from datavow.requests.lifecycle_identities import state_directory
+from datavow.retention.audit_prune import AuditPrune
 from datavow.retention.work import Chunk, Due, Work
 from datavow.store import Store
 from datavow.store.models import RequestRow, RestrictionRow, SweepRow, VerificationCodeRow
@@ -155,4 +157,6 @@ def own_works(loaded: LoadedMap, store: Store, now: datetime, *, exports: Path |
             narrower=SweepRow.status != "running",
         ),
     ]
+    if own.audit_log is not None:
+        works.append(AuditPrune(store, own.audit_log, now))
     return works

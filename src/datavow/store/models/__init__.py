@@ -7,7 +7,7 @@ autogenerate and the test that checks models against migrations both read it.
 
 from __future__ import annotations
 
-from datavow.store.models.audit import HEAD_ID, AuditEntryRow, AuditHeadRow
+from datavow.store.models.audit import HEAD_ID, AuditCheckpointRow, AuditEntryRow, AuditHeadRow
 from datavow.store.models.base import Base, UTCDateTime
 from datavow.store.models.discoveries import RequestDiscoveryRow
 from datavow.store.models.offboarding import OffboardingRow
@@ -17,6 +17,7 @@ from datavow.store.models.retention import SweepLockRow, SweepRow
 
 __all__ = [
     "HEAD_ID",
+    "AuditCheckpointRow",
     "AuditEntryRow",
     "AuditHeadRow",
     "Base",

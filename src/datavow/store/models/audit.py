@@ -14,7 +14,8 @@ HEAD_ID = 1
 
 
 class AuditEntryRow(Base):
-    """One audit entry. Never updated or deleted by datavow."""
+    """One audit entry. Never updated; deleted only by pruning, the oldest first, when the map's
+    ``retention.own.audit_log`` says so (see :mod:`datavow.audit.prune`)."""
 
     __tablename__ = "audit_entries"
 
@@ -50,3 +51,21 @@ class AuditHeadRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (CheckConstraint(f"id = {HEAD_ID}", name="single_row"),)
+
+
+class AuditCheckpointRow(Base):
+    """Where the log starts after pruning: the last pruned entry's seq and hash.
+
+    Verification starts its chain here instead of at the genesis hash, and checks that an
+    ``audit.pruned`` entry in the chain itself records this very checkpoint.
+    """
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    pruned: Mapped[int] = mapped_column(BigInteger)  # entries pruned in all
+    pruned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint(f"id = {HEAD_ID}", name="single_checkpoint"),)
