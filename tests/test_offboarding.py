@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
 
 from datavow import load_map
 from datavow.audit import list_entries
@@ -230,5 +231,83 @@ def test_the_worker_returns_and_deletes_what_is_due(tmp_path: Path) -> None:
             assert run.exported.package.rows == only(before, tenant)
             assert only(platform.per_tenant(), tenant) == {}
             assert due_offboardings(store, later) == []
+    finally:
+        platform.engine.dispose()
+
+
+def test_the_tenant_commands(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from datavow.cli import main
+
+    (built,) = build_demo(tmp_path / "demo", scale=0.1, today=TODAY, companies=["mira-software"])
+    loaded = load_map(built.map_path)
+    platform = Platform(loaded)
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> Any:
+        result = runner.invoke(main, ["tenant", *args, "--map", str(built.map_path)])
+        assert result.exit_code == code, result.output
+        return json.loads(result.output) if "--json" in args else result.output
+
+    try:
+        tenant_id = platform.leaving_tenant()
+        tenant, before = str(tenant_id), platform.per_tenant()
+        run("end", "999999", "--on", "2025-12-01", code=8)  # not a tenant: a refused request
+        ended = run("end", tenant, "--on", "2025-12-01", "--reason", "notice", "--actor", "ops:ann", "--json")
+        assert ended["due_at"].startswith("2026-03-01") and ended["status"] == "ended"
+        (listed,) = run("list", "--json")
+        assert listed["tenant"] == tenant and listed["overdue"] == (datetime.now(UTC) >= NOW)
+        run("delete", tenant, code=8)  # not returned yet
+        exported = run("export", tenant, "--out", str(tmp_path / "out"), "--json")
+        assert exported["rows"] == only(before, tenant_id) and Path(exported["package"]).parent == tmp_path / "out"
+        deleted = run("delete", tenant, "--chunk-rows", "10", "--json")
+        assert deleted["status"] == "done" and deleted["deleted"] == only(before, tenant_id)
+        assert only(platform.per_tenant(), tenant_id) == {}
+        facts = run("certificate", tenant, "--out", str(tmp_path / "cert"), "--json")
+        assert facts["deleted"]["rows"] == only(before, tenant_id) and facts["chain"]["ok"] is True
+        assert (tmp_path / "cert" / f"deletion-platform-{tenant}.html").is_file()
+        assert [item["status"] for item in run("list", "--json")] == ["certified"]
+        assert tenant in run("list")
+    finally:
+        platform.engine.dispose()
+
+
+def test_holds_keep_rows_and_the_certificate_says_until_when(tmp_path: Path) -> None:
+    from tests.test_retention import with_hold
+
+    (built,) = build_demo(tmp_path / "demo", scale=0.1, today=TODAY, companies=["mira-software"])
+    loaded = with_hold(load_map(built.map_path), "login_events", "{purpose: security, keep: 10 years, after: at}")
+    platform = Platform(loaded)
+    key = load_key(state_directory(loaded.path))
+    try:
+        tenant = platform.leaving_tenant()
+        before = platform.per_tenant()
+        events = platform.t["login_events"]
+        latest = platform.rows(sa.select(sa.func.max(events.c.at)).where(events.c.customer_id == tenant))[0][0]
+        with open_store(default_state_url(loaded.path), create=True) as store:
+            end_contract(store, loaded, "platform", str(tenant), ended_at=date(2025, 12, 1), actor=ACTOR)
+            deletion = delete_tenant(store, loaded, "platform", str(tenant), actor=ACTOR, force=True, now=NOW)
+            assert deletion.status == "done"
+            after = platform.per_tenant()
+            # every login of theirs is held; so are the users and the customer those logins name
+            assert only(after, tenant) == {
+                "platform.login_events": before["login_events"][tenant],
+                "platform.users": before["users"][tenant],
+                "platform.customers": 1,
+            }
+            assert without(after, tenant) == without(before, tenant)
+            kept = {k.table: k for k in deletion.kept}
+            assert kept["platform.login_events"].held == before["login_events"][tenant]
+            assert kept["platform.login_events"].purpose == "security"
+            assert kept["platform.login_events"].until == latest + relativedelta(years=10)
+            assert kept["platform.users"].referenced == before["users"][tenant]
+            certificate = write_certificate(store, loaded, "platform", str(tenant), actor=ACTOR, out_dir=tmp_path)
+            facts = certificate.facts
+            assert facts["forced"] is True and facts["returned"] is None
+            (held,) = [k for k in facts["kept"] if k["table"] == "platform.login_events"]
+            assert held["until"] == (latest + relativedelta(years=10)).isoformat()
+            assert "security" in certificate.html.read_text()
+            assert key  # the installation key exists: a forced deletion never needed it
     finally:
         platform.engine.dispose()

@@ -48,6 +48,18 @@ def tenant_table(loaded: LoadedMap, system: str) -> TableKey:
     return (system, spec.tenant.table)
 
 
+def tenant_system(loaded: LoadedMap, system: str | None = None) -> str:
+    """``system``, checked, or the map's one system with tenants when not given."""
+    if system is not None:
+        tenant_table(loaded, system)
+        return system
+    found = [name for name, spec in loaded.model.systems.items() if spec.tenant is not None]
+    if len(found) != 1:
+        which = f"several ({', '.join(found)})" if found else "none"
+        raise PlanError(f"the map has {which} systems with 'tenant:' — name the system the tenant is in")
+    return found[0]
+
+
 def tenant_plan(loaded: LoadedMap, system: str, tenant: str) -> Plan:
     """The plan whose discovery, seeded by :func:`tenant_seeds`, selects every row of ``tenant``."""
     start = tenant_table(loaded, system)

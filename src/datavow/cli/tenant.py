@@ -1,0 +1,251 @@
+"""``datavow tenant end|export|delete|certificate|list``: offboarding a processor's controller at the
+end of its contract (Art. 28(3)(g)); thin over :mod:`datavow.retention.offboard`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from datavow.cli import console
+from datavow.cli.options import actor_option, open_state, state_options
+from datavow.datamap import load_map
+from datavow.retention.offboard import (
+    Offboarding,
+    delete_tenant,
+    end_contract,
+    export_tenant,
+    list_offboardings,
+)
+from datavow.retention.offboard_certificate import write_certificate
+from datavow.retention.offboard_plan import tenant_system
+from datavow.retention.schedule import Stop
+
+#: Exit status of ``tenant delete`` when the deletion did not finish (failed, stopped, locked).
+EXIT_INCOMPLETE = 1
+
+system_option = click.option(
+    "--system", metavar="NAME", help="The system the tenant is in (default: the map's one system with 'tenant:')."
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+@click.group("tenant")
+def tenant_group() -> None:
+    """Offboard a controller when its contract ends: return its data, delete it, certify the deletion."""
+
+
+@tenant_group.command("end")
+@click.argument("tenant")
+@state_options
+@system_option
+@click.option(
+    "--on",
+    "ended_on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day the contract ended (default: today, UTC).",
+)
+@click.option("--reason", help="Why, or which notice ended it, for the audit log.")
+@json_option
+@actor_option
+def end_command(
+    tenant: str,
+    state_url: str | None,
+    map_path: Path,
+    system: str | None,
+    ended_on: datetime | None,
+    reason: str | None,
+    as_json: bool,
+    actor: str,
+) -> None:
+    """Record that TENANT's contract ended: its data is due for deletion 'retention.offboarding'
+    (90 days unless the map says otherwise) later."""
+    loaded = load_map(map_path)
+    day = ended_on.date() if ended_on is not None else datetime.now(UTC).date()
+    with open_state(state_url, map_path, create=True) as store:
+        done = end_contract(
+            store, loaded, tenant_system(loaded, system), tenant, ended_at=day, actor=actor, reason=reason
+        )
+    if as_json:
+        click.echo(json.dumps(done.to_dict(), indent=2))
+        return
+    console.print(
+        f"{_who(done)}: contract ended {done.contract_ended_at:%Y-%m-%d}; its data is to be returned and deleted "
+        f"by {done.due_at:%Y-%m-%d}. Next: 'datavow tenant export {done.tenant}'.",
+        markup=False,
+    )
+
+
+@tenant_group.command("export")
+@click.argument("tenant")
+@state_options
+@system_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for the package (default: .datavow/exports).",
+)
+@json_option
+@actor_option
+def export_command(
+    tenant: str,
+    state_url: str | None,
+    map_path: Path,
+    system: str | None,
+    out_dir: Path | None,
+    as_json: bool,
+    actor: str,
+) -> None:
+    """Return TENANT's data: every row of it, as JSON and CSV, in one encrypted export package
+    (sealed like an access export), its SHA-256 in the audit log."""
+    loaded = load_map(map_path)
+    with open_state(state_url, map_path, create=True) as store:
+        done = export_tenant(store, loaded, tenant_system(loaded, system), tenant, actor=actor, out_dir=out_dir)
+    package = done.package
+    if as_json:
+        summary = {
+            "offboarding": done.offboarding.to_dict(),
+            "package": str(package.path),
+            "sha256": package.sha256,
+            "expires_at": package.header.expires_at.isoformat(),
+            "rows": package.rows,
+        }
+        click.echo(json.dumps(summary, indent=2))
+        return
+    for label, rows in package.rows.items():
+        console.print(f"  {label}: {rows:,} rows", markup=False)
+    console.print(
+        f"{_who(done.offboarding)}: {sum(package.rows.values()):,} rows in {package.path} "
+        f"(SHA-256 {package.sha256}, readable until {package.header.expires_at:%Y-%m-%d})",
+        markup=False,
+    )
+
+
+@tenant_group.command("delete")
+@click.argument("tenant")
+@state_options
+@system_option
+@click.option("--force", is_flag=True, help="Delete although the data was never returned (recorded as forced).")
+@click.option("--chunk-rows", type=click.IntRange(min=1), help="Rows per transaction (default: sized to the time).")
+@json_option
+@actor_option
+def delete_command(
+    tenant: str,
+    state_url: str | None,
+    map_path: Path,
+    system: str | None,
+    force: bool,
+    chunk_rows: int | None,
+    as_json: bool,
+    actor: str,
+) -> None:
+    """Delete every row of TENANT in its system, children first, in short transactions under the
+    system's sweep lock; rows a legal hold keeps stay, and are reported. Safe to stop and run again."""
+    loaded = load_map(map_path)
+    stop = Stop()
+    with open_state(state_url, map_path, create=True) as store, stop.on_signals():
+        done = delete_tenant(
+            store,
+            loaded,
+            tenant_system(loaded, system),
+            tenant,
+            actor=actor,
+            force=force,
+            chunk_rows=chunk_rows,
+            stop=stop,
+        )
+    if as_json:
+        click.echo(json.dumps(done.to_dict(), indent=2))
+    else:
+        style = "green" if done.status == "done" else "red"
+        console.print(
+            f"{_who(done.offboarding)}: [{style}]{done.status}[/]" + (f" — {done.error}" if done.error else ""),
+            markup=True,
+        )
+        for label, rows in done.deleted.items():
+            console.print(f"  {label}: {rows:,} deleted", markup=False)
+        for kept in done.kept:
+            why = []
+            if kept.held:
+                until = f" until {kept.until:%Y-%m-%d}" if kept.until else ""
+                why.append(f"{kept.held:,} under the hold for {kept.purpose}{until}")
+            if kept.referenced:
+                why.append(f"{kept.referenced:,} still referenced by rows that stay")
+            console.print(f"  {kept.table}: kept {', '.join(why)}", markup=False)
+        console.print(f"{done.changed:,} rows deleted in {done.chunks} chunks", style="dim")
+    if done.status != "done":
+        raise SystemExit(EXIT_INCOMPLETE)
+
+
+@tenant_group.command("certificate")
+@click.argument("tenant")
+@state_options
+@system_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for the certificate (default: .datavow/certificates).",
+)
+@json_option
+@actor_option
+def certificate_command(
+    tenant: str,
+    state_url: str | None,
+    map_path: Path,
+    system: str | None,
+    out_dir: Path | None,
+    as_json: bool,
+    actor: str,
+) -> None:
+    """Write the certificate of deletion of TENANT's data (HTML and JSON), drawn from the audit log."""
+    loaded = load_map(map_path)
+    with open_state(state_url, map_path, create=True) as store:
+        done = write_certificate(store, loaded, tenant_system(loaded, system), tenant, actor=actor, out_dir=out_dir)
+    if as_json:
+        click.echo(json.dumps(done.facts, indent=2))
+        return
+    chain = "verified" if done.facts["chain"]["ok"] else "DID NOT VERIFY"
+    console.print(f"{done.html}\n{done.json}\n(the audit chain {chain} when it was written)", markup=False)
+
+
+@tenant_group.command("list")
+@state_options
+@system_option
+@json_option
+def list_command(state_url: str | None, map_path: Path, system: str | None, as_json: bool) -> None:
+    """Every offboarding, soonest due first; those past their due date and not deleted are overdue."""
+    now = datetime.now(UTC)
+    with open_state(state_url, map_path, create=False) as store:
+        found = list_offboardings(store, system=system)
+    if as_json:
+        click.echo(json.dumps([item.to_dict(now) for item in found], indent=2))
+        return
+    table = Table(title="offboardings", title_justify="left")
+    for column in ("system", "tenant", "controller", "ended", "due", "status", "exported", "deleted"):
+        table.add_column(column)
+    for item in found:
+        due = f"{item.due_at:%Y-%m-%d}" + (" OVERDUE" if item.overdue(now) else "")
+        table.add_row(
+            item.system,
+            item.tenant,
+            item.controller or "",
+            _day(item.contract_ended_at),
+            f"[red]{due}[/]" if item.overdue(now) else due,
+            item.status,
+            _day(item.exported_at),
+            _day(item.deleted_at),
+        )
+    console.print(table)
+
+
+def _who(item: Offboarding) -> str:
+    return f"{item.controller} (tenant {item.tenant} of {item.system})" if item.controller else f"tenant {item.tenant}"
+
+
+def _day(moment: date | None) -> str:
+    return "" if moment is None else f"{moment:%Y-%m-%d}"
