@@ -363,7 +363,8 @@ class Sweeper:
                 self.progress(system, work.label, done, max(rule.due, done))
             if self.store is not None and outcome.sweep_id is not None:
                 self._heartbeat(self.store, outcome)
-            if chunk.selected < rows or not chunk.changed:
+            finished = not chunk.more if chunk.more is not None else chunk.selected < rows or not chunk.changed
+            if finished:
                 break
             rows = self._next(rows, chunk.seconds)
         rule.seconds += time.perf_counter() - started

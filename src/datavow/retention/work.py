@@ -4,9 +4,11 @@ Each chunk is one short transaction per database that selects due rows *again* a
 so a chunk that committed is never repeated, one that did not is found again, and a sweep killed at
 any moment resumes by simply running again.
 
-- A rule whose table nothing references is one statement per chunk: ``DELETE`` (or ``UPDATE``)
-  of the rows ``IN (SELECT key ... WHERE due LIMIT n)``; on MariaDB, which refuses a ``LIMIT`` in
-  such a subquery, ``DELETE ... WHERE due LIMIT n``.
+- A rule whose table nothing references is one statement per chunk. With a one-column integer key
+  (the usual case) the sweep walks the key in ranges: ``DELETE`` (or ``UPDATE``) ``WHERE key >=
+  lo AND key < lo + n AND due``. Otherwise it takes ``n`` due rows by key: ``= ANY(ARRAY(SELECT key
+  ... WHERE due LIMIT n))`` on PostgreSQL, ``IN (SELECT ...)`` on SQLite, and on MariaDB, which
+  refuses a ``LIMIT`` in such a subquery, ``DELETE ... WHERE due LIMIT n``.
 - A rule whose rows other tables of its database reference reads the keys of ``n`` due rows, then
   hands them to the request planner's discovery as seeds and to erasure: the referencing rows
   follow the way they follow a person's erasure, children first, in one transaction, and legal
@@ -45,6 +47,7 @@ class Chunk:
     changed: dict[str, int] = field(default_factory=dict)  # table label -> rows deleted or anonymised
     kept: dict[str, int] = field(default_factory=dict)  # table label -> cascaded rows a hold kept
     seconds: float = 0.0  # its longest transaction
+    more: bool | None = None  # whether more may be due; None: more when it took all it was allowed
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class TableWork:
             self.conditions: Conditions = conditions(loaded, rule, table, reflector, now, keys, self.dialect)
         self.key = _key(rule, table)
         self.cascades = not rule.fields and referenced(loaded, rule)
+        self._range: list[int] | None = None  # the walk along an integer key: next value, last value
         if self.cascades:
             self.plan = cascade_plan(loaded, rule.table)
             self.erasing = as_declared(loaded, rule, [step.table for step in self.plan.steps])
@@ -112,7 +116,43 @@ class TableWork:
         return Due(int(rows), oldest, int(held))
 
     def chunk(self, rows: int) -> Chunk:
-        return self._cascade(rows) if self.cascades else self._bounded(rows)
+        if self.cascades:
+            return self._cascade(rows)
+        if len(self.key) == 1 and isinstance(self.key[0].type, sa.Integer):
+            return self._ranged(rows)
+        return self._bounded(rows)
+
+    # -- a walk along an integer key
+
+    def _ranged(self, width: int) -> Chunk:
+        """The due rows among the next ``width`` key values: ``key >= lo AND key < lo + width AND
+        due``, one range after another from the smallest key to the largest there was when the walk
+        began. An index range on the key per chunk, no sort and no subquery: the plan stays cheap
+        however many rows are due, and a chunk never holds more than ``width`` rows."""
+        c, key = self.conditions, self.key[0]
+        if self._range is None:
+            with self.engine.connect() as connection:
+                low, high = connection.execute(sa.select(sa.func.min(key), sa.func.max(key))).one()
+            if low is None:
+                return Chunk(0, more=False)
+            self._range = [int(low), int(high)]
+        low, high = self._range
+        if low > high:
+            return Chunk(0, more=False)
+        upper = low + width
+        within = sa.and_(key >= low, key < upper, c.due)
+        statement: sa.Executable
+        if c.rewrites:
+            statement = c.table.update().where(within).values(_values(c))
+        else:
+            statement = c.table.delete().where(within)
+        started = time.perf_counter()
+        with self.engine.begin() as connection:
+            register_functions(connection)
+            changed = connection.execute(statement).rowcount
+        self._range[0] = upper
+        seconds = time.perf_counter() - started
+        return Chunk(changed, {self.label: changed} if changed else {}, seconds=seconds, more=upper <= high)
 
     # -- one statement
 
@@ -126,7 +166,12 @@ class TableWork:
                 statement = c.table.delete().where(c.due).with_dialect_options(mysql_limit=rows)
         else:
             chosen = sa.select(*self.key).where(c.due).limit(rows)
+            match: sa.ColumnElement[bool]
             match = self.key[0].in_(chosen) if len(self.key) == 1 else sa.tuple_(*self.key).in_(chosen)
+            if self.dialect == "postgresql" and len(self.key) == 1:
+                # PostgreSQL plans `IN (SELECT … LIMIT n)` as a hash join over the whole table once n
+                # grows; `= ANY(ARRAY(SELECT …))` keeps it on the key's index
+                match = self.key[0] == sa.any_(sa.func.array(chosen.scalar_subquery()))
             if c.rewrites:
                 statement = c.table.update().where(match).values(_values(c))
             else:
