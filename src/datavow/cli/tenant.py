@@ -4,8 +4,10 @@ end of its contract (Art. 28(3)(g)); thin over :mod:`datavow.retention.offboard`
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from rich.table import Table
@@ -24,6 +26,8 @@ from datavow.retention.offboard_certificate import write_certificate
 from datavow.retention.offboard_plan import tenant_system
 from datavow.retention.schedule import Stop
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 #: Exit status of ``tenant delete`` when the deletion did not finish (failed, stopped, locked).
 EXIT_INCOMPLETE = 1
 
@@ -31,6 +35,15 @@ system_option = click.option(
     "--system", metavar="NAME", help="The system the tenant is in (default: the map's one system with 'tenant:')."
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+def out_option(what: str, default: str) -> Callable[[F], F]:
+    return click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        help=f"Folder for {what} (default: {default}).",
+    )
 
 
 @click.group("tenant")
@@ -83,12 +96,7 @@ def end_command(
 @click.argument("tenant")
 @state_options
 @system_option
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Folder for the package (default: .datavow/exports).",
-)
+@out_option("the package", ".datavow/exports")
 @json_option
 @actor_option
 def export_command(
@@ -185,12 +193,7 @@ def delete_command(
 @click.argument("tenant")
 @state_options
 @system_option
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Folder for the certificate (default: .datavow/certificates).",
-)
+@out_option("the certificate", ".datavow/certificates")
 @json_option
 @actor_option
 def certificate_command(

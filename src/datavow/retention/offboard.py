@@ -18,7 +18,6 @@ Each step is a function, recorded in ``tenant_offboardings`` and in the audit lo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,137 +35,41 @@ from datavow.errors import DatavowError, RequestError
 from datavow.plan.sql import NO_MATCH, reflected, typed_value
 from datavow.requests.lifecycle_identities import state_directory
 from datavow.retention.offboard_delete import Kept, kept_of, tenant_works
+from datavow.retention.offboard_documents import file_safe
 from datavow.retention.offboard_export import ReturnFacts, ReturnPackage, write_return
 from datavow.retention.offboard_plan import tenant_plan, tenant_table
+from datavow.retention.offboard_state import (
+    Offboarding,
+    due_offboardings,
+    get_offboarding,
+    list_offboardings,
+    object_id,
+    row_of,
+    view_of,
+)
 from datavow.retention.sweep import Progress, Sweeper, default_worker
 from datavow.retention.work import Work
 from datavow.secrets import load_key
 from datavow.store import Store
 from datavow.store.models import OffboardingRow
 
+__all__ = [
+    "DueRun",
+    "Offboarding",
+    "TenantDeletion",
+    "TenantExport",
+    "delete_tenant",
+    "due_offboardings",
+    "end_contract",
+    "export_tenant",
+    "get_offboarding",
+    "list_offboardings",
+    "object_id",
+    "run_due_offboardings",
+]
+
 #: The shortest time a return package stays readable, even when the deletion is due sooner.
 RETURN_READABLE = timedelta(days=30)
-
-
-@dataclass(frozen=True)
-class Offboarding:
-    """Where one controller's offboarding stands."""
-
-    id: int
-    system: str
-    tenant: str
-    controller: str | None
-    status: str  # ended, exported, deleted, certified
-    contract_ended_at: datetime
-    due_at: datetime
-    reason: str | None
-    exported_at: datetime | None
-    export_path: str | None
-    export_sha256: str | None
-    deleted_at: datetime | None
-    forced: bool
-    certified_at: datetime | None
-    certificate_path: str | None
-    counts: Mapping[str, Any]
-
-    @property
-    def object_id(self) -> str:
-        return object_id(self.system, self.tenant)
-
-    def overdue(self, now: datetime) -> bool:
-        """Its data should be gone by now and is not."""
-        return self.status in ("ended", "exported") and self.due_at <= now
-
-    def to_dict(self, now: datetime | None = None) -> dict[str, Any]:
-        def when(moment: datetime | None) -> str | None:
-            return moment.isoformat() if moment is not None else None
-
-        return {
-            "id": self.id,
-            "system": self.system,
-            "tenant": self.tenant,
-            "controller": self.controller,
-            "status": self.status,
-            "contract_ended_at": when(self.contract_ended_at),
-            "due_at": when(self.due_at),
-            "overdue": self.overdue(now or datetime.now(UTC)),
-            "reason": self.reason,
-            "exported_at": when(self.exported_at),
-            "export_path": self.export_path,
-            "export_sha256": self.export_sha256,
-            "deleted_at": when(self.deleted_at),
-            "forced": self.forced,
-            "certified_at": when(self.certified_at),
-            "certificate_path": self.certificate_path,
-            "counts": dict(self.counts),
-        }
-
-
-def object_id(system: str, tenant: str) -> str:
-    """How the audit log names a tenant: ``<system>:<tenant>``."""
-    return f"{system}:{tenant}"
-
-
-def _view(row: OffboardingRow) -> Offboarding:
-    return Offboarding(
-        row.id,
-        row.system,
-        row.tenant,
-        row.controller,
-        row.status,
-        row.contract_ended_at,
-        row.due_at,
-        row.reason,
-        row.exported_at,
-        row.export_path,
-        row.export_sha256,
-        row.deleted_at,
-        row.forced,
-        row.certified_at,
-        row.certificate_path,
-        dict(row.counts),
-    )
-
-
-# --------------------------------------------------------------------------- reading
-
-
-def get_offboarding(store: Store, system: str, tenant: str) -> Offboarding:
-    """The offboarding of ``tenant`` in ``system``; :class:`RequestError` when its contract was never ended."""
-    with store.session(write=False) as session:
-        row = _row(session, system, tenant)
-        return _view(row)
-
-
-def list_offboardings(store: Store, *, system: str | None = None) -> list[Offboarding]:
-    """Every offboarding, soonest due first."""
-    statement = sa.select(OffboardingRow).order_by(OffboardingRow.due_at, OffboardingRow.id)
-    if system is not None:
-        statement = statement.where(OffboardingRow.system == system)
-    with store.session(write=False) as session:
-        return [_view(row) for row in session.scalars(statement)]
-
-
-def due_offboardings(store: Store, now: datetime) -> list[Offboarding]:
-    """Offboardings whose deletion is due at ``now`` and not done: ended or exported, past their due date."""
-    statement = (
-        sa.select(OffboardingRow)
-        .where(OffboardingRow.status.in_(("ended", "exported")), OffboardingRow.due_at <= now)
-        .order_by(OffboardingRow.due_at, OffboardingRow.id)
-    )
-    with store.session(write=False) as session:
-        return [_view(row) for row in session.scalars(statement)]
-
-
-def _row(session: sa.orm.Session, system: str, tenant: str) -> OffboardingRow:
-    row = session.scalars(
-        sa.select(OffboardingRow).where(OffboardingRow.system == system, OffboardingRow.tenant == tenant)
-    ).one_or_none()
-    if row is None:
-        raise RequestError(
-            f"the contract of tenant '{tenant}' of {system} was never ended — run 'datavow tenant end' first"
-        )
-    return row
 
 
 # --------------------------------------------------------------------------- ending the contract
@@ -237,7 +140,7 @@ def end_contract(
                 "due_at": due_at.isoformat(),
             },
         )
-        return _view(row)
+        return view_of(row)
 
 
 def _moment(value: datetime | date) -> datetime:
@@ -313,7 +216,7 @@ def export_tenant(
     key = key if key is not None else load_key(state_directory(loaded.path))
     folder = out_dir or state_directory(loaded.path) / "exports"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"offboarding-{current.id}-{_safe(system)}-{_safe(tenant)}.zip.dvs"
+    path = folder / f"offboarding-{current.id}-{file_safe(system)}-{file_safe(tenant)}.zip.dvs"
     expires_at = max(current.due_at, datetime.now(UTC) + RETURN_READABLE)
     facts = ReturnFacts(current.id, system, tenant, current.controller, current.contract_ended_at, current.due_at)
     with _engine(loaded, system, engine) as connected:
@@ -322,7 +225,7 @@ def export_tenant(
         )
     now = datetime.now(UTC)
     with store.session() as session:
-        row = _row(session, system, tenant)
+        row = row_of(session, system, tenant)
         if row.export_path and row.export_path != str(path):
             Path(row.export_path).unlink(missing_ok=True)  # one copy of the tenant's data, not two
         row.status = "exported"
@@ -345,12 +248,8 @@ def export_tenant(
                 "rows": package.rows,
             },
         )
-        view = _view(row)
+        view = view_of(row)
     return TenantExport(view, package)
-
-
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60]
 
 
 # --------------------------------------------------------------------------- deleting it
@@ -460,7 +359,7 @@ def _record_deletion(store: Store, result: TenantDeletion, actor: str, *, forced
         return current
     now = datetime.now(UTC)
     with store.session() as session:
-        row = _row(session, current.system, current.tenant)
+        row = row_of(session, current.system, current.tenant)
         deleted = dict(row.counts.get("deleted", {}))
         for label, rows in result.deleted.items():
             deleted[label] = deleted.get(label, 0) + rows
@@ -485,7 +384,7 @@ def _record_deletion(store: Store, result: TenantDeletion, actor: str, *, forced
                 "kept": [kept.to_dict() for kept in result.kept],
             },
         )
-        return _view(row)
+        return view_of(row)
 
 
 # --------------------------------------------------------------------------- for the worker

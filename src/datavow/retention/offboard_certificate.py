@@ -22,8 +22,8 @@ from datavow.audit import AuditEntry, append, list_entries, verify_chain
 from datavow.datamap.load import LoadedMap
 from datavow.errors import RequestError
 from datavow.requests.lifecycle_identities import state_directory
-from datavow.retention.offboard import _row, _safe, get_offboarding, object_id
-from datavow.retention.offboard_documents import organization_facts, render, system_facts
+from datavow.retention.offboard_documents import file_safe, organization_facts, render, system_facts
+from datavow.retention.offboard_state import get_offboarding, object_id, row_of
 from datavow.store import Store
 
 FORMAT = "datavow-deletion-certificate/1"
@@ -61,14 +61,14 @@ def write_certificate(
     facts["written_by"] = actor
     folder = out_dir or state_directory(loaded.path) / "certificates"
     folder.mkdir(parents=True, exist_ok=True)
-    base = folder / f"deletion-{_safe(system)}-{_safe(tenant)}"
+    base = folder / f"deletion-{file_safe(system)}-{file_safe(tenant)}"
     html, data = base.with_suffix(".html"), base.with_suffix(".json")
     html.write_text(render("certificate.en.html.j2", facts=facts), encoding="utf-8")
     data.write_text(json.dumps(facts, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     digest = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in (html, data)}
     now = datetime.now(UTC)
     with store.session() as session:
-        row = _row(session, system, tenant)
+        row = row_of(session, system, tenant)
         row.status, row.certified_at, row.certified_by = "certified", now, actor
         row.certificate_path, row.certificate_sha256 = str(data), digest[data.name]
         append(

@@ -3,6 +3,7 @@ with Jinja2 templates under ``templates/`` (autoescaped: names and map texts may
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -37,3 +38,8 @@ def organization_facts(loaded: LoadedMap) -> dict[str, Any]:
 def system_facts(loaded: LoadedMap, system: str) -> dict[str, Any]:
     spec = loaded.model.systems[system]
     return {"key": system, "name": spec.name or system, "description": spec.description}
+
+
+def file_safe(text: str) -> str:
+    """``text`` as part of a file name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60]
