@@ -311,3 +311,37 @@ def test_holds_keep_rows_and_the_certificate_says_until_when(tmp_path: Path) -> 
             assert key  # the installation key exists: a forced deletion never needed it
     finally:
         platform.engine.dispose()
+
+
+def test_a_stopped_deletion_finishes_when_run_again(tmp_path: Path) -> None:
+    (built,) = build_demo(tmp_path / "demo", scale=0.1, today=TODAY, companies=["mira-software"])
+    loaded = load_map(built.map_path)
+    platform = Platform(loaded)
+    try:
+        tenant = platform.leaving_tenant()
+        before = platform.per_tenant()
+        asked = iter(range(1000))
+        with open_store(default_state_url(loaded.path), create=True) as store:
+            end_contract(store, loaded, "platform", str(tenant), ended_at=date(2025, 12, 1), actor=ACTOR)
+            first = delete_tenant(
+                store,
+                loaded,
+                "platform",
+                str(tenant),
+                actor=ACTOR,
+                force=True,
+                chunk_rows=5,
+                stop=lambda: next(asked) >= 4,
+            )
+            assert first.status == "stopped" and 0 < first.changed < sum(only(before, tenant).values())
+            assert get_offboarding(store, "platform", str(tenant)).status == "ended"  # not done yet
+            assert without(platform.per_tenant(), tenant) == without(before, tenant)
+            second = delete_tenant(store, loaded, "platform", str(tenant), actor=ACTOR, force=True, chunk_rows=5)
+            assert second.status == "done" and first.changed + second.changed == sum(only(before, tenant).values())
+            assert only(platform.per_tenant(), tenant) == {}
+            actions = [e.action for e in list_entries(store, object_type="tenant")]
+            assert actions == ["tenant.contract_ended", "tenant.deletion_incomplete", "tenant.deleted"]
+            facts = write_certificate(store, loaded, "platform", str(tenant), actor=ACTOR, out_dir=tmp_path).facts
+            assert facts["deleted"]["rows"] == only(before, tenant)  # both runs, from the log
+    finally:
+        platform.engine.dispose()
