@@ -345,3 +345,45 @@ def test_a_stopped_deletion_finishes_when_run_again(tmp_path: Path) -> None:
             assert facts["deleted"]["rows"] == only(before, tenant)  # both runs, from the log
     finally:
         platform.engine.dispose()
+
+
+def test_datavow_worker_offboards_what_is_due(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from datavow.cli import main
+    from datavow.store.models import SweepRow
+
+    (built,) = build_demo(tmp_path / "demo", scale=0.1, today=TODAY, companies=["mira-software"])
+    loaded = load_map(built.map_path)
+    platform = Platform(loaded)
+    try:
+        customers = platform.t["customers"]
+        active = int(
+            platform.rows(
+                sa.select(customers.c.id)
+                .where(customers.c.subscription_end.is_(None), customers.c.id != 1)
+                .order_by(customers.c.id)
+                .limit(1)
+            )[0][0]
+        )
+        left = platform.leaving_tenant()  # its subscription ended long ago: the retention rules take it first
+        assert only(platform.per_tenant(), active)
+        with open_store(default_state_url(loaded.path), create=True) as store:
+            ended = datetime.now(UTC).date() - relativedelta(days=120)  # due 30 days ago
+            for tenant in (active, left):
+                end_contract(store, loaded, "platform", str(tenant), ended_at=ended, actor=ACTOR)
+        result = CliRunner().invoke(main, ["worker", "--once", "--map", str(loaded.path), "--name", "w1"])
+        assert result.exit_code == 0, result.output
+        assert result.output.count("offboarding of") == 2, result.output
+        assert only(platform.per_tenant(), active) == {} and only(platform.per_tenant(), left) == {}
+        with open_store(default_state_url(loaded.path)) as store:
+            done = {int(o.tenant): o for o in list_offboardings(store)}
+            assert done[active].status == "deleted" and done[active].exported_at is not None
+            assert not done[active].forced
+            # nothing was left to return of the other: deleted without a package, and recorded so
+            assert done[left].status == "deleted" and done[left].exported_at is None and done[left].forced
+            with store.session(write=False) as session:
+                kinds = sorted({(row.system, row.kind) for row in session.query(SweepRow)})
+            assert ("platform", "offboarding") in kinds and ("platform", "retention") in kinds
+    finally:
+        platform.engine.dispose()

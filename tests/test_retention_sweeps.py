@@ -554,3 +554,24 @@ def test_the_audit_log_is_pruned_only_when_the_map_says_and_still_verifies(
 
 
 ACTOR_NAME = "test:retention"
+
+
+def test_check_names_a_rule_its_database_cannot_run(tmp_path: Path) -> None:
+    from datavow.check import check_map
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    path = build(tmp_path, url, tickets=10, events=10, chunk=100)
+    assert not [f for f in check_map(path).findings if f.rule == "drift-retention-unfit"]
+    path.write_text(
+        path.read_text()
+        .replace("retention: {keep: 30 days, after: at}", "retention: {keep: 30 days, after: email}")
+        .replace(
+            "retention: {keep: 30 days, after: closed_at}",
+            "retention: {keep: 30 days, after: closed_at, where: 'closed_at >>> 1'}",
+        )
+    )
+    unfit = {f.target: f for f in check_map(path).findings if f.rule == "drift-retention-unfit"}
+    assert set(unfit) == {"app.events", "app.tickets"}
+    assert "counts from email, which holds VARCHAR(200) values" in unfit["app.events"].message
+    assert "refuses the rule's condition" in unfit["app.tickets"].message
+    assert unfit["app.tickets"].location is not None and unfit["app.tickets"].location.line == 15

@@ -14,6 +14,7 @@ from datavow.datamap import LoadedMap, load_map
 from datavow.findings import Finding, Severity, sort_findings
 from datavow.lint import run_lint
 from datavow.requests.erase_fit import check_erasure_fit
+from datavow.retention.fit import check_retention_fit
 from datavow.store import Store
 
 
@@ -73,6 +74,7 @@ def check_map(
         checked = list(systems) if systems is not None else list(loaded.model.systems)
         findings.extend(check_drift(loaded, checked))  # raises MapError for an undeclared system
         findings.extend(check_erasure_fit(loaded, checked))
+        findings.extend(check_retention_fit(loaded, checked))
     return CheckReport(
         map_path=loaded.path, findings=sort_findings(findings), drift_systems=checked, fingerprint=loaded.fingerprint()
     )

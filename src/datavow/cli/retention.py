@@ -20,6 +20,7 @@ from datavow.connectors.sql import connect
 from datavow.datamap import LoadedMap, load_map
 from datavow.requests.lifecycle_identities import state_directory
 from datavow.retention import SweepResult, SystemSweep, retention_plan, rules_of, run_sweep
+from datavow.retention.offboard import DueRun
 from datavow.retention.own import OWN_SYSTEM
 from datavow.retention.schedule import Stop, schedule, work
 from datavow.retention.sweep import default_worker
@@ -45,10 +46,14 @@ system_option = click.option(
 
 
 @contextmanager
-def _engines(loaded: LoadedMap, systems: tuple[str, ...]) -> Iterator[dict[str, Engine]]:
+def _engines(loaded: LoadedMap, systems: tuple[str, ...], *, tenants: bool = False) -> Iterator[dict[str, Engine]]:
+    """Engines for the systems with a retention rule (of ``systems``, when given), and with
+    ``tenants`` for the systems whose former controllers the worker offboards."""
     names = [rule.system for rule in rules_of(loaded, [s for s in systems if s != OWN_SYSTEM] or None)]
     if systems and all(name == OWN_SYSTEM for name in systems):
         names = []
+    if tenants:
+        names += [name for name, system in loaded.model.systems.items() if system.tenant is not None]
     engines: dict[str, Engine] = {}
     try:
         for name in dict.fromkeys(names):
@@ -211,6 +216,7 @@ def sweeps_command(state_url: str | None, map_path: Path, limit: int, as_json: b
         {
             "id": row.id,
             "system": row.system,
+            "kind": row.kind,
             "status": row.status,
             "worker": row.worker,
             "started_at": row.started_at.isoformat(),
@@ -267,21 +273,44 @@ def worker_command(
     key = load_key(state_directory(loaded.path))
     stop = Stop()
     name = worker_name or default_worker()
-    incomplete: list[SystemSweep] = []
+    incomplete: list[SystemSweep | DueRun] = []
 
     def report(outcome: SystemSweep) -> None:
         _show(outcome)
         if outcome.status not in ("done", "locked"):
             incomplete.append(outcome)
 
-    with open_state(state_url, map_path, create=True) as store, _engines(loaded, ()) as engines, stop.on_signals():
+    def offboarded(run: DueRun) -> None:
+        due = run.offboarding
+        what = f"offboarding of {due.controller or due.tenant} in {due.system}"
+        if run.error is not None or run.status not in ("done", "locked"):
+            incomplete.append(run)
+            console.print(f"[bold]{what}[/]: [red]{run.status}[/] — {run.error or ''}", markup=True)
+            return
+        parts = ["exported first" if run.exported is not None else ""]
+        if run.deletion is not None:
+            parts.append(f"{sum(run.deletion.deleted.values()):,} rows deleted")
+        console.print(f"{what}: {run.status}, " + ", ".join(p for p in parts if p), markup=False)
+
+    engines_for = _engines(loaded, (), tenants=True)
+    with open_state(state_url, map_path, create=True) as store, engines_for as engines, stop.on_signals():
         console.print(
             f"worker {name}: " + ("sweeping what is due" if once else f"watching the schedule every {poll:g} s"),
             style="dim",
         )
         ran = work(
-            loaded, engines, store, once=once, poll=poll, actor=actor, worker=name, stop=stop, key=key, report=report
+            loaded,
+            engines,
+            store,
+            once=once,
+            poll=poll,
+            actor=actor,
+            worker=name,
+            stop=stop,
+            key=key,
+            report=report,
+            report_offboarding=offboarded,
         )
-    console.print(f"worker {name}: {ran} sweep{'s' if ran != 1 else ''} run", style="dim")
+    console.print(f"worker {name}: {ran} run{'s' if ran != 1 else ''} (sweeps and offboardings)", style="dim")
     if once and incomplete:
         raise SystemExit(EXIT_INCOMPLETE)

@@ -170,6 +170,15 @@ def _controller(loaded: LoadedMap, system: str, tenant: str, engine: Engine) -> 
     return None if row[0] is None else str(row[0])
 
 
+def _present(loaded: LoadedMap, system: str, tenant: str, engine: Engine) -> bool:
+    """Whether the tenant's own row is still there."""
+    try:
+        _controller(loaded, system, tenant, engine)
+    except RequestError:
+        return False
+    return True
+
+
 @contextmanager
 def _engine(loaded: LoadedMap, system: str, engine: Engine | None) -> Iterator[Engine]:
     tenant_table(loaded, system)  # refuse a system without tenants before connecting
@@ -325,6 +334,7 @@ def delete_tenant(
         chunk_rows=chunk_rows or loaded.model.retention.chunk_rows,
         seconds=loaded.model.retention.transaction_seconds,
         progress=progress,
+        kind="offboarding",
         stop=stop,
     )
     with _engine(loaded, system, engine) as connected:
@@ -430,14 +440,21 @@ def run_due_offboardings(
         runs.append(run)
         engine = engines[due.system]
         try:
+            gone = False
             if due.exported_at is None:
-                run.exported = export_tenant(store, loaded, due.system, due.tenant, actor=actor, key=key, engine=engine)
+                if _present(loaded, due.system, due.tenant, engine):
+                    run.exported = export_tenant(
+                        store, loaded, due.system, due.tenant, actor=actor, key=key, engine=engine
+                    )
+                else:  # a retention rule deleted the tenant's own row already: nothing is left to return
+                    gone = True
             run.deletion = delete_tenant(
                 store,
                 loaded,
                 due.system,
                 due.tenant,
                 actor=actor,
+                force=gone,
                 engine=engine,
                 now=now,
                 worker=worker,

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from datavow.datamap.load import LoadedMap
 from datavow.datamap.model import Interval
+from datavow.retention.offboard import DueRun, run_due_offboardings
 from datavow.retention.own import OWN_SYSTEM
 from datavow.retention.rules import rules_of
 from datavow.retention.sweep import Progress, SystemSweep, run_sweep
@@ -64,7 +65,7 @@ def schedule(loaded: LoadedMap, store: Store, *, now: datetime | None = None) ->
     with store.session(write=False) as session:
         last: dict[str, datetime] = {}
         rows = session.query(SweepRow.system, SweepRow.started_at).filter(
-            SweepRow.system.in_(systems), SweepRow.status != "running"
+            SweepRow.system.in_(systems), SweepRow.status != "running", SweepRow.kind == "retention"
         )
         for system, started in rows:
             if system not in last or started > last[system]:
@@ -113,10 +114,12 @@ def work(
     stop: Stop,
     key: bytes,
     report: Callable[[SystemSweep], None],
+    report_offboarding: Callable[[DueRun], None] | None = None,
     progress: Progress | None = None,
 ) -> int:
-    """The worker loop: sweep each system when it is due, one at a time; ``once``: what is due now,
-    then return. Returns how many sweeps ran."""
+    """The worker loop: sweep each system when it is due, one at a time, then delete the former
+    controllers whose offboarding is due (:func:`run_due_offboardings`); ``once``: what is due now,
+    then return. Returns how many sweeps and offboardings ran."""
     ran = 0
     while not stop():
         now = datetime.now(UTC)
@@ -139,6 +142,14 @@ def work(
                 for outcome in result.systems:
                     report(outcome)
                     ran += outcome.status != "locked"
+        if not stop():
+            now = datetime.now(UTC)
+            for run in run_due_offboardings(
+                loaded, engines, store, now=now, actor=actor, worker=worker, key=key, progress=progress, stop=stop
+            ):
+                if report_offboarding is not None:
+                    report_offboarding(run)
+                ran += run.status not in ("locked", "skipped")
         if once:
             break
         # What is still due now is locked by another worker (or failed): look again in ``poll``.

@@ -308,8 +308,9 @@ class Sweeper:
         seconds: float,
         progress: Progress | None = None,
         stop: Callable[[], bool] | None = None,
+        kind: str = "retention",
     ) -> None:
-        self.store, self.actor, self.worker = store, actor, worker
+        self.store, self.actor, self.worker, self.kind = store, actor, worker, kind
         self.fixed, self.target = chunk_rows, seconds
         self.progress, self.stop = progress, stop
 
@@ -399,6 +400,7 @@ class Sweeper:
                 )
             row = SweepRow(
                 system=system,
+                kind=self.kind,
                 status="running",
                 worker=self.worker,
                 started_at=moment,

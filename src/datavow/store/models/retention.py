@@ -24,6 +24,7 @@ class SweepRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     system: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # retention (the map's rules) or offboarding (a tenant's data)
     status: Mapped[str] = mapped_column(String(20), index=True)  # running, done, failed, interrupted
     worker: Mapped[str] = mapped_column(String(200))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())

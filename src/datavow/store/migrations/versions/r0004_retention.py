@@ -20,6 +20,7 @@ def upgrade() -> None:
         "retention_sweeps",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("system", sa.String(length=100), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("worker", sa.String(length=200), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),

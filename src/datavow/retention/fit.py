@@ -1,0 +1,97 @@
+"""Will each retention rule run against its database? Checked with the map, not at 2 a.m.
+
+A sweep builds every rule's conditions from the reflected tables and runs them; a rule whose
+``after`` column is text, whose ``where`` is not valid SQL there, or whose fields cannot take their
+erasure would fail the nightly sweep. ``datavow check`` builds the very same conditions (the
+sweep's own code) and asks the database to plan them, so the answer cannot drift from the sweep.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
+from sqlalchemy.sql import sqltypes
+
+from datavow.connectors.sql import connect
+from datavow.datamap import LoadedMap
+from datavow.errors import ConnectionError_, DatavowError, MapError
+from datavow.findings import Finding, Severity
+from datavow.requests.erase_systems import Reflector
+from datavow.requests.strategies import Keys, register_functions
+from datavow.retention.rules import Rule, conditions, rules_of
+
+RULE = "drift-retention-unfit"
+
+
+def check_retention_fit(loaded: LoadedMap, systems: Iterable[str]) -> list[Finding]:
+    """A finding for every retention rule of ``systems`` that its database cannot run.
+
+    Systems that cannot be reached, and missing tables or columns, are left to the drift check,
+    which reports them already.
+    """
+    findings: list[Finding] = []
+    keys = Keys.for_run(os.urandom(32))  # planning runs nothing: any key will do
+    now = datetime.now(UTC)
+    chosen = set(systems)
+    for system in dict.fromkeys(rule.system for rule in rules_of(loaded) if rule.system in chosen):
+        try:
+            engine = connect(loaded.system_url(system), system=system)
+        except (ConnectionError_, MapError):
+            continue
+        try:
+            with engine.connect() as connection:
+                register_functions(connection)
+                for rule in (r for r in rules_of(loaded, [system])):
+                    problem = _problem(loaded, rule, connection, keys, now)
+                    if problem is not None:
+                        findings.append(_finding(loaded, rule, problem))
+        finally:
+            engine.dispose()
+    return findings
+
+
+def _problem(
+    loaded: LoadedMap, rule: Rule, connection: sa.Connection, keys: Keys, now: datetime
+) -> str | None:
+    reflector = Reflector(loaded, connection)
+    try:
+        table = reflector(rule.table)
+    except (NoSuchTableError, SQLAlchemyError, ConnectionError_):
+        return None  # drift reports the missing table
+    declared = rule.ref.table.retention
+    assert declared is not None
+    try:
+        built = conditions(loaded, rule, table, reflector, now, keys, connection.dialect.name)
+    except KeyError:
+        return None  # a missing column: drift reports it
+    except DatavowError as exc:
+        return str(exc)
+    kind = built.moment.type
+    if not isinstance(kind, (sqltypes.Date, sqltypes.DateTime)) and not isinstance(kind, sqltypes.NullType):
+        where = f"{declared.after.table}.{declared.after.column}" if declared.after.table else declared.after.column
+        return f"the period counts from {where}, which holds {kind} values, not dates or times"
+    try:
+        with connection.begin_nested() if connection.in_transaction() else connection.begin():
+            connection.execute(sa.select(sa.literal(1)).select_from(table).where(built.due).limit(0))
+    except SQLAlchemyError as exc:
+        original: BaseException = getattr(exc, "orig", None) or exc
+        first = (str(original).strip().splitlines() or [type(original).__name__])[0]
+        return f"the database refuses the rule's condition: {first}"
+    return None
+
+
+def _finding(loaded: LoadedMap, rule: Rule, problem: str) -> Finding:
+    message, _, hint = problem.partition(" — ")
+    return Finding(
+        rule=RULE,
+        severity=Severity.error,
+        message=f"the retention rule of {rule.label} cannot run: {message}",
+        hint=hint or "fix the rule's 'after' or 'where' (see docs/retention.md), or the column",
+        article="Art. 5(1)(e)",
+        location=loaded.index.locate(rule.ref.path + ("retention",), key=True),
+        target=rule.label,
+    )
