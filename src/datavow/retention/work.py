@@ -73,6 +73,10 @@ class Work(Protocol):
     def chunk(self, rows: int) -> Chunk: ...
 
 
+#: Key values counted per transaction when a rule's due rows are counted by key ranges.
+COUNT_RANGE = 1_000_000
+
+
 class TableWork:
     """A map rule on its database, at one moment ``now``."""
 
@@ -103,17 +107,31 @@ class TableWork:
         return self.rule.does
 
     def due(self) -> Due:
+        """Rows due now, the oldest moment among them, and rows a hold keeps. With an integer key
+        the count goes by key ranges, each its own short transaction: counting ten million rows
+        must not hold one snapshot open for seconds any more than deleting them may."""
         c = self.conditions
-        statement = sa.select(sa.func.count(), sa.func.min(c.moment)).select_from(c.table).where(c.due)
-        with self.engine.connect() as connection:
-            register_functions(connection)
-            rows, oldest = connection.execute(statement).one()
-            held = 0
-            if c.held is not None:
-                held = connection.execute(
-                    sa.select(sa.func.count()).select_from(c.table).where(c.past, c.held)
-                ).scalar_one()
-        return Due(int(rows), oldest, int(held))
+        ranges: list[sa.ColumnElement[bool]] = [sa.true()]
+        if len(self.key) == 1 and isinstance(self.key[0].type, sa.Integer):
+            key = self.key[0]
+            with self.engine.connect() as connection:
+                low, high = connection.execute(sa.select(sa.func.min(key), sa.func.max(key))).one()
+            if low is None:
+                return Due(0, None, 0)
+            ranges = [sa.and_(key >= lo, key < lo + COUNT_RANGE) for lo in range(int(low), int(high) + 1, COUNT_RANGE)]
+        rows, oldest, held = 0, None, 0
+        for within in ranges:
+            with self.engine.connect() as connection:
+                register_functions(connection)
+                statement = sa.select(sa.func.count(), sa.func.min(c.moment)).select_from(c.table)
+                count, first = connection.execute(statement.where(within, c.due)).one()
+                rows += int(count)
+                if first is not None and (oldest is None or first < oldest):
+                    oldest = first
+                if c.held is not None:
+                    kept = sa.select(sa.func.count()).select_from(c.table).where(within, c.past, c.held)
+                    held += int(connection.execute(kept).scalar_one())
+        return Due(rows, oldest, held)
 
     def chunk(self, rows: int) -> Chunk:
         if self.cascades:
