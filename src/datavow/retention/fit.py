@@ -54,9 +54,7 @@ def check_retention_fit(loaded: LoadedMap, systems: Iterable[str]) -> list[Findi
     return findings
 
 
-def _problem(
-    loaded: LoadedMap, rule: Rule, connection: sa.Connection, keys: Keys, now: datetime
-) -> str | None:
+def _problem(loaded: LoadedMap, rule: Rule, connection: sa.Connection, keys: Keys, now: datetime) -> str | None:
     reflector = Reflector(loaded, connection)
     try:
         table = reflector(rule.table)

@@ -94,6 +94,9 @@ class TableWork:
         self.key = _key(rule, table)
         self.cascades = not rule.fields and referenced(loaded, rule)
         self._range: list[int] | None = None  # the walk along an integer key: next value, last value
+        walks = not self.cascades and len(self.key) == 1 and isinstance(self.key[0].type, sa.Integer)
+        self.counts_first = not walks  # a walk finds its due rows as it goes (see Sweeper)
+        self.widest = 2_000_000 if walks else 200_000  # key values per chunk, at most (time decides first)
         if self.cascades:
             self.plan = cascade_plan(loaded, rule.table)
             self.erasing = as_declared(loaded, rule, [step.table for step in self.plan.steps])
@@ -136,7 +139,7 @@ class TableWork:
     def chunk(self, rows: int) -> Chunk:
         if self.cascades:
             return self._cascade(rows)
-        if len(self.key) == 1 and isinstance(self.key[0].type, sa.Integer):
+        if not self.counts_first:
             return self._ranged(rows)
         return self._bounded(rows)
 
