@@ -703,6 +703,23 @@ class RetentionSettings(Strict):
         return override.every or self.every, override.at if override.at is not None else self.at
 
 
+# --------------------------------------------------------------------------- communication
+
+
+class CommunicationTopic(Strict):
+    """What a message is about (a newsletter, event invitations), and the purpose it serves."""
+
+    name: str
+    purpose: str  # whose restrictions, objections and consent decide (see ``docs/consent.md``)
+    description: str | None = None
+
+
+class Communication(Strict):
+    """The top-level ``communication:`` section: the topics people may opt in to or out of."""
+
+    topics: dict[str, CommunicationTopic] = Field(default_factory=dict)
+
+
 # --------------------------------------------------------------------------- the map
 
 
@@ -720,6 +737,7 @@ class DataMap(Strict):
     measures: dict[str, Measure] = Field(default_factory=dict)
     systems: dict[str, System] = Field(default_factory=dict)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    communication: Communication = Field(default_factory=Communication)
 
     @field_validator("recipients", "subjects", "purposes", "measures", "systems", "identities")
     @classmethod

@@ -99,6 +99,9 @@ class _Resolver:
                 )
         for name, system in self.map.systems.items():
             self.system(name, system, purposes=purposes, subjects=subjects, recipients=recipients, measures=measures)
+        communication = getattr(self.map, "communication", None)
+        for name, topic in communication.topics.items() if communication is not None else ():
+            self.known(("communication", "topics", name, "purpose"), "purpose", topic.purpose, purposes, "purposes")
         settings = getattr(self.map, "retention", None)
         for name in settings.systems if settings is not None else {}:
             self.known(("retention", "systems", name), "system", name, _names(self.raw, "systems"), "systems")

@@ -1,6 +1,6 @@
 """datavow's own tables, as typed SQLAlchemy 2 models.
 
-One module per noun (``audit``, ``requests``, ``restrictions``; consent and incidents later).
+One module per noun (``audit``, ``requests``, ``restrictions``, ``consent``; incidents later).
 Every model module must be imported here so that ``Base.metadata`` is complete: Alembic's
 autogenerate and the test that checks models against migrations both read it.
 """
@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from datavow.store.models.audit import HEAD_ID, AuditCheckpointRow, AuditEntryRow, AuditHeadRow
 from datavow.store.models.base import Base, UTCDateTime
+from datavow.store.models.consent import (
+    CONSENT_HEAD_ID,
+    ConsentEventIdentityRow,
+    ConsentEventRow,
+    ConsentHeadRow,
+    ConsentNoticeRow,
+    ConsentStateRow,
+)
 from datavow.store.models.discoveries import RequestDiscoveryRow
 from datavow.store.models.offboarding import OffboardingRow
 from datavow.store.models.requests import RequestIdentityRow, RequestRow, VerificationCodeRow
@@ -21,6 +29,12 @@ __all__ = [
     "AuditEntryRow",
     "AuditHeadRow",
     "Base",
+    "CONSENT_HEAD_ID",
+    "ConsentEventIdentityRow",
+    "ConsentEventRow",
+    "ConsentHeadRow",
+    "ConsentNoticeRow",
+    "ConsentStateRow",
     "OffboardingRow",
     "RequestDiscoveryRow",
     "RequestIdentityRow",

@@ -1,0 +1,49 @@
+"""Consent and communication preferences: an append-only, hash-chained ledger with proof.
+
+::
+
+    from datavow.consent import consent_key, record_event, may_contact, ConsentCache
+
+    key = consent_key(loaded)
+    record_event(store, loaded, {"email": ["jane@example.com"]}, channel="email", event="withdrawn",
+                 source="form", actor="web", key=key)
+    assert not may_contact(store, loaded, ("email", "jane@example.com"), "email", None, key=key).allowed
+
+See ``docs/consent.md`` for the rules the answers follow, Global Privacy Control, import and
+export, and proof.
+"""
+
+from __future__ import annotations
+
+from datavow.consent.answers import Answer, may_contact, may_process
+from datavow.consent.cache import ConsentCache
+from datavow.consent.errors import ConsentError
+from datavow.consent.filtering import filter_contactable
+from datavow.consent.ledger import ConsentEvent, EventInput, record_event, record_events
+from datavow.consent.scope import ALL_CHANNELS, Scope
+from datavow.datamap import LoadedMap
+from datavow.requests.lifecycle_identities import state_directory
+from datavow.secrets import load_key
+
+
+def consent_key(loaded: LoadedMap, *, create: bool = True) -> bytes:
+    """The installation's key, as every other part of datavow reads it: ``$DATAVOW_SECRET_KEY``,
+    else ``.datavow/secret.key`` beside the map."""
+    return load_key(state_directory(loaded.path), create=create)
+
+
+__all__ = [
+    "ALL_CHANNELS",
+    "Answer",
+    "ConsentCache",
+    "ConsentError",
+    "ConsentEvent",
+    "EventInput",
+    "Scope",
+    "consent_key",
+    "filter_contactable",
+    "may_contact",
+    "may_process",
+    "record_event",
+    "record_events",
+]

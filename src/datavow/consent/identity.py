@@ -1,0 +1,44 @@
+"""One identity value to its keyed hash, as the requests ledger hashes it (so restrictions and
+consent events about the same person meet on the same hash)."""
+
+from __future__ import annotations
+
+import hmac
+
+from datavow.consent.errors import ConsentError
+from datavow.datamap import LoadedMap
+from datavow.errors import RequestError
+from datavow.plan.identities import Format, identity_formats, parse_value
+from datavow.requests.lifecycle_identities import IdentityKeys
+
+
+class Hasher:
+    """Normalises values as the planner does (``Jane@X.org`` is ``jane@x.org``) and hashes them
+    with the ``identity-index`` subkey of the installation's key."""
+
+    def __init__(self, loaded: LoadedMap, key: bytes) -> None:
+        self.keys = IdentityKeys.from_key(key)
+        self.formats: dict[str, Format] = identity_formats(loaded)
+
+    def hash(self, kind: str, value: str) -> str:
+        """The hash of ``value``, or :class:`ConsentError` saying why it is not a ``kind``."""
+        if kind not in self.formats:
+            raise ConsentError(
+                f"'{kind}' is not a kind of identity this map knows — use one of: {', '.join(self.formats)}"
+            )
+        try:
+            normal = parse_value(self.formats[kind], value)
+        except RequestError as exc:
+            raise ConsentError(str(exc)) from exc
+        return self.hash_normal(kind, str(normal))
+
+    def try_hash(self, kind: str, value: str) -> str | None:
+        """The hash of ``value``, or ``None`` when it is not a valid ``kind`` (a mailing list's ``jane@``)."""
+        try:
+            return self.hash_normal(kind, str(parse_value(self.formats[kind], value)))
+        except RequestError:
+            return None
+
+    def hash_normal(self, kind: str, normal: str) -> str:
+        """``hmac-sha256(index key, "kind:value")`` of a value already in normal form, in hex."""
+        return hmac.digest(self.keys.index, f"{kind}:{normal}".encode(), "sha256").hex()

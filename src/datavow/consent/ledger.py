@@ -1,0 +1,405 @@
+"""Appending to the consent ledger.
+
+Every append, of one event or a batch, is one transaction that
+
+1. locks ``consent_head`` and gives each event the next ``seq``;
+2. seals the event's identities (bound to its seq) and keys each value's hash for lookups;
+3. chains the event: its hash covers what it says and the hash of the event before it;
+4. upserts ``consent_state``, the latest event per identity hash and scope (by ``at``, then seq);
+5. appends one audit entry naming the events and the ledger's new head hash.
+
+Step 5 anchors the ledger's own chain in the audit chain: a per-event audit entry would double
+the rows of a ten-million-event ledger and serialise every import on the audit head, and proves
+nothing the ledger's chain does not (see ``docs/consent.md``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from datavow.audit import append, canonical_json
+from datavow.consent.errors import ConsentError
+from datavow.consent.scope import Scope, check_event, check_source, event_scope, purpose_spec
+from datavow.datamap import LoadedMap
+from datavow.datamap.model import LegalBasis
+from datavow.errors import RequestError
+from datavow.requests.lifecycle_identities import IdentityInput, IdentityKeys, canonical_identities, kinds_text
+from datavow.store import Store
+from datavow.store.models import (
+    CONSENT_HEAD_ID,
+    ConsentEventIdentityRow,
+    ConsentEventRow,
+    ConsentHeadRow,
+    ConsentNoticeRow,
+    ConsentStateRow,
+)
+
+#: How far in the future an event's ``at`` may be (clock skew between machines), and no further.
+SKEW = timedelta(minutes=5)
+BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class EventInput:
+    """One event to record with :func:`record_events` (the keyword arguments of :func:`record_event`)."""
+
+    identities: IdentityInput
+    event: str
+    purpose: str | None = None
+    channel: str | None = None
+    topic: str | None = None
+    source: str = "api"
+    source_detail: str | None = None
+    notice: str | None = None
+    basis: str | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    """One recorded event, as the ledger holds it (identity values stay sealed)."""
+
+    seq: int
+    at: datetime
+    recorded_at: datetime
+    event: str
+    scope: Scope
+    source: str
+    source_detail: str | None
+    notice_hash: str | None
+    basis: str | None
+    actor: str
+    identity_kinds: tuple[str, ...]
+    prev_hash: str
+    hash: str
+
+    @property
+    def granted(self) -> bool:
+        return self.event == "granted"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "at": self.at.isoformat(),
+            "recorded_at": self.recorded_at.isoformat(),
+            "event": self.event,
+            "purpose": self.scope.purpose,
+            "channel": self.scope.channel,
+            "topic": self.scope.topic,
+            "source": self.source,
+            "source_detail": self.source_detail,
+            "notice_hash": self.notice_hash,
+            "basis": self.basis,
+            "actor": self.actor,
+            "identity_kinds": list(self.identity_kinds),
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
+
+@dataclass
+class _Prepared:
+    """An event checked and normalised, before it has a place in the chain."""
+
+    identities: dict[str, tuple[str, ...]]
+    hashes: list[str]
+    event: str
+    scope: Scope
+    source: str
+    source_detail: str | None
+    notice: str | None
+    notice_hash: str | None
+    basis: str | None
+    at: datetime
+    row: dict[str, Any] = field(default_factory=dict)
+
+
+def record_event(
+    store: Store,
+    loaded: LoadedMap,
+    identities: IdentityInput,
+    *,
+    purpose: str | None = None,
+    event: str,
+    channel: str | None = None,
+    topic: str | None = None,
+    source: str = "api",
+    source_detail: str | None = None,
+    notice: str | None = None,
+    basis: str | None = None,
+    actor: str,
+    at: datetime | None = None,
+    key: bytes,
+) -> ConsentEvent:
+    """Record one consent or preference event and return it; see :mod:`datavow.consent`."""
+    item = EventInput(identities, event, purpose, channel, topic, source, source_detail, notice, basis, at)
+    keys = IdentityKeys.from_key(key)
+    prepared = [_prepare(loaded, keys, item, utc_now())]
+    with store.session() as session:
+        (recorded,) = _append(session, keys, prepared, actor)
+    return recorded
+
+
+def record_events(
+    store: Store, loaded: LoadedMap, events: Iterable[EventInput], *, actor: str, key: bytes, batch_size: int = BATCH
+) -> int:
+    """Record many events, one transaction per ``batch_size``; returns how many. Every event of a
+    batch is checked before its transaction starts, so a bad one leaves that batch unwritten
+    (:func:`~datavow.consent.import_csv` checks the whole file first)."""
+    keys = IdentityKeys.from_key(key)
+    count = 0
+    for batch in _batches(events, batch_size):
+        now = utc_now()
+        prepared = [_prepare(loaded, keys, item, now) for item in batch]
+        with store.session() as session:
+            count += len(_append(session, keys, prepared, actor))
+    return count
+
+
+def prepare_all(loaded: LoadedMap, key: bytes, events: Iterable[EventInput]) -> list[_Prepared]:
+    """Check every event; raises on the first one that is wrong."""
+    keys, now = IdentityKeys.from_key(key), utc_now()
+    return [_prepare(loaded, keys, item, now) for item in events]
+
+
+def append_prepared(store: Store, key: bytes, prepared: list[_Prepared], actor: str, batch_size: int = BATCH) -> int:
+    """Append events :func:`prepare_all` checked, in one transaction: all of them or none."""
+    keys = IdentityKeys.from_key(key)
+    with store.session() as session:
+        for start in range(0, len(prepared), batch_size):
+            _append(session, keys, prepared[start : start + batch_size], actor)
+    return len(prepared)
+
+
+def notice_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def chain_hash(row: Mapping[str, Any], identity_hashes: Iterable[str]) -> str:
+    """The hash of one event: what it says, who it names (by keyed hash) and the hash before it."""
+    content = {
+        name: row[name]
+        for name in (
+            "seq",
+            "event",
+            "scope",
+            "source",
+            "source_detail",
+            "notice_hash",
+            "basis",
+            "actor",
+            "identity_kinds",
+            "prev_hash",
+        )
+    }
+    content["at"] = _iso(row["at"])
+    content["recorded_at"] = _iso(row["recorded_at"])
+    content["identities"] = sorted(identity_hashes)
+    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+
+
+def upsert_state(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Make each row the state of its identity hash and scope unless a later event already is."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        slot = (row["identity_hash"], row["scope"])
+        held = latest.get(slot)
+        if held is None or (row["at"], row["seq"]) > (held["at"], held["seq"]):
+            latest[slot] = row
+    if not latest:
+        return
+    table = ConsentStateRow.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    excluded = statement.excluded
+    later = sa.or_(
+        excluded.at > table.c.at,
+        sa.and_(excluded.at == table.c.at, excluded.seq > table.c.seq),
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.identity_hash, table.c.scope],
+        set_={"granted": excluded.granted, "at": excluded.at, "seq": excluded.seq},
+        where=later,
+    )
+    values = list(latest.values())
+    for start in range(0, len(values), BATCH):
+        session.execute(statement, values[start : start + BATCH])
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _prepare(loaded: LoadedMap, keys: IdentityKeys, item: EventInput, now: datetime) -> _Prepared:
+    event = check_event(item.event)
+    scope = event_scope(loaded, item.purpose, item.channel, item.topic)
+    source = check_source(item.source)
+    try:
+        identities = canonical_identities(loaded, item.identities)
+    except RequestError as exc:
+        raise ConsentError(str(exc)) from exc
+    at = now if item.at is None else item.at
+    if at.tzinfo is None:
+        raise ConsentError("an event's time must be timezone-aware: pass tzinfo=UTC (or an offset)")
+    at = at.astimezone(UTC)
+    if at > now + SKEW:
+        raise ConsentError(f"an event cannot happen in the future ({at:%Y-%m-%d %H:%M} UTC)")
+    basis = item.basis
+    if basis is None and scope.purpose is not None:
+        basis = purpose_spec(loaded, scope.purpose).basis.value
+    elif basis is not None and basis not in {b.value for b in LegalBasis}:
+        raise ConsentError(f"unknown legal basis {basis!r}: use one of {', '.join(b.value for b in LegalBasis)}")
+    notice = item.notice if item.notice and item.notice.strip() else None
+    detail = item.source_detail.strip()[:200] if item.source_detail and item.source_detail.strip() else None
+    hashes = keys.hashes(identities)
+    return _Prepared(
+        identities,
+        hashes,
+        event,
+        scope,
+        source,
+        detail,
+        notice,
+        notice_hash(notice) if notice else None,
+        basis,
+        at,
+    )
+
+
+def _append(session: Session, keys: IdentityKeys, prepared: list[_Prepared], actor: str) -> list[ConsentEvent]:
+    if not actor or not actor.strip() or len(actor) > 200:
+        raise ConsentError(f"an event needs its actor (up to 200 characters), got {actor!r}")
+    if not prepared:
+        return []
+    head = session.scalars(
+        sa.select(ConsentHeadRow).where(ConsentHeadRow.id == CONSENT_HEAD_ID).with_for_update()
+    ).one_or_none()
+    if head is None:
+        raise ConsentError("the consent ledger has no head row: the state store was edited; run `datavow audit verify`")
+    _store_notices(session, prepared)
+    recorded_at = utc_now()
+    seq, prev = head.seq, head.hash
+    events: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    states: list[dict[str, Any]] = []
+    for item in prepared:
+        seq += 1
+        row: dict[str, Any] = {
+            "seq": seq,
+            "at": item.at,
+            "recorded_at": recorded_at,
+            "event": item.event,
+            "purpose": item.scope.purpose,
+            "channel": item.scope.channel,
+            "topic": item.scope.topic,
+            "scope": item.scope.key,
+            "source": item.source,
+            "source_detail": item.source_detail,
+            "notice_hash": item.notice_hash,
+            "basis": item.basis,
+            "actor": actor,
+            "identity_kinds": kinds_text(item.identities),
+            "identities": keys.seal(item.identities, _context(seq)),
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = chain_hash(row, item.hashes)
+        events.append(row)
+        links.extend({"identity_hash": h, "seq": seq} for h in item.hashes)
+        granted = item.event == "granted"
+        states.extend(
+            {"identity_hash": h, "scope": item.scope.key, "granted": granted, "at": item.at, "seq": seq}
+            for h in item.hashes
+        )
+        item.row = row
+    session.execute(sa.insert(ConsentEventRow), events)
+    session.execute(sa.insert(ConsentEventIdentityRow), links)
+    upsert_state(session, states)
+    head.seq, head.hash = seq, prev
+    _audit(session, actor, prepared)
+    return [event_from_mapping(item.row) for item in prepared]
+
+
+def _store_notices(session: Session, prepared: list[_Prepared]) -> None:
+    texts = {item.notice_hash: item.notice for item in prepared if item.notice_hash and item.notice}
+    if not texts:
+        return
+    known = set(session.scalars(sa.select(ConsentNoticeRow.hash).where(ConsentNoticeRow.hash.in_(list(texts)))))
+    new = [{"hash": h, "text": text, "first_seen_at": utc_now()} for h, text in texts.items() if h not in known]
+    if new:
+        session.execute(sa.insert(ConsentNoticeRow), new)
+
+
+def _audit(session: Session, actor: str, prepared: list[_Prepared]) -> None:
+    first, last = prepared[0].row, prepared[-1].row
+    if len(prepared) == 1:
+        details: dict[str, object] = {
+            "scope": first["scope"],
+            "source": first["source"],
+            "basis": first["basis"],
+            "notice": first["notice_hash"],
+            "identity_kinds": first["identity_kinds"],
+            "hash": first["hash"],
+        }
+        append(session, actor, f"consent.{first['event']}", "consent", str(first["seq"]), details=details)
+        return
+    details = {
+        "events": len(prepared),
+        "granted": sum(item.event == "granted" for item in prepared),
+        "withdrawn": sum(item.event == "withdrawn" for item in prepared),
+        "first_seq": first["seq"],
+        "last_seq": last["seq"],
+        "hash": last["hash"],
+    }
+    append(session, actor, "consent.recorded", "consent", f"{first['seq']}-{last['seq']}", details=details)
+
+
+def event_from_mapping(row: Mapping[str, Any]) -> ConsentEvent:
+    """An event from its row's columns (``consent_events`` read with Core, or a row just written)."""
+    kinds = row["identity_kinds"]
+    return ConsentEvent(
+        seq=row["seq"],
+        at=row["at"],
+        recorded_at=row["recorded_at"],
+        event=row["event"],
+        scope=Scope.parse(row["scope"]),
+        source=row["source"],
+        source_detail=row["source_detail"],
+        notice_hash=row["notice_hash"],
+        basis=row["basis"],
+        actor=row["actor"],
+        identity_kinds=tuple(kinds.split(",")) if kinds else (),
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+def _context(seq: int) -> str:
+    return f"consent:{seq}"
+
+
+def unseal_identities(keys: IdentityKeys, seq: int, blob: bytes) -> dict[str, tuple[str, ...]]:
+    return keys.unseal(blob, _context(seq))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def _batches(events: Iterable[EventInput], size: int) -> Iterator[list[EventInput]]:
+    if size < 1:
+        raise ConsentError(f"batch_size must be at least 1, not {size}")
+    iterator = iter(events)
+    while batch := list(islice(iterator, size)):
+        yield batch
