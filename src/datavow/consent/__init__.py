@@ -19,8 +19,11 @@ from datavow.consent.answers import Answer, may_contact, may_process
 from datavow.consent.cache import ConsentCache
 from datavow.consent.errors import ConsentError
 from datavow.consent.filtering import filter_contactable
+from datavow.consent.gpc import GPC_EXEMPT, GPC_USES, gpc_purposes, record_gpc
 from datavow.consent.ledger import ConsentEvent, EventInput, record_event, record_events
+from datavow.consent.proof import LedgerCheck, Proof, prove, rebuild_state, verify_ledger
 from datavow.consent.scope import ALL_CHANNELS, Scope
+from datavow.consent.transfer import ImportResult, export_events, import_csv, ledger_for_export
 from datavow.datamap import LoadedMap
 from datavow.requests.lifecycle_identities import state_directory
 from datavow.secrets import load_key
@@ -34,16 +37,29 @@ def consent_key(loaded: LoadedMap, *, create: bool = True) -> bytes:
 
 __all__ = [
     "ALL_CHANNELS",
+    "GPC_EXEMPT",
+    "GPC_USES",
     "Answer",
     "ConsentCache",
     "ConsentError",
     "ConsentEvent",
     "EventInput",
+    "ImportResult",
+    "LedgerCheck",
+    "Proof",
     "Scope",
     "consent_key",
+    "export_events",
     "filter_contactable",
+    "gpc_purposes",
+    "import_csv",
+    "ledger_for_export",
     "may_contact",
     "may_process",
+    "prove",
+    "rebuild_state",
     "record_event",
     "record_events",
+    "record_gpc",
+    "verify_ledger",
 ]

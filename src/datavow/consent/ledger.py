@@ -171,13 +171,16 @@ def prepare_all(loaded: LoadedMap, key: bytes, events: Iterable[EventInput]) -> 
     return [_prepare(loaded, keys, item, now) for item in events]
 
 
-def append_prepared(store: Store, key: bytes, prepared: list[_Prepared], actor: str, batch_size: int = BATCH) -> int:
+def append_prepared(
+    store: Store, key: bytes, prepared: list[_Prepared], actor: str, batch_size: int = BATCH
+) -> list[ConsentEvent]:
     """Append events :func:`prepare_all` checked, in one transaction: all of them or none."""
     keys = IdentityKeys.from_key(key)
+    recorded: list[ConsentEvent] = []
     with store.session() as session:
         for start in range(0, len(prepared), batch_size):
-            _append(session, keys, prepared[start : start + batch_size], actor)
-    return len(prepared)
+            recorded.extend(_append(session, keys, prepared[start : start + batch_size], actor))
+    return recorded
 
 
 def notice_hash(text: str) -> str:
