@@ -39,6 +39,15 @@ RETENTION_MEASUREMENTS = (
     "sweep time",
 )
 
+# What benchmarks/consent.py must report for each backend, in this order (issue 5, "Performance").
+CONSENT_MEASUREMENTS = (
+    "may contact, warm cache: median",
+    "may contact, warm cache: p99",
+    "may contact, uncached: median",
+    "may contact, uncached: p99",
+    "mailing list filter: time",
+)
+
 
 def run_benchmark(script: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -99,3 +108,21 @@ def test_retention_benchmark_runs_at_tiny_size(postgres_url: str, tmp_path: Path
     assert set(sides) == {"datavow", "raw SQL (id-range)"}
     # Both swept everything that was due, each in more than one transaction.
     assert all(side["complete"] and side["deleted"] == 10_000 and side["chunks"] > 1 for side in sides.values())
+
+
+def test_consent_benchmark_runs_at_tiny_size(postgres_url: str, tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    done = run_benchmark("consent.py", "--tiny", "--url", postgres_url, "--json", str(results))
+
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    for label in CONSENT_MEASUREMENTS:  # once per backend
+        rows = [line for line in done.stdout.splitlines() if line.startswith(label)]
+        assert len(rows) == 2 and all(printed_row(row, label) for row in rows), (label, done.stdout)
+    reported = json.loads(results.read_text())
+    assert reported["problems"] == []
+    assert [b["backend"] for b in reported["backends"]] == ["postgresql", "sqlite"]
+    for backend in reported["backends"]:
+        assert [m["name"] for m in backend["measurements"]] == list(CONSENT_MEASUREMENTS)
+        # Every event went through record_events; the list holds people who may and who may not be e-mailed.
+        assert backend["events"] == 20_000 and backend["details"]["state_rows"] > 2_000
+        assert 0 < backend["contactable"] < backend["list_size"] == 2_000
