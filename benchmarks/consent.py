@@ -42,6 +42,7 @@ import consent_data as data
 # This folder's modules (benchmarks run as scripts): requests.py's throwaway cluster and connections.
 from consent_raw import Question, RawConsent
 from requests import database, log, psycopg_url, raw_connection
+from retention import Measurement
 
 from datavow.consent import ConsentCache, EventInput, consent_key, filter_contactable, may_contact, record_events
 from datavow.datamap import LoadedMap, load_map
@@ -61,20 +62,6 @@ WARM_P99 = "may contact, warm cache: p99"
 UNCACHED_MEDIAN = "may contact, uncached: median"
 UNCACHED_P99 = "may contact, uncached: p99"
 FILTER = "mailing list filter: time"
-
-
-@dataclass(frozen=True)
-class Measurement:
-    name: str
-    unit: str
-    datavow: float
-    raw: float
-    target: str
-    met: bool | None
-
-    @property
-    def ratio(self) -> float | None:
-        return self.datavow / self.raw if self.raw else None
 
 
 @dataclass
