@@ -67,6 +67,7 @@ def _register() -> None:
     from datavow.cli import request_run  # noqa: F401 - adds run/access/erase/rectify to the groups below
     from datavow.cli.audit import audit
     from datavow.cli.check import check, rules
+    from datavow.cli.consent import consent_group
     from datavow.cli.demo import demo
     from datavow.cli.importing import import_group
     from datavow.cli.requests import request_group, requests_group
@@ -75,7 +76,7 @@ def _register() -> None:
     from datavow.cli.tenant import tenant_group
 
     commands = (check, rules, taxonomy, demo, import_group, audit, requests_group, request_group)
-    for command in (*commands, retention_group, worker_command, tenant_group):
+    for command in (*commands, retention_group, worker_command, tenant_group, consent_group):
         main.add_command(command)
 
 

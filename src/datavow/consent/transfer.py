@@ -172,11 +172,11 @@ def _item(raw: dict[str, Any], kinds: dict[str, Any], where: str) -> EventInput:
         source_detail=f"{source} ({where})" if source else where,
         notice=cells.get("notice") or None,
         basis=cells.get("basis") or None,
-        at=_time(cells.get("at") or ""),
+        at=parse_time(cells.get("at") or ""),
     )
 
 
-def _time(text: str) -> datetime | None:
+def parse_time(text: str) -> datetime | None:
     if not text:
         return None
     try:

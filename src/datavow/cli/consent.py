@@ -1,0 +1,307 @@
+"""``datavow consent``: record, withdraw, check, contact, filter, proof, import, export, gpc,
+verify. Each command is a thin layer over :mod:`datavow.consent`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from datavow.cli.options import actor_option, open_state, state_options
+from datavow.cli.requests import identities_from, identity_options
+from datavow.consent import (
+    Answer,
+    ConsentEvent,
+    consent_key,
+    export_events,
+    filter_contactable,
+    import_csv,
+    may_contact,
+    may_process,
+    prove,
+    rebuild_state,
+    record_event,
+    record_gpc,
+    verify_ledger,
+)
+from datavow.consent.transfer import parse_time
+from datavow.datamap import load_map
+from datavow.store.models.consent import CONSENT_CHANNELS, CONSENT_SOURCES
+
+F = TypeVar("F", bound=Callable[..., object])
+
+#: Exit status of ``check``, ``contact`` and ``verify`` when the answer is no.
+EXIT_NOT_ALLOWED = 1
+
+channel_choice = click.Choice(CONSENT_CHANNELS)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+@click.group("consent")
+def consent_group() -> None:
+    """Consent and communication preferences: an append-only ledger with proof."""
+
+
+def scope_options(command: F) -> F:
+    """What an event is about, where it came from and when."""
+    for option in reversed(
+        (
+            click.option("--purpose", help="A purpose the map declares."),
+            click.option("--channel", type=channel_choice, help="A channel (all: every channel)."),
+            click.option("--topic", help="A topic (communication.topics, or a purpose's name); needs --channel."),
+            click.option(
+                "--source", type=click.Choice(CONSENT_SOURCES), default="agent", show_default=True, help="Who gave it."
+            ),
+            click.option("--detail", help="How it was learnt, in words (e.g. 'phone call')."),
+            click.option("--notice", help="The notice text the person saw."),
+            click.option(
+                "--notice-file", type=click.Path(path_type=Path, dir_okay=False, exists=True), help="... from a file."
+            ),
+            click.option("--basis", help="The legal basis (default: the purpose's)."),
+            click.option("--at", "at_text", metavar="TIME", help="When it happened, ISO 8601 (default: now)."),
+            actor_option,
+            json_option,
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def _record(event: str, **given: Any) -> None:
+    loaded = load_map(given["map_path"])
+    notice = given["notice"]
+    if given["notice_file"] is not None:
+        notice = given["notice_file"].read_text(encoding="utf-8")
+    identities = identities_from(given["emails"], given["phones"], given["identity_pairs"])
+    with open_state(given["state_url"], given["map_path"], create=True) as store:
+        recorded = record_event(
+            store,
+            loaded,
+            identities,
+            purpose=given["purpose"],
+            event=event,
+            channel=given["channel"],
+            topic=given["topic"],
+            source=given["source"],
+            source_detail=given["detail"],
+            notice=notice,
+            basis=given["basis"],
+            actor=given["actor"],
+            at=parse_time(given["at_text"] or ""),
+            key=consent_key(loaded),
+        )
+    _print_event(recorded, given["as_json"])
+
+
+@consent_group.command("record")
+@state_options
+@identity_options
+@scope_options
+def record_command(**given: Any) -> None:
+    """Record that the person gave consent, or said yes to a channel or topic."""
+    _record("granted", **given)
+
+
+@consent_group.command("withdraw")
+@state_options
+@identity_options
+@scope_options
+def withdraw_command(**given: Any) -> None:
+    """Record that the person withdrew consent, or said no to a channel or topic (Art. 7(3))."""
+    _record("withdrawn", **given)
+
+
+@consent_group.command("check")
+@state_options
+@identity_options
+@click.option("--purpose", required=True, help="The purpose to ask about.")
+@json_option
+@click.pass_context
+def check_command(ctx: click.Context, state_url: str | None, map_path: Path, purpose: str, as_json: bool,
+                  emails: Sequence[str], phones: Sequence[str], identity_pairs: Sequence[str]) -> None:  # fmt: skip
+    """May the purpose process this person? Exit status 1 when not."""
+    loaded = load_map(map_path)
+    with open_state(state_url, map_path, create=False) as store:
+        answer = may_process(store, loaded, _one(emails, phones, identity_pairs), purpose, key=consent_key(loaded))
+    _print_answer(ctx, answer, as_json)
+
+
+@consent_group.command("contact")
+@state_options
+@identity_options
+@click.option("--channel", type=channel_choice, default="email", show_default=True, help="The channel.")
+@click.option("--topic", help="What the message is about (a topic or a purpose's name).")
+@json_option
+@click.pass_context
+def contact_command(ctx: click.Context, state_url: str | None, map_path: Path, channel: str, topic: str | None,
+                    as_json: bool, emails: Sequence[str], phones: Sequence[str],
+                    identity_pairs: Sequence[str]) -> None:  # fmt: skip
+    """May we contact this person on a channel about a topic? Exit status 1 when not."""
+    loaded = load_map(map_path)
+    identity = _one(emails, phones, identity_pairs)
+    with open_state(state_url, map_path, create=False) as store:
+        answer = may_contact(store, loaded, identity, channel, topic, key=consent_key(loaded))
+    _print_answer(ctx, answer, as_json)
+
+
+@consent_group.command("filter")
+@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
+@state_options
+@click.option("--channel", type=channel_choice, default="email", show_default=True, help="The channel.")
+@click.option("--topic", help="What the message is about.")
+@click.option("--kind", default="email", show_default=True, help="The identity kind FILE lists.")
+def filter_command(file: Any, state_url: str | None, map_path: Path, channel: str, topic: str | None,
+                   kind: str) -> None:  # fmt: skip
+    """Print the lines of FILE (one address each; - for stdin) that may be contacted."""
+    loaded = load_map(map_path)
+    addresses = [line.strip() for line in file if line.strip()]
+    with open_state(state_url, map_path, create=False) as store:
+        kept = filter_contactable(store, loaded, addresses, channel, topic, key=consent_key(loaded), kind=kind)
+    for address in kept:
+        click.echo(address)
+    click.echo(f"{len(kept)} of {len(addresses)} may be contacted on {channel}", err=True)
+
+
+@consent_group.command("proof")
+@state_options
+@identity_options
+@click.option("--purpose", required=True, help="The purpose to prove the state of.")
+@click.option("--channel", type=channel_choice, help="Also answer for contact on this channel.")
+@click.option("--topic", help="... about this topic.")
+@json_option
+def proof_command(state_url: str | None, map_path: Path, purpose: str, channel: str | None, topic: str | None,
+                  as_json: bool, emails: Sequence[str], phones: Sequence[str],
+                  identity_pairs: Sequence[str]) -> None:  # fmt: skip
+    """Print the events that establish the person's current state, with the notice each saw."""
+    loaded = load_map(map_path)
+    identity = _one(emails, phones, identity_pairs)
+    with open_state(state_url, map_path, create=False) as store:
+        proof = prove(store, loaded, identity, purpose, key=consent_key(loaded), channel=channel, topic=topic)
+    if as_json:
+        click.echo(json.dumps(proof.to_dict(), indent=2, ensure_ascii=False))
+        return
+    verdict = "may" if proof.answer.allowed else "may not"
+    click.echo(f"{purpose} {verdict} process {identity[0]} {identity[1]}:")
+    for reason in proof.answer.reasons:
+        click.echo(f"  - {reason}")
+    if proof.contact is not None:
+        click.echo(f"contact on {channel}{' about ' + topic if topic else ''}: "
+                   f"{'yes' if proof.contact.allowed else 'no'}")  # fmt: skip
+        for reason in proof.contact.reasons:
+            click.echo(f"  - {reason}")
+    click.echo(f"\n{len(proof.events)} event(s), oldest first:")
+    for event in proof.events:
+        scope = "/".join(part for part in (event["purpose"], event["channel"], event["topic"]) if part)
+        click.echo(f"#{event['seq']} {event['at']} {event['event']} {scope} (source {event['source']}"
+                   f"{': ' + event['source_detail'] if event['source_detail'] else ''}; by {event['actor']}; "
+                   f"basis {event['basis'] or '-'})")  # fmt: skip
+        click.echo(f"    hash {event['hash']}, follows {event['prev_hash']}")
+        if event["notice"]:
+            click.echo(f"    notice {event['notice_hash']}:")
+            for line in event["notice"].splitlines():
+                click.echo(f"      | {line}")
+    click.echo(f"\nledger: {proof.chain.message}")
+
+
+@consent_group.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@state_options
+@actor_option
+def import_command(file: Path, state_url: str | None, map_path: Path, actor: str) -> None:
+    """Import a preference list (CSV): every row, or none if any is malformed."""
+    loaded = load_map(map_path)
+    with open_state(state_url, map_path, create=True) as store:
+        result = import_csv(store, loaded, file, actor=actor, key=consent_key(loaded))
+    where = f" (#{result.first_seq}–#{result.last_seq})" if result.events else ""
+    click.echo(f"Imported {result.events} event(s) from {file.name}{where}.")
+
+
+@consent_group.command("export")
+@state_options
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write here instead of stdout.")
+@json_option
+def export_command(state_url: str | None, map_path: Path, out: Path | None, as_json: bool) -> None:
+    """Export the whole ledger, identities unsealed: CSV (importable again) or JSON lines."""
+    loaded = load_map(map_path)
+    with open_state(state_url, map_path, create=False) as store:
+        if out is None:
+            export_events(store, loaded, sys.stdout, key=consent_key(loaded), as_json=as_json)
+            return
+        with out.open("w", encoding="utf-8", newline="") as handle:
+            count = export_events(store, loaded, handle, key=consent_key(loaded), as_json=as_json)
+    click.echo(f"Exported {count} event(s) to {out}.")
+
+
+@consent_group.command("gpc")
+@state_options
+@identity_options
+@click.option("--at", "at_text", metavar="TIME", help="When the signal was received, ISO 8601 (default: now).")
+@actor_option
+@json_option
+def gpc_command(state_url: str | None, map_path: Path, at_text: str | None, actor: str, as_json: bool,
+                emails: Sequence[str], phones: Sequence[str], identity_pairs: Sequence[str]) -> None:  # fmt: skip
+    """Record a Global Privacy Control signal (Sec-GPC: 1): an opt-out of selling, sharing and
+    targeted advertising."""
+    loaded = load_map(map_path)
+    identities = identities_from(emails, phones, identity_pairs)
+    with open_state(state_url, map_path, create=True) as store:
+        events = record_gpc(
+            store, loaded, identities, actor=actor, key=consent_key(loaded), at=parse_time(at_text or "")
+        )
+    if as_json:
+        click.echo(json.dumps([event.to_dict() for event in events], indent=2))
+    elif not events:
+        click.echo("No purpose of the map sells, shares or targets advertising: nothing to opt out of.")
+    for event in events if not as_json else ():
+        _print_event(event, False)
+
+
+@consent_group.command("verify")
+@state_options
+@click.option("--rebuild", is_flag=True, help="Derive the current state from the ledger again first.")
+@json_option
+@click.pass_context
+def verify_command(ctx: click.Context, state_url: str | None, map_path: Path, rebuild: bool, as_json: bool) -> None:
+    """Check the ledger's chain, its anchors in the audit log, and its derived state. Exit status 1 when broken."""
+    with open_state(state_url, map_path, create=False) as store:
+        if rebuild:
+            rows = rebuild_state(store)
+            click.echo(f"Rebuilt the current state: {rows} row(s).", err=True)
+        check = verify_ledger(store)
+    if as_json:
+        click.echo(json.dumps(check.to_dict(), indent=2))
+    else:
+        click.echo(("ok: " if check.ok else "BROKEN: ") + check.message)
+        for problem in check.problems[1:]:
+            click.echo(f"  {problem}")
+    if not check.ok:
+        ctx.exit(EXIT_NOT_ALLOWED)
+
+
+def _one(emails: Sequence[str], phones: Sequence[str], pairs: Sequence[str]) -> tuple[str, str]:
+    found = [(kind, value) for kind, values in identities_from(emails, phones, pairs).items() for value in values]
+    if len(found) != 1:
+        raise click.UsageError("name the person by exactly one identity: --email, --phone or --identity KIND=VALUE")
+    return found[0]
+
+
+def _print_answer(ctx: click.Context, answer: Answer, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), indent=2))
+    else:
+        click.echo("yes" if answer.allowed else "no")
+        for reason in answer.reasons:
+            click.echo(f"  - {reason}")
+    if not answer.allowed:
+        ctx.exit(EXIT_NOT_ALLOWED)
+
+
+def _print_event(event: ConsentEvent, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(event.to_dict(), indent=2))
+        return
+    click.echo(f"Recorded #{event.seq}: {event.event} for {event.scope.describe()} at {event.at:%Y-%m-%d %H:%M} UTC.")
