@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from datavow.consent.identity import Hasher
@@ -111,11 +112,17 @@ def may_contact(
 
 def read_person(store: Store, identity_hash: str) -> Person:
     """One identity's states and active blocks: two indexed reads in one snapshot."""
-    with store.session(write=False) as session:
-        return person_in(session, identity_hash)
+    with reader(store) as connection:
+        return person_in(connection, identity_hash)
 
 
-def person_in(session: Session, identity_hash: str) -> Person:
+def reader(store: Store) -> Connection:
+    """A read-only connection in one snapshot (the store's reader engine), without an ORM session:
+    an answer inside a mail-sending loop cannot afford one."""
+    return store._reader.connect()  # noqa: SLF001 - Store has no public name for its reader engine yet
+
+
+def person_in(session: Session | Connection, identity_hash: str) -> Person:
     rows = session.execute(
         sa.select(ConsentStateRow.scope, ConsentStateRow.granted, ConsentStateRow.at, ConsentStateRow.seq).where(
             ConsentStateRow.identity_hash == identity_hash

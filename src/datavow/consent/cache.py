@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from datavow.consent.answers import Answer, Person, contact_answer, person_in, process_answer
+from datavow.consent.answers import Answer, Person, contact_answer, person_in, process_answer, reader
 from datavow.consent.identity import Hasher
 from datavow.consent.scope import check_channel, purpose_spec, topic_purpose
 from datavow.datamap import LoadedMap
@@ -46,8 +46,8 @@ class ConsentCache:
         self._version = None
 
     def _person(self, identity: tuple[str, str]) -> Person:
-        with self.store.session(write=False) as session:
-            version = session.scalar(_HEAD) or 0
+        with reader(self.store) as connection:
+            version = connection.scalar(_HEAD) or 0
             if version != self._version:
                 self._people.clear()
                 self._version = version
@@ -57,7 +57,7 @@ class ConsentCache:
                 return person
             self.misses += 1
             # Read in the same snapshot as the version, so the cached person belongs to it.
-            person = person_in(session, self._hasher.hash(*identity))
+            person = person_in(connection, self._hasher.hash(*identity))
         if len(self._people) >= self.max_people:
             self._people.clear()
         self._people[identity] = person
