@@ -690,7 +690,7 @@ class RetentionSettings(Strict):
     every: IntervalField = Field(default_factory=lambda: Interval(1, "day"))
     at: Annotated[str, BeforeValidator(_time_of_day)] | None = None
     chunk_rows: int | None = Field(default=None, ge=1)  # rows per transaction; default: sized to the time below
-    transaction_seconds: float = Field(default=0.5, gt=0, le=60)  # the time one chunk's transaction aims at
+    transaction_seconds: float = Field(default=0.25, gt=0, le=60)  # the time one chunk's transaction aims at
     systems: dict[str, SweepSchedule] = Field(default_factory=dict)
     own: OwnRetention = Field(default_factory=OwnRetention)
     offboarding: DurationField = Field(default_factory=lambda: Duration(90, "day"))  # after a contract ends
