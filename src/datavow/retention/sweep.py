@@ -6,8 +6,8 @@ sweep row, renews the lease and the row's counts after every chunk, and ends wit
 per system: ``retention.swept`` with what each rule changed (``retention.sweep_failed`` when a
 database refused, ``retention.sweep_interrupted`` for a sweep a crash or a stop left unfinished).
 
-Chunks are sized to the time a transaction may take (``retention.transaction_seconds``, half a
-second unless the map says otherwise): the size starts small and follows the time each chunk
+Chunks are sized to the time a transaction may take (``retention.transaction_seconds``, a quarter
+of a second unless the map says otherwise): the size starts small and follows the time each chunk
 took, unless ``retention.chunk_rows`` (or ``chunk_rows``) fixes it.
 """
 
