@@ -9,6 +9,7 @@ legitimate interests, ``service`` on contract.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -239,3 +240,36 @@ def test_events_that_are_wrong_are_refused_with_the_reason(store: Store, shop: L
         may_process(store, shop, ("fax", "123"), "newsletter", key=key)
     with store.session(write=False) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(ConsentEventRow)) == 0
+
+
+def test_a_persons_ledger_is_part_of_their_access_export(
+    store: Store, shop: LoadedMap, key: bytes, tmp_path: Path
+) -> None:
+    import json
+    import sqlite3
+    import zipfile
+    from contextlib import closing
+
+    from datavow.requests import receive, verify
+    from datavow.requests.export import read_export
+    from datavow.requests.service import RunOptions, run_request
+
+    with closing(sqlite3.connect(shop.directory / "shop.db")) as db:
+        db.execute("INSERT INTO customers VALUES (1, 'jane.doe@example.com', 0)")
+        db.commit()
+    record_event(
+        store, shop, JANE, purpose="newsletter", event="granted", source="form", notice=NOTICE, actor="web", key=key
+    )
+    record_event(
+        store, shop, {"email": [JOHN[1]]}, purpose="newsletter", event="granted", source="form", actor="web", key=key
+    )
+    request = receive(store, shop, "access", {"email": ["jane.doe@example.com"]}, source="data_subject", actor="t")
+    verify(store, request.id, "t", method="test")
+    done = run_request(store, shop, request.id, RunOptions(key=key), "t")
+    assert done.result is not None and done.result["consent_events"] == 1
+    opened = read_export(Path(done.result["package"]), key, tmp_path)
+    with zipfile.ZipFile(opened) as package:
+        events = json.loads(package.read("datavow/consent.json"))
+        letter = package.read("letter.html").decode()
+    assert [(e["purpose"], e["event"], e["notice"]) for e in events] == [("newsletter", "granted", NOTICE)]
+    assert "datavow/consent.json" in letter and "consents and communication preferences" in letter

@@ -120,3 +120,10 @@ class SecretError(DatavowError):
     """The secret key is missing or malformed, or encrypted data does not open with it."""
 
     exit_code = 9
+
+
+class ConsentError(DatavowError):
+    """A consent or preference event is refused (unknown purpose, channel or topic; an event in the
+    future), an import file is malformed, or the ledger does not verify; the message says which."""
+
+    exit_code = 10

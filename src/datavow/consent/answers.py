@@ -119,7 +119,7 @@ def read_person(store: Store, identity_hash: str) -> Person:
 def reader(store: Store) -> Connection:
     """A read-only connection in one snapshot (the store's reader engine), without an ORM session:
     an answer inside a mail-sending loop cannot afford one."""
-    return store._reader.connect()  # noqa: SLF001 - Store has no public name for its reader engine yet
+    return store.reader.connect()
 
 
 def person_in(session: Session | Connection, identity_hash: str) -> Person:

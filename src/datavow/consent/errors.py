@@ -1,12 +1,7 @@
-"""The consent ledger's error, in the tree of :mod:`datavow.errors`."""
+"""The consent ledger's error: :class:`datavow.errors.ConsentError`, named here for the package."""
 
 from __future__ import annotations
 
-from datavow.errors import DatavowError
+from datavow.errors import ConsentError
 
-
-class ConsentError(DatavowError):
-    """A consent or preference event is refused (unknown purpose, channel or topic; an event in the
-    future), an import file is malformed, or the ledger does not verify; the message says which."""
-
-    exit_code = 10
+__all__ = ["ConsentError"]

@@ -117,8 +117,12 @@ def export_access(
     request: ExportInfo,
     expires_at: datetime,
     tenant: str | None = None,
+    own_records: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> ExportPackage:
     """Write the access/portability package for the person ``discovery`` found, to ``out_path``.
+
+    ``own_records`` are what datavow itself keeps about the person (``{"consent": [...]}``: the
+    consent ledger's events), each written as ``datavow/<name>.json`` and listed in the letter.
 
     ``engines`` maps each system of the plan to its engine; ``key`` is the installation key (the
     package is sealed with its ``export`` subkey). In processor mode the plan's tenant keeps every
@@ -140,8 +144,13 @@ def export_access(
         raise RequestError(f"no database connection for system(s) {', '.join(missing)} — pass an engine for each")
     header = ExportHeader(request.request_id, generated_at, expires_at)
     writer = _PackageWriter(loaded, engines, request, header, tenant, StreamingArchive(generated_at))
+    writer.own_records = {name: list(rows) for name, rows in (own_records or {}).items() if rows}
     size = _write_sealed(out_path, key, header, writer.archive_bytes(selections))
     return ExportPackage(out_path, header, tuple(writer.tables), tuple(writer.archive.files), size)
+
+
+#: What each kind of ``own_records`` is, as the letter names it.
+OWN_RECORDS = {"consent": "your consents and communication preferences, as we recorded them"}
 
 
 def _tenant(discovery: Discovery, tenant: str | None) -> str | None:
@@ -166,6 +175,7 @@ class _PackageWriter:
     tenant: str | None
     archive: StreamingArchive
     tables: list[ExportedTable] = field(default_factory=list)
+    own_records: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
 
     def archive_bytes(self, selections: Sequence[Selection]) -> Iterator[bytes]:
         """The ZIP's bytes as they are made: the data files, system by system in plan order, then
@@ -178,6 +188,11 @@ class _PackageWriter:
                         exported = yield from self._table_files(connection, selection)
                         if exported is not None:
                             self.tables.append(exported)
+        for name, records in self.own_records.items():
+            with self.archive.text_entry(f"datavow/{name}.json") as out:
+                json.dump(records, out, ensure_ascii=False, indent=2, default=str)
+            if self.archive.ready():
+                yield self.archive.take()
         yield from self._documents()
 
     def _table_files(
@@ -223,6 +238,10 @@ class _PackageWriter:
             LetterFile(name, t.label, fmt, t.rows)
             for t in self.tables
             for name, fmt in ((t.json, "JSON"), (t.csv, "CSV"))
+        ]
+        files += [
+            LetterFile(f"datavow/{name}.json", OWN_RECORDS.get(name, name), "JSON", len(records))
+            for name, records in self.own_records.items()
         ]
         withheld = [f"{ref.label}.{column}" for ref in refs for column in withheld_columns(self.loaded, ref)]
         letter = render_letter(

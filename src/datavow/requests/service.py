@@ -98,7 +98,7 @@ def run_request(
         plan = plan_for(loaded, record, identities)
         engines = kept_engines(loaded, plan.systems())
         discovery = _kept_or_found(store, loaded, record, plan, identities, engines, options.key, actor)
-        return _carry_out(loaded, record, identities, discovery, engines, options)
+        return _carry_out(loaded, record, identities, discovery, engines, options, store=store)
 
     return execute(store, loaded, request_id, run, actor, now=now)
 
@@ -207,6 +207,8 @@ def _carry_out(
     discovery: Discovery,
     engines: Mapping[str, Engine],
     options: RunOptions,
+    *,
+    store: Store | None = None,
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     kind = RequestKind(record.kind)
@@ -220,6 +222,7 @@ def _carry_out(
     if kind in (RequestKind.access, RequestKind.portability):
         folder = options.export_dir or state_directory(loaded.path) / "exports"
         folder.mkdir(parents=True, exist_ok=True)
+        consent = _consent_ledger(store, loaded, identities, options.key) if store is not None else []
         package = export_access(
             loaded,
             discovery,
@@ -228,11 +231,13 @@ def _carry_out(
             key=options.key,
             request=ExportInfo(request_id=str(record.id), received_at=record.received_at, identities=identities),
             expires_at=now + timedelta(days=options.export_days),
+            own_records={"consent": consent},
         )
         return {
-            "found": package.found_anything,
+            "found": package.found_anything or bool(consent),
             "package": str(package.path),
             "rows": package.rows,
+            "consent_events": len(consent),
             "tables": {t.label: t.rows for t in package.tables},
             "expires_at": package.header.expires_at.isoformat(),
         }
@@ -295,3 +300,14 @@ def flag_person(
     engines = kept_engines(loaded, plan.systems())
     discovery = find_person(loaded, plan, identities, engines)
     return set_restriction_flags(loaded, discovery, engines, value)
+
+
+def _consent_ledger(
+    store: Store, loaded: LoadedMap, identities: Mapping[str, frozenset[object]], key: bytes
+) -> list[dict[str, Any]]:
+    """The person's consent and preference events (Art. 15: what datavow itself holds about them)."""
+    from datavow.consent.transfer import ledger_for_export  # consent builds on requests: imported late
+
+    return ledger_for_export(
+        store, loaded, {kind: [str(v) for v in values] for kind, values in identities.items()}, key
+    )

@@ -44,6 +44,12 @@ class Store:
         self._reader = engine.execution_options(**read_options)
 
     @property
+    def reader(self) -> Engine:
+        """The engine for reads outside a session: a consistent snapshot on PostgreSQL, and on
+        SQLite a deferred transaction that never takes the write lock."""
+        return self._reader
+
+    @property
     def url(self) -> str:
         """The store's URL with any password masked, for messages."""
         return self.engine.url.render_as_string(hide_password=True)
