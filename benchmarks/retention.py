@@ -374,10 +374,11 @@ class Progress:
 
     def __call__(self, system: str, label: str, done: int, due: int) -> None:
         self.chunks.append((round(time.perf_counter() - self.started, 3), done))
-        tenth = 10 * done // max(due, 1)
-        if tenth > self.shown:
-            self.shown = tenth
-            log(f"  {label}: {done:,} of {due:,} rows")
+        # a sweep that walks its key does not count first (due is 0): report every million rows
+        step = 10 * done // due if due else done // 1_000_000
+        if step > self.shown:
+            self.shown = step
+            log(f"  {label}: {done:,} of {due:,} rows" if due else f"  {label}: {done:,} rows")
 
 
 # --------------------------------------------------------------------------- the run
