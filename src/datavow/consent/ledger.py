@@ -47,6 +47,9 @@ from datavow.store.models import (
 SKEW = timedelta(minutes=5)
 BATCH = 10_000
 
+_EVENTS_INSERT = ConsentEventRow.__table__.insert()
+_LINKS_INSERT = ConsentEventIdentityRow.__table__.insert()
+
 
 @dataclass(frozen=True)
 class EventInput:
@@ -326,8 +329,11 @@ def _append(session: Session, keys: IdentityKeys, prepared: list[_Prepared], act
             for h in item.hashes
         )
         item.row = row
-    session.execute(sa.insert(ConsentEventRow), events)
-    session.execute(sa.insert(ConsentEventIdentityRow), links)
+    # Core executemany, not the ORM's bulk insert: the ORM regroups rows by their None columns
+    # and runs them in hundreds of small statements, three quarters of an import's time.
+    connection = session.connection()
+    connection.execute(_EVENTS_INSERT, events)
+    connection.execute(_LINKS_INSERT, links)
     upsert_state(session, states)
     head.seq, head.hash = seq, prev
     _audit(session, actor, prepared)
