@@ -79,12 +79,13 @@ def test_consent_to_a_purpose_is_needed_granted_and_withdrawn_and_the_withdrawal
 
 
 def test_a_withdrawal_is_seen_at_once_by_a_warm_cache_in_this_process_and_by_another_store_handle(
-    any_store: Store, shop: LoadedMap, key: bytes
+    any_store: Store, shop: LoadedMap, key: bytes, request: pytest.FixtureRequest
 ) -> None:
     record_event(any_store, shop, JANE, channel="email", topic="newsletter", event="granted", actor="web", key=key,
                  purpose=None)  # fmt: skip
     record_event(any_store, shop, JANE, purpose="newsletter", event="granted", actor="web", key=key)
     cache = ConsentCache(any_store, shop, key=key)
+    request.addfinalizer(cache.close)
     for _ in range(3):
         assert cache.may_contact(BY_MAIL, "email", "newsletter").allowed
     assert cache.hits == 2 and cache.misses == 1

@@ -111,42 +111,55 @@ def may_contact(
 
 
 def read_person(store: Store, identity_hash: str) -> Person:
-    """One identity's states and active blocks: two indexed reads in one snapshot."""
+    """One identity's states and active blocks: one indexed statement, so one snapshot."""
     with reader(store) as connection:
         return person_in(connection, identity_hash)
 
 
 def reader(store: Store) -> Connection:
-    """A read-only connection in one snapshot (the store's reader engine), without an ORM session:
-    an answer inside a mail-sending loop cannot afford one."""
-    return store.reader.connect()
+    """A connection for answers, without an ORM session: an answer inside a mail-sending loop
+    cannot afford one. On PostgreSQL it is in autocommit: each answer is one statement, one
+    snapshot, so a transaction would only add its BEGIN and ROLLBACK round trips."""
+    connection = store.reader.connect()
+    if store.dialect == "postgresql":
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    return connection
+
+
+def _person_query() -> sa.Select[Any]:
+    """States and active blocks of one identity hash in one statement, told apart by ``kind``:
+    ``("state", scope, granted, at, seq)`` or ``(kind, purpose, absolute, created_at, id)``."""
+    wanted = sa.bindparam("identity_hash", type_=sa.String)
+    states = sa.select(
+        sa.literal("state", sa.String).label("kind"),
+        ConsentStateRow.scope.label("text"),
+        ConsentStateRow.granted.label("flag"),
+        ConsentStateRow.at.label("at"),
+        sa.cast(ConsentStateRow.seq, sa.BigInteger).label("number"),
+    ).where(ConsentStateRow.identity_hash == wanted)
+    naming = sa.select(RestrictionIdentityRow.restriction_id).where(RestrictionIdentityRow.identity_hash == wanted)
+    blocks = sa.select(
+        RestrictionRow.kind,
+        RestrictionRow.purpose,
+        RestrictionRow.absolute,
+        RestrictionRow.created_at,
+        sa.cast(RestrictionRow.id, sa.BigInteger),
+    ).where(RestrictionRow.id.in_(naming), RestrictionRow.active.is_(True))
+    return sa.select(sa.union_all(states, blocks).subquery())
+
+
+_PERSON = _person_query()
 
 
 def person_in(session: Session | Connection, identity_hash: str) -> Person:
-    rows = session.execute(
-        sa.select(ConsentStateRow.scope, ConsentStateRow.granted, ConsentStateRow.at, ConsentStateRow.seq).where(
-            ConsentStateRow.identity_hash == identity_hash
-        )
-    )
-    states = {scope: State(granted, at, seq) for scope, granted, at, seq in rows}
-    naming = sa.select(RestrictionIdentityRow.restriction_id).where(
-        RestrictionIdentityRow.identity_hash == identity_hash
-    )
-    blocks = tuple(
-        Block(*row)
-        for row in session.execute(
-            sa.select(
-                RestrictionRow.id,
-                RestrictionRow.kind,
-                RestrictionRow.purpose,
-                RestrictionRow.absolute,
-                RestrictionRow.created_at,
-            )
-            .where(RestrictionRow.id.in_(naming), RestrictionRow.active.is_(True))
-            .order_by(RestrictionRow.id)
-        )
-    )
-    return Person(identity_hash, states, blocks)
+    states: dict[str, State] = {}
+    blocks: list[Block] = []
+    for kind, text, flag, at, number in session.execute(_PERSON, {"identity_hash": identity_hash}):
+        if kind == "state":
+            states[text] = State(bool(flag), at, number)
+        else:
+            blocks.append(Block(number, kind, text, bool(flag), at))
+    return Person(identity_hash, states, tuple(sorted(blocks)))
 
 
 # --------------------------------------------------------------------------- deciding

@@ -4,11 +4,19 @@ The cache keeps what the store says about each identity it was asked about. Befo
 it reads one number, the audit log's head ``seq``: every consent append, restriction, objection
 and lift writes an audit entry in the same transaction, so an unchanged head means nothing the
 answers rest on has changed, in this process or any other. A moved head empties the cache.
+
+That read is one statement on a connection the cache holds (no pool checkout, no transaction on
+PostgreSQL): a person read after the head is at least as new as it, so what the cache keeps is
+never older than the head it is filed under.
 """
 
 from __future__ import annotations
 
+from typing import Self
+
 import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from datavow.consent.answers import Answer, Person, contact_answer, person_in, process_answer, reader
 from datavow.consent.identity import Hasher
@@ -29,6 +37,7 @@ class ConsentCache:
         self._hasher = Hasher(loaded, key)
         self._people: dict[tuple[str, str], Person] = {}
         self._version: int | None = None
+        self._connection: Connection | None = None
         self.hits = self.misses = 0
 
     def may_contact(self, identity: tuple[str, str], channel: str, topic: str | None = None) -> Answer:
@@ -45,8 +54,33 @@ class ConsentCache:
         self._people.clear()
         self._version = None
 
+    def close(self) -> None:
+        """Give back the connection the cache holds (it opens another when asked again)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _person(self, identity: tuple[str, str]) -> Person:
-        with reader(self.store) as connection:
+        try:
+            return self._read(identity)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The server dropped the held connection (a restart, a failover): once more on a new one.
+            self.close()
+            return self._read(identity)
+
+    def _read(self, identity: tuple[str, str]) -> Person:
+        if self._connection is None:
+            self._connection = reader(self.store)
+        connection = self._connection
+        with connection.begin():
             version = connection.scalar(_HEAD) or 0
             if version != self._version:
                 self._people.clear()
@@ -56,7 +90,6 @@ class ConsentCache:
                 self.hits += 1
                 return person
             self.misses += 1
-            # Read in the same snapshot as the version, so the cached person belongs to it.
             person = person_in(connection, self._hasher.hash(*identity))
         if len(self._people) >= self.max_people:
             self._people.clear()

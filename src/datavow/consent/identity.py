@@ -4,6 +4,7 @@ consent events about the same person meet on the same hash)."""
 from __future__ import annotations
 
 import hmac
+from functools import lru_cache
 
 from datavow.consent.errors import ConsentError
 from datavow.datamap import LoadedMap
@@ -17,7 +18,7 @@ class Hasher:
     with the ``identity-index`` subkey of the installation's key."""
 
     def __init__(self, loaded: LoadedMap, key: bytes) -> None:
-        self.keys = IdentityKeys.from_key(key)
+        self.keys = identity_keys(key)
         self.formats: dict[str, Format] = identity_formats(loaded)
 
     def hash(self, kind: str, value: str) -> str:
@@ -42,3 +43,10 @@ class Hasher:
     def hash_normal(self, kind: str, normal: str) -> str:
         """``hmac-sha256(index key, "kind:value")`` of a value already in normal form, in hex."""
         return hmac.digest(self.keys.index, f"{kind}:{normal}".encode(), "sha256").hex()
+
+
+@lru_cache(maxsize=8)
+def identity_keys(key: bytes) -> IdentityKeys:
+    """The identity subkeys of ``key``, derived once per process: HKDF twice per answer was a
+    fifth of an uncached "may contact"."""
+    return IdentityKeys.from_key(key)

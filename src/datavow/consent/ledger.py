@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from datavow.audit import append, canonical_json
 from datavow.consent.errors import ConsentError
+from datavow.consent.identity import identity_keys
 from datavow.consent.scope import Scope, check_event, check_source, event_scope, purpose_spec
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import LegalBasis
@@ -47,8 +48,8 @@ from datavow.store.models import (
 SKEW = timedelta(minutes=5)
 BATCH = 10_000
 
-_EVENTS_INSERT = ConsentEventRow.__table__.insert()
-_LINKS_INSERT = ConsentEventIdentityRow.__table__.insert()
+_EVENTS_INSERT = sa.insert(ConsentEventRow)
+_LINKS_INSERT = sa.insert(ConsentEventIdentityRow)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def record_event(
 ) -> ConsentEvent:
     """Record one consent or preference event and return it; see :mod:`datavow.consent`."""
     item = EventInput(identities, event, purpose, channel, topic, source, source_detail, notice, basis, at)
-    keys = IdentityKeys.from_key(key)
+    keys = identity_keys(key)
     prepared = [_prepare(loaded, keys, item, utc_now())]
     with store.session() as session:
         (recorded,) = _append(session, keys, prepared, actor)
@@ -158,7 +159,7 @@ def record_events(
     """Record many events, one transaction per ``batch_size``; returns how many. Every event of a
     batch is checked before its transaction starts, so a bad one leaves that batch unwritten
     (:func:`~datavow.consent.import_csv` checks the whole file first)."""
-    keys = IdentityKeys.from_key(key)
+    keys = identity_keys(key)
     count = 0
     for batch in _batches(events, batch_size):
         now = utc_now()
@@ -170,7 +171,7 @@ def record_events(
 
 def prepare_all(loaded: LoadedMap, key: bytes, events: Iterable[EventInput]) -> list[_Prepared]:
     """Check every event; raises on the first one that is wrong."""
-    keys, now = IdentityKeys.from_key(key), utc_now()
+    keys, now = identity_keys(key), utc_now()
     return [_prepare(loaded, keys, item, now) for item in events]
 
 
@@ -178,7 +179,7 @@ def append_prepared(
     store: Store, key: bytes, prepared: list[_Prepared], actor: str, batch_size: int = BATCH
 ) -> list[ConsentEvent]:
     """Append events :func:`prepare_all` checked, in one transaction: all of them or none."""
-    keys = IdentityKeys.from_key(key)
+    keys = identity_keys(key)
     recorded: list[ConsentEvent] = []
     with store.session() as session:
         for start in range(0, len(prepared), batch_size):
