@@ -44,7 +44,8 @@ def filter_contactable(
     if kind not in hasher.formats:
         hasher.hash(kind, "")  # raises, naming the kinds the map knows
     given = [(address, h) for address in addresses if (h := hasher.try_hash(kind, address)) is not None]
-    wanted = sorted({h for _, h in given}) if len({h for _, h in given}) <= LOOKUP_LIMIT else None
+    distinct = {h for _, h in given}
+    wanted = sorted(distinct) if len(distinct) <= LOOKUP_LIMIT else None
     preference_pool = contact_scopes(channel, topic, purpose)
     with store.session(write=False) as session:
         stopped = _blocked(session, purpose, wanted)

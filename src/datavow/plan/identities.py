@@ -68,7 +68,7 @@ def parse_value(format_: Format, value: str) -> object:
     text = value.strip()
     if not text:
         raise RequestError("an identity value is empty")
-    if any(not char.isprintable() for char in text):
+    if not text.isprintable():  # every character printable (text is not empty here)
         raise RequestError(f"{_shown(text)} contains a control character")
     if format_ == "email":
         if len(text) > _EMAIL_MAX or not _EMAIL.fullmatch(text):
