@@ -23,8 +23,10 @@ from datavow.consent import (
     filter_contactable,
     may_contact,
     may_process,
+    rebuild_state,
     record_event,
     record_events,
+    verify_ledger,
 )
 from datavow.datamap import LoadedMap
 from datavow.requests import lift, object_to, restrict
@@ -214,6 +216,37 @@ def test_the_state_is_derived_from_the_ledger_and_never_overwrites_it(
         blobs = session.scalars(sa.select(ConsentEventRow.identities)).all()
     assert sorted(states) == [("newsletter||", 3, True), ("newsletter||", 3, True)]  # one per identity
     assert all(b"jane" not in blob.lower() for blob in blobs)  # identities are sealed
+
+
+def test_a_bulk_import_out_of_time_order_keeps_the_latest_state_and_a_chain_that_verifies(
+    any_store: Store, shop: LoadedMap, key: bytes
+) -> None:
+    # Batches of 3: later events arrive first, within a batch and across batches, and one person
+    # has two events at the same moment (the higher seq wins), so every branch of the upsert runs.
+    people = [f"p{i}@example.com" for i in range(4)]
+    days = [5, 1, 3, 2, 5, 4, 1, 6, 6]
+    events = [
+        EventInput(
+            {"email": people[n % 4]}, "granted" if n % 3 else "withdrawn", "newsletter", at=T0 + timedelta(days=d)
+        )
+        for n, d in enumerate(days)
+    ]
+    assert record_events(any_store, shop, events, actor="import", key=key, batch_size=3) == len(events)
+    check = verify_ledger(any_store)
+    assert check.ok and check.events == len(events), check.problems
+    with any_store.session(write=False) as session:
+        stored = sorted(session.execute(sa.select(ConsentStateRow.seq, ConsentStateRow.granted)).all())
+    expected: dict[str, tuple[datetime, int, bool]] = {}
+    for seq, item in enumerate(events, 1):
+        at = item.at
+        assert at is not None
+        held = expected.get(people[(seq - 1) % 4])
+        if held is None or (at, seq) > held[:2]:
+            expected[people[(seq - 1) % 4]] = (at, seq, item.event == "granted")
+    assert stored == sorted((seq, granted) for _, seq, granted in expected.values())
+    assert rebuild_state(any_store) == len(stored)  # the same rows, derived again from the ledger
+    with any_store.session(write=False) as session:
+        assert sorted(session.execute(sa.select(ConsentStateRow.seq, ConsentStateRow.granted)).all()) == stored
 
 
 def test_events_that_are_wrong_are_refused_with_the_reason(store: Store, shop: LoadedMap, key: bytes) -> None:

@@ -23,12 +23,13 @@ from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from datavow.audit import append, canonical_json
+from datavow.consent.bulk import insert_rows, unnest_insert
 from datavow.consent.errors import ConsentError
-from datavow.consent.identity import identity_keys
+from datavow.consent.identity import identity_keys, index_hash
 from datavow.consent.scope import Scope, check_event, check_source, event_scope, purpose_spec
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import LegalBasis
@@ -48,8 +49,9 @@ from datavow.store.models import (
 SKEW = timedelta(minutes=5)
 BATCH = 10_000
 
-_EVENTS_INSERT = sa.insert(ConsentEventRow)
-_LINKS_INSERT = sa.insert(ConsentEventIdentityRow)
+_EVENTS: sa.Table = ConsentEventRow.__table__  # type: ignore[assignment]
+_LINKS: sa.Table = ConsentEventIdentityRow.__table__  # type: ignore[assignment]
+_STATE: sa.Table = ConsentStateRow.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -149,8 +151,8 @@ def record_event(
     keys = identity_keys(key)
     prepared = [_prepare(loaded, keys, item, utc_now())]
     with store.session() as session:
-        (recorded,) = _append(session, keys, prepared, actor)
-    return recorded
+        (row,) = _append(session, keys, prepared, actor)
+    return event_from_mapping(row)
 
 
 def record_events(
@@ -183,7 +185,8 @@ def append_prepared(
     recorded: list[ConsentEvent] = []
     with store.session() as session:
         for start in range(0, len(prepared), batch_size):
-            recorded.extend(_append(session, keys, prepared[start : start + batch_size], actor))
+            rows = _append(session, keys, prepared[start : start + batch_size], actor)
+            recorded.extend(event_from_mapping(row) for row in rows)
     return recorded
 
 
@@ -228,9 +231,12 @@ def upsert_state(session: Session, rows: list[dict[str, Any]]) -> None:
             latest[slot] = row
     if not latest:
         return
-    table = ConsentStateRow.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
+    values = list(latest.values())
+    if session.get_bind().dialect.name == "postgresql":
+        unnest_insert(session.connection(), _STATE, values, _LATER_WINS)
+        return
+    table = _STATE
+    statement = sqlite.insert(table)
     excluded = statement.excluded
     later = sa.or_(
         excluded.at > table.c.at,
@@ -241,9 +247,15 @@ def upsert_state(session: Session, rows: list[dict[str, Any]]) -> None:
         set_={"granted": excluded.granted, "at": excluded.at, "seq": excluded.seq},
         where=later,
     )
-    values = list(latest.values())
     for start in range(0, len(values), BATCH):
         session.execute(statement, values[start : start + BATCH])
+
+
+# The rule of the SQLite statement above, for PostgreSQL's one-statement insert.
+_LATER_WINS = (
+    "ON CONFLICT (identity_hash, scope) DO UPDATE SET granted = excluded.granted, at = excluded.at, "
+    "seq = excluded.seq WHERE excluded.at > t.at OR (excluded.at = t.at AND excluded.seq > t.seq)"
+)
 
 
 # --------------------------------------------------------------------------- internals
@@ -270,7 +282,8 @@ def _prepare(loaded: LoadedMap, keys: IdentityKeys, item: EventInput, now: datet
         raise ConsentError(f"unknown legal basis {basis!r}: use one of {', '.join(b.value for b in LegalBasis)}")
     notice = item.notice if item.notice and item.notice.strip() else None
     detail = item.source_detail.strip()[:200] if item.source_detail and item.source_detail.strip() else None
-    hashes = keys.hashes(identities)
+    index = index_hash(keys.index)
+    hashes = sorted({index(f"{kind}:{value}") for kind, values in identities.items() for value in values})
     return _Prepared(
         identities,
         hashes,
@@ -285,7 +298,8 @@ def _prepare(loaded: LoadedMap, keys: IdentityKeys, item: EventInput, now: datet
     )
 
 
-def _append(session: Session, keys: IdentityKeys, prepared: list[_Prepared], actor: str) -> list[ConsentEvent]:
+def _append(session: Session, keys: IdentityKeys, prepared: list[_Prepared], actor: str) -> list[dict[str, Any]]:
+    """Append the events; returns their rows (:func:`event_from_mapping` makes events of them)."""
     if not actor or not actor.strip() or len(actor) > 200:
         raise ConsentError(f"an event needs its actor (up to 200 characters), got {actor!r}")
     if not prepared:
@@ -333,12 +347,12 @@ def _append(session: Session, keys: IdentityKeys, prepared: list[_Prepared], act
     # Core executemany, not the ORM's bulk insert: the ORM regroups rows by their None columns
     # and runs them in hundreds of small statements, three quarters of an import's time.
     connection = session.connection()
-    connection.execute(_EVENTS_INSERT, events)
-    connection.execute(_LINKS_INSERT, links)
+    insert_rows(connection, _EVENTS, events)
+    insert_rows(connection, _LINKS, links)
     upsert_state(session, states)
     head.seq, head.hash = seq, prev
     _audit(session, actor, prepared)
-    return [event_from_mapping(item.row) for item in prepared]
+    return events
 
 
 def _store_notices(session: Session, prepared: list[_Prepared]) -> None:
