@@ -308,7 +308,15 @@ def test_holds_keep_rows_and_the_certificate_says_until_when(tmp_path: Path) -> 
             (held,) = [k for k in facts["kept"] if k["table"] == "platform.login_events"]
             assert held["until"] == (latest + relativedelta(years=10)).isoformat()
             assert "security" in certificate.html.read_text()
-            assert key  # the installation key exists: a forced deletion never needed it
+            # the worker comes back for them once the hold has ended, and not before
+            engines = {"platform": platform.engine}
+            assert run_due_offboardings(loaded, engines, store, now=NOW, actor=ACTOR, worker="w", key=key) == []
+            ended = datetime.combine(latest + relativedelta(years=10, days=1), time(), tzinfo=UTC)
+            (run,) = run_due_offboardings(loaded, engines, store, now=ended, actor=ACTOR, worker="w", key=key)
+            assert run.status == "done", (run.error, run.deletion)
+            assert only(platform.per_tenant(), tenant) == {}
+            assert without(platform.per_tenant(), tenant) == without(before, tenant)
+            assert due_offboardings(store, ended) == []
     finally:
         platform.engine.dispose()
 

@@ -440,8 +440,9 @@ def run_due_offboardings(
         runs.append(run)
         engine = engines[due.system]
         try:
-            gone = False
-            if due.exported_at is None:
+            # a deletion already made without a package (forced) goes on without one
+            gone = due.exported_at is None and due.status not in ("ended", "exported")
+            if due.exported_at is None and due.status == "ended":
                 if _present(loaded, due.system, due.tenant, engine):
                     run.exported = export_tenant(
                         store, loaded, due.system, due.tenant, actor=actor, key=key, engine=engine

@@ -118,14 +118,32 @@ def list_offboardings(store: Store, *, system: str | None = None) -> list[Offboa
 
 
 def due_offboardings(store: Store, now: datetime) -> list[Offboarding]:
-    """Offboardings whose deletion is due at ``now`` and not done: ended or exported, past their due date."""
+    """Offboardings whose deletion is due at ``now`` and not done: ended or exported, past their due
+    date; and deleted ones whose rows a legal hold kept, once that hold has ended."""
     statement = (
         sa.select(OffboardingRow)
-        .where(OffboardingRow.status.in_(("ended", "exported")), OffboardingRow.due_at <= now)
+        .where(OffboardingRow.due_at <= now)
         .order_by(OffboardingRow.due_at, OffboardingRow.id)
     )
     with store.session(write=False) as session:
-        return [view_of(row) for row in session.scalars(statement)]
+        return [view_of(row) for row in session.scalars(statement) if _due(row, now)]
+
+
+def _due(row: OffboardingRow, now: datetime) -> bool:
+    if row.status in ("ended", "exported"):
+        return True
+    kept = (row.counts or {}).get("kept") or []
+    return any(_ended(item.get("until"), now) for item in kept if isinstance(item, dict))
+
+
+def _ended(until: object, now: datetime) -> bool:
+    """Whether a hold that keeps rows until ``until`` (ISO text; None: not started) has ended."""
+    if not isinstance(until, str):
+        return False
+    moment = datetime.fromisoformat(until)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment <= now
 
 
 def row_of(session: Session, system: str, tenant: str) -> OffboardingRow:
