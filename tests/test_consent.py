@@ -111,6 +111,26 @@ def test_a_withdrawal_is_seen_at_once_by_a_warm_cache_in_this_process_and_by_ano
     assert not answer.allowed and "Art. 18(2)" in answer.reasons[0] and answer.restrictions
 
 
+def test_a_warm_cache_answers_on_a_new_connection_when_the_server_dropped_its_own(
+    postgres_url: str, shop: LoadedMap, key: bytes
+) -> None:
+    from datavow.store import open_store
+
+    with open_store(postgres_url) as store, ConsentCache(store, shop, key=key) as cache:
+        record_event(store, shop, JANE, purpose="newsletter", event="granted", actor="web", key=key)
+        assert cache.may_process(BY_MAIL, "newsletter").allowed
+        with store.engine.connect() as admin:  # as a restart or a failover would
+            ended = admin.scalar(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        assert ended
+        record_event(store, shop, JANE, purpose="newsletter", event="withdrawn", actor="web", key=key)
+        assert not cache.may_process(BY_MAIL, "newsletter").allowed
+
+
 def test_the_latest_preference_on_the_channel_decides_and_no_communication_at_all_covers_every_channel(
     store: Store, shop: LoadedMap, key: bytes
 ) -> None:

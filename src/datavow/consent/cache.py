@@ -36,22 +36,35 @@ class ConsentCache:
         self.store, self.loaded, self.max_people = store, loaded, max_people
         self._hasher = Hasher(loaded, key)
         self._people: dict[tuple[str, str], Person] = {}
+        # Answers already given for the people kept, emptied with them: the rules are pure.
+        self._answers: dict[tuple[object, ...], Answer] = {}
         self._version: int | None = None
         self._connection: Connection | None = None
         self.hits = self.misses = 0
 
     def may_contact(self, identity: tuple[str, str], channel: str, topic: str | None = None) -> Answer:
-        check_channel(channel)
-        if topic is not None:
-            topic_purpose(self.loaded, topic)
-        return contact_answer(self.loaded, self._person(identity), channel, topic)
+        person = self._person(identity)
+        asked = (identity, "contact", channel, topic)
+        answer = self._answers.get(asked)
+        if answer is None:
+            check_channel(channel)
+            if topic is not None:
+                topic_purpose(self.loaded, topic)
+            answer = self._answers[asked] = contact_answer(self.loaded, person, channel, topic)
+        return answer
 
     def may_process(self, identity: tuple[str, str], purpose: str) -> Answer:
-        purpose_spec(self.loaded, purpose)
-        return process_answer(self.loaded, self._person(identity), purpose)
+        person = self._person(identity)
+        asked = (identity, "process", purpose)
+        answer = self._answers.get(asked)
+        if answer is None:
+            purpose_spec(self.loaded, purpose)
+            answer = self._answers[asked] = process_answer(self.loaded, person, purpose)
+        return answer
 
     def clear(self) -> None:
         self._people.clear()
+        self._answers.clear()
         self._version = None
 
     def close(self) -> None:
@@ -83,7 +96,7 @@ class ConsentCache:
         with connection.begin():
             version = connection.scalar(_HEAD) or 0
             if version != self._version:
-                self._people.clear()
+                self.clear()
                 self._version = version
             person = self._people.get(identity)
             if person is not None:
@@ -93,5 +106,6 @@ class ConsentCache:
             person = person_in(connection, self._hasher.hash(*identity))
         if len(self._people) >= self.max_people:
             self._people.clear()
+            self._answers.clear()
         self._people[identity] = person
         return person
