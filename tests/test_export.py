@@ -480,6 +480,37 @@ def test_letter_carries_what_article_15_requires_from_the_map(tmp_path: Path, en
     # everything escaped: the request id, the organisation's and purposes' texts
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "We ship &lt;b&gt;fast&lt;/b&gt;." in text and "Shop &amp; Sons" in text
+    # Art. 15(1)(h): the map declares no automated decision, and the letter says so
+    assert "our records of processing declare none." in text
+
+
+def test_letter_tells_of_automated_decisions_the_map_declares(tmp_path: Path, engine_for: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    engine = engine_for(url)
+    fill_shop(engine)
+    declared = SHOP_MAP.replace(
+        "    retention: {period: 2 years, after: the last order}\n",
+        "    retention: {period: 2 years, after: the last order}\n"
+        "    automated_decision: {logic: A score from <your> payment history., "
+        "consequences: A low score asks for payment up front., profiling: true}\n",
+        1,
+    )
+    assert declared != SHOP_MAP
+    loaded = write_map(tmp_path, declared, url)
+    package = export(loaded, jane(loaded, engine), engine, tmp_path / "p.zip.dvs", request=info("7"))
+    opened = unpack(package.path, tmp_path)
+    text = text_of(opened.read("letter.html").decode())
+    manifest = json.loads(opened.read("manifest.json"))
+    assert "<strong>Selling and delivering</strong> (with profiling)." in text
+    assert "How it works: A score from &lt;your&gt; payment history." in text
+    assert "What it means for you: A low score asks for payment up front." in text
+    assert "ask for a person to review such a decision" in text and "declare none" not in text
+    (selling,) = [p for p in manifest["purposes"] if p["key"] == "service"]
+    assert selling["automated"] == {
+        "logic": "A score from <your> payment history.",
+        "consequences": "A low score asks for payment up front.",
+        "profiling": True,
+    }
 
 
 def test_a_person_with_no_data_gets_a_letter_saying_so(tmp_path: Path, database_url: str, engine_for: Any) -> None:

@@ -309,6 +309,16 @@ def _retention_shorthand(value: Any) -> Any:
 RetentionEntry = Annotated[RetentionCriterion, BeforeValidator(_retention_shorthand)]
 
 
+class AutomatedDecision(Strict):
+    """Decisions this purpose takes about people by automated means alone, profiling included, that
+    have legal or similarly significant effects (Art. 22): what a person is told (Art. 13(2)(f),
+    15(1)(h))."""
+
+    logic: str  # meaningful information about the logic involved
+    consequences: str  # the significance and the envisaged consequences for the person
+    profiling: bool = False  # whether it evaluates personal aspects (Art. 4(4))
+
+
 class Purpose(Strict):
     """Why data is processed, on which legal basis, about whom, for how long, shared with whom."""
 
@@ -325,6 +335,7 @@ class Purpose(Strict):
     recipients: list[str] = Field(default_factory=list)
     retention: RetentionEntry | None = None
     source: str | None = None  # where the data comes from when not from the person (Art. 14(2)(f))
+    automated_decision: AutomatedDecision | None = None  # Art. 22 decisions, told under Art. 15(1)(h)
 
 
 # --------------------------------------------------------------------------- measures

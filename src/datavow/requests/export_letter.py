@@ -17,7 +17,15 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, TemplateNotFound
 
 from datavow.datamap.load import LoadedMap, TableRef
-from datavow.datamap.model import Authority, Contact, Hold, LegalBasis, Purpose, RetentionCriterion, RetentionRule
+from datavow.datamap.model import (
+    Authority,
+    Contact,
+    Hold,
+    LegalBasis,
+    Purpose,
+    RetentionCriterion,
+    RetentionRule,
+)
 from datavow.errors import RequestError
 from datavow.lint.rules import purposes_of
 from datavow.taxonomy.countries import COUNTRY_NAMES, needs_transfer_safeguard
@@ -46,6 +54,22 @@ class TableRule:
 
 
 @dataclass(frozen=True)
+class AutomatedInfo:
+    """Decisions by automated means alone (Art. 22), as the map declares them."""
+
+    logic: str
+    consequences: str
+    profiling: bool
+
+
+def _automated(purpose: Purpose) -> AutomatedInfo | None:
+    decision = purpose.automated_decision
+    if decision is None:
+        return None
+    return AutomatedInfo(decision.logic, decision.consequences, decision.profiling)
+
+
+@dataclass(frozen=True)
 class PurposeInfo:
     key: str
     name: str
@@ -61,6 +85,7 @@ class PurposeInfo:
     source: str | None
     recipients: tuple[str, ...]
     tables: tuple[str, ...]
+    automated: AutomatedInfo | None = None  # Art. 22 decisions, told under Art. 15(1)(h)
 
 
 @dataclass(frozen=True)
@@ -154,6 +179,7 @@ def _purpose(loaded: LoadedMap, key: str, purpose: Purpose, refs: Sequence[Table
         source=purpose.source,
         recipients=tuple(purpose.recipients),
         tables=tuple(ref.label for ref in refs),
+        automated=_automated(purpose),
     )
 
 
