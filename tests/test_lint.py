@@ -148,6 +148,13 @@ CASES = [
     ),
     ("inline-credentials", "url: sqlite:///shop.db", "url: postgresql://shop:hunter2@db/shop", "url: postgresql"),
     ("unused-purpose", "purposes: [security]", "purposes: [service]", "  security:"),
+    (
+        "automated-decision-without-ground",
+        "    interest: Preventing fraud and abuse\n",
+        "    interest: Preventing fraud and abuse\n"
+        "    automated_decision: {logic: A risk score., consequences: Blocked.}\n",
+        "automated_decision:",
+    ),
 ]
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from datavow.datamap import LoadedMap, TableRef
-from datavow.datamap.model import LegalBasis, Purpose, RecipientKind, Role, Safeguard, TableErasure
+from datavow.datamap.model import LegalBasis, Purpose, RecipientKind, Role, Safeguard, SpecialCondition, TableErasure
 from datavow.datamap.source import PathKey
 from datavow.findings import Severity
 from datavow.lint import Hit, rule
@@ -72,6 +72,40 @@ def purpose_without_retention(loaded: LoadedMap) -> Iterator[Hit]:
     for key, purpose in loaded.model.purposes.items():
         if purpose.retention is None and key not in ruled:
             yield Hit(("purposes", key), f"purpose '{key}' says nothing about how long its data is kept", target=key)
+
+
+@rule(
+    "automated-decision-without-ground",
+    ERROR,
+    "Art. 22(2), 22(4)",
+    "An automated decision on a ground Art. 22(2) does not allow",
+    "base the purpose on the contract, a law (basis legal_obligation or public_task, naming it) or explicit "
+    "consent; with special categories, only explicit consent or a substantial public interest",
+)
+def automated_decision_without_ground(loaded: LoadedMap) -> Iterator[Hit]:
+    allowed = (LegalBasis.contract, LegalBasis.consent, LegalBasis.legal_obligation, LegalBasis.public_task)
+    for key, purpose in loaded.model.purposes.items():
+        if purpose.automated_decision is None:
+            continue
+        where = ("purposes", key, "automated_decision")
+        if purpose.basis not in allowed:
+            yield Hit(
+                where,
+                f"purpose '{key}' takes decisions by automated means alone on {purpose.basis.value}: Art. 22(2) "
+                "allows them only when necessary for a contract, authorised by law, or with explicit consent",
+                target=key,
+            )
+        elif purpose.special_condition is not None and purpose.special_condition not in (
+            SpecialCondition.explicit_consent,
+            SpecialCondition.substantial_public_interest,
+        ):
+            yield Hit(
+                where,
+                f"purpose '{key}' takes automated decisions on special categories under "
+                f"{purpose.special_condition.value}: Art. 22(4) allows only explicit consent or a substantial "
+                "public interest",
+                target=key,
+            )
 
 
 @rule(
