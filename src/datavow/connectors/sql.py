@@ -7,17 +7,17 @@ the URL without its password and says what to check.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
 from sqlalchemy import Engine, create_engine, make_url
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from datavow.errors import ConnectionError_
+from datavow.errors import ConnectionError_, MapError
 
 # Seconds to wait for a server to answer before calling it unreachable: `datavow check` runs
 # in CI, where a firewalled host must fail fast rather than hang for the TCP default.
@@ -35,6 +35,22 @@ _TIMEOUT_ARGUMENT = {
 _SERVER_HINT = (
     "check that the server is running and reachable from here, the user name and password, and that the database exists"
 )
+
+
+def reachable_connections(urls: Iterable[tuple[str, Callable[[], str]]]) -> Iterator[tuple[str, Connection]]:
+    """An open connection to each system of ``urls`` (name, a function giving its URL) that can be
+    reached, one at a time; a system that cannot be reached, or whose URL cannot be formed, is
+    skipped: the drift check reports it already."""
+    for system, url in urls:
+        try:
+            engine = connect(url(), system=system)
+        except (ConnectionError_, MapError):
+            continue
+        try:
+            with engine.connect() as connection:
+                yield system, connection
+        finally:
+            engine.dispose()
 
 
 def connect(url: str, *, system: str | None = None, timeout: int = CONNECT_TIMEOUT_S) -> Engine:

@@ -10,9 +10,9 @@ can be the person's own. Each table is one step, however many ways lead to it.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 from datavow.datamap.load import LoadedMap, TableRef
 from datavow.datamap.model import Reference
@@ -299,3 +299,25 @@ def _check_tenancy(
                 f"{step.label} is reached from {', '.join(foreign)} in another system and names no tenant: it "
                 f"would reach other tenants' rows — give it 'tenant_column:', or a reference to {system.tenant.table}"
             )
+
+
+T = TypeVar("T")
+
+
+def children_first(loaded: LoadedMap, items: Sequence[T], table: Callable[[T], TableKey]) -> list[T]:
+    """``items`` (each about the table ``table(item)``) ordered so that a table comes before every
+    table it references: the order deletes must take for foreign keys (a cycle: plan order)."""
+    remaining = list(items)
+    ordered: list[T] = []
+    while remaining:
+        tables = {table(item) for item in remaining}
+        referenced = {
+            target
+            for item in remaining
+            for reference in loaded.table(*table(item)).table.references.values()
+            if (target := loaded.table(*table(item)).target(reference)) != table(item) and target in tables
+        }
+        chosen = next((item for item in remaining if table(item) not in referenced), remaining[0])
+        remaining.remove(chosen)
+        ordered.append(chosen)
+    return ordered

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
-from datavow.connectors.sql import connect
+from datavow.connectors.sql import reachable_connections
 from datavow.datamap import LoadedMap, TableRef
 from datavow.datamap.model import FieldErasure, FieldStrategy, TableErasure
-from datavow.errors import ConnectionError_, MapError, RequestError
+from datavow.errors import RequestError
 from datavow.findings import Finding, Severity
 from datavow.requests.erase_systems import key_columns
 from datavow.requests.strategies import Erasing, Keys, rewrite
@@ -51,41 +52,33 @@ def check_erasure_fit(loaded: LoadedMap, systems: Iterable[str]) -> list[Finding
     """
     findings: list[Finding] = []
     keys = Keys.for_run(os.urandom(32))  # judging fit runs nothing: any key will do
-    for system in systems:
-        refs = [ref for ref in loaded.tables() if ref.system_name == system]
-        try:
-            engine = connect(loaded.system_url(system), system=system)
-        except (ConnectionError_, MapError):
-            continue
-        try:
-            with engine.connect() as connection:
-                for ref in refs:
-                    fields = list(_erased_fields(loaded, ref))
-                    if not fields:
-                        continue
-                    try:
-                        table = sa.Table(ref.table_name, sa.MetaData(), schema=ref.schema, autoload_with=connection)
-                    except (NoSuchTableError, SQLAlchemyError):
-                        continue
-                    for name, erasure in fields:
-                        if name not in table.c:
-                            continue
-                        target = Erasing(f"{ref.label}.{name}", table.c[name], erasure, connection.dialect.name, keys)
-                        try:
-                            rewrite(target)
-                        except RequestError as exc:
-                            message, _, hint = str(exc).partition(" — ")
-                            findings.append(
-                                Finding(
-                                    rule=RULE,
-                                    severity=Severity.error,
-                                    message=f"{message}: an erasure would be refused",
-                                    hint=hint,
-                                    article="Art. 17(1)",
-                                    location=loaded.index.locate(ref.path + ("fields", name), key=True),
-                                    target=f"{ref.label}.{name}",
-                                )
-                            )
-        finally:
-            engine.dispose()
+    urls = [(system, partial(loaded.system_url, system)) for system in systems]
+    for system, connection in reachable_connections(urls):
+        for ref in (ref for ref in loaded.tables() if ref.system_name == system):
+            fields = list(_erased_fields(loaded, ref))
+            if not fields:
+                continue
+            try:
+                table = sa.Table(ref.table_name, sa.MetaData(), schema=ref.schema, autoload_with=connection)
+            except (NoSuchTableError, SQLAlchemyError):
+                continue
+            for name, erasure in fields:
+                if name not in table.c:
+                    continue
+                target = Erasing(f"{ref.label}.{name}", table.c[name], erasure, connection.dialect.name, keys)
+                try:
+                    rewrite(target)
+                except RequestError as exc:
+                    message, _, hint = str(exc).partition(" — ")
+                    findings.append(
+                        Finding(
+                            rule=RULE,
+                            severity=Severity.error,
+                            message=f"{message}: an erasure would be refused",
+                            hint=hint,
+                            article="Art. 17(1)",
+                            location=loaded.index.locate(ref.path + ("fields", name), key=True),
+                            target=f"{ref.label}.{name}",
+                        )
+                    )
     return findings

@@ -29,6 +29,7 @@ from datavow.datamap.load import LoadedMap
 from datavow.datamap.model import DataField, FieldErasure, FieldStrategy, Table, TableErasure
 from datavow.errors import RequestError
 from datavow.plan.model import Discovery, Selection, Step
+from datavow.plan.planner import children_first
 from datavow.requests.erase_holds import HoldCondition, hold_condition
 from datavow.requests.erase_systems import (
     Reflector,
@@ -171,7 +172,7 @@ def _system_work(
     loaded: LoadedMap, discovery: Discovery, system: str, reflector: Reflector, keys: Keys, now: datetime
 ) -> _SystemWork:
     work = _SystemWork([], [])
-    for step, selection in _children_first(loaded, selected_steps(discovery, system)):
+    for step, selection in children_first(loaded, selected_steps(discovery, system), lambda item: item[0].table):
         outcome = StepErasure(step.label, _action(loaded.table(*step.table).table))
         work.outcomes.append(outcome)
         work.statements.extend(_step_statements(loaded, outcome, step, selection, reflector, keys, now))
@@ -264,21 +265,3 @@ def _column(table: sa.Table, step: Step, name: str) -> sa.Column[Any]:
             "drift, then fix the map or the table"
         )
     return table.c[name]
-
-
-def _children_first(loaded: LoadedMap, steps: list[tuple[Step, Selection]]) -> list[tuple[Step, Selection]]:
-    """Steps ordered so that a table comes before every table it references (cycles: plan order)."""
-    remaining = list(steps)
-    ordered: list[tuple[Step, Selection]] = []
-    while remaining:
-        tables = {step.table for step, _ in remaining}
-        referenced = {
-            target
-            for step, _ in remaining
-            for reference in loaded.table(*step.table).table.references.values()
-            if (target := loaded.table(*step.table).target(reference)) != step.table and target in tables
-        }
-        chosen = next((item for item in remaining if item[0].table not in referenced), remaining[0])
-        remaining.remove(chosen)
-        ordered.append(chosen)
-    return ordered

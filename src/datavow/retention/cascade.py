@@ -12,6 +12,8 @@ is deleted), and no foreign key there can break.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
+from dataclasses import replace
 
 from datavow.datamap.load import LoadedMap
 from datavow.plan.model import Link, Plan, Step, TableKey
@@ -43,22 +45,41 @@ def cascade_plan(loaded: LoadedMap, start: TableKey) -> Plan:
                 order.append(child)
                 queue.append(child)
             links[child].append(link)
-    steps = []
-    for key in order:
-        ref = loaded.table(*key)
-        reads = dict.fromkeys(
-            column for other in order for link in links[other] if link.source == key for column in link.source_columns
+    return Plan(steps=with_reads([table_step(loaded, key, links[key]) for key in order]), identity_kinds=frozenset())
+
+
+def table_step(
+    loaded: LoadedMap, key: TableKey, links: Iterable[Link] = (), *, tenant_column: str | None = None
+) -> Step:
+    """The step of table ``key`` in a plan that starts from given rows (no identities)."""
+    ref = loaded.table(*key)
+    return Step(
+        table=key,
+        schema=ref.schema,
+        key=tuple(ref.table.primary_key or ()),
+        identities={},
+        links=tuple(links),
+        tenant_column=tenant_column,
+        reads=(),
+        subject=ref.table.subject,
+    )
+
+
+def with_reads(steps: Iterable[Step]) -> tuple[Step, ...]:
+    """``steps``, each reading the columns that later links take from it."""
+    listed = list(steps)
+    return tuple(
+        replace(
+            step,
+            reads=tuple(
+                dict.fromkeys(
+                    column
+                    for other in listed
+                    for link in other.links
+                    if link.source == step.table
+                    for column in link.source_columns
+                )
+            ),
         )
-        steps.append(
-            Step(
-                table=key,
-                schema=ref.schema,
-                key=tuple(ref.table.primary_key or ()),
-                identities={},
-                links=tuple(links[key]),
-                tenant_column=None,
-                reads=tuple(reads),
-                subject=ref.table.subject,
-            )
-        )
-    return Plan(steps=tuple(steps), identity_kinds=frozenset())
+        for step in listed
+    )

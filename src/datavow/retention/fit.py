@@ -11,14 +11,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 from sqlalchemy.sql import sqltypes
 
-from datavow.connectors.sql import connect
+from datavow.connectors.sql import reachable_connections
 from datavow.datamap import LoadedMap
-from datavow.errors import ConnectionError_, DatavowError, MapError
+from datavow.errors import ConnectionError_, DatavowError
 from datavow.findings import Finding, Severity
 from datavow.requests.erase_systems import Reflector
 from datavow.requests.strategies import Keys, register_functions
@@ -36,21 +37,16 @@ def check_retention_fit(loaded: LoadedMap, systems: Iterable[str]) -> list[Findi
     findings: list[Finding] = []
     keys = Keys.for_run(os.urandom(32))  # planning runs nothing: any key will do
     now = datetime.now(UTC)
-    chosen = set(systems)
-    for system in dict.fromkeys(rule.system for rule in rules_of(loaded) if rule.system in chosen):
-        try:
-            engine = connect(loaded.system_url(system), system=system)
-        except (ConnectionError_, MapError):
-            continue
-        try:
-            with engine.connect() as connection:
-                register_functions(connection)
-                for rule in (r for r in rules_of(loaded, [system])):
-                    problem = _problem(loaded, rule, connection, keys, now)
-                    if problem is not None:
-                        findings.append(_finding(loaded, rule, problem))
-        finally:
-            engine.dispose()
+    by_system: dict[str, list[Rule]] = {}
+    for rule in rules_of(loaded):
+        by_system.setdefault(rule.system, []).append(rule)
+    urls = [(system, partial(loaded.system_url, system)) for system in dict.fromkeys(systems) if system in by_system]
+    for system, connection in reachable_connections(urls):
+        register_functions(connection)
+        for rule in by_system[system]:
+            problem = _problem(loaded, rule, connection, keys, now)
+            if problem is not None:
+                findings.append(_finding(loaded, rule, problem))
     return findings
 
 

@@ -47,7 +47,7 @@ from datavow.retention.offboard_state import (
     row_of,
     view_of,
 )
-from datavow.retention.sweep import Progress, Sweeper, default_worker
+from datavow.retention.sweep import Progress, Sweeper
 from datavow.retention.work import Work
 from datavow.secrets import load_key
 from datavow.store import Store
@@ -327,15 +327,15 @@ def delete_tenant(
             "'datavow tenant export' first, or delete without returning it with --force"
         )
     plan = tenant_plan(loaded, system, tenant)
-    sweeper = Sweeper(
+    sweeper = Sweeper.for_map(
+        loaded,
         store,
         actor=actor,
-        worker=worker or default_worker(),
-        chunk_rows=chunk_rows or loaded.model.retention.chunk_rows,
-        seconds=loaded.model.retention.transaction_seconds,
+        worker=worker,
+        chunk_rows=chunk_rows,
         progress=progress,
-        kind="offboarding",
         stop=stop,
+        kind="offboarding",
     )
     with _engine(loaded, system, engine) as connected:
         works = tenant_works(loaded, plan, connected, now)

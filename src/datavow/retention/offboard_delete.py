@@ -28,9 +28,10 @@ from sqlalchemy.engine import Engine
 from datavow.datamap.load import LoadedMap
 from datavow.errors import PlanError
 from datavow.plan.model import Plan, Step, TableKey
+from datavow.plan.planner import children_first
 from datavow.requests.erase_holds import HoldCondition, Reflect, hold_condition
 from datavow.requests.erase_systems import Reflector
-from datavow.retention.offboard_plan import children_first, membership
+from datavow.retention.offboard_plan import membership
 from datavow.retention.work import Chunk, Due
 
 
@@ -129,7 +130,7 @@ def tenant_works(loaded: LoadedMap, plan: Plan, engine: Engine, now: datetime) -
         tables = {step.table: reflector.step(step) for step in plan.steps}
         mine = membership(plan, tables)
         works = []
-        for step in children_first(loaded, plan.steps):
+        for step in children_first(loaded, plan.steps, lambda step: step.table):
             table = tables[step.table]
             hold = hold_condition(loaded, step.table, table, reflector, now)
             works.append(

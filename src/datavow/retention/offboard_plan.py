@@ -26,7 +26,7 @@ from datavow.errors import PlanError, RequestError
 from datavow.plan.model import Plan, Step, TableKey
 from datavow.plan.planner import tenant_column
 from datavow.plan.sql import NO_MATCH, typed_value
-from datavow.retention.cascade import cascade_plan
+from datavow.retention.cascade import cascade_plan, table_step, with_reads
 
 Seeds = dict[TableKey, dict[tuple[str, ...], set[tuple[object, ...]]]]
 
@@ -73,59 +73,14 @@ def tenant_plan(loaded: LoadedMap, system: str, tenant: str) -> Plan:
     for ref in loaded.tables():
         key = (ref.system_name, ref.table_name)
         if ref.system_name == system and key not in planned and (column := tenant_column(ref)):
-            steps.append(
-                Step(
-                    table=key,
-                    schema=ref.schema,
-                    key=tuple(ref.table.primary_key or ()),
-                    identities={},
-                    links=(),
-                    tenant_column=column,
-                    reads=(),
-                    subject=ref.table.subject,
-                )
-            )
-    reads = {
-        step.table: tuple(
-            dict.fromkeys(
-                column
-                for other in steps
-                for link in other.links
-                if link.source == step.table
-                for column in link.source_columns
-            )
-        )
-        for step in steps
-    }
-    return Plan(
-        steps=tuple(replace(step, reads=reads[step.table]) for step in steps),
-        identity_kinds=frozenset(),
-        tenant=str(tenant).strip(),
-    )
+            steps.append(table_step(loaded, key, tenant_column=column))
+    return Plan(steps=with_reads(steps), identity_kinds=frozenset(), tenant=str(tenant).strip())
 
 
 def tenant_seeds(plan: Plan) -> Seeds:
     """Discovery's seeds: every step with a tenant column starts from the rows it names."""
     assert plan.tenant is not None
     return {step.table: {(step.tenant_column,): {(plan.tenant,)}} for step in plan.steps if step.tenant_column}
-
-
-def children_first(loaded: LoadedMap, steps: tuple[Step, ...]) -> list[Step]:
-    """``steps`` ordered so that a table comes before every table it references (cycles: plan order)."""
-    remaining = list(steps)
-    ordered: list[Step] = []
-    while remaining:
-        tables = {step.table for step in remaining}
-        referenced = {
-            target
-            for step in remaining
-            for reference in loaded.table(*step.table).table.references.values()
-            if (target := loaded.table(*step.table).target(reference)) != step.table and target in tables
-        }
-        chosen = next((step for step in remaining if step.table not in referenced), remaining[0])
-        remaining.remove(chosen)
-        ordered.append(chosen)
-    return ordered
 
 
 def membership(plan: Plan, tables: Mapping[TableKey, sa.Table]) -> dict[TableKey, sa.ColumnElement[bool]]:

@@ -29,7 +29,6 @@ from datavow.connectors.sql import redact, translate_errors
 from datavow.datamap.load import LoadedMap
 from datavow.errors import DatavowError
 from datavow.requests.lifecycle_identities import state_directory
-from datavow.retention.cascade import cascade_plan
 from datavow.retention.locks import LockLost, acquire, holder_of, release, renew
 from datavow.retention.own import OWN_SYSTEM, own_works
 from datavow.retention.rules import Rule, rules_of
@@ -110,7 +109,7 @@ def retention_plan(
         with translate_errors(engine.url, rule.system):
             work = TableWork(loaded, rule, engines, key, now)
             due = work.due()
-        cascade = cascade_plan(loaded, rule.table).steps[1:] if work.cascades else ()
+        cascade = work.plan.steps[1:] if work.cascades else ()
         after = rule.ref.table.retention.after if rule.ref.table.retention else None
         plans.append(
             RulePlan(
@@ -271,14 +270,8 @@ def run_sweep(
     by_system: dict[str, list[Rule]] = {}
     for rule in rules_of(loaded, [name for name in chosen if name != OWN_SYSTEM] if systems is not None else None):
         by_system.setdefault(rule.system, []).append(rule)
-    sweeper = Sweeper(
-        store,
-        actor=actor,
-        worker=worker or default_worker(),
-        chunk_rows=chunk_rows or loaded.model.retention.chunk_rows,
-        seconds=loaded.model.retention.transaction_seconds,
-        progress=progress,
-        stop=stop,
+    sweeper = Sweeper.for_map(
+        loaded, store, actor=actor, worker=worker, chunk_rows=chunk_rows, progress=progress, stop=stop
     )
     outcomes = []
     if store is not None and (systems is None or OWN_SYSTEM in chosen):
@@ -313,6 +306,32 @@ class Sweeper:
         self.store, self.actor, self.worker, self.kind = store, actor, worker, kind
         self.fixed, self.target = chunk_rows, seconds
         self.progress, self.stop = progress, stop
+
+    @classmethod
+    def for_map(
+        cls,
+        loaded: LoadedMap,
+        store: Store | None,
+        *,
+        actor: str,
+        worker: str | None = None,
+        chunk_rows: int | None = None,
+        progress: Progress | None = None,
+        stop: Callable[[], bool] | None = None,
+        kind: str = "retention",
+    ) -> Sweeper:
+        """A sweeper sized as the map's ``retention:`` says, unless ``chunk_rows`` fixes the size."""
+        settings = loaded.model.retention
+        return cls(
+            store,
+            actor=actor,
+            worker=worker or default_worker(),
+            chunk_rows=chunk_rows or settings.chunk_rows,
+            seconds=settings.transaction_seconds,
+            progress=progress,
+            stop=stop,
+            kind=kind,
+        )
 
     def sweep(
         self, system: str, works: Callable[[], Sequence[Work]], now: datetime, details: Mapping[str, object]

@@ -161,42 +161,35 @@ class TableWork:
         if low > high:
             return Chunk(0, more=False)
         upper = low + width
-        within = sa.and_(key >= low, key < upper, c.due)
-        statement: sa.Executable
-        if c.rewrites:
-            statement = c.table.update().where(within).values(_values(c))
-        else:
-            statement = c.table.delete().where(within)
-        started = time.perf_counter()
-        with self.engine.begin() as connection:
-            register_functions(connection)
-            changed = connection.execute(statement).rowcount
+        chunk = self._commit(self._change(sa.and_(key >= low, key < upper, c.due)))
         self._range[0] = upper
-        seconds = time.perf_counter() - started
-        return Chunk(changed, {self.label: changed} if changed else {}, seconds=seconds, more=upper <= high)
+        chunk.more = upper <= high
+        return chunk
 
     # -- one statement
 
     def _bounded(self, rows: int) -> Chunk:
         c = self.conditions
-        statement: sa.Executable
         if self.dialect in ("mysql", "mariadb"):
-            if c.rewrites:
-                statement = c.table.update().where(c.due).values(_values(c)).with_dialect_options(mysql_limit=rows)
-            else:
-                statement = c.table.delete().where(c.due).with_dialect_options(mysql_limit=rows)
-        else:
-            chosen = sa.select(*self.key).where(c.due).limit(rows)
-            match: sa.ColumnElement[bool]
-            match = self.key[0].in_(chosen) if len(self.key) == 1 else sa.tuple_(*self.key).in_(chosen)
-            if self.dialect == "postgresql" and len(self.key) == 1:
-                # PostgreSQL plans `IN (SELECT … LIMIT n)` as a hash join over the whole table once n
-                # grows; `= ANY(ARRAY(SELECT …))` keeps it on the key's index
-                match = self.key[0] == sa.any_(sa.func.array(chosen.scalar_subquery()))
-            if c.rewrites:
-                statement = c.table.update().where(match).values(_values(c))
-            else:
-                statement = c.table.delete().where(match)
+            return self._commit(self._change(c.due).with_dialect_options(mysql_limit=rows))
+        chosen = sa.select(*self.key).where(c.due).limit(rows)
+        match: sa.ColumnElement[bool]
+        match = self.key[0].in_(chosen) if len(self.key) == 1 else sa.tuple_(*self.key).in_(chosen)
+        if self.dialect == "postgresql" and len(self.key) == 1:
+            # PostgreSQL plans `IN (SELECT … LIMIT n)` as a hash join over the whole table once n
+            # grows; `= ANY(ARRAY(SELECT …))` keeps it on the key's index
+            match = self.key[0] == sa.any_(sa.func.array(chosen.scalar_subquery()))
+        return self._commit(self._change(match))
+
+    def _change(self, where: sa.ColumnElement[bool]) -> sa.Update | sa.Delete:
+        """What the rule does to the rows ``where`` selects: erase their fields, or delete them."""
+        c = self.conditions
+        if c.rewrites:
+            return c.table.update().where(where).values(_values(c))
+        return c.table.delete().where(where)
+
+    def _commit(self, statement: sa.Executable) -> Chunk:
+        """Run one chunk's statement in its own transaction, timed."""
         started = time.perf_counter()
         with self.engine.begin() as connection:
             register_functions(connection)
@@ -211,10 +204,9 @@ class TableWork:
         with self.engine.connect() as connection:
             register_functions(connection)
             keys = {tuple(row) for row in connection.execute(sa.select(*self.key).where(c.due).limit(rows))}
-        if not keys:
-            return Chunk(0)
-        seeds = {self.rule.table: {tuple(column.name for column in self.key): keys}}
-        with self.engine.connect() as connection:
+            if not keys:
+                return Chunk(0)
+            seeds = {self.rule.table: {tuple(column.name for column in self.key): keys}}
             discovery = discover(self.erasing, self.plan, {}, {self.rule.system: connection}, seeds=seeds)
         started = time.perf_counter()
         result = erase(self.erasing, discovery, {self.rule.system: self.engine}, key=self.secret, now=self.now)
