@@ -6,11 +6,12 @@ import time
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import TaskID
 from rich.table import Table
 
 from datavow.check import check_map
 from datavow.cli import console
+from datavow.cli.options import progress_bar
 from datavow.demo import COMPANIES, build_demo, record_demo
 from datavow.findings import Severity
 
@@ -25,14 +26,7 @@ from datavow.findings import Severity
 def demo(folder: Path, url: str | None, scale: float, seed: int, companies: tuple[str, ...], force: bool) -> None:
     """Build the demo companies in FOLDER, check each, and print a tour."""
     started = time.monotonic()
-    with Progress(
-        TextColumn("{task.description:<34}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
+    with progress_bar(width=34) as progress:
         tasks: dict[str, TaskID] = {}
 
         def on_progress(company: str, table: str, done: int, total: int) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from datavow.store import STATE_URL_ENV, Store, default_state_url, open_store
 
@@ -67,3 +68,19 @@ def split_pair(text: str, shape: str, option: str) -> tuple[str, str]:
     if not sep or not key.strip():
         raise click.BadParameter(f"{text!r} is not {shape}", param_hint=option)
     return key.strip(), value
+
+
+def progress_bar(*, width: int, quiet: bool = False) -> Progress:
+    """The bar every long command shows: what, how far, how long; it disappears when done and
+    stays out of the way of ``--json`` output (``quiet``)."""
+    from datavow.cli import console
+
+    return Progress(
+        TextColumn(f"{{task.description:<{width}}}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=quiet,
+    )

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from datavow.cli import console
-from datavow.cli.options import actor_option, open_state, split_pair, state_options
+from datavow.cli.options import actor_option, open_state, progress_bar, split_pair, state_options
 from datavow.cli.requests import identities_from, identity_options, request_group, requests_group
 from datavow.datamap import LoadedMap, load_map
 from datavow.plan import compile_plan, explain, parse_identities, render_plan
@@ -38,15 +37,7 @@ def _run(
     as_json: bool,
 ) -> None:
     key = load_key(state_directory(loaded.path))
-    with Progress(
-        TextColumn("{task.description:<40}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=as_json,
-    ) as bar:
+    with progress_bar(width=40, quiet=as_json) as bar:
         task = bar.add_task(f"request #{record.id} ({record.kind.value})", total=None)
 
         def progress(system: str, step: str, done: int, total: int) -> None:

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from datavow.cli import console
-from datavow.cli.options import actor_option, map_option, open_state, state_options
+from datavow.cli.options import actor_option, map_option, open_state, progress_bar, state_options
 from datavow.connectors.sql import connect
 from datavow.datamap import LoadedMap, load_map
 from datavow.requests.lifecycle_identities import state_directory
@@ -109,18 +108,6 @@ def plan_command(map_path: Path, systems: tuple[str, ...], at: datetime | None, 
         console.print(f"{plan.due:,} rows due; nothing was changed. Run 'datavow retention run' to sweep.", style="dim")
 
 
-def _bar(as_json: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description:<36}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=as_json,
-    )
-
-
 def _show(outcome: SystemSweep) -> None:
     style = {"done": "green", "locked": "yellow"}.get(outcome.status, "red")
     console.print(
@@ -162,7 +149,7 @@ def run_command(
     with (
         open_state(state_url, map_path, create=True) as store,
         _engines(loaded, systems) as engines,
-        _bar(as_json) as bar,
+        progress_bar(width=36, quiet=as_json) as bar,
         stop.on_signals(),
     ):
         tasks: dict[str, Any] = {}
