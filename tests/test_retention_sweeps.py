@@ -368,10 +368,10 @@ def test_datavow_sweeps_its_own_records(tmp_path: Path, quiet_env: dict[str, str
 
 def write_package(path: Path, request_id: int, expires_at: datetime) -> None:
     """A package as ``export_access`` writes it (only its clear header matters here)."""
-    from datavow.requests.export import ExportHeader, _write_sealed
+    from datavow.requests.export import ExportHeader, write_sealed
 
     header = ExportHeader(str(request_id), expires_at - timedelta(days=30), expires_at)
-    _write_sealed(path, bytes(range(32)), header, iter([b"zip bytes"]))
+    write_sealed(path, bytes(range(32)), header, iter([b"zip bytes"]))
 
 
 # --------------------------------------------------------------------------- the schedule

@@ -145,7 +145,7 @@ def export_access(
     header = ExportHeader(request.request_id, generated_at, expires_at)
     writer = _PackageWriter(loaded, engines, request, header, tenant, StreamingArchive(generated_at))
     writer.own_records = {name: list(rows) for name, rows in (own_records or {}).items() if rows}
-    size = _write_sealed(out_path, key, header, writer.archive_bytes(selections))
+    size = write_sealed(out_path, key, header, writer.archive_bytes(selections))
     return ExportPackage(out_path, header, tuple(writer.tables), tuple(writer.archive.files), size)
 
 
@@ -356,8 +356,9 @@ def _context(header_bytes: bytes) -> bytes:
     return b"datavow-export\0" + header_bytes
 
 
-def _write_sealed(out_path: Path, key: bytes, header: ExportHeader, plain: Iterator[bytes]) -> int:
-    """Write the header and the sealed ``plain`` stream to ``out_path``; return its size."""
+def write_sealed(out_path: Path, key: bytes, header: ExportHeader, plain: Iterator[bytes]) -> int:
+    """Write the header and the sealed ``plain`` stream to ``out_path``; return its size. The one
+    writer of the package format: access exports and a tenant's return both use it."""
     header_bytes = _header_bytes(header)
     prelude = _MAGIC + struct.pack(">I", len(header_bytes)) + header_bytes
     _write_whole(out_path, itertools.chain([prelude], seal_stream(derive(key, SUBKEY), plain, _context(header_bytes))))

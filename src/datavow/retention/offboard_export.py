@@ -27,7 +27,7 @@ from datavow.datamap.load import LoadedMap
 from datavow.plan.discovery import discover
 from datavow.plan.model import Plan, Selection
 from datavow.plan.sql import reflect_table
-from datavow.requests.export import ExportHeader, _write_sealed, withheld_columns
+from datavow.requests.export import ExportHeader, withheld_columns, write_sealed
 from datavow.requests.export_archive import ArchiveFile, StreamingArchive
 from datavow.requests.export_rows import person_rows, write_csv, write_json
 from datavow.retention.offboard_documents import organization_facts, render, system_facts
@@ -94,7 +94,7 @@ def write_return(
     generated_at = datetime.now(UTC)
     header = ExportHeader(f"offboarding-{facts.offboarding}", generated_at, expires_at)
     writer = _ReturnWriter(loaded, engine, plan, facts, header, StreamingArchive(generated_at), [])
-    size = _write_sealed(out_path, key, header, writer.archive_bytes())
+    size = write_sealed(out_path, key, header, writer.archive_bytes())
     return ReturnPackage(
         out_path, header, tuple(writer.tables), tuple(writer.archive.files), size, file_sha256(out_path)
     )
