@@ -15,9 +15,9 @@ from sqlalchemy.engine import Engine
 
 from datavow.cli import console
 from datavow.cli.options import actor_option, map_option, open_state, progress_bar, state_options
-from datavow.connectors.sql import connect
 from datavow.datamap import LoadedMap, load_map
 from datavow.requests.lifecycle_identities import state_directory
+from datavow.requests.service import open_engines
 from datavow.retention import SweepResult, SystemSweep, retention_plan, rules_of, run_sweep
 from datavow.retention.offboard import DueRun
 from datavow.retention.own import OWN_SYSTEM
@@ -53,14 +53,8 @@ def _engines(loaded: LoadedMap, systems: tuple[str, ...], *, tenants: bool = Fal
         names = []
     if tenants:
         names += [name for name, system in loaded.model.systems.items() if system.tenant is not None]
-    engines: dict[str, Engine] = {}
-    try:
-        for name in dict.fromkeys(names):
-            engines[name] = connect(loaded.system_url(name), system=name)
+    with open_engines(loaded, list(dict.fromkeys(names))) as engines:
         yield engines
-    finally:
-        for engine in engines.values():
-            engine.dispose()
 
 
 def _when(value: object) -> str:

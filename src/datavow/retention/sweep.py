@@ -61,10 +61,6 @@ class RulePlan:
     held: int  # rows past their period that a legal hold keeps
     cascade: tuple[str, ...]  # tables whose rows follow a due row (they reference it)
 
-    @property
-    def action(self) -> str:
-        return self.does
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "rule": self.label,
