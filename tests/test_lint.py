@@ -155,6 +155,25 @@ CASES = [
         "    automated_decision: {logic: A risk score., consequences: Blocked.}\n",
         "automated_decision:",
     ),
+    # What the record of processing and the privacy statement need (datavow.lint.record)
+    ("system-without-location", "    location: {country: NL, provider: host}\n", "", "  shop:"),
+    ("measures-missing", "recipients:\n", "documents: {languages: [en]}\nrecipients:\n", "organization:"),
+    ("dpo-undeclared", "recipients:\n", "documents: {languages: [en]}\nrecipients:\n", "organization:"),
+    ("cookies-undeclared", "recipients:\n", "documents: {languages: [en]}\nrecipients:\n", "organization:"),
+    ("statement-undated", "recipients:\n", "documents: {languages: [en]}\nrecipients:\n", "organization:"),
+    (
+        "controller-served-without-contact",
+        "roles: [controller]",
+        "roles: [controller, processor]\n  controllers: {acme: {name: Acme}}",
+        "controllers:",
+    ),
+    ("processor-without-processing", "roles: [controller]", "roles: [controller, processor]", "roles:"),
+    (
+        "cookie-without-consent",
+        "recipients:\n",
+        "cookies:\n  placed:\n    track: {name: _t, purpose: security, duration: 1 year}\nrecipients:\n",
+        "track:",
+    ),
 ]
 
 

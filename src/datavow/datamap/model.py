@@ -26,6 +26,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from datavow.language import LANGUAGES, Language
+
 
 class Strict(BaseModel):
     """Base for every map model: unknown keys are errors, values are not coerced silently."""
@@ -346,12 +348,28 @@ class MeasureKind(StrEnum):
     organisational = "organisational"
 
 
+_DPV_TERM = re.compile(r"^[A-Z][A-Za-z0-9-]*$")
+
+
+def _check_dpv_term(value: Any) -> Any:
+    if isinstance(value, str) and not _DPV_TERM.match(value):
+        raise PydanticCustomError(
+            "dpv_term",
+            "'{value}' is not a DPV term name — write it as DPV spells it, e.g. 'EncryptionInTransfer'",
+            {"value": value},
+        )
+    return value
+
+
 class Measure(Strict):
     """A technical or organisational security measure (Art. 32, Art. 30(1)(g))."""
 
     name: str
     kind: MeasureKind
     description: str | None = None
+    # The W3C DPV measure it is (``EncryptionInTransfer``), for the JSON-LD record; a measure
+    # that is ``IncidentManagementProcedures`` is the breach procedure the statement describes.
+    dpv: Annotated[str, BeforeValidator(_check_dpv_term)] | None = None
 
 
 # --------------------------------------------------------------------------- tables
@@ -731,6 +749,58 @@ class Communication(Strict):
     topics: dict[str, CommunicationTopic] = Field(default_factory=dict)
 
 
+# --------------------------------------------------------------------------- cookies and documents
+
+
+def _cookie_duration(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() == "session":
+        return "session"
+    return str(_to_duration(value))
+
+
+class Cookie(Strict):
+    """A cookie (or similar storage) the website places on a visitor's device (ePrivacy Art. 5(3))."""
+
+    name: str  # as the browser shows it, e.g. ``_ga``
+    purpose: str  # the purpose it serves: its basis decides whether it needs consent
+    duration: Annotated[str, BeforeValidator(_cookie_duration)]  # ``session`` or a period
+    provider: str | None = None  # a recipient key when a third party places or reads it
+    description: str | None = None
+
+
+class Cookies(Strict):
+    """The top-level ``cookies:`` section. Absent: the map says nothing about cookies, and neither does
+    the statement; present and empty: the website places none."""
+
+    declaration: str | None = None  # where visitors see and change their cookie choices
+    placed: dict[str, Cookie] = Field(default_factory=dict)
+
+
+class StatementSettings(Strict):
+    """What the privacy statement says about itself: its date, where it is published, its review."""
+
+    updated: date | None = None
+    url: str | None = None
+    review: DurationField | None = None
+
+
+class Documents(Strict):
+    """The top-level ``documents:`` section: languages, the default one, and the company's templates."""
+
+    languages: list[Language] = Field(default_factory=lambda: list(LANGUAGES), min_length=1)
+    language: Language = "en"
+    templates: str | None = None  # a folder (relative to the map) whose files override the built-in ones
+    statement: StatementSettings = Field(default_factory=StatementSettings)
+
+    @model_validator(mode="after")
+    def _default_is_published(self) -> Documents:
+        if self.language not in self.languages:
+            raise PydanticCustomError(
+                "language", "the default language '{language}' is not among 'languages'", {"language": self.language}
+            )
+        return self
+
+
 # --------------------------------------------------------------------------- the map
 
 
@@ -749,6 +819,8 @@ class DataMap(Strict):
     systems: dict[str, System] = Field(default_factory=dict)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     communication: Communication = Field(default_factory=Communication)
+    cookies: Cookies | None = None
+    documents: Documents = Field(default_factory=Documents)
 
     @field_validator("recipients", "subjects", "purposes", "measures", "systems", "identities")
     @classmethod

@@ -105,6 +105,12 @@ class _Resolver:
         settings = getattr(self.map, "retention", None)
         for name in settings.systems if settings is not None else {}:
             self.known(("retention", "systems", name), "system", name, _names(self.raw, "systems"), "systems")
+        cookies = getattr(self.map, "cookies", None)
+        for name, cookie in cookies.placed.items() if cookies is not None else ():
+            self.known(("cookies", "placed", name, "purpose"), "purpose", cookie.purpose, purposes, "purposes")
+            if cookie.provider is not None:
+                where: PathKey = ("cookies", "placed", name, "provider")
+                self.known(where, "recipient", cookie.provider, recipients, "recipients")
 
     def extend_taxonomy(self) -> None:
         extension = self.map.taxonomy.categories

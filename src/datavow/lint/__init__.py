@@ -72,7 +72,7 @@ def run_lint(
     ignore: Iterable[str] = (),
 ) -> list[Finding]:
     """Run every registered rule (or those in ``select``, less those in ``ignore``)."""
-    from datavow.lint import rules  # noqa: F401 - importing registers the rules
+    from datavow.lint import record, rules  # noqa: F401 - importing registers the rules
 
     chosen = set(select) if select is not None else set(RULES)
     skipped = set(ignore)
@@ -88,7 +88,7 @@ def run_lint(
 
 
 def all_rules() -> list[Rule]:
-    from datavow.lint import rules  # noqa: F401 - importing registers the rules
+    from datavow.lint import record, rules  # noqa: F401 - importing registers the rules
 
     return [RULES[key] for key in sorted(RULES)]
 
