@@ -70,13 +70,14 @@ def _register() -> None:
     from datavow.cli.consent import consent_group
     from datavow.cli.demo import demo
     from datavow.cli.importing import import_group
+    from datavow.cli.incident import incident_group
     from datavow.cli.requests import request_group, requests_group
     from datavow.cli.retention import retention_group, worker_command
     from datavow.cli.taxonomy import taxonomy
     from datavow.cli.tenant import tenant_group
 
     commands = (check, rules, taxonomy, demo, import_group, audit, requests_group, request_group)
-    for command in (*commands, retention_group, worker_command, tenant_group, consent_group):
+    for command in (*commands, retention_group, worker_command, tenant_group, consent_group, incident_group):
         main.add_command(command)
 
 

@@ -1,6 +1,6 @@
 """datavow's own tables, as typed SQLAlchemy 2 models.
 
-One module per noun (``audit``, ``requests``, ``restrictions``, ``consent``; incidents later).
+One module per noun (``audit``, ``requests``, ``restrictions``, ``consent``, ``incidents``).
 Every model module must be imported here so that ``Base.metadata`` is complete: Alembic's
 autogenerate and the test that checks models against migrations both read it.
 """
@@ -18,6 +18,7 @@ from datavow.store.models.consent import (
     ConsentStateRow,
 )
 from datavow.store.models.discoveries import RequestDiscoveryRow
+from datavow.store.models.incidents import IncidentNoticeRow, IncidentRow
 from datavow.store.models.offboarding import OffboardingRow
 from datavow.store.models.requests import RequestIdentityRow, RequestRow, VerificationCodeRow
 from datavow.store.models.restrictions import RestrictionIdentityRow, RestrictionRow
@@ -35,6 +36,8 @@ __all__ = [
     "ConsentHeadRow",
     "ConsentNoticeRow",
     "ConsentStateRow",
+    "IncidentNoticeRow",
+    "IncidentRow",
     "OffboardingRow",
     "RequestDiscoveryRow",
     "RequestIdentityRow",

@@ -1,0 +1,421 @@
+"""``datavow incident open|analyse|classify|notify|resolve|close|list|show|export``: the incident
+register with its 72-hour clock (Art. 33, 34); thin over :mod:`datavow.incidents`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from datavow.cli import console
+from datavow.cli.options import actor_option, open_state, split_pair, state_options
+from datavow.datamap import load_map
+from datavow.incidents import (
+    AUTHORITY_HOURS,
+    CONTROLLER_HOURS,
+    Incident,
+    analyse_incident,
+    classify_incident,
+    close_incident,
+    export_register,
+    get_incident,
+    list_incidents,
+    notify,
+    open_incident,
+    parse_moment,
+    resolve_incident,
+    resolve_scope,
+)
+from datavow.incidents.clock import shown, zone_info
+from datavow.incidents.model import EXEMPTIONS, KINDS, PRIORITIES, RISKS
+from datavow.language import LANGUAGES, language
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the incident as JSON.")
+zone_option = click.option(
+    "--zone",
+    metavar="ZONE",
+    help="IANA time zone for times written without an offset (e.g. Europe/Brussels); never guessed.",
+)
+id_argument = click.argument("incident_id", metavar="ID", type=int)
+_STYLE = {"overdue": "bold red", "due_soon": "yellow", "done_late": "red", "done": "green"}
+
+
+@click.group("incident")
+def incident_group() -> None:
+    """The incident register: register a breach, analyse, classify, notify, resolve, evaluate."""
+
+
+def _moment(text: str | None, zone: str | None, what: str) -> datetime | None:
+    return parse_moment(text, zone, what=what) if text is not None else None
+
+
+@incident_group.command("open")
+@click.argument("title")
+@state_options
+@click.option("--description", required=True, help="What happened: the nature of the breach.")
+@click.option("--aware", "aware_text", metavar="TIME", help="When you became aware (default: now); starts the clock.")
+@zone_option
+@click.option("--occurred-from", metavar="TIME", help="When the breach began, if known.")
+@click.option("--occurred-until", metavar="TIME", help="When it ended, if known.")
+@click.option("--discovery", help="How it came to light (a report, monitoring, a customer).")
+@click.option(
+    "--controller-hours",
+    type=click.IntRange(min=1),
+    default=CONTROLLER_HOURS,
+    show_default=True,
+    help="Hours after awareness by which each affected controller is told (your contracts' 'without undue delay').",
+)
+@json_option
+@actor_option
+def open_command(
+    title: str,
+    state_url: str | None,
+    map_path: Path,
+    description: str,
+    aware_text: str | None,
+    zone: str | None,
+    occurred_from: str | None,
+    occurred_until: str | None,
+    discovery: str | None,
+    controller_hours: int,
+    as_json: bool,
+    actor: str,
+) -> None:
+    """Register a breach (stage 1). The 72-hour clock runs from --aware, not from now."""
+    display = zone or _written_zone(aware_text) or "UTC"
+    aware = _moment(aware_text, zone, "--aware") or datetime.now(UTC)
+    with open_state(state_url, map_path, create=True) as store:
+        done = open_incident(
+            store,
+            title,
+            description,
+            aware_at=aware,
+            zone=display,
+            occurred_from=_moment(occurred_from, zone, "--occurred-from"),
+            occurred_until=_moment(occurred_until, zone, "--occurred-until"),
+            discovery=discovery,
+            controller_hours=controller_hours,
+            actor=actor,
+        )
+    due = shown(done.authority_clock(done.registered_at).due_at, done.zone)
+    _print(
+        done,
+        as_json,
+        f"incident {done.id} registered; unless it is assessed as no risk, the authority must be told by {due}",
+    )
+
+
+@incident_group.command("analyse")
+@id_argument
+@state_options
+@click.option("--table", "tables", multiple=True, metavar="SYSTEM.TABLE", help="An affected table (repeatable).")
+@click.option("--system", "systems", multiple=True, metavar="NAME", help="Every personal table of a system.")
+@click.option("--tenant", "tenants", multiple=True, metavar="KEY", help="Count only this tenant (repeatable).")
+@click.option("--since", metavar="TIME", help="Count only rows from this time on (on each table's time column).")
+@click.option("--until", metavar="TIME", help="Count only rows before this time.")
+@click.option(
+    "--time-column",
+    "time_columns",
+    multiple=True,
+    metavar="SYSTEM.TABLE=COLUMN",
+    help="The time column a window applies to (default: the table's retention 'after' column).",
+)
+@zone_option
+@json_option
+@actor_option
+def analyse_command(
+    incident_id: int,
+    state_url: str | None,
+    map_path: Path,
+    tables: tuple[str, ...],
+    systems: tuple[str, ...],
+    tenants: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    time_columns: tuple[str, ...],
+    zone: str | None,
+    as_json: bool,
+    actor: str,
+) -> None:
+    """Count what the breach affects (stage 2): people and records per table and tenant, from the live databases."""
+    loaded = load_map(map_path)
+    columns = dict(split_pair(item, "SYSTEM.TABLE=COLUMN", "--time-column") for item in time_columns)
+    scope = resolve_scope(
+        loaded,
+        tables=tables,
+        systems=systems,
+        tenants=tenants,
+        since=_moment(since, zone, "--since"),
+        until=_moment(until, zone, "--until"),
+        time_columns=columns,
+    )
+    with open_state(state_url, map_path, create=True) as store:
+        done = analyse_incident(store, loaded, incident_id, scope, actor=actor)
+    if as_json:
+        click.echo(json.dumps(done.to_dict(), indent=2))
+        return
+    impact = done.impact or {}
+    for row in impact.get("tables", []):
+        people = "–" if row["people"] is None else f"{row['people']:,}"
+        console.print(f"  {row['table']}: {row['records']:,} records, {people} people", markup=False)
+    for item in done.controllers:
+        console.print(f"  controller {item['system']}:{item['tenant']} {item['name'] or ''}", markup=False)
+    special = ", ".join(impact.get("special", {})) or "none"
+    console.print(
+        f"incident {done.id}: about {impact.get('people', 0):,} people, {impact.get('records', 0):,} records; "
+        f"special categories: {special}. Next: datavow incident classify {done.id}",
+        markup=False,
+    )
+
+
+@incident_group.command("classify")
+@id_argument
+@state_options
+@click.option("--risk", type=click.Choice(RISKS), required=True, help="none, risk or high (to people's rights).")
+@click.option("--reasoning", required=True, help="Why this risk level.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(KINDS), required=True, help="The kind of breach.")
+@click.option("--priority", type=click.Choice(PRIORITIES), help="Default: from the risk level.")
+@click.option("--consequences", help="The likely consequences (Art. 33(3)(c)); required unless --risk none.")
+@click.option("--measures", help="The measures taken or proposed (Art. 33(3)(d)); required unless --risk none.")
+@click.option("--exemption", type=click.Choice(tuple(EXEMPTIONS)), help="An Art. 34(3) exemption (high risk only).")
+@click.option("--exemption-reason", help="Why the exemption applies.")
+@json_option
+@actor_option
+def classify_command(
+    incident_id: int,
+    state_url: str | None,
+    map_path: Path,
+    risk: str,
+    reasoning: str,
+    kinds: tuple[str, ...],
+    priority: str | None,
+    consequences: str | None,
+    measures: str | None,
+    exemption: str | None,
+    exemption_reason: str | None,
+    as_json: bool,
+    actor: str,
+) -> None:
+    """Prioritise and classify the breach (stage 3); says whether the authority and the people must be told."""
+    with open_state(state_url, map_path, create=True) as store:
+        done = classify_incident(
+            store,
+            incident_id,
+            risk=risk,
+            reasoning=reasoning,
+            kinds=kinds,
+            priority=priority,
+            consequences=consequences,
+            measures=measures,
+            exemption=exemption,
+            exemption_reason=exemption_reason,
+            actor=actor,
+        )
+    if as_json:
+        click.echo(json.dumps(done.to_dict(), indent=2))
+        return
+    authority = "must be told (Art. 33)" if done.notify_authority else "need not be told by you"
+    people = "must be told (Art. 34)" if done.notify_people else "need not be told"
+    console.print(f"incident {done.id}: {risk} risk; the authority {authority}; the people {people}.", markup=False)
+
+
+@incident_group.command("notify")
+@id_argument
+@state_options
+@click.option("--to", "audience", type=click.Choice(("authority", "controllers", "people")), required=True)
+@click.option("--tenant", "tenants", multiple=True, metavar="KEY", help="Only this controller (repeatable).")
+@click.option("--language", "language_code", default="en", show_default=True, help=f"One of {', '.join(LANGUAGES)}.")
+@click.option("--at", "given_text", metavar="TIME", help="When the notice was given (default: now).")
+@zone_option
+@click.option("--delay-reason", help="Why a late notice is late (required after the deadline, Art. 33(1)).")
+@click.option("--more-to-follow", is_flag=True, help="A phased notice: more information follows (Art. 33(4)).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Folder for the documents.")
+@click.option("--draft", is_flag=True, help="Write the documents without recording the notice as given.")
+@click.option("--json", "as_json", is_flag=True, help="Print the notices written as JSON.")
+@actor_option
+def notify_command(
+    incident_id: int,
+    state_url: str | None,
+    map_path: Path,
+    audience: str,
+    tenants: tuple[str, ...],
+    language_code: str,
+    given_text: str | None,
+    zone: str | None,
+    delay_reason: str | None,
+    more_to_follow: bool,
+    out_dir: Path | None,
+    draft: bool,
+    as_json: bool,
+    actor: str,
+) -> None:
+    """Write the notices to the authority, to each affected controller, or to the people (HTML, PDF), and
+    record them as given."""
+    loaded = load_map(map_path)
+    with open_state(state_url, map_path, create=True) as store:
+        written = notify(
+            store,
+            loaded,
+            incident_id,
+            audience,
+            actor=actor,
+            language=language(language_code),
+            tenants=list(tenants) or None,
+            given_at=_moment(given_text, zone, "--at"),
+            delay_reason=delay_reason,
+            final=not more_to_follow,
+            out_dir=out_dir,
+            draft=draft,
+        )
+    if as_json:
+        click.echo(json.dumps([document.to_dict() for document in written], indent=2))
+        return
+    for document in written:
+        who = f"controller {document.system}:{document.tenant}" if document.tenant else document.audience
+        late = " (late)" if document.late else ""
+        console.print(f"{who}, notice {document.phase}{late}: {document.files['pdf']}", markup=False)
+    if draft:
+        console.print("drafts only: nothing was recorded as given", style="dim")
+
+
+@incident_group.command("resolve")
+@id_argument
+@state_options
+@click.option("--resolution", required=True, help="What was done to resolve the breach.")
+@json_option
+@actor_option
+def resolve_command(
+    incident_id: int, state_url: str | None, map_path: Path, resolution: str, as_json: bool, actor: str
+) -> None:
+    """Record the resolution (stage 4); refused until every required notice was given."""
+    with open_state(state_url, map_path, create=True) as store:
+        done = resolve_incident(store, incident_id, resolution=resolution, actor=actor)
+    _print(done, as_json, f"incident {done.id} resolved; evaluate it with: datavow incident close {done.id}")
+
+
+@incident_group.command("close")
+@id_argument
+@state_options
+@click.option("--lessons", required=True, help="What was learnt.")
+@click.option("--changes", required=True, help="What changes in the procedure ('none', and why, if nothing).")
+@json_option
+@actor_option
+def close_command(
+    incident_id: int, state_url: str | None, map_path: Path, lessons: str, changes: str, as_json: bool, actor: str
+) -> None:
+    """Evaluate the incident and revise the procedure (stage 5): the incident is closed."""
+    with open_state(state_url, map_path, create=True) as store:
+        done = close_incident(store, incident_id, lessons=lessons, procedure_changes=changes, actor=actor)
+    _print(done, as_json, f"incident {done.id} evaluated and closed")
+
+
+@incident_group.command("list")
+@state_options
+@click.option("--open", "open_only", is_flag=True, help="Only incidents not yet evaluated.")
+@json_option
+def list_command(state_url: str | None, map_path: Path, open_only: bool, as_json: bool) -> None:
+    """Every incident, newest first; overdue and due-soon clocks stand out."""
+    now = datetime.now(UTC)
+    with open_state(state_url, map_path, create=False) as store:
+        found = list_incidents(store, open_only=open_only)
+    if as_json:
+        click.echo(json.dumps([incident.to_dict(now) for incident in found], indent=2))
+        return
+    table = Table(title="incidents", title_justify="left")
+    for column in ("id", "title", "stage", "risk", "aware", f"authority ({AUTHORITY_HOURS} h)", "controllers"):
+        table.add_column(column)
+    for incident in found:
+        authority = incident.authority_clock(now)
+        due = f"{shown(authority.due_at, incident.zone)} {authority.status.replace('_', ' ').upper()}"
+        controllers = [c for _, c in incident.controller_clocks(now)]
+        told = sum(c.status.startswith("done") for c in controllers)
+        worst = next((s for s in ("overdue", "due_soon") if any(c.status == s for c in controllers)), None)
+        ctext = f"{told}/{len(controllers)} told" + (f" {worst.replace('_', ' ').upper()}" if worst else "")
+        table.add_row(
+            str(incident.id),
+            incident.title,
+            incident.stage,
+            incident.risk or "",
+            shown(incident.aware_at, incident.zone),
+            f"[{_STYLE[authority.status]}]{due}[/]" if authority.status in _STYLE else due,
+            f"[{_STYLE[worst]}]{ctext}[/]" if worst else (ctext if controllers else ""),
+        )
+    console.print(table)
+
+
+@incident_group.command("show")
+@id_argument
+@state_options
+@json_option
+def show_command(incident_id: int, state_url: str | None, map_path: Path, as_json: bool) -> None:
+    """One incident: every stage's facts, its clocks and its notices."""
+    with open_state(state_url, map_path, create=False) as store:
+        found = get_incident(store, incident_id)
+    if as_json:
+        click.echo(json.dumps(found.to_dict(), indent=2))
+        return
+    facts = found.to_dict()
+    for key in ("title", "description", "stage", "risk", "risk_reasoning", "consequences", "measures", "resolution"):
+        if facts[key]:
+            console.print(f"{key}: {facts[key]}", markup=False)
+    console.print(f"aware: {shown(found.aware_at, found.zone)}", markup=False)
+    authority = found.authority_clock(datetime.now(UTC))
+    console.print(f"authority: due {shown(authority.due_at, found.zone)}, {authority.status}", markup=False)
+    for notice in found.notices:
+        who = f"controller {notice.system}:{notice.tenant}" if notice.tenant else notice.audience
+        late = f" LATE: {notice.delay_reason}" if notice.late else ""
+        console.print(
+            f"notice to {who}, phase {notice.phase}: {shown(notice.given_at, found.zone)}{late}", markup=False
+        )
+
+
+@incident_group.command("export")
+@state_options
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the register as CSV.")
+@click.option("--pdf", "pdf_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the register as PDF.")
+@click.option("--language", "language_code", default="en", show_default=True, help="The PDF's language.")
+@actor_option
+def export_command(
+    state_url: str | None,
+    map_path: Path,
+    csv_path: Path | None,
+    pdf_path: Path | None,
+    language_code: str,
+    actor: str,
+) -> None:
+    """Export the register of breaches (Art. 33(5)) as CSV and/or PDF."""
+    if csv_path is None and pdf_path is None:
+        raise click.UsageError("give --csv FILE, --pdf FILE or both")
+    loaded = load_map(map_path)
+    with open_state(state_url, map_path, create=False) as store:
+        written = export_register(
+            store,
+            actor=actor,
+            organization=loaded.model.organization.name,
+            csv_path=csv_path,
+            pdf_path=pdf_path,
+            language=language(language_code),
+        )
+    for path in written:
+        console.print(str(path), markup=False)
+
+
+def _written_zone(text: str | None) -> str | None:
+    """The zone name written in a time (``… Europe/Amsterdam``), to show the incident's times in."""
+    if text is None:
+        return None
+    name = text.strip().rstrip("]").replace("[", " ").split()[-1]
+    if "/" in name or name.upper() == "UTC":
+        zone_info(name)
+        return name
+    return None
+
+
+def _print(incident: Incident, as_json: bool, message: str) -> None:
+    if as_json:
+        click.echo(json.dumps(incident.to_dict(), indent=2))
+    else:
+        console.print(message, markup=False)
