@@ -58,6 +58,7 @@ from datavow.requests import receive, verify
 from datavow.requests.erasure import erase
 from datavow.requests.export import ExportInfo, export_access
 from datavow.requests.lifecycle_identities import state_directory
+from datavow.requests.reading import snapshots
 from datavow.requests.service import RunOptions, find_person, open_engines, run_request
 from datavow.secrets import load_key
 from datavow.store import Store, default_state_url, open_store
@@ -269,34 +270,36 @@ class Datavow:
         self.loaded, self.engines, self.key, self.folder = loaded, engines, key, folder
         self.phases: dict[str, list[float]] = {"discovery": [], "export": [], "erase": []}
 
-    def _find(self, emails: Sequence[str]) -> tuple[Any, Any]:
+    def _find(self, emails: Sequence[str], sources: Mapping[str, Any]) -> tuple[Any, Any]:
         started = time.perf_counter()
         identities = parse_identities(self.loaded, {"email": list(emails)})
         plan = compile_plan(self.loaded, identities.keys(), all_tenants=True)
-        discovery = find_person(self.loaded, plan, identities, self.engines)
+        discovery = find_person(self.loaded, plan, identities, sources)
         self.phases["discovery"].append((time.perf_counter() - started) * 1000)
         return identities, discovery
 
     def access(self, emails: Sequence[str]) -> dict[str, int]:
-        identities, discovery = self._find(emails)
-        started = time.perf_counter()
-        out = self.folder / "access.zip.dvs"
-        now = datetime.now(UTC)
-        package = export_access(
-            self.loaded,
-            discovery,
-            self.engines,
-            out,
-            key=self.key,
-            request=ExportInfo("BENCH", now, identities),
-            expires_at=now + timedelta(days=1),
-        )
+        """As ``run_request`` reads: discovery and export in one snapshot per system."""
+        with snapshots(self.engines) as connections:
+            identities, discovery = self._find(emails, connections)
+            started = time.perf_counter()
+            out = self.folder / "access.zip.dvs"
+            now = datetime.now(UTC)
+            package = export_access(
+                self.loaded,
+                discovery,
+                connections,
+                out,
+                key=self.key,
+                request=ExportInfo("BENCH", now, identities),
+                expires_at=now + timedelta(days=1),
+            )
         out.unlink()
         self.phases["export"].append((time.perf_counter() - started) * 1000)
         return {table.label: table.rows for table in package.tables}
 
     def erase(self, emails: Sequence[str]) -> dict[str, int]:
-        _, discovery = self._find(emails)
+        _, discovery = self._find(emails, self.engines)
         started = time.perf_counter()
         result = erase(self.loaded, discovery, self.engines, key=self.key, now=datetime.now(UTC))
         self.phases["erase"].append((time.perf_counter() - started) * 1000)

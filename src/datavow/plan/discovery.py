@@ -8,16 +8,19 @@ until no step learns anything new (a fixed point: the values only grow, and the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
 
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap
 from datavow.errors import PlanError, RequestError
 from datavow.plan.identities import normal_forms
 from datavow.plan.model import Discovery, Link, Plan, Selection, Step, TableKey
+from datavow.plan.prepared import bind, execute, prepared
 from datavow.plan.sql import NO_MATCH, conditions_match, reflect_table, reflected, selection_clauses, typed_value
 
 Conditions = dict[tuple[str, ...], set[tuple[object, ...]]]
@@ -147,25 +150,55 @@ class _Run:
 
     def _run(self, state: _State) -> set[TableKey]:
         """Run one step with every value it has; return the steps that learnt something new."""
-        step, table, connection = state.step, state.table, state.connection
-        dialect = connection.dialect.name
-        selection = Selection(step, state.conditions(), tenant=state.tenant)
-        own = None
-        if step.table in self.tells_own:
-            own = conditions_match(table, step, state.conditions(own_only=True), dialect)
+        step, table = state.step, state.table
         reads = [table.c[column] for column in step.reads]
         found: list[tuple[dict[str, object], bool]] = []
         state.rows = 0
-        with translate_errors(connection.engine.url, step.table[0]):
-            for clause in selection_clauses(table, selection, dialect):
-                flag = [sa.func.max(sa.case((own, 1), else_=0))] if own is not None else []
-                statement = sa.select(*reads, *flag, sa.func.count()).where(clause).group_by(*reads)
-                for row in connection.execute(statement):
-                    values = dict(zip(step.reads, row, strict=False))
-                    state.rows += row[-1]
-                    is_own = step.table not in self.tells_own or (own is not None and bool(row[len(reads)]))
-                    found.append((values, is_own))
+
+        def statement(clause: ColumnElement[bool], own: ColumnElement[bool] | None) -> sa.Select[Any]:
+            flag = [sa.func.max(sa.case((own, 1), else_=0))] if own is not None else []
+            return sa.select(*reads, *flag, sa.func.count()).where(clause).group_by(*reads)
+
+        with translate_errors(state.connection.engine.url, step.table[0]):
+            for row in self._read(state, statement):
+                values = dict(zip(step.reads, row, strict=False))
+                state.rows += row[-1]
+                is_own = step.table not in self.tells_own or bool(row[len(reads)])
+                found.append((values, is_own))
         return self._pass_on(step, found)
+
+    def _read(
+        self, state: _State, statement: Callable[[ColumnElement[bool], ColumnElement[bool] | None], sa.Select[Any]]
+    ) -> Iterator[Sequence[Any]]:
+        """The rows of ``statement(where, own)`` over the step's selection, ``own`` telling the rows
+        its own conditions select where the step must tell them apart (else None)."""
+        step, table, connection = state.step, state.table, state.connection
+        tells_own = step.table in self.tells_own
+        if prepared(connection):
+            bound = bind(table, step, state.conditions(), state.tenant)
+            own = (
+                bind(table, step, state.conditions(own_only=True), None, prefix="o", scoped=False)
+                if tells_own
+                else None
+            )
+            if bound is None:
+                return
+            params = {**bound.params, **(own.params if own else {})}
+            key = ("discover", bound.key, step.reads, tells_own, own.key if own else None)
+            # A step that tells its own rows but has none of its own flags every row "not own".
+            own_clause = own.clause if own else sa.false
+            yield from execute(
+                connection, key, lambda: statement(bound.clause(), own_clause() if tells_own else None), params
+            )
+            return
+        dialect = connection.dialect.name
+        own_match = None
+        if tells_own:
+            own_match = conditions_match(table, step, state.conditions(own_only=True), dialect)
+            own_match = sa.false() if own_match is None else own_match
+        selection = Selection(step, state.conditions(), tenant=state.tenant)
+        for clause in selection_clauses(table, selection, dialect):
+            yield from connection.execute(statement(clause, own_match))
 
     def _count(self, leaves: list[_State]) -> None:
         """Count the rows of each leaf: on PostgreSQL one statement per system (a scalar subquery
@@ -177,6 +210,10 @@ class _Run:
         for system, states in by_system.items():
             connection = states[0].connection
             dialect = connection.dialect.name
+            if prepared(connection):
+                with translate_errors(connection.engine.url, system):
+                    self._count_prepared(connection, states)
+                continue
             counts: list[tuple[_State, sa.ScalarSelect[int]]] = [
                 (state, sa.select(sa.func.count()).select_from(state.table).where(clause).scalar_subquery())
                 for state in states
@@ -192,6 +229,25 @@ class _Run:
                     row = connection.execute(sa.select(*(count for _, count in together))).one()
                     for (state, _), rows in zip(together, row, strict=True):
                         state.rows += rows
+
+    def _count_prepared(self, connection: sa.Connection, states: list[_State]) -> None:
+        """PostgreSQL: one statement for all of a system's leaves, built once per shape."""
+        bound = [
+            (state, b)
+            for n, state in enumerate(states)
+            if (b := bind(state.table, state.step, state.conditions(), state.tenant, prefix=f"c{n}_")) is not None
+        ]
+        if not bound:
+            return
+
+        def statement() -> sa.Select[Any]:
+            counts = (sa.select(sa.func.count()).select_from(b.table).where(b.clause()) for _, b in bound)
+            return sa.select(*(count.scalar_subquery() for count in counts))
+
+        params = {name: value for _, b in bound for name, value in b.params.items()}
+        row = execute(connection, ("count", *(b.key for _, b in bound)), statement, params).one()
+        for (state, _), rows in zip(bound, row, strict=True):
+            state.rows += rows
 
     def _pass_on(self, step: Step, found: list[tuple[dict[str, object], bool]]) -> set[TableKey]:
         grown: set[TableKey] = set()

@@ -19,11 +19,12 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import islice
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import NoSuchTableError
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap
@@ -234,7 +235,7 @@ class _Piece:
     ) -> None:
         self.columns = columns
         self.expressions = [compared(table, step, column) for column in columns]
-        self.values = _typed(self.expressions, values)
+        self.values = typed_rows(self.expressions, values)
         self.dialect = dialect
         if dialect == "postgresql":
             self.cost = len(columns)
@@ -258,9 +259,7 @@ class _Piece:
                 sa.bindparam(None, [row[i] for row in rows], type_=ARRAY(expression.type))
                 for i, expression in enumerate(self.expressions)
             ]
-            if len(arrays) == 1:
-                return self.expressions[0] == sa.any_(arrays[0])
-            return sa.tuple_(*self.expressions).in_(sa.select(*(sa.func.unnest(array) for array in arrays)))
+            return array_match(self.expressions, arrays)
         if self._as_json(rows):
             if len(self.expressions) == 1:
                 document = _json_each([row[0] for row in rows])
@@ -272,6 +271,15 @@ class _Piece:
         if len(self.expressions) == 1:
             return sa.or_(*(self.expressions[0].in_([row[0] for row in chunk]) for chunk in lists))
         return sa.or_(*(sa.tuple_(*self.expressions).in_(chunk) for chunk in lists))
+
+
+def array_match(
+    expressions: Sequence[ColumnElement[object]], arrays: Sequence[BindParameter[Any]]
+) -> ColumnElement[bool]:
+    """PostgreSQL: the columns' values are among ``arrays`` (one array per column, in step)."""
+    if len(arrays) == 1:
+        return expressions[0] == sa.any_(arrays[0])
+    return sa.tuple_(*expressions).in_(sa.select(*(sa.func.unnest(array) for array in arrays)))
 
 
 def _batched(values: Sequence[tuple[object, ...]], size: int) -> Iterator[list[tuple[object, ...]]]:
@@ -286,7 +294,7 @@ def _json_each(values: list[object]) -> sa.TableValuedAlias:
     return sa.func.json_each(sa.bindparam(None, json.dumps(values), type_=sa.String)).table_valued("value")
 
 
-def _typed(expressions: list[ColumnElement[object]], values: set[tuple[object, ...]]) -> list[tuple[object, ...]]:
+def typed_rows(expressions: list[ColumnElement[object]], values: set[tuple[object, ...]]) -> list[tuple[object, ...]]:
     """The value tuples as the columns hold them, dropping those no row can match (a NULL, text
     in a number column)."""
     converters = [_converter(expression.type) for expression in expressions]

@@ -27,7 +27,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from datavow.connectors.sql import translate_errors
@@ -38,6 +37,7 @@ from datavow.plan.sql import reflect_table
 from datavow.requests.export_archive import ArchiveFile, StreamingArchive
 from datavow.requests.export_letter import Disclosure, LetterFile, disclose, letter_template, render_letter
 from datavow.requests.export_rows import few_rows, person_rows, write_csv, write_json
+from datavow.requests.reading import Source, reader
 from datavow.secrets import derive, open_stream, seal_stream
 
 FORMAT = "datavow-export/1"
@@ -110,7 +110,7 @@ class ExportPackage:
 def export_access(
     loaded: LoadedMap,
     discovery: Discovery,
-    engines: Mapping[str, Engine],
+    sources: Mapping[str, Source],
     out_path: Path,
     *,
     key: bytes,
@@ -124,7 +124,9 @@ def export_access(
     ``own_records`` are what datavow itself keeps about the person (``{"consent": [...]}``: the
     consent ledger's events), each written as ``datavow/<name>.json`` and listed in the letter.
 
-    ``engines`` maps each system of the plan to its engine; ``key`` is the installation key (the
+    ``sources`` maps each system of the plan to its engine, or to a connection already reading
+    in the transaction discovery read in (:func:`datavow.requests.reading.snapshots`: then the
+    package holds exactly what discovery found); ``key`` is the installation key (the
     package is sealed with its ``export`` subkey). In processor mode the plan's tenant keeps every
     read to one controller's rows; ``tenant``, when given, must be it. A person found nowhere gets
     a package whose letter says that no data is held. The file is written beside ``out_path`` and
@@ -139,11 +141,11 @@ def export_access(
         )
     letter_template(request.language)  # refuse an unknown language before reading anything
     selections = [s for s in discovery.selections.values() if not s.is_empty()]
-    missing = sorted({s.step.table[0] for s in selections} - set(engines))
+    missing = sorted({s.step.table[0] for s in selections} - set(sources))
     if missing:
         raise RequestError(f"no database connection for system(s) {', '.join(missing)} — pass an engine for each")
     header = ExportHeader(request.request_id, generated_at, expires_at)
-    writer = _PackageWriter(loaded, engines, request, header, tenant, StreamingArchive(generated_at))
+    writer = _PackageWriter(loaded, sources, request, header, tenant, StreamingArchive(generated_at))
     writer.own_records = {name: list(rows) for name, rows in (own_records or {}).items() if rows}
     size = write_sealed(out_path, key, header, writer.archive_bytes(selections))
     return ExportPackage(out_path, header, tuple(writer.tables), tuple(writer.archive.files), size)
@@ -169,7 +171,7 @@ class _PackageWriter:
     """Writes the ZIP of one package; ``tables`` and ``archive.files`` say what went in."""
 
     loaded: LoadedMap
-    engines: Mapping[str, Engine]
+    sources: Mapping[str, Source]
     request: ExportInfo
     header: ExportHeader
     tenant: str | None
@@ -181,13 +183,12 @@ class _PackageWriter:
         """The ZIP's bytes as they are made: the data files, system by system in plan order, then
         the letter and the manifest, which count the rows and hash the files."""
         for system in dict.fromkeys(s.step.table[0] for s in selections):
-            engine = self.engines[system]
-            with translate_errors(engine.url, system), engine.connect() as connection:
-                with _snapshot(connection).begin():
-                    for selection in (s for s in selections if s.step.table[0] == system):
-                        exported = yield from self._table_files(connection, selection)
-                        if exported is not None:
-                            self.tables.append(exported)
+            source = self.sources[system]
+            with reader(source, system) as connection, translate_errors(connection.engine.url, system):
+                for selection in (s for s in selections if s.step.table[0] == system):
+                    exported = yield from self._table_files(connection, selection)
+                    if exported is not None:
+                        self.tables.append(exported)
         for name, records in self.own_records.items():
             with self.archive.text_entry(f"datavow/{name}.json") as out:
                 json.dump(records, out, ensure_ascii=False, indent=2, default=str)
@@ -298,14 +299,6 @@ class _PackageWriter:
             "supervisory_authority": authority.model_dump(exclude_none=True) if authority else None,
             "files": {file.name: {"sha256": file.sha256, "bytes": file.size} for file in self.archive.files},
         }
-
-
-def _snapshot(connection: Connection) -> Connection:
-    """One consistent view of a system for all its tables (and both formats of each), where the
-    database gives one to a reading transaction. SQLite readers see committed data per statement."""
-    if connection.dialect.name in ("postgresql", "mysql", "mariadb"):
-        return connection.execution_options(isolation_level="REPEATABLE READ")
-    return connection
 
 
 def withheld_columns(loaded: LoadedMap, ref: TableRef) -> list[str]:

@@ -17,8 +17,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from datavow.plan.model import Selection
+from datavow.plan.prepared import bind, execute, prepared
 from datavow.plan.sql import selection_clauses
 from datavow.requests.export_archive import StreamingArchive
 
@@ -40,9 +42,10 @@ def person_rows(
 ) -> Iterator[Batch]:
     """The rows ``selection`` selects in ``table`` (within ``tenant``), with only ``columns``, in
     batches, in key order within each clause."""
-    streaming = connection.execution_options(stream_results=True, yield_per=batch_size(table, columns))
+    # Options on the statement: Connection.execution_options would change the caller's connection.
+    streaming = {"stream_results": True, "yield_per": batch_size(table, columns)}
     for statement in _statements(connection, table, selection, columns, tenant):
-        yield from streaming.execute(statement).partitions()
+        yield from connection.execute(statement.execution_options(**streaming)).partitions()
 
 
 def few_rows(
@@ -64,6 +67,16 @@ def few_rows(
     limit = batch_size(table, columns)
     if selection.rows > limit:
         return None
+    if prepared(connection):
+        bound = bind(table, selection.step, selection.conditions, tenant if tenant is not None else selection.tenant)
+        if bound is None:
+            return []
+        key = ("rows", bound.key, tuple(columns), selection.step.key, limit)
+        result = execute(
+            connection, key, lambda: _select(table, selection, columns, bound.clause()).limit(limit + 1), bound.params
+        )
+        found = result.all()
+        return found if len(found) <= limit else None
     statements = list(_statements(connection, table, selection, columns, tenant))
     if len(statements) != 1:
         return None if statements else []
@@ -79,10 +92,16 @@ def batch_size(table: sa.Table, columns: Sequence[str]) -> int:
 def _statements(
     connection: Connection, table: sa.Table, selection: Selection, columns: Sequence[str], tenant: str | None
 ) -> Iterator[sa.Select[Any]]:
-    chosen = [table.c[name] for name in columns]
-    order = [table.c[name] for name in selection.step.key if name in table.c]
     for clause in selection_clauses(table, selection, connection.dialect.name, tenant=tenant):
-        yield sa.select(*chosen).where(clause).order_by(*order)
+        yield _select(table, selection, columns, clause)
+
+
+def _select(
+    table: sa.Table, selection: Selection, columns: Sequence[str], where: ColumnElement[bool]
+) -> sa.Select[Any]:
+    """The person's rows of ``table`` that ``where`` selects, with ``columns``, in key order."""
+    order = [table.c[name] for name in selection.step.key if name in table.c]
+    return sa.select(*(table.c[name] for name in columns)).where(where).order_by(*order)
 
 
 def _is_binary(column_type: sa.types.TypeEngine[Any]) -> bool:

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from datavow.audit import append
-from datavow.connectors.sql import connect, translate_errors
+from datavow.connectors.sql import connect
 from datavow.datamap import LoadedMap
 from datavow.errors import DatavowError, RequestError
 from datavow.plan import compile_plan, discover, parse_identities
@@ -41,6 +41,7 @@ from datavow.requests.lifecycle import (
 from datavow.requests.lifecycle_execute import execute
 from datavow.requests.lifecycle_identities import state_directory
 from datavow.requests.persisted import load_discovery, save_discovery
+from datavow.requests.reading import Source, reader, snapshots
 from datavow.requests.rectification import rectify
 from datavow.requests.restriction import flag_targets
 from datavow.store import Store
@@ -73,14 +74,12 @@ def open_engines(loaded: LoadedMap, systems: list[str]) -> Iterator[dict[str, En
 
 
 def find_person(
-    loaded: LoadedMap, plan: Plan, identities: Mapping[str, frozenset[object]], engines: Mapping[str, Engine]
+    loaded: LoadedMap, plan: Plan, identities: Mapping[str, frozenset[object]], sources: Mapping[str, Source]
 ) -> Discovery:
-    """Run ``plan`` read-only: which rows of which tables hold the person."""
+    """Run ``plan`` read-only: which rows of which tables hold the person. Each system is read in
+    one consistent view: the caller's connection where ``sources`` gives one, else a snapshot."""
     with ExitStack() as stack:
-        connections: dict[str, Connection] = {}
-        for name, engine in engines.items():
-            with translate_errors(engine.url, name):
-                connections[name] = stack.enter_context(engine.connect())
+        connections = {name: stack.enter_context(reader(source, name)) for name, source in sources.items()}
         return discover(loaded, plan, identities, connections, tenant=plan.tenant)
 
 
@@ -97,12 +96,17 @@ def run_request(
         identities = parse_identities(loaded, given)
         plan = plan_for(loaded, record, identities)
         engines = kept_engines(loaded, plan.systems())
+        if record.kind in READS_ONLY:  # discovery and export read one view of each system
+            with snapshots(engines) as connections:
+                discovery = _kept_or_found(store, loaded, record, plan, identities, connections, options.key, actor)
+                return _export(store, loaded, record, identities, discovery, connections, options)
         discovery = _kept_or_found(store, loaded, record, plan, identities, engines, options.key, actor)
-        return _carry_out(loaded, record, identities, discovery, engines, options, store=store)
+        return _carry_out(loaded, record, identities, discovery, engines, options)
 
     return execute(store, loaded, request_id, run, actor, now=now)
 
 
+READS_ONLY = (RequestKind.access, RequestKind.portability)
 BATCHABLE = (RequestKind.erasure, RequestKind.restriction, RequestKind.objection)
 
 
@@ -178,7 +182,7 @@ def _kept_or_found(
     record: RequestRecord,
     plan: Plan,
     identities: Mapping[str, frozenset[object]],
-    engines: Mapping[str, Engine],
+    sources: Mapping[str, Source],
     key: bytes,
     actor: str,
 ) -> Discovery:
@@ -186,7 +190,7 @@ def _kept_or_found(
         kept = load_discovery(session, record.id, plan, key)
     if kept is not None:
         return kept
-    discovery = find_person(loaded, plan, identities, engines)
+    discovery = find_person(loaded, plan, identities, sources)
     with store.session() as session:
         save_discovery(session, record.id, discovery, key)
         append(
@@ -207,8 +211,6 @@ def _carry_out(
     discovery: Discovery,
     engines: Mapping[str, Engine],
     options: RunOptions,
-    *,
-    store: Store | None = None,
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     kind = RequestKind(record.kind)
@@ -219,32 +221,44 @@ def _carry_out(
         if not options.corrections:
             raise RequestError("a rectification needs the corrected values, e.g. --set user.contact.email=new@x.org")
         return _finished(rectify(loaded, discovery, engines, options.corrections, now=now), "rectification")
-    if kind in (RequestKind.access, RequestKind.portability):
-        folder = options.export_dir or state_directory(loaded.path) / "exports"
-        folder.mkdir(parents=True, exist_ok=True)
-        consent = _consent_ledger(store, loaded, identities, options.key) if store is not None else []
-        package = export_access(
-            loaded,
-            discovery,
-            engines,
-            folder / f"request-{record.id}.zip.dvs",
-            key=options.key,
-            request=ExportInfo(request_id=str(record.id), received_at=record.received_at, identities=identities),
-            expires_at=now + timedelta(days=options.export_days),
-            own_records={"consent": consent},
-        )
-        return {
-            "found": package.found_anything or bool(consent),
-            "package": str(package.path),
-            "rows": package.rows,
-            "consent_events": len(consent),
-            "tables": {t.label: t.rows for t in package.tables},
-            "expires_at": package.header.expires_at.isoformat(),
-        }
     if kind in (RequestKind.restriction, RequestKind.objection):
         flagged = set_restriction_flags(loaded, discovery, engines, True)
         return {"found": bool(discovery.found_anything), "flagged": flagged}
     raise RequestError(f"requests of kind {kind.value} are not executed here")
+
+
+def _export(
+    store: Store,
+    loaded: LoadedMap,
+    record: RequestRecord,
+    identities: Mapping[str, frozenset[object]],
+    discovery: Discovery,
+    sources: Mapping[str, Source],
+    options: RunOptions,
+) -> dict[str, Any]:
+    """The access or portability package, with what datavow itself keeps about the person."""
+    now = datetime.now(UTC)
+    folder = options.export_dir or state_directory(loaded.path) / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    consent = _consent_ledger(store, loaded, identities, options.key)
+    package = export_access(
+        loaded,
+        discovery,
+        sources,
+        folder / f"request-{record.id}.zip.dvs",
+        key=options.key,
+        request=ExportInfo(request_id=str(record.id), received_at=record.received_at, identities=identities),
+        expires_at=now + timedelta(days=options.export_days),
+        own_records={"consent": consent},
+    )
+    return {
+        "found": package.found_anything or bool(consent),
+        "package": str(package.path),
+        "rows": package.rows,
+        "consent_events": len(consent),
+        "tables": {t.label: t.rows for t in package.tables},
+        "expires_at": package.header.expires_at.isoformat(),
+    }
 
 
 def _finished(result: SystemsResult, what: str) -> dict[str, Any]:
