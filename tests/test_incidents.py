@@ -361,8 +361,9 @@ def test_a_processor_only_breach_leaves_the_authority_to_the_controllers(mira: L
     )
     assert done.notify_authority is False and done.notify_people is False  # Art. 33(2): tell the controllers
     assert done.authority_clock(LATER).status == "not_required"
+    # 20 hours after awareness, 4 of the controllers' 24 are left: due soon
     assert len(done.controllers) > 2 and [c.status for c in done.clocks(LATER)] == ["due_soon"] * len(done.controllers)
-    assert all(c.status == "running" for c in done.clocks(AWARE + timedelta(hours=1)))  # 20 of 24 hours: soon
+    assert all(c.status == "running" for c in done.clocks(AWARE + timedelta(hours=1)))  # 23 of 24 hours left
 
 
 def test_a_window_counts_only_its_rows(mira: LoadedMap, store: Store) -> None:

@@ -68,7 +68,7 @@ def _row(incident: Incident) -> dict[str, Any]:
         "authority_deadline": _iso(incident.authority_clock(incident.aware_at).due_at),
         "authority_notified_at": _iso(authority[0].given_at) if authority else "",
         "authority_late": _yes_no(authority[0].late) if authority else "",
-        "delay_reasons": "; ".join(n.delay_reason for n in incident.notices if n.delay_reason),
+        "delay_reasons": "; ".join(dict.fromkeys(n.delay_reason for n in incident.notices if n.delay_reason)),
         "controllers_notified": "; ".join(sorted(told)),
         "notify_people": _yes_no(incident.notify_people),
         "people_notified_at": _iso(people[0].given_at) if people else "",
