@@ -69,6 +69,7 @@ def _register() -> None:
     from datavow.cli.check import check, rules
     from datavow.cli.consent import consent_group
     from datavow.cli.demo import demo
+    from datavow.cli.documents import ropa, statement
     from datavow.cli.importing import import_group
     from datavow.cli.incident import incident_group
     from datavow.cli.requests import request_group, requests_group
@@ -78,6 +79,8 @@ def _register() -> None:
 
     commands = (check, rules, taxonomy, demo, import_group, audit, requests_group, request_group)
     for command in (*commands, retention_group, worker_command, tenant_group, consent_group, incident_group):
+        main.add_command(command)
+    for command in (ropa, statement):
         main.add_command(command)
 
 

@@ -149,7 +149,9 @@ def disclose(loaded: LoadedMap, found: Sequence[TableRef]) -> Disclosure:
     return Disclosure(
         purposes=tuple(_purpose(loaded, key, purpose, refs) for key, (purpose, refs) in purposes.items()),
         categories=_categories(loaded, found),
-        recipients=tuple(_recipient(key, loaded) for key in dict.fromkeys(recipient_keys) if key in model.recipients),
+        recipients=tuple(
+            recipient_info(key, loaded) for key in dict.fromkeys(recipient_keys) if key in model.recipients
+        ),
         holds=tuple(_rule(loaded, ref, "hold") for ref in found if ref.table.hold),
     )
 
@@ -215,7 +217,7 @@ def _categories(loaded: LoadedMap, found: Iterable[TableRef]) -> tuple[CategoryI
     return tuple(sorted(infos, key=lambda info: (info.name.lower(), info.key)))
 
 
-def _recipient(key: str, loaded: LoadedMap) -> RecipientInfo:
+def recipient_info(key: str, loaded: LoadedMap) -> RecipientInfo:
     recipient = loaded.model.recipients[key]
     country = recipient.country
     return RecipientInfo(
@@ -259,8 +261,8 @@ def render_letter(
     template = letter_template(language)
     return template.render(
         organization=organization,
-        contact=_contact_lines(organization.contact),
-        dpo=_contact_lines(organization.dpo) if organization.dpo else None,
+        contact=contact_lines(organization.contact),
+        dpo=contact_lines(organization.dpo) if organization.dpo else None,
         authority=_authority_lines(organization.supervisory_authority),
         disclosure=disclosure,
         request=request,
@@ -285,7 +287,7 @@ def letter_languages() -> list[str]:
     return sorted(name.split(".")[1] for name in names)
 
 
-def _contact_lines(contact: Contact) -> list[tuple[str, str]]:
+def contact_lines(contact: Contact) -> list[tuple[str, str]]:
     return list(_fields(contact, ("name", "address", "email", "phone", "url")))
 
 

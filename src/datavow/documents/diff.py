@@ -1,0 +1,87 @@
+"""What changes in the privacy statement when the map changes: for review before publishing.
+
+Both maps are written out as statements in the same language, split into sentences (each with
+its section and the map paths of its block), and compared in order: a sentence that changed shows
+as one removed and one added. A map is a file, or ``REV:path`` read from git.
+"""
+
+from __future__ import annotations
+
+import difflib
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from datavow.datamap import LoadedMap, load_map
+from datavow.documents.errors import DocumentError
+from datavow.documents.statement import Sentence, Statement
+
+
+@dataclass(frozen=True)
+class Change:
+    """A sentence that is only in the old statement (``removed``) or only in the new (``added``)."""
+
+    change: str
+    topic: str
+    text: str
+    sources: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"change": self.change, "topic": self.topic, "text": self.text, "sources": list(self.sources)}
+
+
+def statement_diff(old: Statement, new: Statement) -> list[Change]:
+    """The sentences removed from ``old`` and added in ``new``, in reading order."""
+    before, after = old.sentences(), new.sentences()
+    matcher = difflib.SequenceMatcher(
+        a=[(s.topic, s.text) for s in before], b=[(s.topic, s.text) for s in after], autojunk=False
+    )
+    changes: list[Change] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        changes += [_change("removed", s) for s in before[i1:i2]]
+        changes += [_change("added", s) for s in after[j1:j2]]
+    return changes
+
+
+def _change(kind: str, sentence: Sentence) -> Change:
+    return Change(kind, sentence.topic, sentence.text, sentence.sources)
+
+
+def load_revision(spec: str, workdir: Path) -> LoadedMap:
+    """A map from a file path, or from ``REV:path`` in the git repository around the current folder
+    (copied, with the files it includes, into ``workdir``)."""
+    if Path(spec).is_file() or ":" not in spec:
+        return load_map(spec)
+    revision, _, path = spec.partition(":")
+    target = workdir / Path(path).name
+    target.write_text(_git_show(revision, path), encoding="utf-8")
+    raw = yaml.safe_load(target.read_text(encoding="utf-8")) or {}
+    for include in raw.get("include") or [] if isinstance(raw, dict) else []:
+        relative = (Path(path).parent / str(include)).as_posix()
+        (workdir / str(include)).parent.mkdir(parents=True, exist_ok=True)
+        (workdir / str(include)).write_text(_git_show(revision, relative), encoding="utf-8")
+    return load_map(target)
+
+
+def _git_show(revision: str, path: str) -> str:
+    try:
+        result = subprocess.run(
+            ["git", "show", f"{revision}:{path}"], capture_output=True, text=True, check=False, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise DocumentError(f"cannot run git to read {revision}:{path}: {exc}") from exc
+    if result.returncode != 0:
+        raise DocumentError(
+            f"git cannot show {revision}:{path} — {result.stderr.strip() or 'unknown revision or path'}; "
+            "give a path relative to the repository root, e.g. HEAD~1:datavow.yaml"
+        )
+    return result.stdout
+
+
+def temporary_folder() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="datavow-diff-")
