@@ -14,7 +14,7 @@ from pathlib import Path
 
 from datavow.datamap import LoadedMap
 from datavow.documents.facts import Section, day, statement_facts
-from datavow.documents.wording import layout, pdf, template_folder, wording
+from datavow.documents.wording import Wording, layout, pdf, template_folder, wording
 from datavow.language import Language
 
 # A sentence ends at . ! or ? followed by a space and a capital letter (or a digit, or a quote).
@@ -114,11 +114,10 @@ def write_statement(loaded: LoadedMap, language: Language, *, templates: Path | 
         language=language,
         title=title,
         updated=updated,
-        parts=tuple(_part(section, titles[section.topic], words.phrase) for section in statement_facts(loaded)),
+        parts=tuple(_part(section, titles[section.topic], words) for section in statement_facts(loaded)),
     )
 
 
-def _part(section: Section, title: str, phrase: object) -> Part:
-    assert callable(phrase)
-    blocks = tuple(Block(phrase(f.kind, f.data), f.sources, f.item) for f in section.facts)
+def _part(section: Section, title: str, words: Wording) -> Part:
+    blocks = tuple(Block(words.phrase(f.kind, f.data), f.sources, f.item) for f in section.facts)
     return Part(section.topic, title, tuple(b for b in blocks if b.text))

@@ -10,6 +10,7 @@ files may import the built-in ones as ``builtin/<language>/statement.j2``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -72,8 +73,6 @@ def environment(folder: Path | None, *, html: bool) -> Environment:
 
 def linkify(text: str) -> Markup:
     """``text`` escaped, with web addresses and e-mail addresses made links."""
-    import re
-
     parts = re.split(_LINK, str(text))
     out = []
     for i, part in enumerate(parts):
