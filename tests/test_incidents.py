@@ -299,7 +299,9 @@ def test_stages_cannot_be_skipped_and_a_late_notice_needs_its_reasons(
         close_incident(store, incident.id, lessons="l", procedure_changes="c", actor=ACTOR)
     with pytest.raises(IncidentError, match="not analysed yet"):
         notify(store, mira, incident.id, "controllers", actor=ACTOR, out_dir=tmp_path, now=now)
-    scope = resolve_scope(mira, tables=["platform.login_events"], since=AWARE - timedelta(days=90), until=AWARE)
+    scope = resolve_scope(
+        mira, tables=["platform.login_events"], tenants=["2", "3"], since=AWARE - timedelta(days=90), until=AWARE
+    )
     analyse_incident(store, mira, incident.id, scope, actor=ACTOR, now=now)
     with pytest.raises(IncidentError, match=r"likely consequences \(Art. 33\(3\)\(c\)\) is required"):
         classify_incident(store, incident.id, risk="risk", reasoning="r", kinds=["confidentiality"], actor=ACTOR)

@@ -22,8 +22,7 @@ why a notice calls the number approximate (Art. 33(3)(a) asks for approximate nu
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -32,13 +31,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
-from datavow.connectors.sql import connect, translate_errors
+from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap, TableRef
 from datavow.incidents.assessment import Scope, describe
 from datavow.incidents.errors import IncidentError
 from datavow.plan.identities import PHONE_SEPARATORS, identity_formats
 from datavow.plan.model import Plan, Step, TableKey
 from datavow.plan.sql import NO_MATCH, reflected, typed_value
+from datavow.requests.service import open_engines
 from datavow.retention.offboard_plan import tenant_plan, tenant_table
 
 # Joins followed from one table, at most: references deeper than this name nobody new.
@@ -56,22 +56,19 @@ def count_impact(
     by_system: dict[str, list[TableKey]] = {}
     for key in scope.tables:
         by_system.setdefault(key[0], []).append(key)
-    for system, keys in by_system.items():
-        with _engine(loaded, system, engines) as engine, engine.connect() as connection:
-            counted = _System(loaded, scope, system, connection)
-            with translate_errors(engine.url, system):
+    given = dict(engines or {})
+    with open_engines(loaded, [system for system in by_system if system not in given]) as opened:
+        available = {**given, **opened}
+        for system, keys in by_system.items():
+            engine = available[system]
+            with engine.connect() as connection, translate_errors(engine.url, system):
+                counted = _System(loaded, scope, system, connection)
                 found = counted.tables(keys)
                 people = counted.people(keys)
                 names = counted.tenant_names({t for row in found for t in row["by_tenant"]} - {""})
-        tables.extend(found)
-        systems[system] = {"people": sum(people.values()), "by_tenant": people}
-        if loaded.model.systems[system].tenant is not None:
-            affected = sorted(
-                {t for row in found if "processor" in row["roles"] for t, n in row["by_tenant"].items() if n["records"]}
-                - {""},
-                key=_natural,
-            )
-            controllers.extend({"system": system, "tenant": t, "name": names.get(t)} for t in affected)
+            tables.extend(found)
+            systems[system] = {"people": sum(people.values()), "by_tenant": people}
+            controllers.extend(_controllers(loaded, system, found, names))
     categories = list(dict.fromkeys(c for row in tables if row["records"] for c in row["categories"]))
     return {
         "counted_at": (now or datetime.now(UTC)).isoformat(),
@@ -110,20 +107,20 @@ def tenant_share(impact: Mapping[str, Any], system: str, tenant: str) -> dict[st
     }
 
 
+def _controllers(
+    loaded: LoadedMap, system: str, found: list[dict[str, Any]], names: Mapping[str, str | None]
+) -> list[dict[str, Any]]:
+    """The tenants of a tenant system with rows in scope: the controllers to tell (Art. 33(2))."""
+    if loaded.model.systems[system].tenant is None:
+        return []
+    affected = {
+        t for row in found for t, n in row["by_tenant"].items() if t and n["records"] and "processor" in row["roles"]
+    }
+    return [{"system": system, "tenant": t, "name": names.get(t)} for t in sorted(affected, key=_natural)]
+
+
 def _natural(tenant: str) -> tuple[int, str]:
     return (int(tenant), "") if tenant.isdigit() else (1 << 62, tenant)
-
-
-@contextmanager
-def _engine(loaded: LoadedMap, system: str, engines: Mapping[str, Engine] | None) -> Iterator[Engine]:
-    if engines is not None and system in engines:
-        yield engines[system]
-        return
-    made = connect(loaded.system_url(system), system=system)
-    try:
-        yield made
-    finally:
-        made.dispose()
 
 
 @dataclass
