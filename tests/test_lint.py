@@ -156,7 +156,12 @@ CASES = [
         "automated_decision:",
     ),
     # What the record of processing and the privacy statement need (datavow.lint.record)
-    ("system-without-location", "    location: {country: NL, provider: host}\n", "", "  shop:"),
+    (
+        "system-without-location",
+        "systems:\n  shop:\n    url: sqlite:///shop.db\n    location: {country: NL, provider: host}\n",
+        "documents: {languages: [en]}\nsystems:\n  shop:\n    url: sqlite:///shop.db\n",
+        "  shop:",
+    ),
     ("measures-missing", "recipients:\n", "documents: {languages: [en]}\nrecipients:\n", "organization:"),
     ("dpo-undeclared", "recipients:\n", "documents: {languages: [en]}\nrecipients:\n", "organization:"),
     ("cookies-undeclared", "recipients:\n", "documents: {languages: [en]}\nrecipients:\n", "organization:"),

@@ -33,6 +33,8 @@ def publishes_documents(loaded: LoadedMap) -> bool:
     "add 'location: {country: NL, provider: azure}' so transfers can be assessed and stated",
 )
 def system_without_location(loaded: LoadedMap) -> Iterator[Hit]:
+    if not publishes_documents(loaded):
+        return
     for name, system in loaded.model.systems.items():
         personal = any(table.personal_fields() for table in system.tables.values())
         if personal and system.location is None:
