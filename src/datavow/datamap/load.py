@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -52,6 +52,9 @@ class TableRef:
         return split_target(self.system_name, reference.to)
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
 class LoadedMap:
     """A valid data map, where each of its parts was written, and the taxonomy it uses."""
@@ -60,6 +63,17 @@ class LoadedMap:
     path: Path
     index: SourceIndex
     taxonomy: Taxonomy
+    # What was worked out from the map alone (plans, disclosures), kept for the map's life: a map
+    # never changes once loaded, and a service answers many requests with one.
+    _derived: dict[Hashable, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    def derived(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, worked out once per map and ``key``; ``key`` must name every input
+        besides the map. An error is raised each time, never kept."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        result: T = self._derived[key]
+        return result
 
     @property
     def directory(self) -> Path:

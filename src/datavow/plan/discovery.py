@@ -245,7 +245,7 @@ class _Run:
             return sa.select(*(count.scalar_subquery() for count in counts))
 
         params = {name: value for _, b in bound for name, value in b.params.items()}
-        row = execute(connection, ("count", *(b.key for _, b in bound)), statement, params).one()
+        (row,) = execute(connection, ("count", *(b.key for _, b in bound)), statement, params)
         for (state, _), rows in zip(bound, row, strict=True):
             state.rows += rows
 

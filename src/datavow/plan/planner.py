@@ -40,6 +40,19 @@ def compile_plan(
     Raises :class:`PlanError` when no table holds any of the kinds, a kind is unknown, or the
     request cannot be kept to one tenant (see ``docs/requests.md``).
     """
+    given = (identity_kinds,) if isinstance(identity_kinds, str) else tuple(identity_kinds)
+    wanted = tuple(systems) if systems is not None else None
+    key = ("plan", given, tenant, wanted, all_tenants)
+    return loaded.derived(key, lambda: _compile(loaded, given, tenant, wanted, all_tenants))
+
+
+def _compile(
+    loaded: LoadedMap,
+    identity_kinds: Iterable[str],
+    tenant: str | None,
+    systems: Iterable[str] | None,
+    all_tenants: bool,
+) -> Plan:
     kinds = _requested_kinds(loaded, identity_kinds)
     tenant = _tenant_text(tenant, all_tenants)
     chosen = _chosen_systems(loaded, systems, tenant, all_tenants)

@@ -14,18 +14,19 @@ Other databases bind lists whose length follows the values, and take the general
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from datavow.errors import PlanError, RequestError
 from datavow.plan.model import Step
-from datavow.plan.sql import NO_MATCH, array_match, compared, typed_rows, typed_value
+from datavow.plan.sql import NO_MATCH, array_match, compared, compared_type, typed_rows, typed_value
 
 Conditions = Mapping[tuple[str, ...], set[tuple[object, ...]]]
 Key = tuple[Hashable, ...]
@@ -96,8 +97,7 @@ def bind(
     chosen: list[tuple[str, ...]] = []
     params: dict[str, object] = {}
     for columns in sorted(conditions):
-        expressions = [compared(table, step, column) for column in columns]
-        rows = typed_rows(expressions, conditions[columns])
+        rows = typed_rows([compared_type(table, step, column) for column in columns], conditions[columns])
         if not rows:
             continue
         for i in range(len(columns)):
@@ -117,20 +117,67 @@ def bind(
     return Bound(table, step, tuple(chosen), scoped, prefix, params)
 
 
+@dataclass(frozen=True)
+class Query:
+    """One statement to run: ``build`` makes it, once per ``key`` (which must name everything the
+    statement depends on besides the values); ``params`` are this run's values."""
+
+    key: Key
+    build: Callable[[], sa.ClauseElement]
+    params: Mapping[str, object]
+
+
 def execute(
     connection: Connection, key: Key, build: Callable[[], sa.ClauseElement], params: Mapping[str, object]
-) -> CursorResult[Any]:
-    """Run the statement ``build`` makes with ``params``; it is built and compiled once per ``key``
-    (which must name everything the statement depends on besides the values)."""
+) -> Sequence[Sequence[Any]]:
+    """The rows of one :class:`Query`."""
+    (rows,) = execute_all(connection, [Query(key, build, params)])
+    return rows
+
+
+def execute_all(connection: Connection, queries: Sequence[Query]) -> list[Sequence[Sequence[Any]]]:
+    """The rows of each of ``queries``, which must not depend on one another: psycopg sends them
+    all before it waits for the first answer (pipeline mode), so they cost one round trip.
+
+    The statements go to the driver's cursor in the connection's transaction, and their rows come
+    back as the driver gives them: SQLAlchemy's result objects would cost more than the lookup.
+    Listeners of the connection's cursor events (tracing, statement counts) still see each one;
+    driver errors are raised as SQLAlchemy's, as any other statement's would be.
+    """
+    if not queries:
+        return []
     dialect = connection.dialect
-    full_key = (dialect.name, dialect.server_version_info, *key)
+    runs = [(*_compiled_sql(dialect, query), query.params) for query in queries]
+    driver = connection.connection.dbapi_connection
+    sql, values = "", {}
+    cursors = []
+    try:
+        with driver.pipeline() if len(runs) > 1 and hasattr(driver, "pipeline") else nullcontext():  # type: ignore[union-attr]
+            for sql, defaults, params in runs:
+                values = {**defaults, **params}
+                cursor = connection.connection.cursor()
+                cursors.append(cursor)
+                connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None, False)
+                cursor.execute(sql, values)
+                connection.dispatch.after_cursor_execute(connection, cursor, sql, values, None, False)
+        results = [cursor.fetchall() for cursor in cursors]
+    except dialect.loaded_dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(sql, values, exc, dialect.loaded_dbapi.Error) from exc
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    return results
+
+
+def _compiled_sql(dialect: sa.Dialect, query: Query) -> tuple[str, dict[str, Any]]:
+    """The query's SQL for ``dialect`` and the values it binds by default (limits, literals)."""
+    full_key = (dialect.name, dialect.server_version_info, *query.key)
     entry = _compiled.get(full_key)
     if entry is None:
-        compiled = build().compile(dialect=dialect)
+        compiled = query.build().compile(dialect=dialect)
         entry = (str(compiled), dict(compiled.params))
         with _lock:
             if len(_compiled) >= CACHE_SIZE:
                 _compiled.clear()
             _compiled[full_key] = entry
-    sql, defaults = entry
-    return connection.exec_driver_sql(sql, {**defaults, **params})
+    return entry

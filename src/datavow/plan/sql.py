@@ -17,7 +17,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
@@ -43,7 +43,7 @@ _SQLITE_JSON = sqlite3.sqlite_version_info >= (3, 38, 0)
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
 _lock = threading.Lock()
-_catalogue: dict[tuple[str, str | None], sa.MetaData] = {}
+_catalogue: dict[tuple[sa.URL, str | None], sa.MetaData] = {}
 
 
 # --------------------------------------------------------------------------- reflection
@@ -75,9 +75,12 @@ def reflect_table(loaded: LoadedMap, step: Step, connection: sa.Connection) -> s
 
 def reflected(connection: sa.Connection, schema: str | None, name: str, *, system: str) -> sa.Table:
     """Table ``name`` of ``schema`` on this connection's database, from the cache when known."""
-    url = connection.engine.url.render_as_string(hide_password=True)
+    # The URL itself is the key (it is immutable); rendering it as text per lookup costs more.
+    url = connection.engine.url
     with _lock:
-        metadata = _catalogue.setdefault((url, schema), sa.MetaData(schema=schema))
+        metadata = _catalogue.get((url, schema))
+        if metadata is None:
+            metadata = _catalogue[(url, schema)] = sa.MetaData(schema=schema)
         key = f"{schema}.{name}" if schema else name
         if key in metadata.tables:
             return metadata.tables[key]
@@ -209,6 +212,14 @@ def typed_value(column_type: sa.types.TypeEngine[object], value: object) -> obje
     return value
 
 
+def compared_type(table: sa.Table, step: Step, column: str) -> sa.types.TypeEngine[Any]:
+    """The type of :func:`compared`, without building the expression."""
+    return _NORMAL_FORM if column in step.normalise else table.c[column].type
+
+
+_NORMAL_FORM = sa.String()
+
+
 def compared(table: sa.Table, step: Step, column: str) -> ColumnElement[object]:
     """The column as the step compares it: an identity column in its normal form (see
     :func:`datavow.plan.identities.normal_forms`), any other column as it is."""
@@ -235,7 +246,7 @@ class _Piece:
     ) -> None:
         self.columns = columns
         self.expressions = [compared(table, step, column) for column in columns]
-        self.values = typed_rows(self.expressions, values)
+        self.values = typed_rows([expression.type for expression in self.expressions], values)
         self.dialect = dialect
         if dialect == "postgresql":
             self.cost = len(columns)
@@ -294,11 +305,13 @@ def _json_each(values: list[object]) -> sa.TableValuedAlias:
     return sa.func.json_each(sa.bindparam(None, json.dumps(values), type_=sa.String)).table_valued("value")
 
 
-def typed_rows(expressions: list[ColumnElement[object]], values: set[tuple[object, ...]]) -> list[tuple[object, ...]]:
-    """The value tuples as the columns hold them, dropping those no row can match (a NULL, text
-    in a number column)."""
-    converters = [_converter(expression.type) for expression in expressions]
-    width = len(expressions)
+def typed_rows(
+    types: Sequence[sa.types.TypeEngine[Any]], values: Collection[tuple[object, ...]]
+) -> list[tuple[object, ...]]:
+    """The value tuples as columns of ``types`` hold them, dropping those no row can match (a
+    NULL, text in a number column)."""
+    converters = [_converter(column_type) for column_type in types]
+    width = len(types)
     typed: dict[tuple[object, ...], None] = {}
     for row in values:
         if len(row) != width:

@@ -136,6 +136,10 @@ class Disclosure:
 
 def disclose(loaded: LoadedMap, found: Sequence[TableRef]) -> Disclosure:
     """The Art. 15 disclosure for the tables in ``found`` (where the person has rows)."""
+    return loaded.derived(("disclosure", *(ref.path for ref in found)), lambda: _disclose(loaded, found))
+
+
+def _disclose(loaded: LoadedMap, found: Sequence[TableRef]) -> Disclosure:
     purposes: dict[str, tuple[Purpose, list[TableRef]]] = {}
     for ref in found:
         for key, purpose in _purposes_of(loaded, ref).items():

@@ -12,6 +12,7 @@ import csv
 import json
 import math
 from collections.abc import Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from datavow.plan.model import Selection
-from datavow.plan.prepared import bind, execute, prepared
+from datavow.plan.prepared import Bound, Query, bind, execute_all, prepared
 from datavow.plan.sql import selection_clauses
 from datavow.requests.export_archive import StreamingArchive
 
@@ -48,40 +49,61 @@ def person_rows(
         yield from connection.execute(statement.execution_options(**streaming)).partitions()
 
 
-def few_rows(
-    connection: Connection,
-    table: sa.Table,
-    selection: Selection,
-    columns: Sequence[str],
-    *,
-    tenant: str | None,
-) -> Batch | None:
-    """All the rows :func:`person_rows` would give, as one batch, when one statement selects them
-    and they fit one batch; None when they may not (then stream them).
+@dataclass(frozen=True)
+class Wanted:
+    """One table of a person's package: the rows ``selection`` selects, with ``columns``."""
+
+    table: sa.Table
+    selection: Selection
+    columns: Sequence[str]
+
+
+def few_rows(connection: Connection, wanted: Sequence[Wanted], *, tenant: str | None) -> list[Batch | None]:
+    """For each of ``wanted``, all the rows :func:`person_rows` would give, as one batch, when one
+    statement selects them and they fit one batch; None when they may not (then stream them).
 
     Most people have a few rows per table: one plain query (no server-side cursor, which costs
-    round trips to open and close) reads them, and both files are written from the same rows.
-    Discovery's count skips the try where it already knows there are more; a stale count costs
-    one batch read too many, never more memory.
+    round trips to open and close) reads them, and both files are written from the same rows. On
+    PostgreSQL the queries of all the tables go together, in one round trip. Discovery's count
+    skips the try where it already knows there are more; a stale count costs one batch read too
+    many, never more memory.
     """
-    limit = batch_size(table, columns)
-    if selection.rows > limit:
-        return None
     if prepared(connection):
+        return _few_rows_prepared(connection, wanted, tenant)
+    found: list[Batch | None] = []
+    for item in wanted:
+        limit = batch_size(item.table, item.columns)
+        statements = list(_statements(connection, item.table, item.selection, item.columns, tenant))
+        if item.selection.rows > limit or len(statements) > 1:
+            found.append(None)
+        elif not statements:
+            found.append([])
+        else:
+            rows = connection.execute(statements[0].limit(limit + 1)).all()
+            found.append(rows if len(rows) <= limit else None)
+    return found
+
+
+def _few_rows_prepared(connection: Connection, wanted: Sequence[Wanted], tenant: str | None) -> list[Batch | None]:
+    found: list[Batch | None] = []
+    queries: list[tuple[int, int, Query]] = []  # position in found, limit, query
+    for item in wanted:
+        table, selection, columns = item.table, item.selection, item.columns
+        limit = batch_size(table, columns)
         bound = bind(table, selection.step, selection.conditions, tenant if tenant is not None else selection.tenant)
-        if bound is None:
-            return []
+        found.append(None if selection.rows > limit else [])
+        if selection.rows > limit or bound is None:
+            continue
+
+        def build(item: Wanted = item, bound: Bound = bound, limit: int = limit) -> sa.Select[Any]:
+            return _select(item.table, item.selection, item.columns, bound.clause()).limit(limit + 1)
+
         key = ("rows", bound.key, tuple(columns), selection.step.key, limit)
-        result = execute(
-            connection, key, lambda: _select(table, selection, columns, bound.clause()).limit(limit + 1), bound.params
-        )
-        found = result.all()
-        return found if len(found) <= limit else None
-    statements = list(_statements(connection, table, selection, columns, tenant))
-    if len(statements) != 1:
-        return None if statements else []
-    rows = connection.execute(statements[0].limit(limit + 1)).all()
-    return rows if len(rows) <= limit else None
+        queries.append((len(found) - 1, limit, Query(key, build, bound.params)))
+    results = execute_all(connection, [query for _, _, query in queries])
+    for (position, limit, _), rows in zip(queries, results, strict=True):
+        found[position] = rows if len(rows) <= limit else None
+    return found
 
 
 def batch_size(table: sa.Table, columns: Sequence[str]) -> int:
