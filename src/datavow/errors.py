@@ -127,3 +127,17 @@ class ConsentError(DatavowError):
     future), an import file is malformed, or the ledger does not verify; the message says which."""
 
     exit_code = 10
+
+
+class IncidentError(DatavowError):
+    """An incident step is refused: a wrong stage, a missing required fact, a time without a zone,
+    a late notice without its reasons (Art. 33(1)); the message names the fix."""
+
+    exit_code = 11
+
+
+class DocumentError(DatavowError):
+    """A document cannot be written: a template is missing or broken, a format is unknown, or a map
+    to compare cannot be read. The message says which, and what to do."""
+
+    exit_code = 12

@@ -1,15 +1,7 @@
-"""The documents' error: a template missing or broken, a format unknown, a map revision unreadable."""
+"""The documents' error: :class:`datavow.errors.DocumentError`, named here for the package."""
 
 from __future__ import annotations
 
-from datavow.errors import DatavowError
-
-
-class DocumentError(DatavowError):
-    """A document cannot be written: a template is missing or broken, a format is unknown, or a map
-    to compare cannot be read. The message says which, and what to do."""
-
-    exit_code = 12
-
+from datavow.errors import DocumentError
 
 __all__ = ["DocumentError"]

@@ -1,15 +1,7 @@
-"""The incident register's error: every refusal of :mod:`datavow.incidents` says what to do next."""
+"""The incident register's error: :class:`datavow.errors.IncidentError`, named here for the package."""
 
 from __future__ import annotations
 
-from datavow.errors import DatavowError
-
-
-class IncidentError(DatavowError):
-    """An incident step is refused: a wrong stage, a missing required fact, a time without a zone,
-    a late notice without its reasons (Art. 33(1)); the message names the fix."""
-
-    exit_code = 11
-
+from datavow.errors import IncidentError
 
 __all__ = ["IncidentError"]
