@@ -34,6 +34,7 @@ from markupsafe import Markup, escape
 from datavow.datamap import LoadedMap
 from datavow.documents.errors import DocumentError
 from datavow.language import Language
+from datavow.pdf import html_to_pdf
 
 _LINK = r"(https?://[^\s,;()]+[^\s,;().]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
 
@@ -147,7 +148,4 @@ def layout(folder: Path | None, name: str, **context: Any) -> str:
 
 def pdf(html: str) -> bytes:
     """The HTML laid out as a PDF by WeasyPrint."""
-    from weasyprint import HTML
-
-    result: bytes = HTML(string=html).write_pdf()
-    return result
+    return html_to_pdf(html)

@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound
 from datavow.incidents.clock import shown
 from datavow.incidents.errors import IncidentError
 from datavow.language import NAMES, Language
+from datavow.pdf import html_to_pdf
 
 
 @lru_cache(maxsize=1)
@@ -59,9 +60,7 @@ def render(language: Language, name: str, **context: Any) -> str:
 
 def write_pdf(html: str, path: Path) -> None:
     """``html`` as a PDF at ``path``."""
-    from weasyprint import HTML  # imported late: it loads Pango, which most commands never need
-
-    HTML(string=html, base_url=str(path.parent)).write_pdf(str(path))
+    path.write_bytes(html_to_pdf(html, base_url=str(path.parent)))
 
 
 def sha256(path: Path) -> str:
