@@ -12,7 +12,7 @@ from rich.table import Table
 
 from datavow.cli import console
 from datavow.cli.options import actor_option, open_state, split_pair, state_options
-from datavow.datamap import load_map
+from datavow.datamap import LoadedMap, load_map
 from datavow.incidents import (
     AUTHORITY_HOURS,
     CONTROLLER_HOURS,
@@ -31,7 +31,7 @@ from datavow.incidents import (
 )
 from datavow.incidents.clock import shown, zone_info
 from datavow.incidents.model import EXEMPTIONS, KINDS, PRIORITIES, RISKS
-from datavow.language import LANGUAGES, language
+from datavow.language import LANGUAGES, Language, language
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the incident as JSON.")
 zone_option = click.option(
@@ -227,7 +227,11 @@ def classify_command(
 @state_options
 @click.option("--to", "audience", type=click.Choice(("authority", "controllers", "people")), required=True)
 @click.option("--tenant", "tenants", multiple=True, metavar="KEY", help="Only this controller (repeatable).")
-@click.option("--language", "language_code", default="en", show_default=True, help=f"One of {', '.join(LANGUAGES)}.")
+@click.option(
+    "--language",
+    "language_code",
+    help=f"One of {', '.join(LANGUAGES)} (default: the map's documents.language, else en).",
+)
 @click.option("--at", "given_text", metavar="TIME", help="When the notice was given (default: now).")
 @zone_option
 @click.option("--delay-reason", help="Why a late notice is late (required after the deadline, Art. 33(1)).")
@@ -242,7 +246,7 @@ def notify_command(
     map_path: Path,
     audience: str,
     tenants: tuple[str, ...],
-    language_code: str,
+    language_code: str | None,
     given_text: str | None,
     zone: str | None,
     delay_reason: str | None,
@@ -262,7 +266,7 @@ def notify_command(
             incident_id,
             audience,
             actor=actor,
-            language=language(language_code),
+            language=_language(loaded, language_code),
             tenants=list(tenants) or None,
             given_at=_moment(given_text, zone, "--at"),
             delay_reason=delay_reason,
@@ -376,14 +380,16 @@ def show_command(incident_id: int, state_url: str | None, map_path: Path, as_jso
 @state_options
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the register as CSV.")
 @click.option("--pdf", "pdf_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the register as PDF.")
-@click.option("--language", "language_code", default="en", show_default=True, help="The PDF's language.")
+@click.option(
+    "--language", "language_code", help="The PDF's language (default: the map's documents.language, else en)."
+)
 @actor_option
 def export_command(
     state_url: str | None,
     map_path: Path,
     csv_path: Path | None,
     pdf_path: Path | None,
-    language_code: str,
+    language_code: str | None,
     actor: str,
 ) -> None:
     """Export the register of breaches (Art. 33(5)) as CSV and/or PDF."""
@@ -397,7 +403,7 @@ def export_command(
             organization=loaded.model.organization.name,
             csv_path=csv_path,
             pdf_path=pdf_path,
-            language=language(language_code),
+            language=_language(loaded, language_code),
         )
     for path in written:
         console.print(str(path), markup=False)
@@ -419,3 +425,8 @@ def _print(incident: Incident, as_json: bool, message: str) -> None:
         click.echo(json.dumps(incident.to_dict(), indent=2))
     else:
         console.print(message, markup=False)
+
+
+def _language(loaded: LoadedMap, code: str | None) -> Language:
+    """The language asked for, else the one the map writes its documents in."""
+    return language(code) if code else loaded.model.documents.language
