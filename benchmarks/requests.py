@@ -95,8 +95,9 @@ def log(message: str) -> None:
 
 
 @contextmanager
-def database(url: str | None) -> Iterator[str]:
-    """``url``, or a fresh database on a throwaway cluster started like the test suite's."""
+def database(url: str | None, settings: Mapping[str, str] | None = None) -> Iterator[str]:
+    """``url``, or a fresh database on a throwaway cluster started like the test suite's, with
+    ``settings`` added to its configuration."""
     if url is not None:
         yield url
         return
@@ -104,7 +105,7 @@ def database(url: str | None) -> Iterator[str]:
     from tests.servers import ServerUnavailable, start_postgres
 
     try:
-        server = start_postgres()
+        server = start_postgres(settings)
     except ServerUnavailable as exc:
         raise SystemExit(f"{exc}\n(or pass --url postgresql://user@host/database)") from None
     try:
@@ -728,6 +729,11 @@ def parse_args() -> argparse.Namespace:
         help="demo companies to build (default: all three; mira-software is measured)",
     )
     parser.add_argument("--reuse", action="store_true", help="keep the demo an earlier run built at --url")
+    parser.add_argument(
+        "--shared-buffers",
+        metavar="SIZE",
+        help="the throwaway cluster's shared_buffers, e.g. 6GB (default: PostgreSQL's, 128MB)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="which random people (default 1)")
     parser.add_argument(
         "--tiny", action="store_true", help="a CI-sized run: " + ", ".join(f"{k} {v}" for k, v in TINY.items())
@@ -777,12 +783,16 @@ def main() -> None:
     # This file is called requests.py: keep its folder off the path, where it would shadow the library.
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="datavow-bench-") as temp, database(args.url) as given:
+    if args.shared_buffers and args.url:
+        raise SystemExit("--shared-buffers sets up the throwaway cluster; with --url, set it on your server")
+    settings = {"shared_buffers": args.shared_buffers} if args.shared_buffers else {}
+    with tempfile.TemporaryDirectory(prefix="datavow-bench-") as temp, database(args.url, settings) as given:
         demo, run, version = measure(args, psycopg_url(given), Path(temp))
     header = [
         f"datavow requests benchmark: PostgreSQL {version}, demo scale {demo.scale:g}: {demo.people:,} people and "
         f"{demo.rows:,} rows in {len(demo.maps)} companies "
-        + (f"(built in {demo.build_seconds:.0f} s)" if not demo.reused else "(reused)"),
+        + (f"(built in {demo.build_seconds:.0f} s)" if not demo.reused else "(reused)")
+        + (f", shared_buffers {args.shared_buffers}" if args.shared_buffers else ""),
         f"per person: mira-software (platform + business) against SQL written by hand; {args.samples} samples, a "
         f"batch of {args.batch:,}, {args.memory_rows:,} rows added for the heavy person; whole run "
         f"{time.perf_counter() - started:.0f} s",

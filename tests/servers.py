@@ -35,7 +35,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NoReturn
@@ -274,8 +274,9 @@ def find_postgres_bindir() -> Path | None:
     return None
 
 
-def start_postgres() -> DatabaseServer:
-    """Create a cluster with initdb in a temp dir and start it with pg_ctl."""
+def start_postgres(settings: Mapping[str, str] | None = None) -> DatabaseServer:
+    """Create a cluster with initdb in a temp dir and start it with pg_ctl; ``settings`` are
+    more ``postgresql.conf`` lines (a benchmark's ``shared_buffers``, say)."""
     bindir = find_postgres_bindir()
     if bindir is None:
         raise ServerUnavailable(POSTGRES_MISSING)
@@ -349,6 +350,8 @@ def start_postgres() -> DatabaseServer:
                 f"unix_socket_directories = '{socket_dir}'\n"
                 "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
             )
+            for name, value in (settings or {}).items():
+                conf.write(f"{name} = '{value}'\n")
         for attempt in range(1, _PORT_ATTEMPTS + 1):
             port = _free_port()
             log_offset = log_path.stat().st_size if log_path.exists() else 0
