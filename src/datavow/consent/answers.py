@@ -16,7 +16,7 @@ and (in SQL, the same rules) by :func:`filter_contactable`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -35,6 +35,7 @@ from datavow.consent.scope import (
     topic_purpose,
 )
 from datavow.datamap import LoadedMap
+from datavow.plan.prepared import execute, prepared
 from datavow.store import Store
 from datavow.store.models import ConsentStateRow, RestrictionIdentityRow, RestrictionRow
 
@@ -152,9 +153,15 @@ _PERSON = _person_query()
 
 
 def person_in(session: Session | Connection, identity_hash: str) -> Person:
+    params = {"identity_hash": identity_hash}
+    if isinstance(session, Connection) and prepared(session):
+        # An answer inside a mail-sending loop: compiled once, run on the driver's cursor.
+        rows: Iterable[Sequence[Any]] = execute(session, ("consent.person",), lambda: _PERSON, params)
+    else:
+        rows = session.execute(_PERSON, params)
     states: dict[str, State] = {}
     blocks: list[Block] = []
-    for kind, text, flag, at, number in session.execute(_PERSON, {"identity_hash": identity_hash}):
+    for kind, text, flag, at, number in rows:
         if kind == "state":
             states[text] = State(bool(flag), at, number)
         else:

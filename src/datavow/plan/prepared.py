@@ -35,7 +35,7 @@ Key = tuple[Hashable, ...]
 CACHE_SIZE = 4096
 
 _lock = threading.Lock()
-_compiled: dict[Key, tuple[str, dict[str, Any]]] = {}
+_compiled: dict[Key, tuple[str, dict[str, Any], Processors]] = {}
 
 
 def prepared(connection: Connection) -> bool:
@@ -147,20 +147,23 @@ def execute_all(connection: Connection, queries: Sequence[Query]) -> list[Sequen
     if not queries:
         return []
     dialect = connection.dialect
-    runs = [(*_compiled_sql(dialect, query), query.params) for query in queries]
+    runs = [(_compiled_sql(dialect, query), query.params) for query in queries]
     driver = connection.connection.dbapi_connection
     sql, values = "", {}
     cursors = []
     try:
         with driver.pipeline() if len(runs) > 1 and hasattr(driver, "pipeline") else nullcontext():  # type: ignore[union-attr]
-            for sql, defaults, params in runs:
+            for (sql, defaults, _), params in runs:
                 values = {**defaults, **params}
                 cursor = connection.connection.cursor()
                 cursors.append(cursor)
                 connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None, False)
                 cursor.execute(sql, values)
                 connection.dispatch.after_cursor_execute(connection, cursor, sql, values, None, False)
-        results = [cursor.fetchall() for cursor in cursors]
+        results = [
+            _processed(cursor.fetchall(), processors)
+            for cursor, ((_, _, processors), _) in zip(cursors, runs, strict=True)
+        ]
     except dialect.loaded_dbapi.Error as exc:
         raise sa.exc.DBAPIError.instance(sql, values, exc, dialect.loaded_dbapi.Error) from exc
     finally:
@@ -169,15 +172,31 @@ def execute_all(connection: Connection, queries: Sequence[Query]) -> list[Sequen
     return results
 
 
-def _compiled_sql(dialect: sa.Dialect, query: Query) -> tuple[str, dict[str, Any]]:
-    """The query's SQL for ``dialect`` and the values it binds by default (limits, literals)."""
+Processors = tuple[Callable[[Any], Any] | None, ...] | None  # per result column, None where none has one
+
+
+def _compiled_sql(dialect: sa.Dialect, query: Query) -> tuple[str, dict[str, Any], Processors]:
+    """The query's SQL for ``dialect``, the values it binds by default (limits, literals), and the
+    result processors of its columns (a type that converts what the driver returns)."""
     full_key = (dialect.name, dialect.server_version_info, *query.key)
     entry = _compiled.get(full_key)
     if entry is None:
-        compiled = query.build().compile(dialect=dialect)
-        entry = (str(compiled), dict(compiled.params))
+        statement = query.build()
+        compiled = statement.compile(dialect=dialect)
+        processors: Processors = None
+        if isinstance(statement, sa.Select):
+            found = tuple(column.type.result_processor(dialect, None) for column in statement.selected_columns)
+            processors = found if any(found) else None
+        entry = (str(compiled), dict(compiled.params), processors)
         with _lock:
             if len(_compiled) >= CACHE_SIZE:
                 _compiled.clear()
             _compiled[full_key] = entry
     return entry
+
+
+def _processed(rows: Sequence[Sequence[Any]], processors: Processors) -> Sequence[Sequence[Any]]:
+    """The rows as SQLAlchemy would give their values (e.g. a UTC datetime type's conversion)."""
+    if processors is None:
+        return rows
+    return [tuple(value if p is None else p(value) for p, value in zip(processors, row, strict=True)) for row in rows]
