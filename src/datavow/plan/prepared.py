@@ -38,6 +38,12 @@ _lock = threading.Lock()
 _compiled: dict[Key, tuple[str, dict[str, Any], Processors]] = {}
 
 
+def forget_statements() -> None:
+    """Forget every compiled statement (with the reflected tables they were built on)."""
+    with _lock:
+        _compiled.clear()
+
+
 def prepared(connection: Connection) -> bool:
     """Whether reads on this connection take the prepared way (PostgreSQL)."""
     return connection.dialect.name == "postgresql"
@@ -141,6 +147,8 @@ def execute_all(connection: Connection, queries: Sequence[Query]) -> list[Sequen
 
     The statements go to the driver's cursor in the connection's transaction, and their rows come
     back as the driver gives them: SQLAlchemy's result objects would cost more than the lookup.
+    Result values get their column types' processing, as SQLAlchemy would give them; ``params``
+    go to the driver as they are (no bind processing), so they must be values the driver takes.
     Listeners of the connection's cursor events (tracing, statement counts) still see each one;
     driver errors are raised as SQLAlchemy's, as any other statement's would be.
     """

@@ -96,9 +96,13 @@ def reflected(connection: sa.Connection, schema: str | None, name: str, *, syste
 
 
 def clear_reflection_cache() -> None:
-    """Forget every reflected table (after a migration changed them)."""
+    """Forget every reflected table (after a migration changed them), and the statements
+    compiled for them."""
+    from datavow.plan.prepared import forget_statements  # prepared builds on this module
+
     with _lock:
         _catalogue.clear()
+    forget_statements()
 
 
 # --------------------------------------------------------------------------- selection
