@@ -69,6 +69,12 @@ def demo(folder: Path, url: str | None, scale: float, seed: int, companies: tupl
         ("datavow rules", "every lint rule and the article it enforces"),
         (f"datavow retention plan --map {first}", "what is past its retention period now, table by table"),
         (f"datavow retention run --map {first}", "delete or anonymise it, in short transactions, audited"),
+        (f"datavow statement --map {first} --language nl", "the privacy statement, written from the map (in Dutch)"),
+        (f"datavow ropa --map {first} --format xlsx --out ropa.xlsx", "the record of processing (Art. 30)"),
+        (
+            f'datavow incident open "Lost laptop" --description "An unencrypted laptop was stolen" --map {first}',
+            "register a breach: the 72-hour clock starts",
+        ),
         (f"datavow audit show --map {first}", "what datavow did, in the audit log"),
         (f"datavow audit verify --map {first}", "prove nobody changed the log"),
         ("datavow import fides DATASET.yml", "bring a Fides dataset into a map"),
