@@ -144,3 +144,27 @@ def test_the_notices_in_every_language(mira: LoadedMap, tmp_path: Path, language
     assert "Phishing & spam" in text and "Exposed <b>records</b>" in text and "<p>" not in text  # plain, unescaped
     if language != "en":
         assert WORDS["en"][0] not in written["authority"] and WORDS["en"][1] not in written["controllers"]
+
+
+def test_the_maps_incident_settings_are_the_defaults(mira: LoadedMap, tmp_path: Path) -> None:
+    """``incidents.zone`` reads times written without a zone; ``incidents.controller_hours`` sets
+    the controllers' clock; an option given still wins."""
+    map_path = tmp_path / "datavow.yaml"
+    text = mira.path.read_text(encoding="utf-8").replace(
+        "sqlite:///", f"sqlite:///{mira.path.parent}/"
+    )  # the copy points at the demo's databases
+    map_path.write_text(text + "\nincidents:\n  controller_hours: 12\n  zone: Europe/Stockholm\n", encoding="utf-8")
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    runner = CliRunner()
+
+    def opened(*extra: str) -> Any:
+        args = ["incident", "open", "Lost laptop", "--description", "Stolen from a car", "--map", str(map_path)]
+        result = runner.invoke(main, [*args, "--state", state, "--json", *extra])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    by_map = opened("--aware", "2026-10-24 09:00")
+    assert by_map["aware_at"] == "2026-10-24T07:00:00+00:00" and by_map["zone"] == "Europe/Stockholm"
+    assert by_map["controller_hours"] == 12
+    by_options = opened("--aware", "2026-10-24 09:00", "--zone", "Europe/London", "--controller-hours", "6")
+    assert by_options["aware_at"] == "2026-10-24T08:00:00+00:00" and by_options["controller_hours"] == 6

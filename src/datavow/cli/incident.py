@@ -15,7 +15,6 @@ from datavow.cli.options import actor_option, open_state, split_pair, state_opti
 from datavow.datamap import LoadedMap, load_map
 from datavow.incidents import (
     AUTHORITY_HOURS,
-    CONTROLLER_HOURS,
     Incident,
     analyse_incident,
     classify_incident,
@@ -37,7 +36,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the in
 zone_option = click.option(
     "--zone",
     metavar="ZONE",
-    help="IANA time zone for times written without an offset (e.g. Europe/Brussels); never guessed.",
+    help="IANA time zone for times written without an offset (e.g. Europe/Brussels; default: the map's "
+    "incidents.zone); never guessed.",
 )
 id_argument = click.argument("incident_id", metavar="ID", type=int)
 _STYLE = {"overdue": "bold red", "due_soon": "yellow", "done_late": "red", "done": "green"}
@@ -64,9 +64,8 @@ def _moment(text: str | None, zone: str | None, what: str) -> datetime | None:
 @click.option(
     "--controller-hours",
     type=click.IntRange(min=1),
-    default=CONTROLLER_HOURS,
-    show_default=True,
-    help="Hours after awareness by which each affected controller is told (your contracts' 'without undue delay').",
+    help="Hours after awareness by which each affected controller is told (your contracts' 'without undue delay'; "
+    "default: the map's incidents.controller_hours, else 24).",
 )
 @json_option
 @actor_option
@@ -80,11 +79,13 @@ def open_command(
     occurred_from: str | None,
     occurred_until: str | None,
     discovery: str | None,
-    controller_hours: int,
+    controller_hours: int | None,
     as_json: bool,
     actor: str,
 ) -> None:
     """Register a breach (stage 1). The 72-hour clock runs from --aware, not from now."""
+    settings = load_map(map_path).model.incidents
+    zone = zone or settings.zone
     display = zone or _written_zone(aware_text) or "UTC"
     aware = _moment(aware_text, zone, "--aware") or datetime.now(UTC)
     with open_state(state_url, map_path, create=True) as store:
@@ -97,7 +98,7 @@ def open_command(
             occurred_from=_moment(occurred_from, zone, "--occurred-from"),
             occurred_until=_moment(occurred_until, zone, "--occurred-until"),
             discovery=discovery,
-            controller_hours=controller_hours,
+            controller_hours=controller_hours or settings.controller_hours,
             actor=actor,
         )
     due = shown(done.authority_clock(done.registered_at).due_at, done.zone)
@@ -142,6 +143,7 @@ def analyse_command(
 ) -> None:
     """Count what the breach affects (stage 2): people and records per table and tenant, from the live databases."""
     loaded = load_map(map_path)
+    zone = zone or loaded.model.incidents.zone
     columns = dict(split_pair(item, "SYSTEM.TABLE=COLUMN", "--time-column") for item in time_columns)
     scope = resolve_scope(
         loaded,
@@ -259,6 +261,7 @@ def notify_command(
     """Write the notices to the authority, to each affected controller, or to the people (HTML, PDF), and
     record them as given."""
     loaded = load_map(map_path)
+    zone = zone or loaded.model.incidents.zone
     with open_state(state_url, map_path, create=True) as store:
         written = notify(
             store,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.relativedelta import relativedelta
 from pydantic import (
@@ -784,6 +785,26 @@ class StatementSettings(Strict):
     review: DurationField | None = None
 
 
+class IncidentSettings(Strict):
+    """The top-level ``incidents:`` section: the controllers' deadline the contracts set, and the
+    zone the register shows (and reads) times in."""
+
+    controller_hours: int = Field(default=24, ge=1)  # "without undue delay" (Art. 33(2)), as the contracts say
+    zone: str | None = None  # an IANA zone, e.g. Europe/Brussels
+
+    @field_validator("zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise PydanticCustomError(
+                    "zone", "'{zone}' is not an IANA time zone, e.g. Europe/Brussels", {"zone": value}
+                ) from exc
+        return value
+
+
 class Documents(Strict):
     """The top-level ``documents:`` section: languages, the default one, and the company's templates."""
 
@@ -821,6 +842,7 @@ class DataMap(Strict):
     communication: Communication = Field(default_factory=Communication)
     cookies: Cookies | None = None
     documents: Documents = Field(default_factory=Documents)
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)
 
     @field_validator("recipients", "subjects", "purposes", "measures", "systems", "identities")
     @classmethod

@@ -170,6 +170,7 @@ class Incident:
             "occurred_from": when(self.occurred_from),
             "occurred_until": when(self.occurred_until),
             "discovery": self.discovery,
+            "controller_hours": self.controller_hours,
             "registered_at": when(self.registered_at),
             "registered_by": self.registered_by,
             "impact": self.impact,
