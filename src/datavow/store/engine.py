@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -187,7 +189,7 @@ def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:
             cursor.execute("PRAGMA foreign_keys = ON")
             if not in_memory:
                 # Readers never block the writer and the writer never blocks readers.
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _write_ahead_log(cursor)
         finally:
             cursor.close()
 
@@ -195,3 +197,22 @@ def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:
     def _on_begin(connection: Connection) -> None:
         write = connection.get_execution_options().get(_WRITE_OPTION, True)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+
+
+def _write_ahead_log(cursor: Any) -> None:
+    """Put the file in WAL mode, once: the mode belongs to the file, so a connection that finds it
+    set changes nothing. Switching needs the file to itself, and SQLite answers "database is
+    locked" at once, without waiting, while another process opens or migrates it: then wait and
+    ask again, as long as a writer would wait for a lock."""
+    deadline = time.monotonic() + _SQLITE_BUSY_TIMEOUT
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()
+            if mode is not None and str(mode[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
