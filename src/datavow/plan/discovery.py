@@ -185,11 +185,13 @@ class _Run:
                 return
             params = {**bound.params, **(own.params if own else {})}
             key = ("discover", bound.key, step.reads, tells_own, own.key if own else None)
-            # A step that tells its own rows but has none of its own flags every row "not own".
-            own_clause = own.clause if own else sa.false
-            yield from execute(
-                connection, key, lambda: statement(bound.clause(), own_clause() if tells_own else None), params
-            )
+
+            def build() -> sa.Select[Any]:
+                # A step that tells its own rows but has none of its own flags every row "not own".
+                own_clause = (own.clause() if own else sa.false()) if tells_own else None
+                return statement(bound.clause(), own_clause)
+
+            yield from execute(connection, key, build, params)
             return
         dialect = connection.dialect.name
         own_match = None

@@ -24,9 +24,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from datavow.errors import PlanError, RequestError
 from datavow.plan.model import Step
-from datavow.plan.sql import NO_MATCH, array_match, compared, compared_type, typed_rows, typed_value
+from datavow.plan.sql import array_match, compared, compared_type, tenant_value, typed_rows
 
 Conditions = Mapping[tuple[str, ...], set[tuple[object, ...]]]
 Key = tuple[Hashable, ...]
@@ -113,13 +112,7 @@ def bind(
         return None
     scoped = scoped and step.tenant_column is not None
     if scoped:
-        assert step.tenant_column is not None
-        if tenant is None:
-            raise PlanError(f"{step.label} is scoped to a tenant, but no tenant was given — pass the plan's tenant")
-        value = typed_value(table.c[step.tenant_column].type, tenant)
-        if value is NO_MATCH:
-            raise RequestError(f"tenant '{tenant}' cannot be a value of {step.label}.{step.tenant_column}")
-        params[f"{prefix}t"] = value
+        params[f"{prefix}t"] = tenant_value(table, step, tenant)
     return Bound(table, step, tuple(chosen), scoped, prefix, params)
 
 

@@ -185,13 +185,20 @@ def _excluding(clause: ColumnElement[bool], earlier: list[ColumnElement[bool]]) 
 def _tenant_clause(table: sa.Table, step: Step, tenant: object | None) -> ColumnElement[bool] | None:
     if step.tenant_column is None:
         return None
+    column = table.c[step.tenant_column]
+    return column == sa.bindparam(None, tenant_value(table, step, tenant), type_=column.type)
+
+
+def tenant_value(table: sa.Table, step: Step, tenant: object | None) -> object:
+    """``tenant`` as the scoped step's tenant column holds it; an error when there is none, or when
+    the column cannot hold it (text for a number column)."""
+    assert step.tenant_column is not None
     if tenant is None:
         raise PlanError(f"{step.label} is scoped to a tenant, but no tenant was given — pass the plan's tenant")
-    column = table.c[step.tenant_column]
-    value = typed_value(column.type, tenant)
+    value = typed_value(table.c[step.tenant_column].type, tenant)
     if value is NO_MATCH:
         raise RequestError(f"tenant '{tenant}' cannot be a value of {step.label}.{step.tenant_column}")
-    return column == sa.bindparam(None, value, type_=column.type)
+    return value
 
 
 class _NoMatch:

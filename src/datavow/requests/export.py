@@ -178,7 +178,6 @@ class _PackageWriter:
     archive: StreamingArchive
     tables: list[ExportedTable] = field(default_factory=list)
     own_records: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
-    withheld: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # by table, once per package
 
     def archive_bytes(self, selections: Sequence[Selection]) -> Iterator[bytes]:
         """The ZIP's bytes as they are made: the data files, system by system in plan order, then
@@ -201,7 +200,7 @@ class _PackageWriter:
     def _wanted(self, connection: Connection, selection: Selection) -> Wanted:
         """The step's table as the database has it, and the columns a package holds."""
         table = reflect_table(self.loaded, selection.step, connection)
-        withheld = self._withheld(self.loaded.table(*selection.step.table))
+        withheld = withheld_columns(self.loaded, self.loaded.table(*selection.step.table))
         return Wanted(table, selection, [column for column in table.c.keys() if column not in withheld])
 
     def _table_files(
@@ -250,7 +249,7 @@ class _PackageWriter:
             LetterFile(f"datavow/{name}.json", OWN_RECORDS.get(name, name), "JSON", len(records))
             for name, records in self.own_records.items()
         ]
-        withheld = [f"{ref.label}.{column}" for ref in refs for column in self._withheld(ref)]
+        withheld = [f"{ref.label}.{column}" for ref in refs for column in withheld_columns(self.loaded, ref)]
         letter = render_letter(
             self.loaded,
             disclosure,
@@ -267,12 +266,6 @@ class _PackageWriter:
             # tool indents it; the letter is what people read.
             out.write(json.dumps(self._manifest(refs, disclosure), ensure_ascii=False))
         yield self.archive.close()
-
-    def _withheld(self, ref: TableRef) -> list[str]:
-        key = (ref.system_name, ref.table_name)
-        if key not in self.withheld:
-            self.withheld[key] = withheld_columns(self.loaded, ref)
-        return self.withheld[key]
 
     def _masked(self) -> dict[str, list[str]]:
         return {kind: sorted(mask_identity(v) for v in values) for kind, values in self.request.identities.items()}
@@ -302,7 +295,7 @@ class _PackageWriter:
                     "rows": table.rows,
                     "files": [table.json, table.csv],
                     "categories": {column: list(declared.category) for column, declared in ref.table.fields.items()},
-                    "withheld": self._withheld(ref),
+                    "withheld": list(withheld_columns(self.loaded, ref)),
                 }
                 for table, ref in zip(self.tables, refs, strict=True)
             ],
@@ -322,14 +315,18 @@ def _disclosed(disclosure: Disclosure) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def withheld_columns(loaded: LoadedMap, ref: TableRef) -> list[str]:
-    """Columns of a table left out of exports: those holding credentials."""
-    taxonomy = loaded.taxonomy
-    return [
-        column
-        for column, declared in ref.table.fields.items()
-        if any(taxonomy.covers(broad, key) for key in declared.category for broad in WITHHELD_CATEGORIES)
-    ]
+def withheld_columns(loaded: LoadedMap, ref: TableRef) -> tuple[str, ...]:
+    """Columns of a table left out of exports: those holding credentials (worked out once per map)."""
+
+    def withheld() -> tuple[str, ...]:
+        taxonomy = loaded.taxonomy
+        return tuple(
+            column
+            for column, declared in ref.table.fields.items()
+            if any(taxonomy.covers(broad, key) for key in declared.category for broad in WITHHELD_CATEGORIES)
+        )
+
+    return loaded.derived(("withheld", *ref.path), withheld)
 
 
 def mask_identity(value: object) -> str:

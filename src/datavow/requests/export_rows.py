@@ -73,14 +73,15 @@ def few_rows(connection: Connection, wanted: Sequence[Wanted], *, tenant: str | 
     found: list[Batch | None] = []
     for item in wanted:
         limit = batch_size(item.table, item.columns)
-        statements = list(_statements(connection, item.table, item.selection, item.columns, tenant))
-        if item.selection.rows > limit or len(statements) > 1:
+        if item.selection.rows > limit:
             found.append(None)
-        elif not statements:
-            found.append([])
-        else:
-            rows = connection.execute(statements[0].limit(limit + 1)).all()
-            found.append(rows if len(rows) <= limit else None)
+            continue
+        statements = list(_statements(connection, item.table, item.selection, item.columns, tenant))
+        if len(statements) != 1:
+            found.append(None if statements else [])
+            continue
+        rows = connection.execute(statements[0].limit(limit + 1)).all()
+        found.append(rows if len(rows) <= limit else None)
     return found
 
 

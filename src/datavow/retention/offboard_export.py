@@ -135,7 +135,7 @@ class _ReturnWriter:
     def _table(self, connection: Connection, selection: Selection) -> Iterator[bytes]:
         system, name = selection.step.table
         table = reflect_table(self.loaded, selection.step, connection)
-        withheld = tuple(withheld_columns(self.loaded, self.loaded.table(system, name)))
+        withheld = withheld_columns(self.loaded, self.loaded.table(system, name))
         columns = [column for column in table.c.keys() if column not in withheld]
         batches = person_rows(connection, table, selection, columns, tenant=self.plan.tenant)
         first = next(batches, None)
