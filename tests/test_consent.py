@@ -206,6 +206,11 @@ def test_filtering_a_mailing_list_agrees_with_asking_one_by_one(
             events.append(EventInput(who, "granted", channel="email", at=T0 + timedelta(days=1)))
         if i % 11 == 0:
             events.append(EventInput(who, "withdrawn", channel="email", topic="newsletter", at=T0 + timedelta(days=2)))
+        if i % 13 in (4, 5):
+            # One form, one moment: a grant and a withdrawal in the same gate, so the order recorded (seq) decides.
+            said = [EventInput(who, "granted", channel="email", topic="newsletter", at=T0 + timedelta(days=3)),
+                    EventInput(who, "withdrawn", channel="email", at=T0 + timedelta(days=3))]
+            events.extend(said if i % 13 == 4 else said[::-1])  # fmt: skip
     assert record_events(any_store, shop, events, actor="import", key=key, batch_size=17) == len(events)
     restrict(any_store, shop, {"email": people[2]}, reason="accuracy contested", actor="dpo")
     object_to(any_store, shop, {"email": people[3]}, "newsletter", None, "dpo")
@@ -221,6 +226,10 @@ def test_filtering_a_mailing_list_agrees_with_asking_one_by_one(
         assert filter_contactable(any_store, shop, mailing, "email", topic, key=key) == expected
         monkeypatch.setattr(filtering, "LOOKUP_LIMIT", 50_000)
         assert 0 < len(expected) < len(mailing) - 1
+    tied = [p for i, p in enumerate(people) if i % 13 in (4, 5)]
+    assert filter_contactable(any_store, shop, tied, "email", "newsletter", key=key) == [
+        p for p in tied if people.index(p) % 13 == 5  # the withdrawal came first, the grant last
+    ]
     assert "nobody@example.com" not in filter_contactable(any_store, shop, mailing, "email", "newsletter", key=key)
     assert people[1] not in filter_contactable(any_store, shop, mailing, key=key)
 

@@ -12,11 +12,13 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from multiprocessing.synchronize import Barrier as BarrierType
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -30,6 +32,7 @@ from datavow.store import (
     latest_revision,
     open_store,
 )
+from datavow.store.migrate import alembic_config
 from datavow.store.models import AuditHeadRow
 
 
@@ -82,6 +85,48 @@ def test_opening_again_keeps_the_data_and_the_revision(state_url: str) -> None:
         assert current_revision(store.engine) == latest_revision()
         with store.session(write=False) as session:
             assert session.scalar(sa.select(AuditHeadRow.seq)) == 7
+
+
+def test_migration_0009_keeps_every_consent_state_and_goes_back(state_url: str) -> None:
+    """0009 rebuilds ``consent_state`` on SQLite (``WITHOUT ROWID``) and drops the scope index."""
+    state = sa.table(
+        "consent_state",
+        sa.column("identity_hash", sa.String),
+        sa.column("scope", sa.String),
+        sa.column("granted", sa.Boolean),
+        sa.column("at", sa.DateTime(timezone=True)),
+        sa.column("seq", sa.BigInteger),
+    )
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    rows = [
+        {"identity_hash": f"{i:064x}", "scope": scope, "granted": i % 2 == 0, "at": at, "seq": i}
+        for i in range(40)
+        for scope in ("|email|", "marketing||")
+    ]
+    kept = sa.select(state.c.identity_hash, state.c.scope, state.c.granted, state.c.seq).order_by(
+        state.c.identity_hash, state.c.scope
+    )
+    expected = sorted((r["identity_hash"], r["scope"], r["granted"], r["seq"]) for r in rows)
+    engine = sa.create_engine(state_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0008")
+            connection.execute(sa.insert(state), rows)
+        for revision, indexed in (("0009", False), ("0008", True), ("head", False)):
+            with engine.begin() as connection:
+                if revision == "0008":
+                    command.downgrade(alembic_config(connection), revision)
+                else:
+                    command.upgrade(alembic_config(connection), revision)
+            with engine.connect() as connection:
+                assert [tuple(row) for row in connection.execute(kept)] == expected, revision
+                indexes = {index["name"] for index in sa.inspect(connection).get_indexes("consent_state")}
+                assert ("ix_consent_state_scope" in indexes) is indexed, revision
+                if engine.dialect.name == "sqlite":
+                    sql = connection.scalar(sa.text("SELECT sql FROM sqlite_master WHERE name = 'consent_state'"))
+                    assert ("WITHOUT ROWID" in sql) is not indexed, revision
+    finally:
+        engine.dispose()
 
 
 def _open_when_all_are_ready(url: str, ready: BarrierType) -> None:
