@@ -28,6 +28,8 @@ _WRITE_OPTION = "datavow_write"
 
 # Seconds a SQLite writer waits for another writer's lock before giving up.
 _SQLITE_BUSY_TIMEOUT = 30
+#: Page cache per SQLite connection, in KiB (SQLite's default is 2,000 KiB).
+_SQLITE_CACHE_KIB = 65_536
 
 
 class Store:
@@ -187,6 +189,9 @@ def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA foreign_keys = ON")
+            # Consent states and identity hashes are written at random keys: SQLite's default
+            # 2 MiB page cache rereads the indexes' pages on every batch of a large import.
+            cursor.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
             if not in_memory:
                 # Readers never block the writer and the writer never blocks readers.
                 _write_ahead_log(cursor)
