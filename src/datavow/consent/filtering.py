@@ -121,12 +121,30 @@ def decide(store: Store, question: Question, wanted: Sequence[str] | None) -> Ve
         decided: set[str] = set()
         ties: list[str] = []
         for chunk in _chunks(wanted):
-            for identity_hash, tie in session.execute(_grouped(question, chunk)):
-                (ties.append(identity_hash) if tie else decided.add(identity_hash))
+            clear, tied = session.execute(_collected(question, chunk)).one()
+            decided.update(_split(clear))
+            ties.extend(_split(tied))
         if ties:
             decided.update(h for h, allowed in _exactly(session, question, ties).items() if allowed is question.consent)
         blocked = _blocked(session, question.purpose, wanted)
     return Verdict(frozenset(decided - blocked if question.consent else decided | blocked), question.consent)
+
+
+def _collected(question: Question, chunk: Sequence[str] | None) -> sa.Select[str | None, str | None]:
+    """:func:`_grouped`'s identities as one row: the decisive ones and the ties, each joined by commas.
+
+    One row, not one per identity: a driver hands each row over holding Python's lock, and the
+    thread hashing the list meanwhile made SQLite's grouping wait on it (8.0 s instead of 4.8 s
+    for 5,000,000 states)."""
+    rows = _grouped(question, chunk).subquery("decisive")
+    return sa.select(
+        sa.func.aggregate_strings(sa.case((sa.not_(rows.c.tie), rows.c.identity_hash)), ","),
+        sa.func.aggregate_strings(sa.case((rows.c.tie, rows.c.identity_hash)), ","),
+    )
+
+
+def _split(joined: str | None) -> list[str]:
+    return joined.split(",") if joined else []
 
 
 def _grouped(question: Question, chunk: Sequence[str] | None) -> sa.Select[str, bool]:
@@ -172,7 +190,7 @@ def _grouped(question: Question, chunk: Sequence[str] | None) -> sa.Select[str, 
         tie = sa.or_(a_tie, tie)
         # On consent only a grant lets through; otherwise only a withdrawal, of either gate, stops.
         decisive = sa.and_(a_granted, sa.not_(b_withdrawn)) if question.consent else sa.or_(a_withdrawn, b_withdrawn)
-    return sa.select(t.c.identity_hash, sa.case((tie, True), else_=False)).where(sa.or_(decisive, tie))
+    return sa.select(t.c.identity_hash, sa.case((tie, True), else_=False).label("tie")).where(sa.or_(decisive, tie))
 
 
 def _exactly(session: Session, question: Question, hashes: list[str]) -> dict[str, bool]:
