@@ -11,7 +11,7 @@ The statement returns only the identities that decide the list: when the purpose
 those who may be contacted (nobody else may); otherwise those who may not (everybody else may).
 Restrictions and objections are one more join. A short list is looked up by its hashes, in
 chunks; for a long one everyone is asked about from a second thread while the list is hashed,
-so that a database server groups while the process hashes. Never one query per address.
+so that the database groups while the process hashes. Never one query per address.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def filter_contactable(
     values = list(addresses)
     if len(values) > LOOKUP_LIMIT:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="datavow-filter") as worker:
-            # A database server groups everyone's states while this thread hashes the list.
+            # The database groups everyone's states while this thread hashes the list.
             asked = worker.submit(decide, store, question, None)
             given = hasher.hash_all(kind, values)
             verdict = asked.result()
