@@ -31,6 +31,7 @@ from datavow.consent.scope import (
     check_channel,
     contact_scopes,
     needs_consent,
+    purpose_scopes,
     purpose_spec,
     topic_purpose,
 )
@@ -193,7 +194,7 @@ def contact_answer(loaded: LoadedMap, person: Person, channel: str, topic: str |
     allowed = not blocks
     if purpose is not None:
         spec = purpose_spec(loaded, purpose)
-        pool = [Scope(purpose).key, *(s for s in contact_scopes(channel, topic, purpose) if not s.startswith("|"))]
+        pool = purpose_scopes(purpose, contact_scopes(channel, topic, purpose))
         gate = purpose_gate(person.states, purpose, needs_consent(spec), pool)
         reasons.append(gate.reason)
         events.extend(gate.events)

@@ -24,9 +24,16 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from datavow.consent.answers import State, latest
+from datavow.consent.answers import State, preference_gate, purpose_gate
 from datavow.consent.identity import Hasher
-from datavow.consent.scope import Scope, check_channel, contact_scopes, needs_consent, purpose_spec, topic_purpose
+from datavow.consent.scope import (
+    check_channel,
+    contact_scopes,
+    needs_consent,
+    purpose_scopes,
+    purpose_spec,
+    topic_purpose,
+)
 from datavow.datamap import LoadedMap
 from datavow.store import Store
 from datavow.store.models import ConsentStateRow, RestrictionIdentityRow, RestrictionRow
@@ -58,17 +65,20 @@ class Question:
         preference = tuple(contact_scopes(channel, topic, purpose))
         if purpose is None:
             return cls(channel, None, False, (), preference)
-        gate_a = (Scope(purpose).key, *(s for s in preference if not s.startswith("|")))
+        gate_a = tuple(purpose_scopes(purpose, preference))
         return cls(channel, purpose, needs_consent(purpose_spec(loaded, purpose)), gate_a, preference)
 
+    @property
+    def scopes(self) -> list[str]:
+        """Every scope either gate reads."""
+        return sorted({*self.gate_a, *self.gate_b})
+
     def allows(self, states: dict[str, State]) -> bool:
-        """The two gates for one identity's states (without its restrictions and objections)."""
-        if self.gate_a:
-            last = latest(states, self.gate_a)
-            if (last is None and self.consent) or (last is not None and not last[1].granted):
-                return False
-        last = latest(states, self.gate_b)
-        return last is None or last[1].granted
+        """The two gates for one identity's states (without its restrictions and objections): the
+        rules of :func:`~datavow.consent.answers.contact_answer`."""
+        if self.purpose is not None and not purpose_gate(states, self.purpose, self.consent, [*self.gate_a]).allowed:
+            return False
+        return preference_gate(states, [*self.gate_b], self.channel).allowed
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,7 @@ def _grouped(question: Question, chunk: Sequence[str] | None) -> sa.Select[str, 
     ``max(at)`` of grants and of withdrawals per gate stand for the latest event; equal times
     are ties, which ``seq`` decides (:func:`_exactly`)."""
     at, granted, scope = _STATE.c.at, _STATE.c.granted, _STATE.c.scope
-    asked = sorted({*question.gate_a, *question.gate_b})
+    asked = question.scopes
 
     def last(pool: tuple[str, ...], grant: bool) -> sa.ColumnElement[object]:
         conditions = [granted if grant else sa.not_(granted)]
@@ -195,7 +205,7 @@ def _grouped(question: Question, chunk: Sequence[str] | None) -> sa.Select[str, 
 
 def _exactly(session: Session, question: Question, hashes: list[str]) -> dict[str, bool]:
     """The gates for ``hashes``, state by state: whether each may be contacted (restrictions aside)."""
-    pool = sorted({*question.gate_a, *question.gate_b})
+    pool = question.scopes
     states: dict[str, dict[str, State]] = defaultdict(dict)
     for chunk in _slices(hashes):
         query = sa.select(_STATE.c.identity_hash, _STATE.c.scope, _STATE.c.granted, _STATE.c.at, _STATE.c.seq).where(

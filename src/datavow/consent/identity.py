@@ -4,7 +4,7 @@ consent events about the same person meet on the same hash)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 from datavow.consent.errors import ConsentError
@@ -20,7 +20,7 @@ class Hasher:
 
     def __init__(self, loaded: LoadedMap, key: bytes) -> None:
         self.keys = identity_keys(key)
-        self.formats: dict[str, Format] = identity_formats(loaded)
+        self.formats: Mapping[str, Format] = identity_formats(loaded)
         self._index = index_hash(self.keys.index)
 
     def hash(self, kind: str, value: str) -> str:

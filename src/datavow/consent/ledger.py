@@ -34,7 +34,6 @@ from datavow.consent.scope import Scope, check_event, check_source, event_scope,
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import LegalBasis
 from datavow.errors import RequestError
-from datavow.plan.identities import Format, identity_formats, parse_value
 from datavow.requests.lifecycle_identities import IdentityInput, IdentityKeys, canonical_identities, kinds_text
 from datavow.store import Store
 from datavow.store.models import (
@@ -121,7 +120,6 @@ class _Prepared:
     hashes: list[str]
     event: str
     scope: Scope
-    scope_key: str
     source: str
     source_detail: str | None
     notice: str | None
@@ -248,15 +246,6 @@ _LATER_WINS = (
 # --------------------------------------------------------------------------- internals
 
 
-@dataclass(frozen=True)
-class _Checks:
-    """What events are checked against, worked out once per map instead of once per event."""
-
-    formats: dict[str, Format]
-    # (purpose, channel, topic) -> the scope and the basis of its purpose; filled with valid ones as they come.
-    scopes: dict[tuple[str | None, str | None, str | None], tuple[Scope, str | None]]
-
-
 def _prepare_all(loaded: LoadedMap, keys: IdentityKeys, items: Iterable[EventInput], now: datetime) -> list[_Prepared]:
     return list(map(_Preparer(loaded, keys, now).prepare, items))
 
@@ -265,12 +254,15 @@ _BASES = frozenset(basis.value for basis in LegalBasis)
 
 
 class _Preparer:
-    """Checks and normalises the events of one call. The checks of a map are worked out once per map,
-    and each person once per call: an import names most people in several events, one after another."""
+    """Checks and normalises the events of one call. Each scope is checked once per map, and each
+    person once per call: an import names most people in several events, one after another."""
 
     def __init__(self, loaded: LoadedMap, keys: IdentityKeys, now: datetime) -> None:
         self.loaded, self.now = loaded, now
-        self.checks = loaded.derived("consent.checks", lambda: _Checks(identity_formats(loaded), {}))
+        # (purpose, channel, topic) -> the scope and its purpose's basis, kept per map once checked.
+        self.scopes: dict[tuple[str | None, str | None, str | None], tuple[Scope, str | None]] = loaded.derived(
+            "consent.scopes", dict
+        )
         self.index = index_hash(keys.index)
         # (kind, value as given) -> the identities and their hashes, for events naming one value.
         self.people: dict[tuple[str, str], tuple[dict[str, tuple[str, ...]], list[str]]] = {}
@@ -298,7 +290,6 @@ class _Preparer:
             hashes,
             event,
             scope,
-            scope.key,
             source,
             detail,
             notice,
@@ -310,11 +301,11 @@ class _Preparer:
     def scope(self, purpose: str | None, channel: str | None, topic: str | None) -> tuple[Scope, str | None]:
         """The event's scope and its purpose's basis; only scopes that pass the checks are kept."""
         slot = (purpose, channel, topic)
-        found = self.checks.scopes.get(slot)
+        found = self.scopes.get(slot)
         if found is None:
             scope = event_scope(self.loaded, purpose, channel, topic)
             basis = purpose_spec(self.loaded, scope.purpose).basis.value if scope.purpose is not None else None
-            found = self.checks.scopes[slot] = (scope, basis)
+            found = self.scopes[slot] = (scope, basis)
         return found
 
     def person(self, given: IdentityInput) -> tuple[dict[str, tuple[str, ...]], list[str]]:
@@ -326,37 +317,15 @@ class _Preparer:
                 slot = (kind, value)
                 if (found := self.people.get(slot)) is not None:
                     return found
-        identities = self.identities(given)
+        try:
+            identities = canonical_identities(self.loaded, given)
+        except RequestError as exc:
+            raise ConsentError(str(exc)) from exc
         index = self.index
         hashes = sorted({index(f"{kind}:{value}") for kind, values in identities.items() for value in values})
         if slot is not None:
             self.people[slot] = (identities, hashes)
         return identities, hashes
-
-    def identities(self, given: IdentityInput) -> dict[str, tuple[str, ...]]:
-        """:func:`canonical_identities` without its setup per event, for a value or a list of values per
-        known kind; anything else (an unknown kind, no value, one that does not parse, another kind of
-        iterable) goes to it, to be refused with its message or read as it reads it."""
-        formats = self.checks.formats
-        found: dict[str, tuple[str, ...]] = {}
-        try:
-            for kind in sorted(given):
-                values = given[kind]
-                if isinstance(values, str):
-                    found[kind] = (str(parse_value(formats[kind], values)),)
-                elif isinstance(values, (tuple, list)) and values:
-                    found[kind] = tuple(sorted({str(parse_value(formats[kind], value)) for value in values}))
-                else:
-                    break
-            else:
-                if found:
-                    return found
-        except (KeyError, TypeError, RequestError):
-            pass
-        try:
-            return canonical_identities(self.loaded, given)
-        except RequestError as exc:
-            raise ConsentError(str(exc)) from exc
 
 
 def _append(session: Session, keys: IdentityKeys, prepared: list[_Prepared], actor: str) -> list[dict[str, Any]]:
@@ -379,7 +348,7 @@ def _append(session: Session, keys: IdentityKeys, prepared: list[_Prepared], act
     states: list[dict[str, Any]] = []
     for item in prepared:
         seq += 1
-        scope = item.scope_key
+        scope = item.scope.key
         row: dict[str, Any] = {
             "seq": seq,
             "at": item.at,

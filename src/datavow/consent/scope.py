@@ -11,7 +11,9 @@ A scope is ``purpose|channel|topic`` with empty parts for what is not given:
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from datavow.consent.errors import ConsentError
 from datavow.datamap import LoadedMap
@@ -30,8 +32,9 @@ class Scope:
     channel: str | None = None
     topic: str | None = None
 
-    @property
+    @cached_property
     def key(self) -> str:
+        # Cached: an import asks each event's scope for its key, and scopes are shared per map.
         return f"{self.purpose or ''}|{self.channel or ''}|{self.topic or ''}"
 
     @classmethod
@@ -118,6 +121,12 @@ def contact_scopes(channel: str, topic: str | None, purpose: str | None) -> list
             if topic is not None:
                 scopes.append(Scope(purpose, on, topic).key)
     return scopes
+
+
+def purpose_scopes(purpose: str, preference: Iterable[str]) -> list[str]:
+    """Gate A's scopes for a contact: the purpose's own, and those of ``preference`` (the
+    :func:`contact_scopes` for ``purpose``) that name it."""
+    return [Scope(purpose).key, *(s for s in preference if not s.startswith("|"))]
 
 
 def needs_consent(spec: Purpose) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,7 +147,7 @@ def _rows(loaded: LoadedMap, key: bytes, text: str, name: str) -> tuple[list[Eve
     return items, problems
 
 
-def _item(raw: dict[str, Any], kinds: dict[str, Any], where: str) -> EventInput:
+def _item(raw: dict[str, Any], kinds: Mapping[str, Any], where: str) -> EventInput:
     if None in raw:
         raise ConsentError("more cells than the header has columns")
     cells = {column: (value or "").strip() for column, value in raw.items()}

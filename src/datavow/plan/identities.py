@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Literal
 
 from datavow.datamap.load import LoadedMap
@@ -34,11 +35,16 @@ _INTEGER_MAX = 2**63 - 1  # the widest integer column of the databases datavow t
 _TEXT_MAX = 500
 
 
-def identity_formats(loaded: LoadedMap) -> dict[str, Format]:
-    """Every identity kind the map knows, with its format: the built-ins and its own."""
-    formats = dict(BUILTIN_FORMATS)
-    formats.update({kind: declared.format for kind, declared in loaded.model.identities.items()})
-    return formats
+def identity_formats(loaded: LoadedMap) -> Mapping[str, Format]:
+    """Every identity kind the map knows, with its format: the built-ins and its own. Worked out once
+    per map (an import checks the identities of every event), so read-only."""
+
+    def compute() -> Mapping[str, Format]:
+        formats = dict(BUILTIN_FORMATS)
+        formats.update({kind: declared.format for kind, declared in loaded.model.identities.items()})
+        return MappingProxyType(formats)
+
+    return loaded.derived("identity_formats", compute)
 
 
 def parse_identities(loaded: LoadedMap, given: Mapping[str, Iterable[str]]) -> dict[str, frozenset[object]]:

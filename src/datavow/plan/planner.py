@@ -10,7 +10,7 @@ can be the person's own. Each table is one step, however many ways lead to it.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -230,7 +230,7 @@ def _discovery_order(walk: _Walk) -> list[TableKey]:
 # --------------------------------------------------------------------------- steps
 
 
-def _step(walk: _Walk, key: TableKey, kinds: list[str], formats: dict[str, Format], tenant: str | None) -> Step:
+def _step(walk: _Walk, key: TableKey, kinds: list[str], formats: Mapping[str, Format], tenant: str | None) -> Step:
     node = walk.nodes[key]
     table = node.ref.table
     identities = {kind: tuple(table.identity[kind]) for kind in kinds if kind in table.identity}
