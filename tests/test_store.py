@@ -32,8 +32,10 @@ from datavow.store import (
     latest_revision,
     open_store,
 )
+from datavow.store.engine import SQLITE_PAGE_SIZE
 from datavow.store.migrate import alembic_config
 from datavow.store.models import AuditHeadRow
+from datavow.store.models.base import UTCDateTime, UTCTimestamp
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -129,6 +131,49 @@ def test_migration_0009_keeps_every_consent_state_and_goes_back(state_url: str) 
         engine.dispose()
 
 
+def test_migration_0010_keeps_every_consent_time_to_the_microsecond_and_goes_back(state_url: str) -> None:
+    """0010 stores consent_state's times as integer microseconds on SQLite; PostgreSQL keeps timestamptz."""
+
+    def state(at: sa.types.TypeEngine[datetime]) -> sa.TableClause:
+        names = ("identity_hash", "scope", "granted", "seq")
+        types = (sa.String(), sa.String(), sa.Boolean(), sa.BigInteger())
+        return sa.table("consent_state", *map(sa.column, names, types), sa.column("at", at))
+
+    as_written, as_kept = state(UTCDateTime()), state(UTCTimestamp())
+    times = [
+        datetime(2026, 3, 1, 9, 30, tzinfo=UTC),
+        datetime(2026, 3, 1, 9, 30, 59, 999_999, tzinfo=UTC),  # rounds up if read as a fraction of a second
+        datetime(1999, 12, 31, 23, 59, 59, 999_500, tzinfo=UTC),
+        datetime(2024, 2, 29, 0, 0, 0, 1, tzinfo=UTC),
+    ]
+    rows = [
+        {"identity_hash": f"{i:064x}", "scope": "|email|", "granted": i % 2 == 0, "seq": i, "at": at}
+        for i, at in enumerate(times)
+    ]
+    expected = [(row["identity_hash"], row["at"], row["seq"]) for row in rows]
+    engine = sa.create_engine(state_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0009")
+            connection.execute(sa.insert(as_written), rows)
+        for revision, table in (("0010", as_kept), ("0009", as_written), ("head", as_kept)):
+            with engine.begin() as connection:
+                if revision == "0009":
+                    command.downgrade(alembic_config(connection), revision)
+                else:
+                    command.upgrade(alembic_config(connection), revision)
+            with engine.connect() as connection:
+                read = connection.execute(
+                    sa.select(table.c.identity_hash, table.c.at, table.c.seq).order_by(table.c.seq)
+                )
+                assert [tuple(row) for row in read] == expected, revision
+                if engine.dialect.name == "sqlite":
+                    kinds = connection.scalars(sa.text("SELECT DISTINCT typeof(at) FROM consent_state")).all()
+                    assert kinds == (["text"] if revision == "0009" else ["integer"]), revision
+    finally:
+        engine.dispose()
+
+
 def _open_when_all_are_ready(url: str, ready: BarrierType) -> None:
     ready.wait()
     open_store(url).close()
@@ -168,6 +213,22 @@ def test_sqlite_store_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
     with open_store(url) as store, store.session() as session:
         assert session.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
         assert session.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_a_new_sqlite_store_gets_large_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    with open_store(f"sqlite:///{tmp_path / 'new.db'}") as store, store.session() as session:
+        assert session.execute(sa.text("PRAGMA page_size")).scalar() == SQLITE_PAGE_SIZE == 16_384
+    old = tmp_path / "old.db"
+    made = sqlite3.connect(old)
+    made.execute("CREATE TABLE kept (value TEXT)")
+    made.execute("INSERT INTO kept VALUES ('there')")
+    made.commit()
+    made.close()
+    with open_store(f"sqlite:///{old}") as store:
+        assert current_revision(store.engine) == latest_revision()
+        with store.session() as session:
+            assert session.execute(sa.text("PRAGMA page_size")).scalar() == 4_096
+            assert session.execute(sa.text("SELECT value FROM kept")).scalar() == "there"
 
 
 def test_sqlite_write_sessions_take_the_lock_up_front_and_reads_do_not(tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ from datavow.datamap import LoadedMap
 from datavow.plan.prepared import execute, prepared
 from datavow.store import Store
 from datavow.store.models import ConsentStateRow, RestrictionIdentityRow, RestrictionRow
+from datavow.store.models.base import as_timestamp
 
 
 class State(NamedTuple):
@@ -144,7 +145,7 @@ def _person_query() -> sa.Select[Any]:
         RestrictionRow.kind,
         RestrictionRow.purpose,
         RestrictionRow.absolute,
-        RestrictionRow.created_at,
+        as_timestamp(RestrictionRow.created_at),  # read as the states' times are (integers on SQLite)
         sa.cast(RestrictionRow.id, sa.BigInteger),
     ).where(RestrictionRow.id.in_(naming), RestrictionRow.active.is_(True))
     return sa.select(sa.union_all(states, blocks).subquery())

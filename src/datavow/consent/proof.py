@@ -32,6 +32,7 @@ from datavow.store.models import (
     ConsentHeadRow,
     ConsentStateRow,
 )
+from datavow.store.models.base import as_timestamp
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,11 @@ def rebuild_state(store: Store) -> int:
         session.execute(sa.select(ConsentHeadRow).where(ConsentHeadRow.id == CONSENT_HEAD_ID).with_for_update())
         session.execute(sa.delete(ConsentStateRow))
         derived = _derived().subquery()
-        columns = [derived.c.identity_hash, derived.c.scope, derived.c.granted, derived.c.at, derived.c.seq]
-        session.execute(sa.insert(ConsentStateRow).from_select([c.name for c in columns], sa.select(*columns)))
+        # The ledger's times as the state keeps them (integers on SQLite).
+        at = as_timestamp(derived.c.at)
+        columns = [derived.c.identity_hash, derived.c.scope, derived.c.granted, at, derived.c.seq]
+        names = ["identity_hash", "scope", "granted", "at", "seq"]
+        session.execute(sa.insert(ConsentStateRow).from_select(names, sa.select(*columns)))
         return int(session.scalar(sa.select(sa.func.count()).select_from(state)) or 0)
 
 

@@ -30,6 +30,11 @@ _WRITE_OPTION = "datavow_write"
 _SQLITE_BUSY_TIMEOUT = 30
 #: Page cache per SQLite connection, in KiB (SQLite's default is 2,000 KiB).
 _SQLITE_CACHE_KIB = 65_536
+#: Page size of a new SQLite store, in bytes (SQLite's default is 4,096). Consent states are
+#: written at random keys, which leaves pages half full and out of order; reading five million of
+#: them to filter a mailing list took 4.2 s with 4 KiB pages and 3.2 s with 16 KiB ones. An
+#: existing store keeps its size (changing it takes a VACUUM: see docs/consent.md).
+SQLITE_PAGE_SIZE = 16_384
 
 
 class Store:
@@ -193,6 +198,8 @@ def _install_sqlite_hooks(engine: Engine, *, in_memory: bool) -> None:
             # 2 MiB page cache rereads the indexes' pages on every batch of a large import.
             cursor.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
             if not in_memory:
+                # Only a file without pages takes it; set before WAL mode writes the first one.
+                cursor.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")
                 # Readers never block the writer and the writer never blocks readers.
                 _write_ahead_log(cursor)
         finally:

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from datavow.store.models.base import Base, UTCDateTime
+from datavow.store.models.base import Base, UTCDateTime, UTCTimestamp
 from datavow.store.models.requests import one_of
 
 CONSENT_EVENTS = ("granted", "withdrawn")
@@ -80,7 +80,8 @@ class ConsentStateRow(Base):
     identity_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     scope: Mapped[str] = mapped_column(String(220), primary_key=True)
     granted: Mapped[bool] = mapped_column(Boolean)
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Integer microseconds on SQLite: the filter compares millions of these (see migration 0010).
+    at: Mapped[datetime] = mapped_column(UTCTimestamp())
     seq: Mapped[int] = mapped_column(BigInteger)
 
     # Filtering a mailing list groups everyone's states by identity: on SQLite the rows lie in
