@@ -208,8 +208,10 @@ def test_filtering_a_mailing_list_agrees_with_asking_one_by_one(
             events.append(EventInput(who, "withdrawn", channel="email", topic="newsletter", at=T0 + timedelta(days=2)))
         if i % 13 in (4, 5):
             # One form, one moment: a grant and a withdrawal in the same gate, so the order recorded (seq) decides.
-            said = [EventInput(who, "granted", channel="email", topic="newsletter", at=T0 + timedelta(days=3)),
-                    EventInput(who, "withdrawn", channel="email", at=T0 + timedelta(days=3))]
+            said = [
+                EventInput(who, "granted", channel="email", topic="newsletter", at=T0 + timedelta(days=3)),
+                EventInput(who, "withdrawn", channel="email", at=T0 + timedelta(days=3)),
+            ]
             events.extend(said if i % 13 == 4 else said[::-1])  # fmt: skip
     assert record_events(any_store, shop, events, actor="import", key=key, batch_size=17) == len(events)
     restrict(any_store, shop, {"email": people[2]}, reason="accuracy contested", actor="dpo")
@@ -228,7 +230,9 @@ def test_filtering_a_mailing_list_agrees_with_asking_one_by_one(
         assert 0 < len(expected) < len(mailing) - 1
     tied = [p for i, p in enumerate(people) if i % 13 in (4, 5)]
     assert filter_contactable(any_store, shop, tied, "email", "newsletter", key=key) == [
-        p for p in tied if people.index(p) % 13 == 5  # the withdrawal came first, the grant last
+        p
+        for p in tied
+        if people.index(p) % 13 == 5  # the withdrawal came first, the grant last
     ]
     assert "nobody@example.com" not in filter_contactable(any_store, shop, mailing, "email", "newsletter", key=key)
     assert people[1] not in filter_contactable(any_store, shop, mailing, key=key)
@@ -256,15 +260,19 @@ def test_a_bulk_import_out_of_time_order_keeps_the_latest_state_and_a_chain_that
     days = [5, 1, 3, 2, 5, 4, 1, 6, 6]
     events = [
         EventInput(
-            {"email": people[n % 4]}, "granted" if n % 3 else "withdrawn", "newsletter", at=T0 + timedelta(days=d)
+            {"email": people[n % 4]},
+            "granted" if n % 3 else "withdrawn",
+            "newsletter",
+            at=T0 + timedelta(days=d, microseconds=999_999 - n),  # kept to the microsecond
         )
         for n, d in enumerate(days)
     ]
     assert record_events(any_store, shop, events, actor="import", key=key, batch_size=3) == len(events)
     check = verify_ledger(any_store)
     assert check.ok and check.events == len(events), check.problems
+    kept = sa.select(ConsentStateRow.seq, ConsentStateRow.granted, ConsentStateRow.at)
     with any_store.session(write=False) as session:
-        stored = sorted(session.execute(sa.select(ConsentStateRow.seq, ConsentStateRow.granted)).all())
+        stored = sorted(session.execute(kept).all())
     expected: dict[str, tuple[datetime, int, bool]] = {}
     for seq, item in enumerate(events, 1):
         at = item.at
@@ -272,10 +280,11 @@ def test_a_bulk_import_out_of_time_order_keeps_the_latest_state_and_a_chain_that
         held = expected.get(people[(seq - 1) % 4])
         if held is None or (at, seq) > held[:2]:
             expected[people[(seq - 1) % 4]] = (at, seq, item.event == "granted")
-    assert stored == sorted((seq, granted) for _, seq, granted in expected.values())
+    assert stored == sorted((seq, granted, at) for at, seq, granted in expected.values())
     assert rebuild_state(any_store) == len(stored)  # the same rows, derived again from the ledger
     with any_store.session(write=False) as session:
-        assert sorted(session.execute(sa.select(ConsentStateRow.seq, ConsentStateRow.granted)).all()) == stored
+        assert sorted(session.execute(kept).all()) == stored
+    assert verify_ledger(any_store).ok
 
 
 def test_events_that_are_wrong_are_refused_with_the_reason(store: Store, shop: LoadedMap, key: bytes) -> None:

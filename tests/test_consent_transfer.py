@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -198,6 +198,12 @@ def test_verify_finds_a_changed_event_and_a_state_that_disagrees_and_rebuild_der
     assert may_process(any_store, shop, ("email", "jane@example.com"), "newsletter", key=key).allowed  # the tamper
     assert rebuild_state(any_store) == 1 and verify_ledger(any_store).ok
     assert not may_process(any_store, shop, ("email", "jane@example.com"), "newsletter", key=key).allowed
+
+    with any_store.session() as session:  # a state's time moved by one microsecond
+        (at,) = session.execute(sa.select(ConsentStateRow.at)).one()
+        session.execute(sa.update(ConsentStateRow).values(at=at + timedelta(microseconds=1)))
+    assert "consent_state disagrees with the ledger" in verify_ledger(any_store).message
+    assert rebuild_state(any_store) == 1 and verify_ledger(any_store).ok
 
     with any_store.session() as session:
         session.execute(sa.update(ConsentEventRow).where(ConsentEventRow.seq == 1).values(event="withdrawn"))

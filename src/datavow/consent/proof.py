@@ -183,7 +183,12 @@ def _state_differences(session: Session) -> list[str]:
     state = ConsentStateRow.__table__
     derived = _derived().subquery()
     keys = (state.c.identity_hash == derived.c.identity_hash, state.c.scope == derived.c.scope)
-    same = sa.and_(*keys, state.c.seq == derived.c.seq, state.c.granted == derived.c.granted)
+    facts = (
+        state.c.seq == derived.c.seq,
+        state.c.granted == derived.c.granted,
+        state.c.at == as_timestamp(derived.c.at),
+    )
+    same = sa.and_(*keys, *facts)
     extra = session.scalar(sa.select(sa.func.count()).select_from(state).where(~sa.exists().where(same)))
     missing = session.scalar(
         sa.select(sa.func.count()).select_from(derived).where(~sa.exists().select_from(state).where(same))
