@@ -58,6 +58,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class UTCTimestamp(TypeDecorator[datetime]):
@@ -91,9 +92,6 @@ class UTCTimestamp(TypeDecorator[datetime]):
         return _EPOCH + value * _MICROSECOND
 
 
-_MICROSECOND = timedelta(microseconds=1)
-
-
 class as_timestamp(FunctionElement[datetime]):  # noqa: N801 - an SQL function, named as one
     """A :class:`UTCDateTime` column's value as :class:`UTCTimestamp` stores it, in SQL (to copy
     one into the other with ``INSERT … SELECT``)."""
@@ -120,6 +118,6 @@ def _as_timestamp_sqlite(element: as_timestamp, compiler: SQLCompiler, **kw: Any
 def sqlite_micros(value: str) -> str:
     """SQL for the microseconds since 1970 of ``value``, ``DATETIME`` text as SQLAlchemy writes it on
     SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``); migration 0010 converts with it too."""
-    # strftime('%s') of the whole text rounds .9995 up to the next second: give it the seconds only.
+    # strftime('%s') of the whole text rounds 59.999999 up to the next minute: give it the seconds only.
     seconds = f"CAST(strftime('%s', substr({value}, 1, 19)) AS INTEGER)"
     return f"({seconds} * 1000000 + CAST(substr({value}, 21, 6) AS INTEGER))"
