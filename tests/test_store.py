@@ -114,19 +114,14 @@ def test_migration_0009_keeps_every_consent_state_and_goes_back(state_url: str) 
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "0008")
             connection.execute(sa.insert(state), rows)
-        for revision, indexed in (("0009", False), ("0008", True), ("head", False)):
-            with engine.begin() as connection:
-                if revision == "0008":
-                    command.downgrade(alembic_config(connection), revision)
-                else:
-                    command.upgrade(alembic_config(connection), revision)
-            with engine.connect() as connection:
-                assert [tuple(row) for row in connection.execute(kept)] == expected, revision
-                indexes = {index["name"] for index in sa.inspect(connection).get_indexes("consent_state")}
-                assert ("ix_consent_state_scope" in indexes) is indexed, revision
-                if engine.dialect.name == "sqlite":
-                    sql = connection.scalar(sa.text("SELECT sql FROM sqlite_master WHERE name = 'consent_state'"))
-                    assert ("WITHOUT ROWID" in sql) is not indexed, revision
+        for revision, connection in _stepped(engine, "0009", "0008", "head"):
+            indexed = revision == "0008"
+            assert [tuple(row) for row in connection.execute(kept)] == expected, revision
+            indexes = {index["name"] for index in sa.inspect(connection).get_indexes("consent_state")}
+            assert ("ix_consent_state_scope" in indexes) is indexed, revision
+            if engine.dialect.name == "sqlite":
+                sql = connection.scalar(sa.text("SELECT sql FROM sqlite_master WHERE name = 'consent_state'"))
+                assert ("WITHOUT ROWID" in sql) is not indexed, revision
     finally:
         engine.dispose()
 
@@ -156,22 +151,27 @@ def test_migration_0010_keeps_every_consent_time_to_the_microsecond_and_goes_bac
         with engine.begin() as connection:
             command.upgrade(alembic_config(connection), "0009")
             connection.execute(sa.insert(as_written), rows)
-        for revision, table in (("0010", as_kept), ("0009", as_written), ("head", as_kept)):
-            with engine.begin() as connection:
-                if revision == "0009":
-                    command.downgrade(alembic_config(connection), revision)
-                else:
-                    command.upgrade(alembic_config(connection), revision)
-            with engine.connect() as connection:
-                read = connection.execute(
-                    sa.select(table.c.identity_hash, table.c.at, table.c.seq).order_by(table.c.seq)
-                )
-                assert [tuple(row) for row in read] == expected, revision
-                if engine.dialect.name == "sqlite":
-                    kinds = connection.scalars(sa.text("SELECT DISTINCT typeof(at) FROM consent_state")).all()
-                    assert kinds == (["text"] if revision == "0009" else ["integer"]), revision
+        for revision, connection in _stepped(engine, "0010", "0009", "head"):
+            table = as_written if revision == "0009" else as_kept
+            read = connection.execute(sa.select(table.c.identity_hash, table.c.at, table.c.seq).order_by(table.c.seq))
+            assert [tuple(row) for row in read] == expected, revision
+            if engine.dialect.name == "sqlite":
+                kinds = connection.scalars(sa.text("SELECT DISTINCT typeof(at) FROM consent_state")).all()
+                assert kinds == (["text"] if revision == "0009" else ["integer"]), revision
     finally:
         engine.dispose()
+
+
+def _stepped(engine: sa.Engine, *revisions: str) -> Iterator[tuple[str, sa.Connection]]:
+    """Migrate to each of ``revisions`` in turn, down to one below the last revision reached and up
+    otherwise, then give a connection to look at the result."""
+    for revision in revisions:
+        with engine.begin() as connection:
+            reached = MigrationContext.configure(connection).get_current_revision() or ""
+            below = revision != "head" and revision < reached  # revisions are numbered 0001, 0002, …
+            (command.downgrade if below else command.upgrade)(alembic_config(connection), revision)
+        with engine.connect() as connection:
+            yield revision, connection
 
 
 def _open_when_all_are_ready(url: str, ready: BarrierType) -> None:

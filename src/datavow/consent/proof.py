@@ -148,16 +148,14 @@ def rebuild_state(store: Store) -> int:
         session.execute(sa.select(ConsentHeadRow).where(ConsentHeadRow.id == CONSENT_HEAD_ID).with_for_update())
         session.execute(sa.delete(ConsentStateRow))
         derived = _derived().subquery()
-        # The ledger's times as the state keeps them (integers on SQLite).
-        at = as_timestamp(derived.c.at)
-        columns = [derived.c.identity_hash, derived.c.scope, derived.c.granted, at, derived.c.seq]
-        names = ["identity_hash", "scope", "granted", "at", "seq"]
-        session.execute(sa.insert(ConsentStateRow).from_select(names, sa.select(*columns)))
+        columns = [derived.c.identity_hash, derived.c.scope, derived.c.granted, derived.c.at, derived.c.seq]
+        session.execute(sa.insert(ConsentStateRow).from_select([c.name for c in columns], sa.select(*columns)))
         return int(session.scalar(sa.select(sa.func.count()).select_from(state)) or 0)
 
 
 def _derived() -> sa.Select[Any]:
-    """The latest event per identity hash and scope, by ``at`` then seq: what the state must be."""
+    """The latest event per identity hash and scope, by ``at`` then seq: what the state must be, its
+    time as the state keeps it (integers on SQLite)."""
     events, links = ConsentEventRow.__table__, ConsentEventIdentityRow.__table__
     rank = sa.func.row_number().over(
         partition_by=(links.c.identity_hash, events.c.scope), order_by=(events.c.at.desc(), events.c.seq.desc())
@@ -167,7 +165,7 @@ def _derived() -> sa.Select[Any]:
             links.c.identity_hash,
             events.c.scope,
             (events.c.event == "granted").label("granted"),
-            events.c.at,
+            as_timestamp(events.c.at).label("at"),
             events.c.seq,
             rank.label("rank"),
         )
@@ -183,11 +181,7 @@ def _state_differences(session: Session) -> list[str]:
     state = ConsentStateRow.__table__
     derived = _derived().subquery()
     keys = (state.c.identity_hash == derived.c.identity_hash, state.c.scope == derived.c.scope)
-    facts = (
-        state.c.seq == derived.c.seq,
-        state.c.granted == derived.c.granted,
-        state.c.at == as_timestamp(derived.c.at),
-    )
+    facts = (state.c.seq == derived.c.seq, state.c.granted == derived.c.granted, state.c.at == derived.c.at)
     same = sa.and_(*keys, *facts)
     extra = session.scalar(sa.select(sa.func.count()).select_from(state).where(~sa.exists().where(same)))
     missing = session.scalar(

@@ -61,7 +61,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
-class UTCTimestamp(TypeDecorator[datetime]):
+class UTCTimestamp(UTCDateTime):
     """A point in time like :class:`UTCDateTime`, stored to be compared in bulk: on SQLite an
     integer of microseconds since 1970 (UTC), elsewhere ``timestamptz``.
 
@@ -69,27 +69,21 @@ class UTCTimestamp(TypeDecorator[datetime]):
     consent states by the latest grant took 3.9 s over text and 2.1 s over integers.
     """
 
-    impl = DateTime(timezone=True)
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        return dialect.type_descriptor(BigInteger() if dialect.name == "sqlite" else DateTime(timezone=True))
+        return dialect.type_descriptor(BigInteger() if dialect.name == "sqlite" else self.impl)
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | int | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("datavow stores only timezone-aware datetimes; pass tzinfo=UTC")
-        if dialect.name != "sqlite":
-            return value.astimezone(UTC)
-        return (value - _EPOCH) // _MICROSECOND
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | int | None:  # type: ignore[override]
+        utc = super().process_bind_param(value, dialect)  # naive UTC on SQLite
+        if utc is None or dialect.name != "sqlite":
+            return utc
+        return (utc.replace(tzinfo=UTC) - _EPOCH) // _MICROSECOND
 
     def process_result_value(self, value: datetime | int | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, datetime):
-            return value.astimezone(UTC)
-        return _EPOCH + value * _MICROSECOND
+        if isinstance(value, int):
+            return _EPOCH + value * _MICROSECOND
+        return super().process_result_value(value, dialect)
 
 
 class as_timestamp(FunctionElement[datetime]):  # noqa: N801 - an SQL function, named as one
@@ -118,6 +112,6 @@ def _as_timestamp_sqlite(element: as_timestamp, compiler: SQLCompiler, **kw: Any
 def sqlite_micros(value: str) -> str:
     """SQL for the microseconds since 1970 of ``value``, ``DATETIME`` text as SQLAlchemy writes it on
     SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``); migration 0010 converts with it too."""
-    # strftime('%s') of the whole text rounds 59.999999 up to the next minute: give it the seconds only.
+    # strftime('%s') of the whole text rounds 23:59:59.999999 up to the next second: give it the seconds only.
     seconds = f"CAST(strftime('%s', substr({value}, 1, 19)) AS INTEGER)"
     return f"({seconds} * 1000000 + CAST(substr({value}, 21, 6) AS INTEGER))"
