@@ -5,6 +5,7 @@
     DatavowError
     ├── MapError            the data map cannot be loaded (carries every problem at once)
     ├── ConnectionError_    a system or the state store cannot be reached
+    ├── QueryError          a system's database refuses a statement (a missing table or column, a constraint)
     ├── StateError          datavow's own state store is missing, outdated or inconsistent
     ├── AuditError          the audit log cannot be written or read
     ├── ImportError_        a foreign format (a Fides dataset) cannot be converted
@@ -76,6 +77,14 @@ class ConnectionError_(DatavowError):  # noqa: N801 - avoids shadowing the built
     """A system's database, or the state store, cannot be reached."""
 
     exit_code = 3
+
+
+class QueryError(DatavowError):
+    """A system's database was reached but refused a statement: a table or column the map names is
+    missing, a value does not fit its column, a constraint refuses the change. The message names
+    the system, the table and what to check."""
+
+    exit_code = 13
 
 
 class StateError(DatavowError):

@@ -1,8 +1,10 @@
 """Connecting to a system's database through SQLAlchemy.
 
-Driver errors stop here: everything that goes wrong while connecting or reading the catalogue
-leaves this module as a :class:`~datavow.errors.ConnectionError_` that names the system, shows
-the URL without its password and says what to check.
+Driver errors stop here, translated by their class in one place (:func:`translate_errors`, with
+:mod:`datavow.connectors.driver_errors` telling the kinds apart): a database that cannot be reached
+leaves this module as a :class:`~datavow.errors.ConnectionError_`, a statement it refuses (a missing
+table or column, a constraint, a value that does not fit) as a :class:`~datavow.errors.QueryError`.
+Both name the system, show the URL without its password and say what to check.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from sqlalchemy import Engine, create_engine, make_url
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 
-from datavow.errors import ConnectionError_, MapError
+from datavow.connectors import sqlite_functions
+from datavow.connectors.driver_errors import kind_of, statement_table
+from datavow.errors import ConnectionError_, MapError, QueryError
 
 # Seconds to wait for a server to answer before calling it unreachable: `datavow check` runs
 # in CI, where a firewalled host must fail fast rather than hang for the TCP default.
@@ -80,27 +84,61 @@ def connect(url: str, *, system: str | None = None, timeout: int = CONNECT_TIMEO
             f"install the driver for '{parsed.drivername}', or fix the URL's "
             "scheme"
         ) from exc
+    if _is_sqlite(engine.url):
+        event.listen(engine, "connect", _sqlite_connected)
     try:
-        with translate_errors(engine.url, system), engine.connect():
-            pass
-    except ConnectionError_:
+        engine.connect().close()
+    except SQLAlchemyError as exc:  # whatever fails while only connecting is the connection's fault
         engine.dispose()
-        raise
+        raise _connection_error(exc, engine.url, system) from exc
     return engine
+
+
+def _sqlite_connected(dbapi_connection: Any, _record: object) -> None:
+    """Every SQLite connection enforces foreign keys, as the servers do (SQLite leaves them off by
+    default, and erasure would then orphan rows silently), and has datavow's SQL functions."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+    sqlite_functions.register(dbapi_connection)
 
 
 @contextmanager
 def translate_errors(url: URL | str, system: str | None = None) -> Iterator[None]:
-    """Turn a SQLAlchemy or driver error raised inside the block into :class:`ConnectionError_`."""
+    """Turn a SQLAlchemy or driver error raised inside the block into :class:`ConnectionError_`
+    when the database cannot be reached, or :class:`QueryError` when it refused a statement."""
     try:
         yield
     except SQLAlchemyError as exc:
-        what = f"system '{system}'" if system else "the database"
-        parsed = make_url(url)
-        hint = "check the file's path and permissions" if _is_sqlite(parsed) else _SERVER_HINT
-        raise ConnectionError_(
-            f"cannot connect to {what} at {redact(parsed)}: {_reason(exc, parsed.password)} — {hint}"
-        ) from exc
+        if kind_of(exc) == "connection":
+            raise _connection_error(exc, url, system) from exc
+        raise _query_error(exc, url, system) from exc
+
+
+def _connection_error(exc: SQLAlchemyError, url: URL | str, system: str | None) -> ConnectionError_:
+    what = f"system '{system}'" if system else "the database"
+    parsed = make_url(url)
+    hint = "check the file's path and permissions" if _is_sqlite(parsed) else _SERVER_HINT
+    return ConnectionError_(f"cannot connect to {what} at {redact(parsed)}: {_reason(exc, parsed.password)} — {hint}")
+
+
+def _query_error(exc: SQLAlchemyError, url: URL | str, system: str | None) -> QueryError:
+    what = f"system '{system}'" if system else "the database"
+    parsed = make_url(url)
+    table = statement_table(exc)
+    on = f" on table {table}" if table else ""
+    if isinstance(exc, IntegrityError):
+        hint = (
+            "a constraint of the database refused the change; check that the map declares the table's references "
+            "and holds as the database's foreign keys have them (run 'datavow check')"
+        )
+    elif isinstance(exc, DataError):
+        hint = "a value does not fit its column; check the column's type against the map (run 'datavow check')"
+    else:
+        hint = "run 'datavow check' to see drift between the map and the database, then fix the map or the table"
+    return QueryError(f"{what} at {redact(parsed)} refused a statement{on}: {_reason(exc, parsed.password)} — {hint}")
 
 
 def redact(url: URL | str) -> str:

@@ -1,0 +1,41 @@
+"""datavow's own SQL functions on SQLite connections.
+
+SQLite's ``lower()`` folds ASCII only and it has no Unicode normalisation, so ``ÆRLIG@…`` or a
+decomposed ``rené`` would hide from a request there. datavow registers the functions its statements
+call on every connection it opens to a target database (see :func:`datavow.connectors.sql.connect`);
+:func:`register` is the one function to call.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import unicodedata
+
+# Names as datavow's SQL calls them (datavow.plan.sql compiles its comparisons to these).
+FOLD = "datavow_fold"
+TIDY = "datavow_tidy"
+
+
+def register(dbapi_connection: object) -> None:
+    """Register datavow's SQL functions on one sqlite3 connection (another driver's connection is
+    left alone: the functions are SQLite's missing pieces)."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # deterministic: SQLite may then use them in indexes on expressions and in partial indexes
+    dbapi_connection.create_function(FOLD, 1, fold, deterministic=True)
+    dbapi_connection.create_function(TIDY, 1, tidy, deterministic=True)
+
+
+def tidy(value: object) -> object:
+    """Text in composed form (NFC) without the whitespace around it (any Unicode whitespace: a
+    no-break space, a tab); anything else as it is."""
+    if not isinstance(value, str):
+        return value
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def fold(value: object) -> object:
+    """:func:`tidy`, then in lower case as Python, PostgreSQL and MariaDB lower it (not
+    ``casefold``: ``ß`` must stay ``ß`` so that every database compares the same text)."""
+    tidied = tidy(value)
+    return tidied.lower() if isinstance(tidied, str) else tidied
