@@ -60,7 +60,7 @@ def kind_of(error: sa_exc.SQLAlchemyError) -> Literal["connection", "statement"]
     decided = next(BY_CLASS[cls] for cls in type(error).__mro__ if cls in BY_CLASS)
     if decided != "driver":
         return decided
-    return _by_driver(error.orig)
+    return _by_driver(error.orig) if error.orig is not None else "connection"
 
 
 def _by_driver(original: BaseException) -> Literal["connection", "statement"]:
