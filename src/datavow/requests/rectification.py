@@ -3,9 +3,15 @@
 A correction names a data category (``user.contact.email``: every field of that category in every
 table the person's request selected, across systems) or one field (``system.table.column``). The
 new value is validated for its category (an e-mail must be an e-mail) and for each column it goes
-into, all before anything changes. Each field then takes one ``UPDATE`` per WHERE clause the planner
-gives, one transaction per system, touching only rows whose value differs: an empty field stays
-empty (correcting is not completing), and running the same rectification twice changes nothing.
+into, all before anything changes.
+
+The person's rows are found once per table, inside the system's transaction and before any field
+changes: their primary keys are read (and locked where the database can) from the discovery's
+selection, and every field is then corrected on exactly those keys. Correcting the identity column
+that found the person (the e-mail) must not lose the rows for the fields corrected after it. Each
+field takes one ``UPDATE`` per WHERE clause, one transaction per system, touching only rows whose
+value differs: an empty field stays empty (correcting is not completing), and running the same
+rectification twice changes nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from datavow.datamap.load import LoadedMap
 from datavow.errors import RequestError
-from datavow.plan.model import Discovery, Selection, Step
+from datavow.plan.model import Discovery, Selection, Step, TableKey
 from datavow.requests.erase_systems import (
     Reflector,
     SystemsResult,
@@ -144,18 +150,27 @@ def rectify(
         raise RequestError("no correction given — name a data category or a field and its corrected value")
     targets = [target for key, value in corrections.items() for target in _targets(loaded, discovery, key, value, now)]
 
-    def build(system: str, reflector: Reflector) -> list[tuple[FieldRectification, list[sa.Update]]]:
-        return [_updates(loaded, t, reflector) for t in targets if t.step.table[0] == system]
+    def build(system: str, reflector: Reflector) -> list[_TableWork]:
+        return _table_work(loaded, [t for t in targets if t.step.table[0] == system], reflector)
 
     prepared, failed = prepare(loaded, engines, discovery, build)
 
-    def run(system: str, work: list[tuple[FieldRectification, list[sa.Update]]], connection: Connection) -> None:
-        for outcome, statements in work:
-            for statement in statements:
-                outcome.rows += connection.execute(statement).rowcount
+    def run(system: str, work: list[_TableWork], connection: Connection) -> None:
+        dialect = connection.dialect.name
+        # Every table's rows are pinned before the first UPDATE of the system: a correction of one
+        # table never changes which rows another table's selection finds, but pinning all first
+        # keeps "find once, then change" true whatever the plan links.
+        pinned = [(item, _pin(connection, item)) for item in work]
+        for item, rows in pinned:
+            for outcome, assign, differs in item.fields:
+                for clause in clauses(item.table, rows, dialect):
+                    statement = item.table.update().where(clause, differs).values(assign)
+                    outcome.rows += connection.execute(statement).rowcount
 
     systems, committed = commit(engines, discovery, prepared, failed, run)
-    return RectificationResult(systems, [outcome for work in committed for outcome, _ in work])
+    return RectificationResult(
+        systems, [outcome for work in committed for item in work for outcome, _, _ in item.fields]
+    )
 
 
 def _targets(loaded: LoadedMap, discovery: Discovery, key: str, value: str, now: datetime) -> list[_Target]:
@@ -199,11 +214,56 @@ def _targets(loaded: LoadedMap, discovery: Discovery, key: str, value: str, now:
     return targets
 
 
-def _updates(loaded: LoadedMap, target: _Target, reflector: Reflector) -> tuple[FieldRectification, list[sa.Update]]:
+@dataclass
+class _TableWork:
+    """One table's corrections: its rows as discovery selected them, and each field's new value."""
+
+    step: Step
+    selection: Selection
+    table: sa.Table
+    # per field: its outcome, the SET it makes and the condition "the value differs"
+    fields: list[tuple[FieldRectification, dict[str, object], sa.ColumnElement[bool]]]
+
+
+def _table_work(loaded: LoadedMap, targets: list[_Target], reflector: Reflector) -> list[_TableWork]:
+    """The targets of one system, grouped by table in the order first named."""
+    work: dict[TableKey, _TableWork] = {}
+    for target in targets:
+        table = reflector.step(target.step)
+        outcome, assign, differs = _field(loaded, target, table)
+        item = work.setdefault(target.step.table, _TableWork(target.step, target.selection, table, []))
+        item.fields.append((outcome, assign, differs))
+    for item in work.values():
+        # The columns that find the rows (the primary key, else the selection's own columns) are
+        # corrected last, so that every other field still finds the rows by the values they had.
+        finding = set(item.step.key) or {column for columns in item.selection.conditions for column in columns}
+        item.fields.sort(key=lambda entry: bool(finding & set(entry[1])))
+    return list(work.values())
+
+
+def _pin(connection: Connection, item: _TableWork) -> Selection:
+    """The rows ``item.selection`` selects now, as a selection by primary key that no correction
+    can move; the selection itself when the table has no key."""
+    if not item.step.key:
+        return item.selection
+    key = [item.table.c[name] for name in item.step.key]
+    dialect = connection.dialect.name
+    found: set[tuple[object, ...]] = set()
+    for clause in clauses(item.table, item.selection, dialect):
+        query = sa.select(*key).where(clause)
+        if dialect != "sqlite":  # SQLite locks the whole database on the first write anyway
+            query = query.with_for_update()
+        found.update(tuple(row) for row in connection.execute(query))
+    return Selection(item.step, {item.step.key: found}, rows=len(found), tenant=item.selection.tenant)
+
+
+def _field(
+    loaded: LoadedMap, target: _Target, table: sa.Table
+) -> tuple[FieldRectification, dict[str, object], sa.ColumnElement[bool]]:
+    """The field's outcome, its SET clause and which rows it changes (those whose value differs)."""
     label = f"{target.step.label}.{target.column}"
     if target.column in key_columns(loaded, target.step.table):
         raise RequestError(f"{label} is a key that references use — correct it in the application that owns it")
-    table = reflector.step(target.step)
     if target.column not in table.c:
         raise RequestError(f"{label} is in the data map but not in the database — run 'datavow check' to see the drift")
     column = table.c[target.column]
@@ -212,7 +272,4 @@ def _updates(loaded: LoadedMap, target: _Target, reflector: Reflector) -> tuple[
     except ValueError as exc:
         raise RequestError(f"the corrected {target.category} does not fit {label}: {exc}") from None
     differs = sa.and_(column.is_not(None), column != value)
-    where = clauses(table, target.selection, reflector.connection.dialect.name)
-    return FieldRectification(label, target.category), [
-        table.update().where(clause, differs).values({target.column: value}) for clause in where
-    ]
+    return FieldRectification(label, target.category), {target.column: value}, differs
