@@ -14,6 +14,7 @@ from datavow.datamap import LoadedMap, load_map
 from datavow.findings import Finding, Severity, sort_findings
 from datavow.lint import run_lint
 from datavow.requests.erase_fit import check_erasure_fit
+from datavow.requests.erase_held_parents import held_parent_conflicts
 from datavow.retention.fit import check_retention_fit
 from datavow.store import Store
 
@@ -69,6 +70,7 @@ def check_map(
     """
     loaded = source if isinstance(source, LoadedMap) else load_map(source)
     findings = run_lint(loaded, select=select, ignore=ignore)
+    findings.extend(held_parent_findings(loaded))
     checked: list[str] = []
     if drift and loaded.model.systems:
         checked = list(systems) if systems is not None else list(loaded.model.systems)
@@ -78,6 +80,37 @@ def check_map(
     return CheckReport(
         map_path=loaded.path, findings=sort_findings(findings), drift_systems=checked, fingerprint=loaded.fingerprint()
     )
+
+
+HELD_PARENT = "erasure-held-parent"
+
+
+def held_parent_findings(loaded: LoadedMap) -> list[Finding]:
+    """A warning for each table erasure deletes from that a held table references: its rows that
+    held rows reference cannot be deleted and stay (with their fields erased where the map says how)."""
+    findings = []
+    for conflict in held_parent_conflicts(loaded):
+        ref = loaded.table(*conflict.table)
+        held = f"{conflict.held[0]}.{conflict.held[1]}"
+        findings.append(
+            Finding(
+                rule=HELD_PARENT,
+                severity=Severity.warning,
+                message=(
+                    f"{ref.label} is erased by 'delete', but {held} is under a legal hold and references it: "
+                    f"a row that a held row references is kept until the hold ends, not deleted"
+                ),
+                hint=(
+                    f"give {ref.label} 'erase: anonymize' with an 'erase:' strategy on each personal field, so that "
+                    "the kept row holds nothing personal (or an 'erase:' strategy on its personal fields, which "
+                    "erasure applies to the kept row)"
+                ),
+                article="Art. 17(3)",
+                location=loaded.index.locate(ref.path + ("erase",), key=True),
+                target=ref.label,
+            )
+        )
+    return findings
 
 
 def record_check(report: CheckReport, store: Store, actor: str) -> AuditEntry:

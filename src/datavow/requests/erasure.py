@@ -5,7 +5,10 @@ Per plan step one statement per WHERE clause the planner gives (several only for
 (:mod:`datavow.requests.strategies`) for ``erase: anonymize``. Never one statement per row.
 
 - **Holds** (Art. 17(3)): rows under a live hold are kept; only the hold's ``minimise`` fields are
-  erased. The result says how many rows were kept, until when, and for which purpose.
+  erased. The result says how many rows were kept, until when, and for which purpose. A row that a
+  held row references (the customer of a held invoice) is not deleted either, whatever its table's
+  ``erase``: its fields with an ``erase`` strategy are erased and the row stays, counted as kept
+  (:mod:`datavow.requests.erase_held_parents`).
 - **Foreign keys**: within a system, tables that reference others are handled before the tables
   they reference; an anonymised row keeps the key columns references use.
 - **All or nothing per system**: a system's statements run in one transaction. Every statement only
@@ -30,6 +33,7 @@ from datavow.datamap.model import DataField, FieldErasure, FieldStrategy, Table,
 from datavow.errors import RequestError
 from datavow.plan.model import Discovery, Selection, Step
 from datavow.plan.planner import children_first
+from datavow.requests.erase_held_parents import held_below
 from datavow.requests.erase_holds import HoldCondition, hold_condition
 from datavow.requests.erase_systems import (
     Reflector,
@@ -56,7 +60,8 @@ class StepErasure:
     action: Action
     deleted: int = 0
     anonymised: int = 0
-    kept: int = 0  # rows under a live hold
+    kept: int = 0  # rows under a live hold, and rows a held row references
+    kept_referenced: int = 0  # of ``kept``: rows that stay because a held row references them
     minimised: int = 0  # held rows whose ``minimise`` fields were erased
     held_until: date | datetime | None = None  # when the last kept row's hold ends
     hold_purpose: str | None = None
@@ -73,6 +78,7 @@ class StepErasure:
             "deleted": self.deleted,
             "anonymised": self.anonymised,
             "kept": self.kept,
+            "kept_referenced": self.kept_referenced,
             "minimised": self.minimised,
             "held_until": self.held_until.isoformat() if self.held_until is not None else None,
             "hold_purpose": self.hold_purpose,
@@ -107,7 +113,7 @@ class ErasureResult(SystemsResult):
 @dataclass(frozen=True)
 class _Statement:
     outcome: StepErasure
-    does: Literal["deleted", "anonymised", "minimised", "held"]
+    does: Literal["deleted", "anonymised", "minimised", "held", "kept"]
     statement: sa.Executable
     hold: HoldCondition | None = None
 
@@ -139,7 +145,7 @@ def erase(
         return _system_work(loaded, discovery, system, reflector, keys, now)
 
     prepared, failed = prepare(loaded, engines, discovery, build)
-    total = sum(1 for work in prepared.values() for s in work.statements if s.does != "held")
+    total = sum(1 for work in prepared.values() for s in work.statements if s.does not in ("held", "kept"))
     done = 0
 
     def run(system: str, work: _SystemWork, connection: Connection) -> None:
@@ -149,6 +155,11 @@ def erase(
             result = connection.execute(item.statement)
             if item.does == "held":
                 _count_held(item, tuple(result.one()))
+                continue
+            if item.does == "kept":
+                kept = int(result.scalar_one())
+                item.outcome.kept += kept
+                item.outcome.kept_referenced += kept
                 continue
             setattr(item.outcome, item.does, getattr(item.outcome, item.does) + result.rowcount)
             done += 1
@@ -219,6 +230,17 @@ def _step_statements(
         statements += _updates(outcome, "minimised", table, where, hold.held, minimise)
         live = hold.released
     if outcome.action == "delete":
+        below = held_below(loaded, step.table, table, reflector, now)
+        if below is not None:  # a row a held row references stays with it (its fields erased where declared)
+            counted = sa.select(sa.func.count()).select_from(table)
+            statements += [_Statement(outcome, "kept", counted.where(clause, live, below)) for clause in where]
+            declared_erasure = {
+                name: f.erase
+                for name, f in declared.personal_fields().items()
+                if f.erase is not None and f.erase.strategy is not FieldStrategy.keep
+            }
+            statements += _updates(outcome, "minimised", table, where, sa.and_(live, below), erasing(declared_erasure))
+            live = sa.and_(live, sa.not_(below))
         statements += [_Statement(outcome, "deleted", table.delete().where(clause, live)) for clause in where]
     else:
         personal = {name: f.erase or _NULLIFY for name, f in declared.personal_fields().items()}

@@ -24,6 +24,7 @@ from datavow.datamap.load import LoadedMap, TableRef
 from datavow.datamap.model import DataField, Duration, FieldErasure, FieldStrategy, TableErasure, rule_period
 from datavow.errors import PlanError
 from datavow.plan.model import TableKey
+from datavow.requests.erase_held_parents import held_below
 from datavow.requests.erase_holds import Reflect, cutoff, hold_condition, moment_of
 from datavow.requests.erase_systems import key_columns
 from datavow.requests.strategies import Erasing, Keys, Rewrite, rewrite
@@ -163,7 +164,7 @@ def conditions(
     due = past if hold is None else sa.and_(past, hold.released)
     held = hold.held if hold is not None else None
     if not rule.keeps_rows:
-        below = _held_below(loaded, rule.table, table, reflect, now, {rule.table})
+        below = held_below(loaded, rule.table, table, reflect, now)
         if below is not None:  # a row a held row references stays with it: deleting it would break the reference
             due = sa.and_(due, sa.not_(below))
             held = below if held is None else sa.or_(held, below)
@@ -177,32 +178,6 @@ def conditions(
             )
         due = sa.and_(due, sa.or_(*(done.pending for done in rewrites.values())))
     return Conditions(rule, table, moment, past, held, due, rewrites, limit)
-
-
-def _held_below(
-    loaded: LoadedMap, where: TableKey, table: sa.FromClause, reflect: Reflect, now: datetime, seen: set[TableKey]
-) -> sa.ColumnElement[bool] | None:
-    """Rows of ``where`` that a row of its database references while a legal hold keeps that row
-    (or one further down): a sweep that deletes must leave them, as erasure leaves the held row."""
-    found: list[sa.ColumnElement[bool]] = []
-    for other in loaded.tables():
-        key = (other.system_name, other.table_name)
-        if other.system_name != where[0] or key in seen:
-            continue
-        for reference in other.table.references.values():
-            if other.target(reference) != where:
-                continue
-            child = reflect(key).alias()
-            hold = hold_condition(loaded, key, child, reflect, now)  # type: ignore[arg-type]
-            deeper = _held_below(loaded, key, child, reflect, now, seen | {key})
-            kept = [c for c in (hold.held if hold else None, deeper) if c is not None]
-            if not kept:
-                continue
-            joined = [
-                child.c[col] == table.c[to] for col, to in zip(reference.columns, reference.target_columns, strict=True)
-            ]
-            found.append(sa.exists().where(*joined, sa.or_(*kept)))
-    return sa.or_(*found) if found else None
 
 
 def _rewrites(loaded: LoadedMap, rule: Rule, table: sa.Table, keys: Keys, dialect: str) -> dict[str, Rewrite]:
