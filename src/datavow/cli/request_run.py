@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from datavow.cli.requests import identities_from, identity_options, request_grou
 from datavow.datamap import LoadedMap, load_map
 from datavow.plan import compile_plan, explain, parse_identities, render_plan
 from datavow.requests import get, receive, verify
+from datavow.requests.delivery import open_package
 from datavow.requests.lifecycle import RequestRecord, Status
 from datavow.requests.lifecycle_identities import state_directory
 from datavow.requests.service import RunOptions, find_person, open_engines, run_batch, run_request
@@ -64,7 +66,11 @@ def _show_result(record: RequestRecord, as_json: bool) -> None:
         console.print("  no personal data held about this person")
     if "package" in result:
         console.print(f"  export package: {result['package']} ({result['rows']} rows, expires {result['expires_at']})")
-        console.print("  it is encrypted; open it with the installation key (see docs/requests.md)", style="dim")
+        console.print(
+            f"  it is encrypted; open it for delivery: datavow requests package {record.id} --out DIR",
+            style="dim",
+            markup=False,
+        )
     for step in result.get("steps", []):
         parts = [f"{name} {step[name]}" for name in ("deleted", "anonymised", "kept", "minimised") if step.get(name)]
         held = f" (held until {step['held_until']} for {step['hold_purpose']})" if step.get("held_until") else ""
@@ -212,3 +218,29 @@ def run_command(
             return
         record = get(store, request_ids[0])
         _run(store, loaded, record, actor, out=out, corrections=_corrections(corrections), as_json=as_json)
+
+
+@requests_group.command("package", short_help="Decrypt a completed access request's package into a folder.")
+@click.argument("request_id", metavar="ID", type=int)
+@state_options
+@click.option(
+    "--out",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="An empty (or new) folder to write the package's files into.",
+)
+@actor_option
+def package_command(state_url: str | None, map_path: Path, request_id: int, folder: Path, actor: str) -> None:
+    """Decrypt the package of a completed access or portability request into an empty folder, to
+    send it to the person. Refused once the package has expired; audited."""
+    key = load_key(state_directory(map_path), create=False)
+    with open_state(state_url, map_path, create=False) as store:
+        opened = open_package(store, request_id, folder, key=key, actor=actor)
+    for file in opened.files:
+        console.print(f"  {opened.folder / file.name} ({file.size:,} bytes)", markup=False)
+    console.print(
+        f"request #{opened.request_id}: {len(opened.files)} files written to {opened.folder}; the package "
+        f"expires {opened.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC. Send them to the person by a secure channel.",
+        markup=False,
+    )

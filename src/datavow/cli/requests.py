@@ -85,7 +85,8 @@ def identities_from(emails: Sequence[str], phones: Sequence[str], pairs: Sequenc
 
 @click.group("requests")
 def requests_group() -> None:
-    """Data subject requests: list them with their deadlines, verify, extend, deny."""
+    """Data subject requests: list them with their deadlines, verify, extend, deny, run them and
+    open an access request's package for delivery."""
 
 
 @requests_group.command("list")
