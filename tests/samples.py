@@ -1,0 +1,172 @@
+"""Public sample databases (tests/data/samples/), loaded from their published SQL.
+
+Each sample folder holds ``schema.sql`` (the published DDL), ``data.sql`` (published rows, a subset
+where the whole dump is too big) and ``datavow.yaml`` (a map written from docs/ alone, with ``{url}``
+where the database URL goes). The SQL is loaded as published into SQLite; for PostgreSQL and
+MariaDB the loader translates only what those dialects cannot read, in code, here:
+
+- identifiers quoted ``[Name]`` (SQL Server and SQLite style) become ``"Name"`` or `` `Name` ``;
+- ``NVARCHAR`` becomes ``VARCHAR`` and ``DATETIME`` becomes ``TIMESTAMP`` (PostgreSQL has neither);
+- foreign keys are taken out of ``CREATE TABLE`` and added after the rows, because published
+  schemas create tables in alphabetical order and some have cycles (Sakila's store and staff),
+  which a server checks at once while SQLite checks nothing;
+- consecutive one-row ``INSERT``s into the same table become one multi-row ``INSERT`` per
+  500 rows, so a server load is a few round trips instead of one per row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from datavow.datamap.load import LoadedMap
+from datavow.requests.restriction import flag_targets
+
+SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
+ROWS_PER_INSERT = 500
+
+_FOREIGN_KEY = re.compile(
+    r",\s*(?:CONSTRAINT\s+\S+\s+)?FOREIGN\s+KEY\s*\([^)]*\)\s*REFERENCES\s+\S+\s*\([^)]*\)"
+    r"(?:\s*ON\s+(?:DELETE|UPDATE)\s+(?:NO\s+ACTION|CASCADE|SET\s+NULL|RESTRICT))*",
+    re.IGNORECASE,
+)
+_CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(\S+)", re.IGNORECASE)
+_INSERT_PREFIX = re.compile(r"^(INSERT\s+INTO\s+.+?\)\s*VALUES)\s*", re.IGNORECASE | re.DOTALL)
+
+
+def sample_names() -> list[str]:
+    """The samples the suite ships, by folder name."""
+    return sorted(path.name for path in SAMPLES.iterdir() if (path / "schema.sql").is_file())
+
+
+def map_text(name: str, url: str) -> str:
+    """The sample's map with its database URL filled in."""
+    return (SAMPLES / name / "datavow.yaml").read_text(encoding="utf-8").replace("{url}", url)
+
+
+def load_sample(name: str, engine: Engine) -> None:
+    """Create the sample's tables in ``engine``'s (empty) database and insert its rows."""
+    folder = SAMPLES / name
+    schema = split_statements((folder / "schema.sql").read_text(encoding="utf-8"))
+    data = split_statements((folder / "data.sql").read_text(encoding="utf-8"))
+    dialect = engine.dialect.name
+    with engine.begin() as connection:
+        if dialect == "sqlite":
+            # As published: SQLite does not check foreign keys while loading (the pragma is off).
+            for statement in [*schema, *data]:
+                connection.exec_driver_sql(statement)
+            return
+        if dialect == "mysql":
+            # Published strings double their quotes and never escape with backslashes.
+            connection.exec_driver_sql("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')")
+        quote = translate_identifiers(dialect)
+        foreign_keys: list[str] = []
+        for statement in schema:
+            statement = quote(statement)
+            created = _CREATE_TABLE.match(statement)
+            if created:
+                table = created.group(1)
+                foreign_keys += [
+                    f"ALTER TABLE {table} ADD {fk.lstrip(', ').strip()}" for fk in _FOREIGN_KEY.findall(statement)
+                ]
+                statement = _FOREIGN_KEY.sub("", statement)
+            connection.exec_driver_sql(statement)
+        for statement in batch_inserts([quote(s) for s in data]):
+            connection.exec_driver_sql(statement)
+        for statement in foreign_keys:
+            connection.exec_driver_sql(statement)
+
+
+def split_statements(script: str) -> list[str]:
+    """The statements of a SQL script, comments dropped; a ``;`` inside a string does not split."""
+    statements: list[str] = []
+    current: list[str] = []
+    for kind, text in _segments(script):
+        if kind == "string":
+            current.append(text)
+            continue
+        text = re.sub(r"/\*.*?\*/", "", text, flags=re.DOTALL)
+        text = re.sub(r"--[^\n]*", "", text)
+        *complete, rest = text.split(";")
+        for piece in complete:
+            current.append(piece)
+            statement = "".join(current).strip()
+            if statement:
+                statements.append(statement)
+            current = []
+        current.append(rest)
+    tail = "".join(current).strip()
+    if tail:
+        statements.append(tail)
+    return statements
+
+
+def translate_identifiers(dialect: str) -> Callable[[str], str]:
+    """A function rewriting one statement's quoted identifiers and types for ``dialect``,
+    leaving string literals untouched."""
+    open_quote, close_quote = ('"', '"') if dialect == "postgresql" else ("`", "`")
+
+    def outside_strings(text: str) -> str:
+        text = re.sub(r"\[([^\]]+)\]", lambda m: f"{open_quote}{m.group(1)}{close_quote}", text)
+        text = re.sub(r"\bNVARCHAR\b", "VARCHAR", text, flags=re.IGNORECASE)
+        if dialect == "postgresql":
+            text = re.sub(r"\bDATETIME\b", "TIMESTAMP", text, flags=re.IGNORECASE)
+        return text
+
+    def translate(statement: str) -> str:
+        return "".join(text if kind == "string" else outside_strings(text) for kind, text in _segments(statement))
+
+    return translate
+
+
+def batch_inserts(statements: list[str]) -> Iterator[str]:
+    """Consecutive one-row INSERTs with the same table and columns, joined into multi-row INSERTs."""
+    prefix: str | None = None
+    values: list[str] = []
+
+    def flush() -> Iterator[str]:
+        for start in range(0, len(values), ROWS_PER_INSERT):
+            yield f"{prefix} " + ",\n".join(values[start : start + ROWS_PER_INSERT])
+
+    for statement in statements:
+        match = _INSERT_PREFIX.match(statement)
+        if match is None:
+            yield from flush()
+            prefix, values = None, []
+            yield statement
+            continue
+        if match.group(1) != prefix:
+            yield from flush()
+            prefix, values = match.group(1), []
+        values.append(statement[match.end() :])
+    yield from flush()
+
+
+def _segments(sql: str) -> Iterator[tuple[str, str]]:
+    """``sql`` cut into ("code", text) and ("string", 'literal') pieces; '' inside a literal is a quote."""
+    position = 0
+    for match in re.finditer(r"'(?:[^']|'')*'", sql):
+        if match.start() > position:
+            yield "code", sql[position : match.start()]
+        yield "string", match.group(0)
+        position = match.end()
+    if position < len(sql):
+        yield "code", sql[position:]
+
+
+def table_names(engine: Engine) -> list[str]:
+    """The base tables of ``engine``'s database, sorted."""
+    return sorted(sa.inspect(engine).get_table_names())
+
+
+def add_restriction_flags(engine: Engine, loaded: LoadedMap) -> None:
+    """Add the boolean column each ``restriction_flag`` of the map names: the published schemas have
+    none, and an application that restricts processing (Art. 18) would add it the same way."""
+    quote = engine.dialect.identifier_preparer.quote
+    with engine.begin() as connection:
+        for _, table, column in flag_targets(loaded):
+            connection.exec_driver_sql(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(column)} BOOLEAN")
