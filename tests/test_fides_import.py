@@ -128,10 +128,39 @@ def test_references_live_on_the_table_holding_the_key(shop_map: LoadedMap) -> No
 
 
 def test_reference_comments_say_how_fides_walks_them() -> None:
+    # Fides' walk becomes the reference's owner: reading (the old import wrote every reference in
+    # the short form, leaving whose rows are whose to a rule that followed every link)
     text = import_fides([SHOP, BILLING])
-    assert "address_id: address.id  # Fides walks customer → address" in text
-    assert "customer_id: customer.id  # Fides walks customer → orders" in text
-    assert "customer_id: customer.id  # Fides walks it both ways (no direction)" in text
+    assert (
+        "address_id: {to: address, to_columns: [id], owner: false}  # Fides walks customer → address: "
+        "address is a parent row, not the owner"
+    ) in text
+    assert (
+        "customer_id: {to: customer, to_columns: [id], owner: true}  # Fides walks customer → orders: "
+        "owned, a row belongs to the person of its customer row"
+    ) in text
+    assert "customer_id: customer.id  # Fides walks it both ways (no direction); datavow's default reading" in text
+
+
+def test_fides_directions_become_owner_readings(shop_map: LoadedMap) -> None:
+    def owner(table: str, name: str, system: str = "shop") -> bool | None:
+        return shop_map.model.systems[system].tables[table].references[name].owner
+
+    # direction: from on the key holder: Fides finds the holder's rows from the key's row
+    assert owner("orders", "customer_id") is True
+    assert owner("payment_card", "customer_id") is True
+    # direction: to on the key's side (orders.id → order_line.order_id): order lines found from their order
+    assert owner("order_line", "order_id") is True
+    # direction: to on the key holder: the row pointed at is a parent row, never the owner
+    assert owner("customer", "address_id") is False
+    assert owner("orders", "shipping_address_id") is False
+    assert owner("orders", "invoice_id") is False
+    # no direction: datavow's default reading decides
+    assert owner("login", "customer_id") is None and owner("orders", "packed_by") is None
+    # from, but the invoice identifies its own people (customer_email): only a link, and said so
+    assert owner("invoice", "customer_id", "billing") is False
+    notes = review_notes(import_fides([SHOP, BILLING]))
+    assert "references written as links (owner: false)" in notes and "invoice.customer_id → customer" in notes
 
 
 def test_several_columns_of_one_identity_type_are_all_carried(tmp_path: Path) -> None:
@@ -158,8 +187,8 @@ dataset:
 def test_key_side_is_guessed_and_marked_when_the_other_dataset_is_missing(tmp_path: Path) -> None:
     text = import_fides(SHOP)
     assert (
-        "invoice_id: billing.invoice.id  # Fides walks orders → invoice; review: key side guessed "
-        "(invoice.id taken as the key)"
+        "invoice_id: {to: billing.invoice, to_columns: [id], owner: false}  # Fides walks orders → invoice: "
+        "invoice is a parent row, not the owner; review: key side guessed (invoice.id taken as the key)"
     ) in text
     # the fragment points at a system nobody declared: the map says so instead of guessing
     with pytest.raises(MapError, match="no system 'billing' is declared"):
@@ -436,7 +465,7 @@ def test_cli_prints_to_stdout_and_reports_errors(tmp_path: Path) -> None:
     result = runner.invoke(datavow_cli(), ["import", "fides", str(BILLING)])
     assert result.exit_code == 0
     assert result.stdout.startswith("# datavow data map fragment")
-    assert "customer_id: shop.customer.id" in result.stdout
+    assert "customer_id: {to: shop.customer, to_columns: [id], owner: false}" in result.stdout
     failed = runner.invoke(datavow_cli(), ["import", "fides", str(SUPPORT)])
     assert failed.exit_code == ImportError_.exit_code
     assert "error: cannot import" in failed.stderr and "--skip-nested" in failed.stderr

@@ -125,6 +125,7 @@ CASES = [
         "name: {category: user.name}",
         "name: {category: user.name}",
     ),
+    ("identity-not-erasable", "email: {category: user.contact.email, erase: hash}", "email: ~", "email: ~"),
     (
         "personal-table-without-subject",
         "        subject: customer\n        purposes: [security]\n        references: {customer_id: customers.id}\n",

@@ -27,16 +27,22 @@ def import_() -> None:
 )
 @click.option("--url", help="The database URL of the system (default: ${<DATASET_KEY>_URL}).")
 @click.option("--subject", help="The subject category (a key under 'subjects:') of tables holding personal data.")
+@click.option("--system", help="Import every dataset as this one system: they describe one database.")
 @click.option("--skip-nested", is_flag=True, help="Leave nested fields out, with a comment, instead of failing.")
 def fides(
-    dataset: tuple[Path, ...], output: Path | None, url: str | None, subject: str | None, skip_nested: bool
+    dataset: tuple[Path, ...],
+    output: Path | None,
+    url: str | None,
+    subject: str | None,
+    system: str | None,
+    skip_nested: bool,
 ) -> None:
     """Convert Fides dataset files into a data map fragment to review and include.
 
     Give several files at once when their datasets reference each other.
     """
     # An ImportError_ reaches the main group, which reports every DatavowError the same way.
-    text = import_fides(dataset, url=url, subject=subject, skip_nested=skip_nested)
+    text = import_fides(dataset, url=url, subject=subject, system=system, skip_nested=skip_nested)
     if output is None:
         click.echo(text, nl=False)
         return

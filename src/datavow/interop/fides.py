@@ -5,13 +5,9 @@ says about a person's data carries over (categories, identities, primary keys, t
 collections, its default masking); what a SQL data map cannot hold (nested fields) is refused or,
 when asked, skipped and listed. The fragment opens with the list of things a person must review.
 
-Which side of a Fides reference holds the key: Fides' ``direction`` says which way its privacy
-request walks a link, not which column is the foreign key (Fides documents
-``customer.address_id`` with ``direction: to`` ``address.id`` as "analogous to
-``address_id REFERENCES address.id``", and ``orders.customer_id`` with ``direction: from``
-``customer.id`` is the same kind of key). So the key side is read from the primary keys; when
-they do not tell, from a column named ``id``; else the field that declares the reference holds
-the key, as Fides describes it. Anything not read from primary keys is marked for review.
+Which side of a reference holds the key, and what Fides' ``direction`` makes of whose rows are
+whose, is :mod:`datavow.interop.fides_links`. Identity columns are always personal and erasable,
+whatever category Fides gave them: a person found by a column must be erasable from it.
 """
 
 from __future__ import annotations
@@ -29,6 +25,7 @@ from datavow.datamap.model import CATEGORY_PATTERN, NAME_PATTERN  # the map's ow
 from datavow.datamap.resolve import BUILTIN_IDENTITIES
 from datavow.errors import Location, Problem
 from datavow.interop.fides_dataset import DatasetFile, fail, read_dataset_files
+from datavow.interop.fides_links import End, read_reference
 from datavow.interop.fragment import (
     FieldErase,
     Fragment,
@@ -45,20 +42,30 @@ from datavow.taxonomy import default_taxonomy
 # Fides' own identity names that datavow knows under another name.
 _IDENTITY_ALIASES = {"phone_number": "phone"}
 _IDENTITY_FORMATS: dict[str, IdentityFormat] = {"integer": "integer"}  # by Fides data_type
+# The category an identity column gets when Fides gave it none of a person's (e.g. only
+# system.operations): the column finds the person, so it is their data and must be erased.
+_IDENTITY_CATEGORIES = {"email": "user.contact.email", "phone": "user.contact.phone_number"}
 
 DatasetPaths = Path | str | Sequence[Path | str]
 
 
 def import_fides(
-    path: DatasetPaths, *, url: str | None = None, subject: str | None = None, skip_nested: bool = False
+    path: DatasetPaths,
+    *,
+    url: str | None = None,
+    subject: str | None = None,
+    system: str | None = None,
+    skip_nested: bool = False,
 ) -> str:
     """Convert the Fides dataset file(s) at ``path`` into a data map fragment (YAML text).
 
-    The fragment holds one system per dataset (keyed by its ``fides_key``) and the identity
-    types its tables use beyond ``email`` and ``phone``. ``url`` is the systems' connection URL
-    (default ``${<KEY>_URL}``, read from the environment when datavow connects); ``subject``
-    names the map's subject category for every table holding personal data; ``skip_nested``
-    leaves nested fields out, with a comment, instead of failing.
+    The fragment holds one system per database: ``system`` names the one system every dataset
+    describes; without it, datasets whose ``fides_meta.namespace`` names the same database share
+    one, and every other dataset is a system of its own (keyed by its ``fides_key``). It also
+    declares the identity types its tables use beyond ``email`` and ``phone``. ``url`` is the
+    database's connection URL (default ``${<KEY>_URL}``, read from the environment when datavow
+    connects); ``subject`` names the map's subject category for every table holding personal
+    data; ``skip_nested`` leaves nested fields out, with a comment, instead of failing.
 
     Give several files to import datasets that reference each other in one fragment.
     Raises :class:`~datavow.errors.ImportError_` listing every problem found.
@@ -66,23 +73,12 @@ def import_fides(
     paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
     problems: list[Problem] = []
     files = read_dataset_files(paths, problems)
-    converter = _Converter(files, url=url, subject=subject, skip_nested=skip_nested)
+    converter = _Converter(files, url=url, subject=subject, system=system, skip_nested=skip_nested)
     fragment = converter.convert()
     problems += converter.problems
     if problems:
         raise fail(problems, ", ".join(str(p) for p in paths))
     return render_fragment(fragment)
-
-
-@dataclass(frozen=True)
-class _End:
-    """One end of a reference. ``sole_key``: the column alone is its table's primary key
-    (None when its dataset is not being imported, so nothing is known about it)."""
-
-    dataset: str
-    collection: str
-    column: str
-    sole_key: bool | None
 
 
 @dataclass
@@ -126,12 +122,37 @@ def _nested_identities(data_field: DatasetField) -> set[str]:
     return own.union(*(_nested_identities(child) for child in data_field.fields or []))
 
 
+def _database(dataset: Dataset) -> tuple[tuple[str, str], ...] | None:
+    """The database a dataset's ``fides_meta.namespace`` names (every key but the schema), if any."""
+    namespace = dataset.fides_meta.namespace if dataset.fides_meta else None
+    if not isinstance(namespace, dict):
+        return None
+    named = tuple(sorted((str(k), str(v)) for k, v in namespace.items() if k != "schema" and v is not None))
+    return named or None
+
+
+def _schema(dataset: Dataset) -> str | None:
+    namespace = dataset.fides_meta.namespace if dataset.fides_meta else None
+    schema = namespace.get("schema") if isinstance(namespace, dict) else None
+    return schema if isinstance(schema, str) else None
+
+
 class _Converter:
-    def __init__(self, files: list[DatasetFile], *, url: str | None, subject: str | None, skip_nested: bool) -> None:
+    def __init__(
+        self,
+        files: list[DatasetFile],
+        *,
+        url: str | None,
+        subject: str | None,
+        system: str | None,
+        skip_nested: bool,
+    ) -> None:
         self.files = files
         self.url = url
         self.subject = subject
+        self.system_key = system
         self.skip_nested = skip_nested
+        self.system_of = self.systems_of_datasets()
         self.problems: list[Problem] = []
         self.notes: dict[str, list[str]] = defaultdict(list)  # review topic -> items
         self.fragment = Fragment()
@@ -147,6 +168,21 @@ class _Converter:
         if item not in self.notes[topic]:
             self.notes[topic].append(item)
 
+    def systems_of_datasets(self) -> dict[str, str]:
+        """Each dataset's system: the one ``--system``, else one per database the namespaces name
+        (keyed by the first dataset describing it), else the dataset's own."""
+        datasets = [d for f in self.files for d in f.datasets]
+        if self.system_key is not None:
+            return {d.fides_key: self.system_key for d in datasets}
+        first: dict[tuple[tuple[str, str], ...], str] = {}
+        result: dict[str, str] = {}
+        for dataset in datasets:
+            database = _database(dataset)
+            result[dataset.fides_key] = (
+                dataset.fides_key if database is None else first.setdefault(database, dataset.fides_key)
+            )
+        return result
+
     # -- the steps
 
     def convert(self) -> Fragment:
@@ -158,18 +194,26 @@ class _Converter:
             for name, data_field in info.columns.items():
                 for reference in (data_field.fides_meta.references or []) if data_field.fides_meta else []:
                     self.reference(info, name, reference)
+        self.settle_owners()
         for (dataset_key, collection), info in self.collections.items():
-            self.erasure(info, self.fragment.systems[dataset_key].tables[collection])
+            self.erasure(info, self.fragment.systems[self.system_of[dataset_key]].tables[collection])
         self.fragment.header = self.header()
         return self.fragment
 
     def check_options(self) -> None:
         count = sum(len(f.datasets) for f in self.files)
-        if self.url is not None and count != 1:
+        if self.url is not None and len(set(self.system_of.values())) > 1:
             self.problem(
                 None,
                 f"--url names one database, but the files hold {count} datasets",
-                "import them one at a time with --url, or leave --url out and set each ${KEY_URL}",
+                "pass --system NAME when they all describe that database (one system), import them one at "
+                "a time with --url, or leave --url out and set each ${KEY_URL}",
+            )
+        if self.system_key is not None and not NAME_PATTERN.match(self.system_key):
+            self.problem(
+                None,
+                f"'{self.system_key}' cannot name a datavow system",
+                "system keys use letters, digits, '_' and '-' (no '.')",
             )
         if self.subject is not None and not NAME_PATTERN.match(self.subject):
             self.problem(
@@ -179,32 +223,50 @@ class _Converter:
             )
 
     def system(self, dataset_file: DatasetFile, dataset: Dataset) -> None:
-        key = dataset.fides_key
-        if not NAME_PATTERN.match(key):
+        key, system_key = dataset.fides_key, self.system_of[dataset.fides_key]
+        if system_key == key and not NAME_PATTERN.match(key):
             self.problem(
                 dataset_file.where(key, None, (), "fides_key"),
                 f"the dataset key '{key}' cannot name a datavow system",
-                "system keys use letters, digits, '_' and '-' (no '.'); rename the fides_key",
+                "system keys use letters, digits, '_' and '-' (no '.'); rename the fides_key, or pass --system NAME",
             )
-        namespace = dataset.fides_meta.namespace if dataset.fides_meta else None
-        schema = namespace.get("schema") if isinstance(namespace, dict) else None
-        env = re.sub(r"[^A-Za-z0-9_]", "_", key).upper() + "_URL"
-        if self.url is None:
-            self.note("url", env)
-        system = FragmentSystem(
-            url=self.url or f"${{{env}}}",
-            name=_words(dataset.name),
-            description=_words(dataset.description),
-            schema=schema if isinstance(schema, str) else None,
-        )
-        self.fragment.systems[key] = system
+        schema = _schema(dataset)
+        system = self.fragment.systems.get(system_key)
+        if system is None:
+            env = re.sub(r"[^A-Za-z0-9_]", "_", system_key).upper() + "_URL"
+            if self.url is None:
+                self.note("url", env)
+            system = FragmentSystem(
+                url=self.url or f"${{{env}}}",
+                name=_words(dataset.name),
+                description=_words(dataset.description),
+                schema=schema,
+            )
+            self.fragment.systems[system_key] = system
+        else:
+            # A second dataset of the same database: its tables join the system it describes.
+            shared = [k for k, s in self.system_of.items() if s == system_key]
+            system.name = system.description = None
+            system.description = "The database the Fides datasets " + ", ".join(shared) + " describe"
+            self.note("merged", f"{system_key}: " + ", ".join(shared))
         if dataset.data_categories:
             self.note("broad", f"dataset {key}: " + ", ".join(dataset.data_categories))
         self.labels(dataset.data_uses, dataset.data_subjects)
         for collection, fields in dataset_file.file_order(dataset):
             info = _Collection(dataset_file, dataset, collection)
+            if collection.name in system.tables:
+                self.problem(
+                    info.where(),
+                    f"{key}.{collection.name}: system {system_key} already has a table '{collection.name}' "
+                    "from another dataset",
+                    "import the datasets as separate systems (leave out --system), or rename one collection",
+                )
+                continue
             self.collections[(key, collection.name)] = info
-            system.tables[collection.name] = self.table(info, fields)
+            table = self.table(info, fields)
+            if schema != system.schema:
+                table.schema = schema
+            system.tables[collection.name] = table
 
     def labels(self, uses: list[str] | None, subjects: list[str] | None) -> None:
         for use in uses or []:
@@ -302,9 +364,12 @@ class _Converter:
 
     # -- references
 
-    def end(self, dataset: str, collection: str, column: str) -> _End:
+    def end(self, dataset: str, collection: str, column: str) -> End:
         info = self.collections.get((dataset, collection))
-        return _End(dataset, collection, column, None if info is None else info.primary_key == [column])
+        system = self.system_of.get(dataset, dataset)
+        table = self.fragment.systems[system].tables.get(collection) if system in self.fragment.systems else None
+        sole_key = None if info is None else info.primary_key == [column]
+        return End(dataset, system, collection, column, sole_key, identifies=bool(table and table.identity))
 
     def reference(self, info: _Collection, name: str, reference: FidesDatasetReference) -> None:
         dataset_key, collection = info.dataset.fides_key, info.collection.name
@@ -336,7 +401,7 @@ class _Converter:
                     "pass --skip-nested to leave the reference out",
                 )
                 return
-            self.fragment.systems[dataset_key].tables[collection].comments.append(
+            self.fragment.systems[self.system_of[dataset_key]].tables[collection].comments.append(
                 f"skipped the reference {name} → {reference.dataset}.{reference.field} (a nested field)"
             )
             self.note("nested", f"{label} → {reference.dataset}.{reference.field}")
@@ -352,28 +417,24 @@ class _Converter:
             self.note("elsewhere", reference.dataset)
         source = self.end(dataset_key, collection, name)
         target = self.end(reference.dataset, target_collection, target_column)
-        holder, key, guessed = _key_side(source, target)
-        if reference.direction is None:
-            walk = "Fides walks it both ways (no direction)"
-        else:
-            start, stop = (target, source) if reference.direction.value == "from" else (source, target)
-            walk = f"Fides walks {start.collection} → {stop.collection}"
-        comment = walk + (
-            f"; review: key side guessed ({key.collection}.{key.column} taken as the key)" if guessed else ""
-        )
-        if guessed:
+        reading = read_reference(source, target, reference.direction.value if reference.direction else None)
+        holder, key = reading.holder, reading.key
+        if reading.guessed:
             self.note("guessed", f"{holder.collection}.{holder.column} → {key.collection}.{key.column}")
-        self.add_reference(holder, key, comment)
+        if reading.kind == "link":
+            self.note("linked", f"{holder.collection}.{holder.column} → {key.collection}")
+        self.add_reference(reading.holder, reading.key, reading.comment, reading.owner)
 
-    def add_reference(self, holder: _End, key: _End, comment: str) -> None:
-        to = key.collection if key.dataset == holder.dataset else f"{key.dataset}.{key.collection}"
-        system = self.fragment.systems.get(holder.dataset)
+    def add_reference(self, holder: End, key: End, comment: str, owner: bool | None) -> None:
+        to = key.collection if key.system == holder.system else f"{key.system}.{key.collection}"
+        system = self.fragment.systems.get(holder.system)
         table = system.tables.get(holder.collection) if system else None
         if table is None:
+            owns = "" if owner is None else f", owner: {str(owner).lower()}"
             self.note(
                 "by_hand",
-                f"systems.{holder.dataset}.tables.{holder.collection}.references: "
-                f"{{{holder.column}: {to}.{key.column}}}",
+                f"systems.{holder.system}.tables.{holder.collection}.references: "
+                f"{{{holder.column}: {{to: {to}, to_columns: [{key.column}]{owns}}}}}",
             )
             return
         if any(
@@ -384,16 +445,33 @@ class _Converter:
         name = holder.column
         while name in table.references:
             name = f"{name}_{key.collection}"
-        table.references[name] = FragmentReference([holder.column], to, [key.column], comment)
-        holder_label = holder.collection if key.dataset == holder.dataset else f"{holder.dataset}.{holder.collection}"
+        table.references[name] = FragmentReference([holder.column], to, [key.column], comment, owner)
+        holder_label = holder.collection if key.system == holder.system else f"{holder.system}.{holder.collection}"
         self.referenced[(key.dataset, key.collection, key.column)].append(f"{holder_label}.{holder.column}")
+
+    def settle_owners(self) -> None:
+        """A table Fides reaches from several others (an order found from its customer and from
+        the employee who packed it) cannot be told whose it is from Fides' walk: its owner is left
+        to datavow's default reading, which ``datavow check`` reports when it is ambiguous."""
+        for system_key, system in self.fragment.systems.items():
+            for table_name, table in system.tables.items():
+                owning = [r for r in table.references.values() if r.owner]
+                if len(owning) < 2:
+                    continue
+                for reference in owning:
+                    reference.owner = None
+                    reference.comment = f"{reference.comment}; review: one of several references Fides walks in by"
+                self.note("owners", f"{system_key}.{table_name}")
 
     # -- erasure
 
     def erasure(self, info: _Collection, table: FragmentTable) -> None:
         personal = False
+        identity_columns = {column: kind for kind, columns in table.identity.items() for column in columns}
         for name, data_field in info.columns.items():
             result = table.fields[name]
+            if not result.categories and name in identity_columns:
+                self.identity_category(info, name, identity_columns[name], result)
             if not result.categories:
                 continue
             personal = True
@@ -405,6 +483,16 @@ class _Converter:
             table.erase = "anonymize"
         if table.erase is not None and self.subject is not None:
             table.subject = self.subject
+
+    def identity_category(self, info: _Collection, name: str, kind: str, result: FragmentField) -> None:
+        """An identity column Fides gave no personal category: the person is found by it, so it is
+        their data and erasure must clear it. It takes its identity type's category."""
+        declared = self.fragment.identities.get(kind)
+        category = _IDENTITY_CATEGORIES.get(kind) or (declared.category if declared else None) or "user.unique_id"
+        result.categories = [category]
+        fides = f"Fides: {result.comment.removeprefix('Fides: ')}" if result.comment else "no category in Fides"
+        result.comment = f"{fides}; an identity ({kind}), so personal here"
+        self.note("identity_category", f"{info.collection.name}.{name} ({category})")
 
     def field_erasure(
         self, info: _Collection, name: str, data_field: DatasetField, result: FragmentField
@@ -507,6 +595,23 @@ _REVIEW = [
         "import their files together with this one, or load_map reports the missing system",
     ),
     ("by_hand", "keys held by tables of datasets not imported here", "add these references to those systems"),
+    (
+        "linked",
+        "references written as links (owner: false): Fides finds these rows from the other table, but they "
+        "identify people of their own",
+        "make one owner: true only where the row really is the other table's person's",
+    ),
+    (
+        "owners",
+        "tables Fides reaches from several tables, whose owner datavow's default reading decides",
+        "set owner: true on the reference to the table whose person the rows belong to",
+    ),
+    (
+        "identity_category",
+        "identity columns Fides gave no personal category, given one here so that erasure clears them",
+        "check the category",
+    ),
+    ("merged", "datasets imported as one system (one database)", ""),
     ("nested", "nested fields left out (not columns)", ""),
     (
         "masking",
@@ -515,17 +620,3 @@ _REVIEW = [
     ),
     ("ignored", "ignored (keys of older fideslang versions, other Fides resources)", ""),
 ]
-
-
-def _key_side(source: _End, target: _End) -> tuple[_End, _End, bool]:
-    """(the end holding the key, the key, whether this was guessed) for a Fides reference
-    declared on ``source`` and pointing at ``target``."""
-    if target.sole_key and not source.sole_key:
-        return source, target, False
-    if source.sole_key and not target.sole_key:
-        return target, source, False
-    if target.column == "id" and source.column != "id":
-        return source, target, True
-    if source.column == "id" and target.column != "id":
-        return target, source, True
-    return source, target, True

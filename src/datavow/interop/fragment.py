@@ -33,17 +33,20 @@ class FragmentField:
 
 @dataclass
 class FragmentReference:
-    """``columns`` of the table hold the key ``to_columns`` of table ``to`` (``[system.]table``)."""
+    """``columns`` of the table hold the key ``to_columns`` of table ``to`` (``[system.]table``).
+    ``owner``: the map's ``owner:`` (None leaves it to datavow's default reading)."""
 
     columns: list[str]
     to: str
     to_columns: list[str]
     comment: str | None = None
+    owner: bool | None = None
 
 
 @dataclass
 class FragmentTable:
     description: str | None = None
+    schema: str | None = None  # only when it differs from the system's
     subject: str | None = None
     identity: dict[str, list[str]] = field(default_factory=dict)
     primary_key: list[str] = field(default_factory=list)
@@ -110,15 +113,19 @@ def _field_value(data_field: FragmentField) -> Any:
 
 
 def _reference_value(reference: FragmentReference, key: str) -> Any:
-    if reference.columns == [key] and len(reference.to_columns) == 1:
+    if reference.owner is None and reference.columns == [key] and len(reference.to_columns) == 1:
         return f"{reference.to}.{reference.to_columns[0]}"
-    return {"columns": reference.columns, "to": reference.to, "to_columns": reference.to_columns}
+    value: dict[str, Any] = {} if reference.columns == [key] else {"columns": reference.columns}
+    value.update(to=reference.to, to_columns=reference.to_columns)
+    if reference.owner is not None:
+        value["owner"] = reference.owner
+    return value
 
 
 def _table_lines(name: str, table: FragmentTable) -> list[str]:
     lines = [f"      {_flow(name)}:"]
     pad = " " * 8
-    for key, value in (("description", table.description), ("subject", table.subject)):
+    for key, value in (("description", table.description), ("schema", table.schema), ("subject", table.subject)):
         if value is not None:
             lines.append(f"{pad}{key}: {_flow(value)}")
     if table.identity:

@@ -504,3 +504,6 @@ def unused_purpose(loaded: LoadedMap) -> Iterator[Hit]:
             yield Hit(
                 ("purposes", key), f"purpose '{key}' is declared, but no table's data is processed for it", target=key
             )
+
+
+from datavow.lint import identities  # noqa: E402,F401 - registers the identity rules beside these
