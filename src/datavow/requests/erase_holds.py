@@ -23,6 +23,7 @@ from datavow.datamap.load import LoadedMap
 from datavow.datamap.model import After, Hold, Reference, split_target
 from datavow.errors import RequestError
 from datavow.plan.model import TableKey
+from datavow.requests.text_dates import as_moment
 
 Reflect = Callable[[TableKey], sa.Table]  # a table of the same system, reflected
 
@@ -66,7 +67,7 @@ def moment_of(
     to the table that holds it (a correlated subquery). ``what`` ("hold", "retention rule") is for
     the message when the references do not reach it."""
     if after.table is None:
-        return table.c[after.column]
+        return as_moment(table.c[after.column])  # a TEXT column of ISO dates compares as a timestamp
     return _moment_through_references(loaded, where, table, reflect, after, what)
 
 
@@ -114,7 +115,7 @@ def _moment_through_references(
             joined = joined.join(target, on)
         current = target
     assert joined is not None and correlation is not None
-    latest = sa.func.max(current.c[after.column])
+    latest = sa.func.max(as_moment(current.c[after.column]))
     return sa.select(latest).select_from(joined).where(correlation).correlate(table).scalar_subquery()
 
 

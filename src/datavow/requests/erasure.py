@@ -45,6 +45,7 @@ from datavow.requests.erase_systems import (
     selected_steps,
 )
 from datavow.requests.strategies import Erasing, Keys, Rewrite, register_functions, rewrite
+from datavow.requests.text_dates import after_problem
 
 Progress = Callable[[str, str, int, int], None]  # system, step label, statements done, statements in all
 Action = Literal["delete", "anonymize", "none"]
@@ -223,6 +224,9 @@ def _step_statements(
     hold = hold_condition(loaded, step.table, table, reflector, now)
     live: sa.ColumnElement[bool] = sa.true()
     if hold is not None:
+        problem = after_problem(loaded, step.table, hold.hold.after, reflector, reflector.connection)
+        if problem is not None:  # such rows would count as "not started" and be kept silently
+            raise RequestError(f"the hold of {step.label} cannot be judged: {problem}")
         outcome.hold_purpose = hold.hold.purpose
         count = sa.select(sa.func.count(), sa.func.max(hold.moment)).select_from(table)
         statements += [_Statement(outcome, "held", count.where(clause, hold.held), hold) for clause in where]

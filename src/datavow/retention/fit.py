@@ -23,6 +23,7 @@ from datavow.errors import ConnectionError_, DatavowError
 from datavow.findings import Finding, Severity
 from datavow.requests.erase_systems import Reflector
 from datavow.requests.strategies import Keys, register_functions
+from datavow.requests.text_dates import after_problem
 from datavow.retention.rules import Rule, conditions, rules_of
 
 RULE = "drift-retention-unfit"
@@ -64,6 +65,9 @@ def _problem(loaded: LoadedMap, rule: Rule, connection: sa.Connection, keys: Key
         return None  # a missing column: drift reports it
     except DatavowError as exc:
         return str(exc)
+    problem = after_problem(loaded, rule.table, declared.after, reflector, connection)
+    if problem is not None:
+        return problem
     kind = built.moment.type
     if not isinstance(kind, (sqltypes.Date, sqltypes.DateTime)) and not isinstance(kind, sqltypes.NullType):
         where = f"{declared.after.table}.{declared.after.column}" if declared.after.table else declared.after.column

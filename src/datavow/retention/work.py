@@ -35,6 +35,7 @@ from datavow.plan.discovery import discover
 from datavow.requests.erase_systems import Reflector
 from datavow.requests.erasure import erase
 from datavow.requests.strategies import Keys, register_functions
+from datavow.requests.text_dates import after_problem
 from datavow.retention.cascade import cascade_plan
 from datavow.retention.rules import Conditions, Rule, as_declared, conditions, referenced
 
@@ -91,6 +92,9 @@ class TableWork:
             reflector = Reflector(loaded, connection)
             table = reflector(rule.table)
             self.conditions: Conditions = conditions(loaded, rule, table, reflector, now, keys, self.dialect)
+            problem = _moment_problem(loaded, rule, reflector, connection)
+            if problem is not None:
+                raise PlanError(f"the retention rule of {rule.label} cannot run: {problem}")
         self.key = _key(rule, table)
         self.cascades = not rule.fields and referenced(loaded, rule)
         self._range: list[int] | None = None  # the walk along an integer key: next value, last value
@@ -237,3 +241,17 @@ def _key(rule: Rule, table: sa.Table) -> list[sa.Column[Any]]:
             "give the table one, or declare 'primary_key:' in the map"
         )
     return key
+
+
+def _moment_problem(loaded: LoadedMap, rule: Rule, reflect: Reflector, connection: sa.Connection) -> str | None:
+    """A text column the rule (or the table's hold) counts from that holds something not a date:
+    such rows would never be due (or always held), silently."""
+    declared = rule.ref.table
+    for after in (
+        declared.retention.after if declared.retention else None,
+        declared.hold.after if declared.hold else None,
+    ):
+        problem = after_problem(loaded, rule.table, after, reflect, connection) if after is not None else None
+        if problem is not None:
+            return problem
+    return None
