@@ -4,6 +4,7 @@ PostgreSQL or MariaDB, plus a CRM in a second system (a SQLite file) that holds 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -11,8 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import NullPool
 
+from datavow.connectors.sql import connect
 from datavow.errors import RequestError
 from datavow.plan import Discovery
 from datavow.requests.rectification import rectify
@@ -65,13 +66,19 @@ CONTACTS = sa.Table(
 )
 
 
+def sqlite_engine(path: Path) -> Engine:
+    """A new SQLite file, opened as datavow opens a system (with its SQL functions)."""
+    sqlite3.connect(path).close()
+    return connect(f"sqlite:///{path}")
+
+
 class World:
     """The shop (on the backend under test) and the CRM (SQLite), Alice found in both."""
 
     def __init__(self, backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
         self.shop: Shop = make_shop(backend, tmp_path, request)
         crm_url = f"sqlite:///{tmp_path / 'crm.db'}"
-        self.crm: Engine = sa.create_engine(crm_url, poolclass=NullPool)
+        self.crm: Engine = sqlite_engine(tmp_path / "crm.db")
         request.addfinalizer(self.crm.dispose)
         CRM_METADATA.create_all(self.crm)
         with self.crm.begin() as conn:
@@ -294,8 +301,8 @@ systems:
 
 def test_a_table_without_a_key_has_its_identity_corrected_last(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """No primary key to pin the rows by: the e-mail that found them is corrected after the name."""
+    engine = sqlite_engine(tmp_path / "club.db")
     url = f"sqlite:///{tmp_path / 'club.db'}"
-    engine = sa.create_engine(url, poolclass=NullPool)
     request.addfinalizer(engine.dispose)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE members (email VARCHAR(254), name VARCHAR(80))"))
