@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import unicodedata
+from collections.abc import Callable
 
 # Names as datavow's SQL calls them (datavow.plan.sql compiles its comparisons to these).
 FOLD = "datavow_fold"
@@ -22,20 +23,29 @@ def register(dbapi_connection: object) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     # deterministic: SQLite may then use them in indexes on expressions and in partial indexes
-    dbapi_connection.create_function(FOLD, 1, fold, deterministic=True)
-    dbapi_connection.create_function(TIDY, 1, tidy, deterministic=True)
+    dbapi_connection.create_function(FOLD, 1, _on_text(fold_text), deterministic=True)
+    dbapi_connection.create_function(TIDY, 1, _on_text(tidy_text), deterministic=True)
 
 
-def tidy(value: object) -> object:
-    """Text in composed form (NFC) without the whitespace around it (any Unicode whitespace: a
-    no-break space, a tab); anything else as it is."""
-    if not isinstance(value, str):
-        return value
-    return unicodedata.normalize("NFC", value).strip()
+def tidy_text(text: str) -> str:
+    """``text`` in composed form (NFC) without the whitespace around it (any Unicode whitespace: a
+    no-break space, a tab)."""
+    return unicodedata.normalize("NFC", text).strip()
 
 
-def fold(value: object) -> object:
-    """:func:`tidy`, then in lower case as Python, PostgreSQL and MariaDB lower it (not
+def fold_text(text: str) -> str:
+    """:func:`tidy_text`, then in lower case as Python, PostgreSQL and MariaDB lower it (not
     ``casefold``: ``ß`` must stay ``ß`` so that every database compares the same text)."""
-    tidied = tidy(value)
-    return tidied.lower() if isinstance(tidied, str) else tidied
+    return tidy_text(text).lower()
+
+
+SQLValue = str | bytes | int | float | None
+
+
+def _on_text(function: Callable[[str], str]) -> Callable[[SQLValue], SQLValue]:
+    """``function`` as SQL calls it: on text; a number, a blob or NULL passes as it is."""
+
+    def on_value(value: SQLValue) -> SQLValue:
+        return function(value) if isinstance(value, str) else value
+
+    return on_value

@@ -2,33 +2,43 @@
 
 A value is checked against the format of its kind (``email`` and ``phone`` are built in; a map
 declares others under ``identities:`` with a ``format``) and refused with the reason when it does
-not fit. The normal form is what discovery compares with: e-mail addresses lower-cased and
-trimmed, phone numbers as their digits with a leading ``+``. Values only ever travel as bound
-parameters, so a quote or ``'; DROP TABLE`` in one is just a value that matches nobody.
+not fit. The normal form is one value per person and way of naming them (the requests ledger and
+the consent ledger hash it): text in composed Unicode (NFC) without the whitespace around it,
+e-mail addresses also in lower case, phone numbers in E.164 read with the organisation's country
+(:mod:`datavow.plan.phone_numbers`), national ids compacted (:mod:`datavow.plan.national_ids`).
+Discovery compares a column with every form a value may be written in (:func:`normal_forms`).
+Values only ever travel as bound parameters, so a quote or ``'; DROP TABLE`` in one is just a
+value that matches nobody.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Literal
 
+from datavow.connectors.sqlite_functions import fold_text, tidy_text
 from datavow.datamap.load import LoadedMap
 from datavow.errors import RequestError
+from datavow.plan import national_ids, phone_numbers
+from datavow.plan.phone_numbers import PHONE_SEPARATORS as PHONE_SEPARATORS  # impact counts compare the same way
 
-Format = Literal["email", "phone", "text", "integer"]
+Format = Literal["email", "phone", "text", "integer", "national_id"]
+# How a column is compared with request values, by the format of its identity (integer: as it is).
+Form = Literal["email", "phone", "text", "national_id"]
+COMPARED_FORMS: frozenset[str] = frozenset(("email", "phone", "text", "national_id"))
 
 # The identities every map may use undeclared (``datamap.resolve.BUILTIN_IDENTITIES``), by format.
 BUILTIN_FORMATS: dict[str, Format] = {"email": "email", "phone": "phone"}
-# What a phone number is compared without, on both sides.
-PHONE_SEPARATORS = " ()./-"
 
 # RFC 5321 limits: 64 characters before the @, 254 in all. The domain needs a dot and a
 # top-level part of two characters or more; anything stricter refuses real addresses.
 _EMAIL = re.compile(r"[^@\s]{1,64}@(?:[^@\s.]+\.)+[^@\s.]{2,}")
 _EMAIL_MAX = 254
 _PHONE = re.compile(r"\+?[0-9 ()./-]+")
+_SPACES = re.compile(r"\s")  # a no-break space or a tab inside a number is a space
 _PHONE_MIN_DIGITS = 5
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _INTEGER_MAX = 2**63 - 1  # the widest integer column of the databases datavow talks to
@@ -47,6 +57,11 @@ def identity_formats(loaded: LoadedMap) -> Mapping[str, Format]:
     return loaded.derived("identity_formats", compute)
 
 
+def home_region(loaded: LoadedMap) -> str:
+    """The country a phone number or national id without a country is read in: the organisation's."""
+    return loaded.model.organization.country
+
+
 def parse_identities(loaded: LoadedMap, given: Mapping[str, Iterable[str]]) -> dict[str, frozenset[object]]:
     """Check each value against its kind's format and return the values in normal form, by kind.
 
@@ -56,6 +71,7 @@ def parse_identities(loaded: LoadedMap, given: Mapping[str, Iterable[str]]) -> d
     formats = identity_formats(loaded)
     if not given:
         raise RequestError(f"name the person by at least one identity ({', '.join(formats)})")
+    region = home_region(loaded)
     parsed: dict[str, frozenset[object]] = {}
     for kind, values in given.items():
         if kind not in formats:
@@ -63,30 +79,36 @@ def parse_identities(loaded: LoadedMap, given: Mapping[str, Iterable[str]]) -> d
         listed = [values] if isinstance(values, str) else list(values)
         if not listed:
             raise RequestError(f"no value given for the identity '{kind}'")
-        parsed[kind] = frozenset(parse_value(formats[kind], value) for value in listed)
+        parsed[kind] = frozenset(parse_value(formats[kind], value, region=region) for value in listed)
     return parsed
 
 
-def parse_value(format_: Format, value: str) -> object:
-    """One value in normal form, or :class:`RequestError` saying why it is not one."""
+def parse_value(format_: Format, value: str, *, region: str | None = None) -> object:
+    """One value in normal form, or :class:`RequestError` saying why it is not one.
+
+    ``region`` is the country a phone number or national id is read in when it names none (the
+    organisation's, :func:`home_region`); without it a phone number is kept as its digits.
+    """
     if not isinstance(value, str):
         raise RequestError(f"{_shown(str(value))} is not text — give identity values as strings")
-    text = value.strip()
+    text = tidy_text(value)
     if not text:
         raise RequestError("an identity value is empty")
-    if not text.isprintable():  # every character printable (text is not empty here)
+    if not _SPACES.sub(" ", text).isprintable():  # every character printable (text is not empty here)
         raise RequestError(f"{_shown(text)} contains a control character")
     if format_ == "email":
         if len(text) > _EMAIL_MAX or not _EMAIL.fullmatch(text):
             raise RequestError(f"{_shown(text)} is not an e-mail address")
-        return text.lower()
+        return fold_text(text)
     if format_ == "phone":
-        digits = "".join(char for char in text if char.isdigit())
-        if not _PHONE.fullmatch(text) or len(digits) < _PHONE_MIN_DIGITS:
+        spaced = _SPACES.sub(" ", text)
+        if not _PHONE.fullmatch(spaced) or len(phone_numbers.digits_of(spaced)) < _PHONE_MIN_DIGITS:
             raise RequestError(
                 f"{_shown(text)} is not a phone number — write its digits, with a leading + for the country code"
             )
-        return ("+" if text.startswith("+") else "") + digits
+        return phone_numbers.e164(spaced, region)
+    if format_ == "national_id":
+        return national_ids.normal_national_id(text, region, _shown(text))
     if format_ == "integer":
         if not _INTEGER.fullmatch(text):
             raise RequestError(f"{_shown(text)} is not a whole number")
@@ -99,26 +121,27 @@ def parse_value(format_: Format, value: str) -> object:
     return text
 
 
-def normal_forms(form: str | None, value: object) -> set[object]:
-    """The values a column compared in ``form`` must hold to match ``value``.
+def normal_forms(form: str | None, value: object, region: str | None = None) -> set[object]:
+    """The values a column compared in ``form`` (see :func:`datavow.plan.sql.compared`) must hold to
+    match ``value``; ``region`` is the organisation's country (:func:`home_region`).
 
-    A phone number matches written with ``+`` or ``00`` in front of the country code; any other
-    value is itself, e-mail addresses lower-cased and trimmed. Values already in normal form (from
-    :func:`parse_identities`) and raw values read from a database (a link landing on an identity
-    column) both come out right.
+    Text and e-mail addresses in composed (NFC) and in decomposed (NFD) form: the column side is
+    composed where the database can do it (SQLite, PostgreSQL) and only the decomposed form finds
+    a decomposed value where it cannot (MariaDB). E-mail addresses in lower case. A phone number
+    in every way it may be written (:func:`datavow.plan.phone_numbers.written_forms`), a national
+    id likewise. Values already in normal form (from :func:`parse_identities`) and raw values read
+    from a database (a link landing on an identity column) both come out right; any other value
+    is itself.
     """
-    if form == "email" and isinstance(value, str):
-        return {value.strip().lower()}
-    if form == "phone" and isinstance(value, str):
-        text = value.strip()
-        digits = "".join(char for char in text if char.isdigit())
-        if not digits:
-            return set()
-        if text.startswith("+"):
-            return {"+" + digits, "00" + digits}
-        if digits.startswith("00"):
-            return {digits, "+" + digits[2:]}
-        return {digits}
+    if not isinstance(value, str):
+        return {value}
+    if form == "email" or form == "text":
+        composed = fold_text(value) if form == "email" else tidy_text(value)
+        return {composed, unicodedata.normalize("NFD", composed)}
+    if form == "phone":
+        return set(phone_numbers.written_forms(value, region))
+    if form == "national_id":
+        return set(national_ids.written_forms(value, region))
     return {value}
 
 

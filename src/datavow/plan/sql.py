@@ -29,7 +29,8 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap
 from datavow.errors import PlanError, RequestError
-from datavow.plan.identities import PHONE_SEPARATORS
+from datavow.plan.identities import Form
+from datavow.plan.matching import column_form
 from datavow.plan.model import Selection, Step
 
 # Values per IN list; some databases plan long lists badly or refuse them.
@@ -225,7 +226,7 @@ def typed_value(column_type: sa.types.TypeEngine[object], value: object) -> obje
 
 def compared_type(table: sa.Table, step: Step, column: str) -> sa.types.TypeEngine[Any]:
     """The type of :func:`compared`, without building the expression."""
-    return _NORMAL_FORM if column in step.normalise else table.c[column].type
+    return _NORMAL_FORM if compared_form(table, step, column) else table.c[column].type
 
 
 _NORMAL_FORM = sa.String()
@@ -233,15 +234,19 @@ _NORMAL_FORM = sa.String()
 
 def compared(table: sa.Table, step: Step, column: str) -> ColumnElement[object]:
     """The column as the step compares it: an identity column in its normal form (see
-    :func:`datavow.plan.identities.normal_forms`), any other column as it is."""
-    expression: ColumnElement[object] = table.c[column]
+    :mod:`datavow.plan.matching` and :func:`datavow.plan.identities.normal_forms`), any other column
+    as it is."""
+    form = compared_form(table, step, column)
+    return table.c[column] if form is None else column_form(table.c[column], form)
+
+
+def compared_form(table: sa.Table, step: Step, column: str) -> Form | None:
+    """How ``column`` is compared: its identity's form, except that a text or national id identity
+    kept in a column of numbers is compared as the number it is (a value converts to it)."""
     form = step.normalise.get(column)
-    if form == "email":
-        return sa.func.lower(sa.func.trim(expression, type_=sa.String), type_=sa.String)
-    if form == "phone":
-        for separator in PHONE_SEPARATORS:
-            expression = sa.func.replace(expression, separator, "", type_=sa.String)
-    return expression
+    if form in ("text", "national_id") and not isinstance(table.c[column].type, sa.String):
+        return None
+    return form
 
 
 class _Piece:

@@ -1,0 +1,111 @@
+"""The column side of matching: an identity column as each database can put it in normal form.
+
+Request values come in every form they may be written in (:func:`datavow.plan.identities.normal_forms`);
+the column is tidied in SQL so that one set-based statement finds them, never row by row in Python:
+
+- ``text``: composed Unicode (NFC) without surrounding whitespace (a no-break space, a tab), case kept;
+- ``email``: the same in lower case;
+- ``phone``: without :data:`~datavow.plan.phone_numbers.PHONE_SEPARATORS`;
+- ``national_id``: without :data:`~datavow.plan.national_ids.NATIONAL_ID_SEPARATORS`, in upper case.
+
+SQLite calls datavow's own functions (:mod:`datavow.connectors.sqlite_functions`: its ``lower()`` folds
+ASCII only); PostgreSQL composes with ``normalize`` and lowers under the ICU root collation, so that
+a database created with the C locale lowers ``Æ`` too; MariaDB cannot compose, so the request side
+brings the decomposed form as well, and its collation decides case (a ``_ci`` one ignores it).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from datavow.connectors.sqlite_functions import FOLD, TIDY
+from datavow.plan.identities import Form
+from datavow.plan.national_ids import NATIONAL_ID_SEPARATORS
+from datavow.plan.phone_numbers import PHONE_SEPARATORS
+
+# What Python's str.strip() removes, so that both sides trim the same characters.
+WHITESPACE = "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace())
+# MariaDB's regular expressions (PCRE): whitespace and Unicode separators at either end.
+_MARIADB_ENDS = r"^[\s\p{Z}]+|[\s\p{Z}]+$"
+
+
+def column_form(expression: ColumnElement[Any], form: Form) -> ColumnElement[Any]:
+    """``expression`` (a column) as it is compared in ``form``."""
+    if form == "email":
+        return _Folded(expression)
+    if form == "text":
+        return _Tidied(expression)
+    separators = PHONE_SEPARATORS if form == "phone" else NATIONAL_ID_SEPARATORS
+    for separator in separators:
+        expression = sa.func.replace(expression, separator, "", type_=sa.String)
+    return sa.func.upper(expression, type_=sa.String) if form == "national_id" else expression
+
+
+class _Tidied(FunctionElement[str]):
+    """Text in NFC without surrounding whitespace, compiled per database."""
+
+    type = sa.String()
+    inherit_cache = True
+    name = TIDY
+
+
+class _Folded(FunctionElement[str]):
+    """:class:`_Tidied`, in lower case."""
+
+    type = sa.String()
+    inherit_cache = True
+    name = FOLD
+
+
+def _argument(element: FunctionElement[str], compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+def _literal(compiler: SQLCompiler, text: str) -> str:
+    # inline, not bound: a prepared statement's shape stays the same and needs no extra value
+    return compiler.render_literal_value(text, sa.String())
+
+
+@compiles(_Tidied)
+def _tidied_default(element: _Tidied, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"trim({_argument(element, compiler, **kw)})"
+
+
+@compiles(_Folded)
+def _folded_default(element: _Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower(trim({_argument(element, compiler, **kw)}))"
+
+
+@compiles(_Tidied, "sqlite")
+@compiles(_Folded, "sqlite")
+def _sqlite(element: _Tidied | _Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{element.name}({_argument(element, compiler, **kw)})"
+
+
+@compiles(_Tidied, "postgresql")
+def _tidied_postgresql(element: _Tidied | _Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"btrim(normalize({_argument(element, compiler, **kw)}, NFC), {_literal(compiler, WHITESPACE)})"
+
+
+@compiles(_Folded, "postgresql")
+def _folded_postgresql(element: _Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'lower({_tidied_postgresql(element, compiler, **kw)} COLLATE "und-x-icu")'
+
+
+@compiles(_Tidied, "mysql")
+@compiles(_Tidied, "mariadb")
+def _tidied_mariadb(element: _Tidied | _Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"regexp_replace({_argument(element, compiler, **kw)}, {_literal(compiler, _MARIADB_ENDS)}, '')"
+
+
+@compiles(_Folded, "mysql")
+@compiles(_Folded, "mariadb")
+def _folded_mariadb(element: _Folded, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({_tidied_mariadb(element, compiler, **kw)})"

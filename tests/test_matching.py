@@ -1,0 +1,209 @@
+"""Matching identities: a person is found however their phone number, national id or e-mail address
+was written, on SQLite, PostgreSQL and MariaDB (issue 14, "Matching").
+
+Each test reads the rows a request selects back from a real database, so that the comparison is the
+one the database makes (SQLite's ASCII-only ``lower()``, PostgreSQL's C locale, MariaDB's collation).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+import yaml
+from sqlalchemy.pool import NullPool
+
+from datavow import load_map
+from datavow.connectors import sqlite_functions
+from datavow.connectors.sql import connect
+from datavow.datamap.load import LoadedMap
+from datavow.errors import RequestError
+from datavow.plan import compile_plan, discover, parse_identities
+from datavow.plan.identities import normal_forms, parse_value
+from datavow.plan.sql import reflect_table, selection_clauses
+
+COLUMNS = ("email", "phone", "personal_number", "nickname")
+# (id, column, value as the database holds it)
+ROWS = [
+    (1, "email", "ÆRLIG.ØSTERGAARD@firma.dk"),
+    (2, "email", "rene\u0301@example.com"),  # decomposed: e + combining acute accent
+    (3, "email", "\u00a0jane@example.com\t"),
+    (4, "email", "jan@example.com"),
+    (10, "phone", "030-0074321"),
+    (11, "phone", "+49 (0)30 0074321"),
+    (12, "phone", "0049 30 0074321"),
+    (13, "phone", "+32 472 11 22 34"),
+    (14, "phone", "0471 12 34 56"),
+    (15, "phone", "+32\u00a0(0)470 99 88 77"),
+    (20, "personal_number", "19811218-9876"),
+    (21, "personal_number", "640823-3234"),
+    (22, "personal_number", "19640823 3234"),
+    (30, "nickname", "Rene\u0301e\u00a0"),
+    (31, "nickname", "renée"),
+]
+
+
+def matching_map(country: str) -> dict[str, Any]:
+    return {
+        "organization": {"name": "Matching AB", "country": country, "contact": {"email": "privacy@match.example"}},
+        "identities": {"personal_number": {"format": "national_id"}, "nickname": {"format": "text"}},
+        "subjects": {"customer": "Customers"},
+        "systems": {
+            "shop": {
+                "url": "${MATCHING_URL}",
+                "tables": {
+                    "people": {
+                        "subject": "customer",
+                        "identity": {column: column for column in COLUMNS},
+                        "fields": {"id": None, **dict.fromkeys(COLUMNS)},
+                    }
+                },
+            }
+        },
+    }
+
+
+class Database:
+    def __init__(self, kind: str, url: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.kind = kind
+        self.folder = folder
+        monkeypatch.setenv("MATCHING_URL", url)
+
+    def loaded(self, country: str) -> LoadedMap:
+        path = self.folder / f"{country}.yaml"
+        path.write_text(yaml.safe_dump(matching_map(country), allow_unicode=True), encoding="utf-8")
+        return load_map(path)
+
+    def found(self, country: str, kind: str, value: str) -> set[int]:
+        """The ids of the rows a request by ``kind`` = ``value`` selects, read from the database."""
+        loaded = self.loaded(country)
+        identities = parse_identities(loaded, {kind: [value]})
+        plan = compile_plan(loaded, [kind])
+        with ExitStack() as stack:
+            # connect() is how datavow reaches a target database: on SQLite it registers datavow's functions
+            engine = connect(loaded.system_url("shop"), system="shop")
+            stack.callback(engine.dispose)
+            connection = stack.enter_context(engine.connect())
+            discovery = discover(loaded, plan, identities, {"shop": connection})
+            selection = discovery.selections[("shop", "people")]
+            table = reflect_table(loaded, selection.step, connection)
+            ids: set[int] = set()
+            for clause in selection_clauses(table, selection, connection.dialect.name):
+                ids.update(connection.execute(sa.select(table.c.id).where(clause)).scalars())
+            assert selection.rows == len(ids)  # discovery counted the same rows
+            return ids
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    kind = request.param
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shop.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url" if kind == "postgresql" else "mariadb_url")
+    metadata = sa.MetaData()
+    people = sa.Table(
+        "people",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        *(sa.Column(column, sa.String(100)) for column in COLUMNS),
+    )
+    engine = sa.create_engine(url, poolclass=NullPool)
+    with engine.begin() as connection:
+        metadata.create_all(connection)
+        rows = [{"id": id_, **dict.fromkeys(COLUMNS), column: value} for id_, column, value in ROWS]
+        connection.execute(people.insert(), rows)
+    engine.dispose()
+    yield Database(kind, url, tmp_path, monkeypatch)
+
+
+# --------------------------------------------------------------------------- phone numbers
+
+
+def test_phone_numbers_match_however_they_are_written(database: Database) -> None:
+    # the German number, written at home, with "(0)" and with 00, found from E.164 in Germany
+    assert database.found("DE", "phone", "+49 30 0074321") == {10, 11, 12}
+    assert database.found("DE", "phone", "030 007 43 21") == {10, 11, 12}
+    # for a Belgian organisation "030…" is a Belgian number: the German one is found only by its +49 forms
+    assert database.found("BE", "phone", "+49 30 0074321") == {11, 12}
+    assert database.found("BE", "phone", "0472 11 22 34") == {13}
+    assert database.found("BE", "phone", "+32 (0)471 12 34 56") == {14}
+    assert database.found("BE", "phone", "0470/99.88.77") == {15}
+    assert database.found("BE", "phone", "+32 470 00 00 00") == set()
+
+
+def test_a_phone_number_is_kept_in_e164_read_in_the_organisations_country() -> None:
+    assert parse_value("phone", "030-0074321", region="DE") == "+49300074321"
+    assert parse_value("phone", "+32 (0)471 12 34 56", region="BE") == "+32471123456"
+    assert parse_value("phone", "0032\u00a0472 11 22 34", region="BE") == "+32472112234"
+    # a value read from a database through a link is written out in every form too
+    assert normal_forms("phone", "0472/11.22.34", "BE") == {
+        "+32472112234",
+        "0032472112234",
+        "+320472112234",
+        "00320472112234",
+        "0472112234",
+    }
+    # a number phonenumbers cannot read is compared by its digits, as before
+    assert parse_value("phone", "12345", region="BE") == "12345"
+
+
+# --------------------------------------------------------------------------- unicode
+
+
+def test_unicode_does_not_hide_a_person(database: Database) -> None:
+    assert database.found("DK", "email", "ærlig.østergaard@firma.dk") == {1}
+    assert database.found("DK", "email", "Ærlig.Østergaard@FIRMA.dk") == {1}
+    assert database.found("DK", "email", "René@Example.com") == {2}  # composed, the row decomposed
+    assert database.found("DK", "email", "jane@example.com") == {3}  # the row padded with a no-break space, a tab
+    assert database.found("DK", "email", "jan@example.com") == {4}
+    # (MariaDB's utf8mb4_general_ci ignores case: there "renée" is found too, see below)
+    assert database.found("DK", "nickname", "Renée") == ({30, 31} if database.kind == "mariadb" else {30})
+
+
+def test_text_identities_keep_their_case(database: Database) -> None:
+    found = database.found("DK", "nickname", "renée")
+    if database.kind == "mariadb":
+        # MariaDB compares in the column's collation; utf8mb4_general_ci ignores case (documented)
+        assert found == {30, 31}
+    else:
+        assert found == {31}
+
+
+def test_sqlite_functions_fold_unicode_on_every_connection(tmp_path: Path) -> None:
+    raw = sqlite3.connect(tmp_path / "plain.db")
+    sqlite_functions.register(raw)
+    assert raw.execute("SELECT datavow_fold(?)", ("\u00a0ÆRLIG\t",)).fetchone() == ("ærlig",)
+    assert raw.execute("SELECT datavow_tidy(?)", (" Rene\u0301e\u00a0",)).fetchone() == ("Renée",)
+    assert raw.execute("SELECT datavow_fold(NULL), datavow_fold(7)").fetchone() == (None, 7)
+    raw.close()
+    (tmp_path / "target.db").touch()
+    engine = connect(f"sqlite:///{tmp_path / 'target.db'}")
+    with engine.connect() as connection:  # every connection datavow makes to a target database
+        assert connection.execute(sa.text("SELECT datavow_fold('ÅSA')")).scalar_one() == "åsa"
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------- national ids
+
+
+def test_a_personnummer_matches_with_or_without_its_separators(database: Database) -> None:
+    assert database.found("SE", "personal_number", "198112189876") == {20}
+    assert database.found("SE", "personal_number", "8112189876") == {20}
+    assert database.found("SE", "personal_number", "811218-9876") == {20}
+    assert database.found("SE", "personal_number", "6408233234") == {21, 22}
+    assert database.found("SE", "personal_number", "19640823-3234") == {21, 22}
+
+
+def test_a_national_id_is_validated_for_the_organisations_country() -> None:
+    assert parse_value("national_id", "811218-9876", region="SE") == "198112189876"
+    assert parse_value("national_id", "19811218-9876", region="SE") == "198112189876"
+    with pytest.raises(RequestError, match="is not a valid national identity number of SE"):
+        parse_value("national_id", "811218-9875", region="SE")  # wrong check digit
+    # a country python-stdnum has no personal id for: compacted only
+    assert parse_value("national_id", "ab 12-34", region="NL") == "AB1234"
