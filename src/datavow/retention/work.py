@@ -6,8 +6,8 @@ any moment resumes by simply running again.
 
 - A rule whose table nothing references is one statement per chunk. With a one-column integer key
   (the usual case) the sweep walks the key in ranges: ``DELETE`` (or ``UPDATE``) ``WHERE key >=
-  lo AND key < lo + n AND due``. Otherwise it takes ``n`` due rows by key: ``= ANY(ARRAY(SELECT key
-  ... WHERE due LIMIT n))`` on PostgreSQL, ``IN (SELECT ...)`` on SQLite, and on MariaDB, which
+  lo AND key <= min(lo + n - 1, last) AND due``, bounds that fit the key's type. Otherwise it takes
+  ``n`` due rows by key: ``= ANY(ARRAY(SELECT key ... WHERE due LIMIT n))`` on PostgreSQL, ``IN (SELECT ...)`` on SQLite, and on MariaDB, which
   refuses a ``LIMIT`` in such a subquery, ``DELETE ... WHERE due LIMIT n``.
 - A rule whose rows other tables of its database reference reads the keys of ``n`` due rows, then
   hands them to the request planner's discovery as seeds and to erasure: the referencing rows
@@ -125,7 +125,8 @@ class TableWork:
                 low, high = connection.execute(sa.select(sa.func.min(key), sa.func.max(key))).one()
             if low is None:
                 return Due(0, None, 0)
-            ranges = [sa.and_(key >= lo, key < lo + COUNT_RANGE) for lo in range(int(low), int(high) + 1, COUNT_RANGE)]
+            last = int(high)
+            ranges = [_within(key, lo, lo + COUNT_RANGE, last) for lo in range(int(low), last + 1, COUNT_RANGE)]
         rows, oldest, held = 0, None, 0
         for within in ranges:
             with self.engine.connect() as connection:
@@ -165,7 +166,7 @@ class TableWork:
         if low > high:
             return Chunk(0, more=False)
         upper = low + width
-        chunk = self._commit(self._change(sa.and_(key >= low, key < upper, c.due)))
+        chunk = self._commit(self._change(sa.and_(_within(key, low, upper, high), c.due)))
         self._range[0] = upper
         chunk.more = upper <= high
         return chunk
@@ -224,6 +225,13 @@ class TableWork:
             if step.kept:
                 chunk.kept[step.step] = step.kept
         return chunk
+
+
+def _within(key: sa.Column[Any], low: int, upper: int, last: int) -> sa.ColumnElement[bool]:
+    """``low <= key < upper``, written with bounds that exist in the table (``last`` is its largest
+    key), so that every bound fits the key's type: ``upper`` may lie past a SMALLINT's maximum, and
+    PostgreSQL casts a bound to the key's type."""
+    return sa.and_(key >= low, key <= min(upper - 1, last))
 
 
 def _values(c: Conditions) -> dict[str, Any]:

@@ -1,0 +1,89 @@
+"""Retention faults found on public schemas: key ranges that fit a SMALLINT key, and an anonymise
+rule whose cascade deletes nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from datavow import load_map
+from datavow.connectors.sql import connect
+from datavow.datamap.load import LoadedMap
+from datavow.retention.sweep import retention_plan, run_sweep
+
+BACKENDS = ["sqlite", "postgresql", "mariadb"]
+SERVER = {"postgresql": "postgres_url", "mariadb": "mariadb_url"}
+KEY = bytes(range(32))
+NOW = datetime(2026, 3, 1, 12, 0)
+
+HEAD = """\
+organization: {{name: Rentals, country: BE, contact: {{email: privacy@rentals.example}}}}
+subjects: {{customer: Customers}}
+purposes:
+  service: {{name: Renting, basis: contract, subjects: [customer], categories: [user], retention: 2 years}}
+systems:
+  shop:
+    url: "{url}"
+    tables:
+"""
+
+
+def _url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shop.db'}"
+        sa.create_engine(url).dispose()
+        return url
+    return str(request.getfixturevalue(SERVER[backend]))
+
+
+def _open(tmp_path: Path, text: str, url: str, request: pytest.FixtureRequest) -> tuple[LoadedMap, Engine]:
+    path = tmp_path / "datavow.yaml"
+    path.write_text((HEAD + text).format(url=url), encoding="utf-8")
+    loaded = load_map(path)
+    engine = connect(loaded.system_url("shop"), system="shop")
+    request.addfinalizer(engine.dispose)
+    return loaded, engine
+
+
+SMALL = """\
+      staff_logins:
+        subject: customer
+        retention: {{keep: 90 days, after: at, action: delete}}
+        fields: {{id: ~, at: ~}}
+"""
+LOGINS = sa.Table(
+    "staff_logins",
+    sa.MetaData(),
+    sa.Column("id", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_smallint_key_is_swept_with_ranges_that_fit(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = _url(backend, tmp_path, request)
+    setup = sa.create_engine(url)
+    LOGINS.metadata.create_all(setup)
+    with setup.begin() as conn:
+        conn.execute(
+            LOGINS.insert(),
+            [
+                {"id": 1, "at": datetime(2025, 1, 1)},
+                {"id": 2, "at": datetime(2026, 2, 27)},
+                {"id": 32000, "at": datetime(2024, 5, 5)},
+            ],
+        )
+    setup.dispose()
+    loaded, engine = _open(tmp_path, SMALL, url, request)
+    plan = retention_plan(loaded, {"shop": engine}, now=NOW, key=KEY)
+    assert plan.rules[0].due == 2
+    result = run_sweep(loaded, {"shop": engine}, now=NOW, key=KEY, systems=["shop"], chunk_rows=20_000)
+    assert result.complete, result.systems
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(LOGINS.c.id)).scalars().all() == [2]
