@@ -9,7 +9,7 @@ any moment resumes by simply running again.
   lo AND key <= min(lo + n - 1, last) AND due``, bounds that fit the key's type. Otherwise it takes
   ``n`` due rows by key: ``= ANY(ARRAY(SELECT key ... WHERE due LIMIT n))`` on PostgreSQL, ``IN (SELECT ...)`` on SQLite, and on MariaDB, which
   refuses a ``LIMIT`` in such a subquery, ``DELETE ... WHERE due LIMIT n``.
-- A rule whose rows other tables of its database reference reads the keys of ``n`` due rows, then
+- A rule that deletes rows other tables of its database reference reads the keys of ``n`` due rows, then
   hands them to the request planner's discovery as seeds and to erasure: the referencing rows
   follow the way they follow a person's erasure, children first, in one transaction, and legal
   holds keep what they keep (see :mod:`datavow.retention.cascade`).
@@ -96,7 +96,9 @@ class TableWork:
             if problem is not None:
                 raise PlanError(f"the retention rule of {rule.label} cannot run: {problem}")
         self.key = _key(rule, table)
-        self.cascades = not rule.fields and referenced(loaded, rule)
+        # An anonymised row stays, and so do the references to it: the rows that reference it answer to
+        # their own rules, so an anonymise rule cascades to nothing (it once deleted a customer's rentals).
+        self.cascades = not rule.keeps_rows and referenced(loaded, rule)
         self._range: list[int] | None = None  # the walk along an integer key: next value, last value
         walks = not self.cascades and len(self.key) == 1 and isinstance(self.key[0].type, sa.Integer)
         self.counts_first = not walks  # a walk finds its due rows as it goes (see Sweeper)
