@@ -321,3 +321,36 @@ def test_a_table_without_a_key_has_its_identity_corrected_last(tmp_path: Path, r
             (NEW, "Alice B"),
             ("bob@example.com", "Bob"),
         ]
+
+
+def test_the_command_corrects_the_email_and_then_the_name_of_the_same_person(tmp_path: Path) -> None:
+    """The report that started it, through ``datavow request rectify``: the e-mail that found her is
+    corrected first, and her name still is."""
+    from click.testing import CliRunner
+
+    from datavow.cli import main
+    from tests.test_requests_run import MAP as RUN_MAP
+
+    (tmp_path / "datavow.yaml").write_text(RUN_MAP)
+    with sqlite3.connect(tmp_path / "shop.db") as db:
+        db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT, name TEXT, restricted BOOLEAN)")
+        db.executemany(
+            "INSERT INTO customers VALUES (?, ?, ?, 0)", [(1, ALICE, "Alice"), (2, "bob@example.com", "Bob")]
+        )
+    with sqlite3.connect(tmp_path / "mail.db") as db:
+        db.execute("CREATE TABLE messages (id INTEGER PRIMARY KEY, customer_id INTEGER, body TEXT)")
+
+    result = CliRunner().invoke(
+        main,
+        ["request", "rectify", "--map", str(tmp_path / "datavow.yaml"), "--email", ALICE, "--verified-by", "letter",
+         "--set", f"user.contact.email={NEW}", "--set", "shop.customers.name=Alice Smith", "--json"],
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    fields = {f["field"]: f["rows"] for f in json.loads(result.output)["result"]["fields"]}
+    assert fields == {"shop.customers.email": 1, "shop.customers.name": 1}
+    with sqlite3.connect(tmp_path / "shop.db") as db:
+        assert db.execute("SELECT id, email, name FROM customers ORDER BY id").fetchall() == [
+            (1, NEW, "Alice Smith"),
+            (2, "bob@example.com", "Bob"),
+        ]
