@@ -4,13 +4,14 @@ Each chunk is one short transaction per database that selects due rows *again* a
 so a chunk that committed is never repeated, one that did not is found again, and a sweep killed at
 any moment resumes by simply running again.
 
-- A rule whose table nothing references is one statement per chunk. With a one-column integer key
-  (the usual case) the sweep walks the key in ranges: ``DELETE`` (or ``UPDATE``) ``WHERE key >=
-  lo AND key <= min(lo + n - 1, last) AND due``, bounds that fit the key's type. Otherwise it takes
-  ``n`` due rows by key: ``= ANY(ARRAY(SELECT key ... WHERE due LIMIT n))`` on PostgreSQL, ``IN (SELECT ...)`` on SQLite, and on MariaDB, which
-  refuses a ``LIMIT`` in such a subquery, ``DELETE ... WHERE due LIMIT n``.
-- A rule that deletes rows other tables of its database reference reads the keys of ``n`` due rows, then
-  hands them to the request planner's discovery as seeds and to erasure: the referencing rows
+- A rule whose table nothing references (or that keeps its rows) is one statement per chunk. With a
+  one-column integer key (the usual case) the sweep walks the key in ranges: ``DELETE`` (or
+  ``UPDATE``) ``WHERE key >= lo AND key <= min(lo + n - 1, last) AND due``, bounds that fit the
+  key's type. Otherwise it takes ``n`` due rows by key: ``= ANY(ARRAY(SELECT key ... WHERE due
+  LIMIT n))`` on PostgreSQL, ``IN (SELECT ...)`` on SQLite, and on MariaDB, which refuses a
+  ``LIMIT`` in such a subquery, ``DELETE ... WHERE due LIMIT n``.
+- A rule that deletes rows other tables of its database reference reads the keys of ``n`` due rows,
+  then hands them to the request planner's discovery as seeds and to erasure: the referencing rows
   follow the way they follow a person's erasure, children first, in one transaction, and legal
   holds keep what they keep (see :mod:`datavow.retention.cascade`).
 
