@@ -475,7 +475,7 @@ class _Converter:
             if not result.categories:
                 continue
             personal = True
-            result.erase = self.field_erasure(info, name, data_field, result)
+            result.erase = self.field_erasure(info, name, data_field, result, identity=name in identity_columns)
         meta = info.collection.fides_meta
         if meta is not None and meta.masking_strategy_override is not None:
             table.erase = "delete"  # the only collection-level strategy Fides has
@@ -495,7 +495,7 @@ class _Converter:
         self.note("identity_category", f"{info.collection.name}.{name} ({category})")
 
     def field_erasure(
-        self, info: _Collection, name: str, data_field: DatasetField, result: FragmentField
+        self, info: _Collection, name: str, data_field: DatasetField, result: FragmentField, *, identity: bool
     ) -> FieldErase:
         holders = self.referenced.get((info.dataset.fides_key, info.collection.name, name), [])
         label = f"{info.collection.name}.{name}"
@@ -515,6 +515,12 @@ class _Converter:
         if meta is not None and meta.read_only:
             return FieldErase("keep", "read-only in Fides")
         override = meta.masking_strategy_override if meta is not None else None
+        if identity and not primary_key and (override is None or override.strategy == "null_rewrite"):
+            # Fides erases nothing in a collection without a primary key; datavow must, but cannot
+            # tell whether the column is part of the database's key (NOT NULL): a keyed hash fits
+            # either way, and no longer matches the person.
+            self.note("hashed", label)
+            return FieldErase("hash", "an identity in a table whose key Fides does not give")
         if override is None or override.strategy == "null_rewrite":
             return FieldErase("nullify")
         value = (override.configuration or {}).get("rewrite_value")
@@ -610,6 +616,12 @@ _REVIEW = [
         "identity_category",
         "identity columns Fides gave no personal category, given one here so that erasure clears them",
         "check the category",
+    ),
+    (
+        "hashed",
+        "identity columns of tables whose primary key Fides does not give, erased with a keyed hash (it fits a key "
+        "column)",
+        "declare the table's primary_key and choose nullify where the column may be NULL",
     ),
     ("merged", "datasets imported as one system (one database)", ""),
     ("nested", "nested fields left out (not columns)", ""),

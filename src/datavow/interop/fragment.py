@@ -19,7 +19,7 @@ IdentityFormat = Literal["email", "phone", "text", "integer"]
 class FieldErase:
     """How a personal field is erased when its row is kept."""
 
-    strategy: Literal["nullify", "fixed", "keep"]
+    strategy: Literal["nullify", "fixed", "keep", "hash"]
     reason: str | None = None
     value: str | int | float | None = None
 
