@@ -3,6 +3,8 @@
 One schema is read in one round of inspector calls (names, then columns, primary keys and
 foreign keys of the tables asked about, each for all of them at once), so reading does not
 cost a round trip per table on dialects that reflect many tables in one query (PostgreSQL).
+The partitions of a PostgreSQL partitioned table are not listed as tables: the map declares the
+parent, and every statement reads and changes the partitions' rows through it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlalchemy import Inspector
 from sqlalchemy.engine.interfaces import ReflectedForeignKeyConstraint
 from sqlalchemy.engine.reflection import ObjectKind
@@ -55,11 +58,13 @@ def reflect_schema(inspector: Inspector, schema: str | None, wanted: Collection[
 
     Views are listed only when a wanted name is not a table, to save the query otherwise.
     """
-    tables = frozenset(inspector.get_table_names(schema=schema))
+    listed = frozenset(inspector.get_table_names(schema=schema))
+    partitions = _partitions(inspector, schema) & listed
+    tables = listed - partitions  # a partition is its parent's: declared with it, never on its own
     views: frozenset[str] = frozenset()
-    if any(name not in tables for name in wanted):
+    if any(name not in listed for name in wanted):
         views = frozenset(inspector.get_view_names(schema=schema))
-    found_tables = sorted(name for name in wanted if name in tables)
+    found_tables = sorted(name for name in wanted if name in listed)
     found_views = sorted(name for name in wanted if name in views and name not in tables)
     shapes: dict[str, TableShape] = {}
     if found_tables:
@@ -81,6 +86,24 @@ def reflect_schema(inspector: Inspector, schema: str | None, wanted: Collection[
         for (_, name), reflected in columns.items():
             shapes[name] = TableShape(name=name, columns=tuple(c["name"] for c in reflected), is_view=True)
     return SchemaShape(name=schema, tables=tables, views=views, shapes=shapes)
+
+
+_PARTITIONS = sa.text(
+    "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relispartition AND n.nspname = coalesce(:schema, current_schema())"
+)
+
+
+def _partitions(inspector: Inspector, schema: str | None) -> frozenset[str]:
+    """The partitions of PostgreSQL's partitioned tables in ``schema``: their rows are read and
+    changed through the parent the map declares, so they are not tables of their own to declare."""
+    if inspector.dialect.name != "postgresql":
+        return frozenset()
+    bind = inspector.bind
+    if isinstance(bind, sa.Connection):
+        return frozenset(bind.execute(_PARTITIONS, {"schema": schema}).scalars())
+    with bind.connect() as connection:
+        return frozenset(connection.execute(_PARTITIONS, {"schema": schema}).scalars())
 
 
 def _foreign_key(reflected: ReflectedForeignKeyConstraint) -> ForeignKey:
