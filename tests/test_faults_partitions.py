@@ -8,7 +8,6 @@ from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from datavow import load_map
