@@ -25,6 +25,8 @@ from datavow.datamap.load import LoadedMap
 from datavow.errors import RequestError
 from datavow.plan import compile_plan, discover, parse_identities
 from datavow.plan.identities import normal_forms, parse_value
+from datavow.plan.matching import postgresql_index_expression
+from datavow.plan.model import Selection, Step
 from datavow.plan.sql import reflect_table, selection_clauses
 
 COLUMNS = ("email", "phone", "personal_number", "nickname")
@@ -207,3 +209,42 @@ def test_a_national_id_is_validated_for_the_organisations_country() -> None:
         parse_value("national_id", "811218-9875", region="SE")  # wrong check digit
     # a country python-stdnum has no personal id for: compacted only
     assert parse_value("national_id", "ab 12-34", region="NL") == "AB1234"
+
+
+# --------------------------------------------------------------------------- indexes
+
+
+def test_postgresql_finds_e_mail_addresses_by_an_expression_index(postgres_url: str, tmp_path: Path) -> None:
+    # An index must be on the very expression a request compares, or every request reads the whole table.
+    engine = sa.create_engine(postgres_url, poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE people (id integer PRIMARY KEY, email varchar(100), pn varchar(20))"))
+        rows = [{"id": n, "email": f"user{n}@example.com", "pn": f"{n:010d}"} for n in range(5000)]
+        connection.execute(sa.text("INSERT INTO people VALUES (:id, :email, :pn)"), rows)
+        for column, form in (("email", "email"), ("pn", "national_id")):
+            expression = postgresql_index_expression(column, form)  # type: ignore[arg-type]
+            connection.execute(sa.text(f"CREATE INDEX people_{column}_matched ON people ({expression})"))
+        connection.execute(sa.text("ANALYZE people"))
+    engine.dispose()
+    with engine.connect() as connection:
+        table = sa.Table("people", sa.MetaData(), autoload_with=connection)
+        step = Step(
+            ("shop", "people"),
+            None,
+            ("id",),
+            {"email": ("email",)},
+            (),
+            None,
+            (),
+            "customer",
+            {"email": "email", "pn": "national_id"},
+        )
+        for column, value in (("email", "user42@example.com"), ("pn", "0000000042")):
+            selection = Selection(step, {(column,): {(value,)}})
+            (clause,) = selection_clauses(table, selection, "postgresql")
+            query = sa.select(table.c.id).where(clause)
+            assert connection.execute(query).scalars().all() == [42]
+            compiled = query.compile(connection)
+            explained = connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars()
+            plan = "\n".join(str(line) for line in explained)
+            assert f"people_{column}_matched" in plan, plan

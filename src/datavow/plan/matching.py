@@ -20,10 +20,12 @@ import sys
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from datavow.connectors.sqlite_functions import FOLD, TIDY
 from datavow.plan.identities import Form
@@ -37,15 +39,43 @@ _MARIADB_ENDS = r"^[\s\p{Z}]+|[\s\p{Z}]+$"
 
 
 def column_form(expression: ColumnElement[Any], form: Form) -> ColumnElement[Any]:
-    """``expression`` (a column) as it is compared in ``form``."""
+    """``expression`` (a column) as it is compared in ``form``.
+
+    Constants are written into the SQL, never bound: PostgreSQL uses an expression index only for
+    the very expression it was built on (:func:`postgresql_index_expression`).
+    """
     if form == "email":
         return _Folded(expression)
     if form == "text":
         return _Tidied(expression)
     separators = PHONE_SEPARATORS if form == "phone" else NATIONAL_ID_SEPARATORS
     for separator in separators:
-        expression = sa.func.replace(expression, separator, "", type_=sa.String)
+        expression = sa.func.replace(expression, _Constant(separator), _Constant(""), type_=sa.String)
     return sa.func.upper(expression, type_=sa.String) if form == "national_id" else expression
+
+
+def postgresql_index_expression(column: str, form: Form) -> str:
+    """The SQL of the expression index that lets PostgreSQL find ``column`` (a quoted name) compared
+    in ``form`` without reading the whole table: ``CREATE INDEX … ON users (<this>)``."""
+    dialect = PGDialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves its dialects' __init__ untyped
+    return str(column_form(sa.literal_column(column, sa.String), form).compile(dialect=dialect))
+
+
+class _Constant(ColumnElement[str]):
+    """A string constant written into the SQL (see :func:`column_form`)."""
+
+    type = sa.String()
+    inherit_cache = True
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    _traverse_internals = [("text", InternalTraversal.dp_string)]
+
+
+@compiles(_Constant)
+def _constant(element: _Constant, compiler: SQLCompiler, **kw: Any) -> str:
+    return _literal(compiler, element.text)
 
 
 class _Tidied(FunctionElement[str]):
@@ -69,8 +99,18 @@ def _argument(element: FunctionElement[str], compiler: SQLCompiler, **kw: Any) -
 
 
 def _literal(compiler: SQLCompiler, text: str) -> str:
-    # inline, not bound: a prepared statement's shape stays the same and needs no extra value
-    return compiler.render_literal_value(text, sa.String())
+    """``text`` as a string constant; on PostgreSQL in its Unicode escape form (``U&'\\00A0'``), so
+    that no tab or no-break space hides in the SQL of a statement or of an index."""
+    plain = all(" " <= char <= "~" for char in text)
+    if compiler.dialect.name != "postgresql" or plain:
+        return compiler.render_literal_value(text, sa.String())
+    escaped = "".join(char if " " <= char <= "~" and char not in "'\\%" else _escaped(char) for char in text)
+    return f"U&'{escaped}'"
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    return f"\\{code:04X}" if code <= 0xFFFF else f"\\+{code:06X}"
 
 
 @compiles(_Tidied)
