@@ -77,6 +77,9 @@ class World:
 
     def __init__(self, backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
         self.shop: Shop = make_shop(backend, tmp_path, request)
+        if backend == "sqlite":  # opened again as datavow opens a system: with its SQL functions
+            self.shop.engine = connect(url_of(self.shop.engine))
+            request.addfinalizer(self.shop.engine.dispose)
         crm_url = f"sqlite:///{tmp_path / 'crm.db'}"
         self.crm: Engine = sqlite_engine(tmp_path / "crm.db")
         request.addfinalizer(self.crm.dispose)
