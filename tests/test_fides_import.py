@@ -535,3 +535,157 @@ def test_drift_notices_a_table_the_dataset_misdescribes(
             connection.executescript(ddl)
         monkeypatch.setenv(f"{name.upper()}_URL", f"sqlite:///{database}")
     assert any("login" in str(f) and "at" in str(f) for f in check_drift(shop_map))
+
+
+# --------------------------------------------------------------------------- whose rows, identities, one database
+
+
+def test_a_table_fides_reaches_from_several_is_left_to_the_default_reading(tmp_path: Path) -> None:
+    path = write_dataset(
+        tmp_path,
+        """\
+        dataset:
+          - fides_key: desk
+            collections:
+              - name: customer
+                fields:
+                  - {name: id, fides_meta: {primary_key: true}}
+                  - {name: email, data_categories: [user.contact.email], fides_meta: {identity: email}}
+              - name: agent
+                fields:
+                  - {name: id, fides_meta: {primary_key: true}}
+                  - {name: email, data_categories: [user.contact.email], fides_meta: {identity: email}}
+              - name: ticket
+                fields:
+                  - {name: id, fides_meta: {primary_key: true}}
+                  - name: customer_id
+                    fides_meta: {references: [{dataset: desk, field: customer.id, direction: from}]}
+                  - name: agent_id
+                    fides_meta: {references: [{dataset: desk, field: agent.id, direction: from}]}
+                  - {name: body, data_categories: [user.content]}
+        """,
+    )
+    text = import_fides(path, subject="customer")
+    references = yaml.safe_load(text)["systems"]["desk"]["tables"]["ticket"]["references"]
+    # whose ticket is it? Fides walks in from both: only the map can say, and datavow check will ask
+    assert references == {"customer_id": "customer.id", "agent_id": "agent.id"}
+    assert "review: one of several references Fides walks in by" in text
+    assert "tables Fides reaches from several tables, whose owner datavow's default reading decides: desk.ticket" in (
+        review_notes(text)
+    )
+
+
+IDENTITIES = """\
+dataset:
+  - fides_key: desk
+    collections:
+      - name: request
+        fields:
+          - {name: id, fides_meta: {primary_key: true}}
+          - {name: email, data_categories: [system.operations], fides_meta: {identity: email}}
+          - {name: member_no, fides_meta: {identity: member_no, data_type: integer}}
+          - {name: note, data_categories: [user.content]}
+      - name: visit
+        fields:
+          - {name: email, data_categories: [user.contact.email], fides_meta: {identity: email}}
+          - {name: at, data_categories: [system.operations]}
+"""
+
+
+def test_identity_columns_become_personal_and_erasable(tmp_path: Path) -> None:
+    text = import_fides(write_dataset(tmp_path, IDENTITIES), subject="customer")
+    tables = load_map(write_map(tmp_path, text)).model.systems["desk"].tables
+    request = tables["request"]
+    # Fides' system.operations on an identity: the old import wrote 'email: ~', which erasure never touched
+    assert request.fields["email"].category == ["user.contact.email"]
+    assert request.fields["member_no"].category == ["user.unique_id"]
+    for name in ("email", "member_no"):
+        erase = request.fields[name].erase
+        assert erase is not None and erase.strategy is FieldStrategy.nullify
+    assert "email: {category: user.contact.email, erase: nullify}  # Fides: system.operations; an identity" in text
+    # no primary key in Fides: the column may be part of the database's key, so a keyed hash
+    visit = tables["visit"].fields["email"].erase
+    assert visit is not None and visit.strategy is FieldStrategy.hash
+    notes = review_notes(text)
+    assert "given one here so that erasure clears them: request.email (user.contact.email)" in notes
+    assert "erased with a keyed hash" in notes and "visit.email" in notes
+    assert [f for f in run_lint(load_map(tmp_path / "datavow.yaml")) if f.rule == "identity-not-erasable"] == []
+
+
+def test_lint_reports_an_identity_column_erasure_would_leave(tmp_path: Path) -> None:
+    text = import_fides(write_dataset(tmp_path, IDENTITIES), subject="customer")
+    # what the old import wrote: the identity column with no category, on a table that anonymises
+    old = text.replace(
+        "email: {category: user.contact.email, erase: nullify}  # Fides: system.operations; an identity (email), "
+        "so personal here",
+        "email: ~",
+    )
+    assert old != text
+    findings = [f for f in run_lint(load_map(write_map(tmp_path, old))) if f.rule == "identity-not-erasable"]
+    assert [(f.target, f.severity) for f in findings] == [("desk.request.email", Severity.error)]
+    assert findings[0].hint is not None and "erase: delete" in findings[0].hint
+    # deleting the rows erases the column with them
+    deleting = old.replace("        erase: anonymize", "        erase: delete", 1)  # the request table's
+    assert [f for f in run_lint(load_map(write_map(tmp_path, deleting))) if f.rule == "identity-not-erasable"] == []
+
+
+def test_datasets_of_one_database_become_one_system(tmp_path: Path) -> None:
+    text = import_fides([SHOP, BILLING], system="store", subject="customer")
+    loaded = load_map(write_map(tmp_path, text))
+    assert list(loaded.model.systems) == ["store"]
+    store = loaded.model.systems["store"]
+    assert store.url == "${STORE_URL}"
+    assert set(store.tables) >= {"customer", "orders", "invoice"}
+    # the references between the datasets now stay inside the one system
+    assert store.tables["orders"].references["invoice_id"].to == "invoice"
+    assert store.tables["invoice"].references["customer_id"].to == "customer"
+    assert "datasets imported as one system (one database): store: shop, billing" in review_notes(text)
+    # drift compares the one database with every table both datasets describe: nothing is "undeclared"
+    database = tmp_path / "store.db"
+    with sqlite3.connect(database) as connection:
+        connection.executescript(SHOP_TABLES + BILLING_TABLES)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STORE_URL", f"sqlite:///{database}")
+        assert [str(f) for f in check_drift(loaded)] == []
+
+
+def test_datasets_naming_the_same_database_share_a_system(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.yml", tmp_path / "b.yml"
+    for path, key, table, schema in ((first, "crm", "lead", "sales"), (second, "crm_extra", "loyalty", "extra")):
+        path.write_text(
+            textwrap.dedent(f"""\
+            dataset:
+              - fides_key: {key}
+                fides_meta: {{namespace: {{database_name: crm, schema: {schema}}}}}
+                collections:
+                  - name: {table}
+                    fields:
+                      - {{name: email, data_categories: [user.contact.email], fides_meta: {{identity: email}}}}
+            """),
+            encoding="utf-8",
+        )
+    systems = yaml.safe_load(import_fides([first, second]))["systems"]
+    assert list(systems) == ["crm"]
+    assert systems["crm"]["schema"] == "sales"
+    assert "schema" not in systems["crm"]["tables"]["lead"]
+    assert systems["crm"]["tables"]["loyalty"]["schema"] == "extra"
+
+
+def test_one_system_refuses_a_table_two_datasets_describe(tmp_path: Path) -> None:
+    copy = tmp_path / "copy.yml"
+    copy.write_text(BILLING.read_text(encoding="utf-8").replace("fides_key: billing", "fides_key: billing2"))
+    with pytest.raises(ImportError_) as caught:
+        import_fides([BILLING, copy], system="store")
+    assert "billing2.invoice: system store already has a table 'invoice' from another dataset" in str(caught.value)
+    with pytest.raises(ImportError_, match="'store.eu' cannot name a datavow system"):
+        import_fides(SHOP, system="store.eu")
+    with pytest.raises(ImportError_, match="pass --system NAME when they all describe that database"):
+        import_fides([SHOP, BILLING], url="sqlite:///shop.db")
+    # with --system, --url names the one database they describe
+    assert "url: sqlite:///shop.db" in import_fides([SHOP, BILLING], url="sqlite:///shop.db", system="shop")
+
+
+def test_cli_imports_several_datasets_as_one_system(tmp_path: Path) -> None:
+    result = CliRunner().invoke(datavow_cli(), ["import", "fides", str(SHOP), str(BILLING), "--system", "store"])
+    assert result.exit_code == 0, result.output
+    assert list(yaml.safe_load(result.stdout)["systems"]) == ["store"]
