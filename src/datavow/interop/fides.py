@@ -13,7 +13,6 @@ whatever category Fides gave them: a person found by a column must be erasable f
 from __future__ import annotations
 
 import re
-import textwrap
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from datavow.datamap.resolve import BUILTIN_IDENTITIES
 from datavow.errors import Location, Problem
 from datavow.interop.fides_dataset import DatasetFile, fail, read_dataset_files
 from datavow.interop.fides_links import End, read_reference
+from datavow.interop.fides_review import review_header
 from datavow.interop.fragment import (
     FieldErase,
     Fragment,
@@ -246,7 +246,7 @@ class _Converter:
         else:
             # A second dataset of the same database: its tables join the system it describes.
             shared = [k for k, s in self.system_of.items() if s == system_key]
-            system.name = system.description = None
+            system.name = None
             system.description = "The database the Fides datasets " + ", ".join(shared) + " describe"
             self.note("merged", f"{system_key}: " + ", ".join(shared))
         if dataset.data_categories:
@@ -533,102 +533,9 @@ class _Converter:
     # -- the header
 
     def header(self) -> list[str]:
-        sources = ", ".join(str(f.path) for f in self.files)
-        keys = ", ".join(d.fides_key for f in self.files for d in f.datasets)
-        lines = [
-            f"datavow data map fragment, imported from the Fides dataset file(s) {sources}",
-            f"(dataset{'s' if ',' in keys else ''}: {keys}) by `datavow import fides`.",
-            "Add this file to datavow.yaml's `include:` list. Review before relying on it:",
-        ]
         for entry in (e for f in self.files for e in f.ignored):
             self.note("ignored", entry)
         for kind in self.fragment.identities:
             self.note("identities", kind)
-        if self.subject is None:
-            subjects = "no --subject given; set `subject:` on each table holding personal data"
-        else:
-            subjects = (
-                f"every table holding personal data got `subject: {self.subject}`; change it where a "
-                "table is about other people"
-            )
-        items = [
-            f"connection: set {', '.join(self.notes['url'])} in the environment when datavow connects (the "
-            "URL stays out of this file)"
-            if self.notes["url"]
-            else "",
-            "erasure: Fides' default masking (null_rewrite) became `erase: nullify` on personal fields and "
-            "`erase: anonymize` on their tables; choose delete, hash or pseudonymize where that is wrong, "
-            "and give each table its `purposes:`",
-            f"subjects: {subjects}",
-        ]
-        items += [
-            f"{what}: {', '.join(self.notes[topic])}" + (f" — {todo}" if todo else "")
-            for topic, what, todo in _REVIEW
-            if self.notes[topic]
-        ]
-        return lines + [
-            line
-            for item in items
-            if item
-            for line in textwrap.wrap(item, 96, initial_indent="  - ", subsequent_indent="    ", break_on_hyphens=False)
-        ]
-
-
-# What the review notes say about each topic: (topic, what its items are, what to do about them).
-_REVIEW = [
-    (
-        "kept",
-        "kept as keys, so still personal after anonymize",
-        "delete those rows instead where nothing else needs them",
-    ),
-    ("subjects", "Fides data subjects", "declare them under `subjects:` with `taxonomy:`"),
-    ("uses", "Fides data uses", "declare purposes with their legal basis and `use:`"),
-    (
-        "categories",
-        "categories outside fideslang's default taxonomy",
-        "declare them under `taxonomy.categories:` in datavow.yaml",
-    ),
-    ("broad", "categories given to a whole dataset or collection, not carried over", "give them to its fields"),
-    ("identities", "identity types declared here", "remove them here if datavow.yaml declares them already"),
-    (
-        "guessed",
-        "references whose key side was guessed (Fides does not say it)",
-        "check them against the database's foreign keys",
-    ),
-    (
-        "elsewhere",
-        "references to datasets not imported here",
-        "import their files together with this one, or load_map reports the missing system",
-    ),
-    ("by_hand", "keys held by tables of datasets not imported here", "add these references to those systems"),
-    (
-        "linked",
-        "references written as links (owner: false): Fides finds these rows from the other table, but they "
-        "identify people of their own",
-        "make one owner: true only where the row really is the other table's person's",
-    ),
-    (
-        "owners",
-        "tables Fides reaches from several tables, whose owner datavow's default reading decides",
-        "set owner: true on the reference to the table whose person the rows belong to",
-    ),
-    (
-        "identity_category",
-        "identity columns Fides gave no personal category, given one here so that erasure clears them",
-        "check the category",
-    ),
-    (
-        "hashed",
-        "identity columns of tables whose primary key Fides does not give, erased with a keyed hash (it fits a key "
-        "column)",
-        "declare the table's primary_key and choose nullify where the column may be NULL",
-    ),
-    ("merged", "datasets imported as one system (one database)", ""),
-    ("nested", "nested fields left out (not columns)", ""),
-    (
-        "masking",
-        "Fides masking strategies not carried over (nullified instead)",
-        "choose hash, pseudonymize or fixed where the data must stay linkable",
-    ),
-    ("ignored", "ignored (keys of older fideslang versions, other Fides resources)", ""),
-]
+        keys = [d.fides_key for f in self.files for d in f.datasets]
+        return review_header([f.path for f in self.files], keys, self.subject, self.notes)
