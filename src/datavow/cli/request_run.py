@@ -63,7 +63,7 @@ def _show_result(record: RequestRecord, as_json: bool) -> None:
         return
     console.print(f"request #{record.id} ({record.kind.value}): [bold]{record.status.value}[/]")
     if not result.get("found", True):
-        console.print("  no personal data held about this person")
+        _show_not_found(result.get("still_held") or [])
     if "package" in result:
         console.print(f"  export package: {result['package']} ({result['rows']} rows, expires {result['expires_at']})")
         console.print(
@@ -80,6 +80,21 @@ def _show_result(record: RequestRecord, as_json: bool) -> None:
         console.print(f"  {item['field']}: {item['rows']} rows corrected", markup=False)
     for table, rows in (result.get("flagged") or {}).items():
         console.print(f"  {table}: restriction flag set on {rows} rows", markup=False)
+
+
+def _show_not_found(held: list[dict[str, Any]]) -> None:
+    if not held:
+        console.print("  no personal data held about this person")
+        return
+    console.print("  nothing more to erase now; still held from earlier erasures:")
+    for item in held:
+        if item.get("held_until"):
+            why = f"held until {item['held_until']} for {item['hold_purpose']}"
+        elif item.get("referenced") == item["rows"]:
+            why = "kept while rows under a legal hold refer to them"
+        else:
+            why = f"held for {item['hold_purpose']} until its period starts and ends"
+        console.print(f"  {item['step']}: {item['rows']} rows {why}", markup=False)
 
 
 def _dry_run(loaded: LoadedMap, identities: dict[str, list[str]], tenant: str | None, as_json: bool) -> None:

@@ -26,6 +26,7 @@ from datavow.plan import compile_plan, discover, parse_identities
 from datavow.plan.model import Discovery, Plan
 from datavow.plan.sql import reflect_table, selection_clauses
 from datavow.requests.engines import kept_engines
+from datavow.requests.erase_still_held import still_held
 from datavow.requests.erase_systems import SystemsResult
 from datavow.requests.erasure import erase
 from datavow.requests.export import ExportInfo, export_access
@@ -101,7 +102,11 @@ def run_request(
                 discovery = _kept_or_found(store, loaded, record, plan, identities, connections, options.key, actor)
                 return _export(store, loaded, record, identities, discovery, connections, options)
         discovery = _kept_or_found(store, loaded, record, plan, identities, engines, options.key, actor)
-        return _carry_out(loaded, record, identities, discovery, engines, options)
+        done = _carry_out(loaded, record, identities, discovery, engines, options)
+        if record.kind is RequestKind.erasure and not done.get("found", True):
+            # found nothing now, but earlier erasures may have left rows a hold keeps: say so
+            done["still_held"] = still_held(store, loaded, given, datetime.now(UTC))
+        return done
 
     return execute(store, loaded, request_id, run, actor, now=now)
 
