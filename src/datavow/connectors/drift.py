@@ -21,7 +21,7 @@ from datavow.connectors.introspect import ForeignKey, SchemaShape, TableShape, r
 from datavow.connectors.sql import connect, translate_errors
 from datavow.datamap.load import LoadedMap, TableRef
 from datavow.datamap.model import Table, split_target
-from datavow.errors import ConnectionError_, MapError, Problem
+from datavow.errors import ConnectionError_, MapError, Problem, QueryError
 from datavow.findings import Finding, Severity, sort_findings
 
 
@@ -137,7 +137,7 @@ class _SystemDrift:
                 problem.hint,
                 self.name,
             )
-        except ConnectionError_ as exc:
+        except (ConnectionError_, QueryError) as exc:  # QueryError: the catalogue refused (a permission)
             self.report("drift-unreachable", ("url",), str(exc), "", self.name)
         return self.findings
 

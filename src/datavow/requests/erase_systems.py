@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from datavow.connectors.sql import redact
 from datavow.datamap.load import LoadedMap
-from datavow.errors import ConnectionError_, RequestError
+from datavow.errors import ConnectionError_, QueryError, RequestError
 from datavow.plan.model import Discovery, Selection, Step, TableKey
 from datavow.plan.sql import reflect_table, reflected, selection_clauses
 
@@ -161,7 +161,7 @@ def prepare(
                 prepared[system] = build(system, Reflector(loaded, connection))
         except SQLAlchemyError as exc:
             failed[system] = SystemOutcome(system, "failed", _reason(exc, engine))
-        except ConnectionError_ as exc:  # reflection translates driver errors itself
+        except (ConnectionError_, QueryError) as exc:  # reflection translates driver errors itself
             failed[system] = SystemOutcome(system, "failed", str(exc))
     return prepared, failed
 

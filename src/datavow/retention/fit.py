@@ -19,7 +19,7 @@ from sqlalchemy.sql import sqltypes
 
 from datavow.connectors.sql import reachable_connections
 from datavow.datamap import LoadedMap
-from datavow.errors import ConnectionError_, DatavowError
+from datavow.errors import ConnectionError_, DatavowError, QueryError
 from datavow.findings import Finding, Severity
 from datavow.requests.erase_systems import Reflector
 from datavow.requests.strategies import Keys, register_functions
@@ -55,7 +55,7 @@ def _problem(loaded: LoadedMap, rule: Rule, connection: sa.Connection, keys: Key
     reflector = Reflector(loaded, connection)
     try:
         table = reflector(rule.table)
-    except (NoSuchTableError, SQLAlchemyError, ConnectionError_):
+    except (NoSuchTableError, SQLAlchemyError, ConnectionError_, QueryError):
         return None  # drift reports the missing table
     declared = rule.ref.table.retention
     assert declared is not None
