@@ -70,7 +70,8 @@ def check_map(
     """
     loaded = source if isinstance(source, LoadedMap) else load_map(source)
     findings = run_lint(loaded, select=select, ignore=ignore)
-    findings.extend(held_parent_findings(loaded))
+    if select is None:  # --select narrows the report to the lint rules it names
+        findings.extend(held_parent_findings(loaded))
     checked: list[str] = []
     if drift and loaded.model.systems:
         checked = list(systems) if systems is not None else list(loaded.model.systems)
