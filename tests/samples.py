@@ -6,7 +6,8 @@ where the database URL goes). The SQL is loaded as published into SQLite; for Po
 MariaDB the loader translates only what those dialects cannot read, in code, here:
 
 - identifiers quoted ``[Name]`` (SQL Server and SQLite style) become ``"Name"`` or `` `Name` ``;
-- ``NVARCHAR`` becomes ``VARCHAR`` and ``DATETIME`` becomes ``TIMESTAMP`` (PostgreSQL has neither);
+- ``NVARCHAR`` becomes ``VARCHAR``, the Firebird-style ``BLOB SUB_TYPE TEXT`` of the Sakila port
+  becomes ``TEXT``, and on PostgreSQL ``DATETIME`` becomes ``TIMESTAMP`` and ``BLOB`` ``BYTEA``;
 - foreign keys are taken out of ``CREATE TABLE`` and added after the rows, because published
   schemas create tables in alphabetical order and some have cycles (Sakila's store and staff),
   which a server checks at once while SQLite checks nothing;
@@ -74,11 +75,19 @@ def load_sample(name: str, engine: Engine) -> None:
                     f"ALTER TABLE {table} ADD {fk.lstrip(', ').strip()}" for fk in _FOREIGN_KEY.findall(statement)
                 ]
                 statement = _FOREIGN_KEY.sub("", statement)
-            connection.exec_driver_sql(statement)
+            _execute(connection, statement)
         for statement in batch_inserts([quote(s) for s in data]):
-            connection.exec_driver_sql(statement)
+            _execute(connection, statement)
         for statement in foreign_keys:
-            connection.exec_driver_sql(statement)
+            _execute(connection, statement)
+
+
+def _execute(connection: sa.Connection, statement: str) -> None:
+    """Run one published statement as it is: drivers whose placeholders are ``%s`` read a ``%``
+    in a LIKE pattern as one, unless it is doubled."""
+    if connection.dialect.paramstyle in ("format", "pyformat"):
+        statement = statement.replace("%", "%%")
+    connection.exec_driver_sql(statement)
 
 
 def split_statements(script: str) -> list[str]:
@@ -113,8 +122,10 @@ def translate_identifiers(dialect: str) -> Callable[[str], str]:
     def outside_strings(text: str) -> str:
         text = re.sub(r"\[([^\]]+)\]", lambda m: f"{open_quote}{m.group(1)}{close_quote}", text)
         text = re.sub(r"\bNVARCHAR\b", "VARCHAR", text, flags=re.IGNORECASE)
+        text = re.sub(r"\bBLOB\s+SUB_TYPE\s+TEXT\b", "TEXT", text, flags=re.IGNORECASE)
         if dialect == "postgresql":
             text = re.sub(r"\bDATETIME\b", "TIMESTAMP", text, flags=re.IGNORECASE)
+            text = re.sub(r"\bBLOB\b", "BYTEA", text, flags=re.IGNORECASE)
         return text
 
     def translate(statement: str) -> str:

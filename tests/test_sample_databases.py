@@ -58,7 +58,11 @@ class Person:
     # The map line of a link that leads to this person, and its wrong version calling it ownership:
     # the guard must refuse that map. None where the case is not the one showing the guard.
     leak: tuple[str, str] | None
-    setup: Callable[[sa.Connection, Tables], None] | None = field(default=None)
+    # Parent rows the person's rows point at, which other people's rows point at too (a shared
+    # address): exported, but never changed.
+    shared: dict[str, Where] = field(default_factory=dict)
+    # A change to the published rows before the test, where the subset lacks the sharing to test.
+    setup: Callable[[sa.Connection, Tables], None] | None = None
 
 
 def _sub(tables: Tables, table: str, column: str, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
@@ -68,6 +72,19 @@ def _sub(tables: Tables, table: str, column: str, where: sa.ColumnElement[bool])
 CHINOOK_SUPPORT_REP = (
     "SupportRepId: {to: Employee, to_columns: [EmployeeId], owner: false}",
     "SupportRepId: {to: Employee, to_columns: [EmployeeId], owner: true}",
+)
+
+
+def share_marys_address(connection: sa.Connection, t: Tables) -> None:
+    """Patricia (customer 2) and Jon (staff 2) move in with Mary (customer 1) at address 5: in the
+    published rows no two people share an address, but the schema lets them, and real shops do."""
+    connection.execute(sa.update(t["customer"]).where(t["customer"].c.customer_id == 2).values(address_id=5))
+    connection.execute(sa.update(t["staff"]).where(t["staff"].c.staff_id == 2).values(address_id=5))
+
+
+SAKILA_STAFF_ON_PAYMENTS = (
+    "staff_id: {to: staff, to_columns: [staff_id], owner: false}",
+    "staff_id: {to: staff, to_columns: [staff_id], owner: true}",
 )
 
 PEOPLE = [
@@ -97,6 +114,35 @@ PEOPLE = [
         },
         correction={"user.contact.address.city": "Campinas"},
         leak=None,
+    ),
+    # Mary Smith, a customer: her rentals and payments are hers; her address is shared with another
+    # customer and a staff member (kept, exported); the staff who served her are other people.
+    Person(
+        case="sakila-customer",
+        sample="sakila",
+        system="rental",
+        identities={"email": ["mary.smith@sakilacustomer.org"]},
+        own={
+            "customer": lambda t: t["customer"].c.customer_id == 1,
+            "rental": lambda t: t["rental"].c.customer_id == 1,
+            "payment": lambda t: t["payment"].c.customer_id == 1,
+        },
+        shared={"address": lambda t: t["address"].c.address_id == 5},
+        correction={"user.name.last": "SMYTHE"},
+        leak=None,
+        setup=share_marys_address,
+    ),
+    # Jon Stephens, staff: he served customers (rentals, payments) and lives at Mary's address.
+    Person(
+        case="sakila-staff",
+        sample="sakila",
+        system="rental",
+        identities={"email": ["jon.stephens@sakilastaff.com"]},
+        own={"staff": lambda t: t["staff"].c.staff_id == 2},
+        shared={"address": lambda t: t["address"].c.address_id == 5},
+        correction={"user.account.username": "jstephens"},
+        leak=SAKILA_STAFF_ON_PAYMENTS,
+        setup=share_marys_address,
     ),
 ]
 
@@ -162,11 +208,13 @@ def key_of(table: sa.Table, row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(row[column.name] for column in table.primary_key.columns)
 
 
-def persons_rows(sample: Loaded) -> dict[str, list[dict[str, Any]]]:
-    """The person's rows, per table, found by the hand-written conditions (in key order)."""
+def persons_rows(sample: Loaded, *, shared: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """The person's rows, per table, found by the hand-written conditions (in key order); with
+    ``shared``, the shared parent rows they point at instead."""
     found: dict[str, list[dict[str, Any]]] = {}
+    conditions = sample.person.shared if shared else sample.person.own
     with sample.engine.connect() as connection:
-        for name, where in sample.person.own.items():
+        for name, where in conditions.items():
             table = sample.tables[name]
             query = sa.select(table).where(where(sample.tables)).order_by(*table.primary_key.columns)
             found[name] = [dict(row) for row in connection.execute(query).mappings()]
@@ -214,7 +262,8 @@ def test_access_exports_exactly_the_persons_rows(
     person: Person, backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     sample = load(person, backend, tmp_path, request)
-    expected = {f"{person.system}/{name}": rows for name, rows in persons_rows(sample).items() if rows}
+    wanted = {**persons_rows(sample), **persons_rows(sample, shared=True)}
+    expected = {f"{person.system}/{name}": rows for name, rows in wanted.items() if rows}
     assert expected, "the case must name rows of the person"
 
     package = export_access(
