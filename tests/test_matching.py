@@ -22,6 +22,7 @@ from datavow import load_map
 from datavow.connectors import sqlite_functions
 from datavow.connectors.sql import connect
 from datavow.datamap.load import LoadedMap
+from datavow.demo import build_demo
 from datavow.errors import RequestError
 from datavow.plan import compile_plan, discover, parse_identities
 from datavow.plan.identities import normal_forms, parse_value
@@ -248,3 +249,25 @@ def test_postgresql_finds_e_mail_addresses_by_an_expression_index(postgres_url: 
             explained = connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars()
             plan = "\n".join(str(line) for line in explained)
             assert f"people_{column}_matched" in plan, plan
+
+
+# --------------------------------------------------------------------------- the demo
+
+
+def test_the_demo_finds_an_employee_by_personnummer_written_any_way(tmp_path: Path) -> None:
+    (company,) = build_demo(tmp_path, scale=0.05, companies=["mira-network"])
+    loaded = load_map(company.map_path)
+    engine = connect(loaded.system_url("hr"), system="hr")
+    with engine.connect() as connection:
+        employees = sa.table("employees", sa.column("id"), sa.column("personal_number"))
+        employee, written = connection.execute(sa.select(employees.c.id, employees.c.personal_number).limit(1)).one()
+        assert "-" in written  # the demo writes 19811218-9876
+        bare = written.replace("-", "")
+        plan = compile_plan(loaded, ["personal_number"], systems=["hr"])
+        for given in (bare, bare[2:], written[2:]):
+            identities = parse_identities(loaded, {"personal_number": [given]})
+            selection = discover(loaded, plan, identities, {"hr": connection}).selections[("hr", "employees")]
+            table = reflect_table(loaded, selection.step, connection)
+            (clause,) = selection_clauses(table, selection, "sqlite")
+            assert connection.execute(sa.select(table.c.id).where(clause)).scalars().all() == [employee], given
+    engine.dispose()

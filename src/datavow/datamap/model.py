@@ -646,7 +646,7 @@ class IdentityType(Strict):
     """A kind of identity a request can name a person by, e.g. ``email`` or ``customer_no``."""
 
     name: str | None = None
-    format: Literal["email", "phone", "text", "integer"] = "text"
+    format: Literal["email", "phone", "text", "integer", "national_id"] = "text"
     category: CategoryKey | None = None
 
 

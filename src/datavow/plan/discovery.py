@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap
 from datavow.errors import PlanError, RequestError
-from datavow.plan.identities import normal_forms
+from datavow.plan.identities import home_region, normal_forms
 from datavow.plan.model import Discovery, Link, Plan, Selection, Step, TableKey
 from datavow.plan.prepared import bind, execute, prepared
 from datavow.plan.sql import NO_MATCH, conditions_match, reflect_table, reflected, selection_clauses, typed_value
@@ -94,6 +94,7 @@ class _Run:
         self, loaded: LoadedMap, plan: Plan, connections: Mapping[str, sa.Connection], tenant: str | None
     ) -> None:
         self.loaded = loaded
+        self.region = home_region(loaded)  # where a phone number or national id without a country is read
         self.plan = plan
         self.tenant = tenant
         self.states: dict[TableKey, _State] = {}
@@ -131,7 +132,7 @@ class _Run:
                     form = state.step.normalise.get(column)
                     values = state.identities.setdefault((column,), set())
                     for value in identities.get(kind, ()):
-                        values.update((v,) for v in normal_forms(form, value))
+                        values.update((v,) for v in normal_forms(form, value, self.region))
         waiting = {key for key, state in self.states.items() if state.has_values()}
         while waiting:
             for step in self.plan.steps:
@@ -267,7 +268,7 @@ class _Run:
                 if form is None:
                     values.add(key)
                 else:
-                    values.update((v,) for v in normal_forms(form, key[0]))
+                    values.update((v,) for v in normal_forms(form, key[0], self.region))
             if len(values) > before:
                 grown.add(target)
         return grown

@@ -57,9 +57,9 @@ class Step:
     tenant_column: str | None  # set only when the plan is scoped to a tenant
     reads: tuple[str, ...]  # columns whose values later links need (empty for a leaf)
     subject: str | None = None  # whose data a row is (the table's ``subject``)
-    # identity column -> how both sides are normalised before comparing: "email" matches
-    # lower(trim(column)), "phone" the column without spaces, dashes, dots, slashes and brackets
-    normalise: Mapping[str, Literal["email", "phone"]] = field(default_factory=dict)
+    # identity column -> how both sides are normalised before comparing (datavow.plan.matching):
+    # "email" and "text" in NFC and trimmed (e-mail lower-cased), "phone" and "national_id" without separators
+    normalise: Mapping[str, Literal["email", "phone", "text", "national_id"]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from datavow.datamap.load import LoadedMap, TableRef
 from datavow.datamap.model import Reference
 from datavow.errors import PlanError
-from datavow.plan.identities import Format, identity_formats
+from datavow.plan.identities import Form, Format, identity_formats
 from datavow.plan.model import Link, Plan, Step, TableKey
 
 
@@ -234,12 +234,12 @@ def _step(walk: _Walk, key: TableKey, kinds: list[str], formats: Mapping[str, Fo
     node = walk.nodes[key]
     table = node.ref.table
     identities = {kind: tuple(table.identity[kind]) for kind in kinds if kind in table.identity}
-    normalise: dict[str, Literal["email", "phone"]] = {}
+    normalise: dict[str, Form] = {}
     for kind, columns in identities.items():
         form: Format = formats[kind]
-        if form in ("email", "phone"):
+        if form != "integer":  # a whole number is compared as it is
             for column in columns:
-                normalise.setdefault(column, "email" if form == "email" else "phone")
+                normalise.setdefault(column, form)
     reads: dict[str, None] = {}
     for other in walk.nodes.values():
         for link in other.links:
