@@ -21,6 +21,7 @@ from sqlalchemy.pool import NullPool
 from datavow import load_map
 from datavow.connectors import sqlite_functions
 from datavow.connectors.sql import connect
+from datavow.consent.identity import Hasher
 from datavow.datamap.load import LoadedMap
 from datavow.demo import build_demo
 from datavow.errors import RequestError
@@ -271,3 +272,18 @@ def test_the_demo_finds_an_employee_by_personnummer_written_any_way(tmp_path: Pa
             (clause,) = selection_clauses(table, selection, "sqlite")
             assert connection.execute(sa.select(table.c.id).where(clause)).scalars().all() == [employee], given
     engine.dispose()
+
+
+# --------------------------------------------------------------------------- the consent ledger
+
+
+def test_consent_hashes_a_phone_number_and_a_personnummer_as_requests_read_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Restrictions (the requests ledger) and consent events about one person meet on one hash.
+    monkeypatch.setenv("MATCHING_URL", f"sqlite:///{tmp_path / 'unused.db'}")
+    path = tmp_path / "se.yaml"
+    path.write_text(yaml.safe_dump(matching_map("SE")), encoding="utf-8")
+    hasher = Hasher(load_map(path), b"k" * 32)
+    assert hasher.hash("phone", "08-123 456 78") == hasher.hash("phone", "+46 8 123 456 78")
+    assert hasher.hash("personal_number", "811218-9876") == hasher.hash("personal_number", "198112189876")

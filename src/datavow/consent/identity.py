@@ -10,7 +10,7 @@ from functools import lru_cache
 from datavow.consent.errors import ConsentError
 from datavow.datamap import LoadedMap
 from datavow.errors import RequestError
-from datavow.plan.identities import Format, identity_formats, parse_value
+from datavow.plan.identities import Format, home_region, identity_formats, parse_value
 from datavow.requests.lifecycle_identities import IdentityKeys
 
 
@@ -21,6 +21,8 @@ class Hasher:
     def __init__(self, loaded: LoadedMap, key: bytes) -> None:
         self.keys = identity_keys(key)
         self.formats: Mapping[str, Format] = identity_formats(loaded)
+        # a phone number or national id without a country is read as the requests ledger reads it
+        self.region = home_region(loaded)
         self._index = index_hash(self.keys.index)
 
     def hash(self, kind: str, value: str) -> str:
@@ -30,7 +32,7 @@ class Hasher:
                 f"'{kind}' is not a kind of identity this map knows — use one of: {', '.join(self.formats)}"
             )
         try:
-            normal = parse_value(self.formats[kind], value)
+            normal = parse_value(self.formats[kind], value, region=self.region)
         except RequestError as exc:
             raise ConsentError(str(exc)) from exc
         return self.hash_normal(kind, str(normal))
@@ -38,18 +40,18 @@ class Hasher:
     def try_hash(self, kind: str, value: str) -> str | None:
         """The hash of ``value``, or ``None`` when it is not a valid ``kind`` (a mailing list's ``jane@``)."""
         try:
-            return self.hash_normal(kind, str(parse_value(self.formats[kind], value)))
+            return self.hash_normal(kind, str(parse_value(self.formats[kind], value, region=self.region)))
         except RequestError:
             return None
 
     def hash_all(self, kind: str, values: Iterable[str]) -> list[tuple[str, str]]:
         """``(value, hash)`` for each of ``values`` that is a valid ``kind``, in their order: a
         mailing list's addresses (a million in about three seconds, so kept to one loop)."""
-        format_, index, prefix = self.formats[kind], self._index, f"{kind}:"
+        format_, index, prefix, region = self.formats[kind], self._index, f"{kind}:", self.region
         pairs: list[tuple[str, str]] = []
         for value in values:
             try:
-                pairs.append((value, index(prefix + str(parse_value(format_, value)))))
+                pairs.append((value, index(prefix + str(parse_value(format_, value, region=region)))))
             except RequestError:
                 continue
         return pairs
