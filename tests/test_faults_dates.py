@@ -4,7 +4,6 @@ and the value's form (a Python TypeError left the request in progress before).""
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
@@ -12,34 +11,17 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from datavow import load_map
 from datavow.check import check_map
-from datavow.connectors.sql import connect
 from datavow.datamap.load import LoadedMap
 from datavow.errors import PlanError, RequestError
-from datavow.plan import compile_plan, discover, parse_identities
-from datavow.requests.erasure import ErasureResult, erase
 from datavow.retention.rules import rules_of
 from datavow.retention.sweep import run_sweep
 from datavow.retention.work import TableWork
+from tests.faults import BACKENDS, KEY, NOW, database_url, erase_person, ids, open_map
 
-BACKENDS = ["sqlite", "postgresql", "mariadb"]
-SERVER = {"postgresql": "postgres_url", "mariadb": "mariadb_url"}
-KEY = bytes(range(32))
-NOW = datetime(2026, 3, 1, 12, 0)
 ALICE = "alice@example.com"
 
-MAP = """\
-organization: {{name: Shop, country: BE, contact: {{email: privacy@shop.example}}}}
-subjects: {{customer: Customers}}
-purposes:
-  service: {{name: Selling, basis: contract, subjects: [customer], categories: [user], retention: 2 years}}
-  invoicing: {{name: Invoicing, basis: legal_obligation, law: Accounting law, subjects: [customer],
-              categories: [user], retention: 7 years}}
-systems:
-  shop:
-    url: "{url}"
-    tables:
+TABLES = """\
       customers:
         subject: customer
         identity: {{email: email}}
@@ -87,11 +69,7 @@ VISITS = sa.Table(
 def _shop(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest, *, odd: str | None = None
 ) -> tuple[LoadedMap, Engine]:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'shop.db'}"
-        sa.create_engine(url).dispose()
-    else:
-        url = str(request.getfixturevalue(SERVER[backend]))
+    url = database_url(backend, tmp_path, request)
     setup = sa.create_engine(url)
     METADATA.create_all(setup)
     with setup.begin() as conn:
@@ -114,37 +92,18 @@ def _shop(
             ],
         )
     setup.dispose()
-    path = tmp_path / "datavow.yaml"
-    path.write_text(MAP.format(url=url), encoding="utf-8")
-    loaded = load_map(path)
-    engine = connect(loaded.system_url("shop"), system="shop")
-    request.addfinalizer(engine.dispose)
-    return loaded, engine
-
-
-def _erase(loaded: LoadedMap, engine: Engine) -> ErasureResult:
-    identities = {"email": [ALICE]}
-    plan = compile_plan(loaded, identities)
-    with ExitStack() as stack:
-        connection = stack.enter_context(engine.connect())
-        discovery = discover(loaded, plan, parse_identities(loaded, identities), {"shop": connection})
-    return erase(loaded, discovery, {"shop": engine}, key=KEY, now=NOW)
-
-
-def _ids(engine: Engine, table: sa.Table) -> list[int]:
-    with engine.connect() as conn:
-        return [int(row[0]) for row in conn.execute(sa.select(table.c.id).order_by(table.c.id))]
+    return open_map(tmp_path, TABLES, url, request)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_hold_counted_from_a_text_date(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     loaded, engine = _shop(backend, tmp_path, request)
-    result = _erase(loaded, engine)
+    result = erase_person(loaded, engine, ALICE)
     assert result.complete, result.systems
     step = result.step("shop.invoices")
     assert (step.kept, step.deleted) == (2, 1)
     assert step.held_until == datetime(2032, 1, 15)  # the latest held moment plus seven years
-    assert _ids(engine, INVOICES) == [100, 102, 200]
+    assert ids(engine, INVOICES) == [100, 102, 200]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -154,15 +113,15 @@ def test_a_retention_rule_counted_from_a_text_date(
     loaded, engine = _shop(backend, tmp_path, request)
     result = run_sweep(loaded, {"shop": engine}, now=NOW, key=KEY, systems=["shop"])
     assert result.complete, result.systems
-    assert _ids(engine, VISITS) == [2, 3]
+    assert ids(engine, VISITS) == [2, 3]
 
 
 def test_a_text_value_that_is_not_a_date_is_named(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     loaded, engine = _shop("sqlite", tmp_path, request, odd="31/12/2024")
     with pytest.raises(RequestError, match=r"shop\.invoices\.issued_on .*'99/99/9999'") as caught:
-        _erase(loaded, engine)
+        erase_person(loaded, engine, ALICE)
     assert "31/12/2024" not in str(caught.value)  # the form, not the value
-    assert _ids(engine, INVOICES) == [100, 101, 102, 200]  # nothing changed
+    assert ids(engine, INVOICES) == [100, 101, 102, 200]  # nothing changed
 
 
 def test_retention_refuses_and_check_reports_a_text_value_that_is_not_a_date(
@@ -172,8 +131,8 @@ def test_retention_refuses_and_check_reports_a_text_value_that_is_not_a_date(
     with engine.begin() as conn:
         conn.execute(VISITS.insert(), [{"id": 4, "customer_id": 2, "seen_at": "yesterday"}])
     result = run_sweep(loaded, {"shop": engine}, now=NOW, key=KEY, systems=["shop"])
-    assert result.systems[0].status == "failed" and "aaaaaaaaa" in (result.systems[0].error or "")
-    assert _ids(engine, VISITS) == [1, 2, 3, 4]
+    assert result.systems[0].status == "failed" and "form 'a'" in (result.systems[0].error or "")
+    assert ids(engine, VISITS) == [1, 2, 3, 4]
     found = [f for f in check_map(loaded).findings if f.rule == "drift-retention-unfit"]
     assert len(found) == 1 and "shop.visits.seen_at" in found[0].message and "ISO date" in found[0].message
     with pytest.raises(PlanError, match="ISO date"):

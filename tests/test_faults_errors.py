@@ -14,9 +14,7 @@ from sqlalchemy import exc as sa_exc
 from datavow.connectors.driver_errors import BY_CLASS, kind_of
 from datavow.connectors.sql import connect, translate_errors
 from datavow.errors import ConnectionError_, QueryError
-
-BACKENDS = ["sqlite", "postgresql", "mariadb"]
-SERVER = {"postgresql": "postgres_url", "mariadb": "mariadb_url"}
+from tests.faults import BACKENDS, SERVER, database_url
 
 
 def _subclasses(cls: type[sa_exc.DBAPIError]) -> set[type[sa_exc.DBAPIError]]:
@@ -35,13 +33,7 @@ def test_every_dbapi_error_class_is_decided() -> None:
 
 
 def _url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if backend == "sqlite":
-        path = tmp_path / "shop.db"
-        sa.create_engine(f"sqlite:///{path}").dispose()
-        with sa.create_engine(f"sqlite:///{path}").begin() as conn:
-            conn.execute(sa.text("CREATE TABLE customers (id INTEGER PRIMARY KEY)"))
-        return f"sqlite:///{path}"
-    url = str(request.getfixturevalue(SERVER[backend]))
+    url = database_url(backend, tmp_path, request)
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE customers (id INTEGER PRIMARY KEY)"))

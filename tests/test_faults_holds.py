@@ -4,38 +4,20 @@ the invoice orphaned on SQLite and rolled the whole system back on PostgreSQL an
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from datavow import load_map
 from datavow.check import check_map
-from datavow.connectors.sql import connect
 from datavow.datamap.load import LoadedMap
-from datavow.plan import compile_plan, discover, parse_identities
-from datavow.requests.erasure import ErasureResult, erase
+from tests.faults import BACKENDS, database_url, erase_person, open_map
 
-BACKENDS = ["sqlite", "postgresql", "mariadb"]
-SERVER = {"postgresql": "postgres_url", "mariadb": "mariadb_url"}
-KEY = bytes(range(32))
-NOW = datetime(2026, 3, 1, 12, 0)
 ALICE = "alice@example.com"
 
-MAP = """\
-organization: {{name: Shop, country: BE, contact: {{email: privacy@shop.example}}}}
-subjects: {{customer: Customers}}
-purposes:
-  service: {{name: Selling, basis: contract, subjects: [customer], categories: [user], retention: 2 years}}
-  invoicing: {{name: Invoicing, basis: legal_obligation, law: Accounting law, subjects: [customer],
-              categories: [user], retention: 7 years}}
-systems:
-  shop:
-    url: "{url}"
-    tables:
+TABLES = """\
       customers:
         subject: customer
         identity: {{email: email}}
@@ -81,11 +63,7 @@ INVOICES = sa.Table(
 
 
 def _shop(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> tuple[LoadedMap, Engine]:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'shop.db'}"
-        sa.create_engine(url).dispose()
-    else:
-        url = str(request.getfixturevalue(SERVER[backend]))
+    url = database_url(backend, tmp_path, request)
     setup = sa.create_engine(url)
     METADATA.create_all(setup)
     with setup.begin() as conn:
@@ -109,22 +87,7 @@ def _shop(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> tuple
             ],
         )
     setup.dispose()
-    path = tmp_path / "datavow.yaml"
-    path.write_text(MAP.format(url=url), encoding="utf-8")
-    loaded = load_map(path)
-    engine = connect(loaded.system_url("shop"), system="shop")  # as requests open it: foreign keys on
-    request.addfinalizer(engine.dispose)
-    return loaded, engine
-
-
-def _erase(loaded: LoadedMap, engine: Engine) -> ErasureResult:
-    identities = {"email": [ALICE]}
-    plan = compile_plan(loaded, identities)
-    with ExitStack() as stack:
-        discovery = discover(
-            loaded, plan, parse_identities(loaded, identities), {"shop": stack.enter_context(engine.connect())}
-        )
-    return erase(loaded, discovery, {"shop": engine}, key=KEY, now=NOW)
+    return open_map(tmp_path, TABLES, url, request)
 
 
 def _rows(engine: Engine, table: sa.Table) -> list[tuple[object, ...]]:
@@ -137,7 +100,7 @@ def test_erasure_keeps_the_customer_of_a_held_invoice(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     loaded, engine = _shop(backend, tmp_path, request)
-    result = _erase(loaded, engine)
+    result = erase_person(loaded, engine, ALICE)
     assert result.complete, result.systems
     customers = _rows(engine, CUSTOMERS)
     # Alice's first row stays for her held invoice, its declared fields erased; her second goes; Bob stays.
@@ -149,7 +112,7 @@ def test_erasure_keeps_the_customer_of_a_held_invoice(
     step = result.step("shop.customers")
     assert (step.deleted, step.kept, step.kept_referenced, step.minimised) == (1, 1, 1, 1)
     assert result.step("shop.invoices").kept == 1
-    again = _erase(loaded, engine)  # a second run changes nothing more
+    again = erase_person(loaded, engine, ALICE)  # a second run changes nothing more
     assert again.complete and again.changed == 0
 
 

@@ -4,30 +4,15 @@ through the parent)."""
 
 from __future__ import annotations
 
-from contextlib import ExitStack
-from datetime import datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
-from datavow import load_map
 from datavow.check import check_map
-from datavow.connectors.sql import connect
-from datavow.plan import compile_plan, discover, parse_identities
-from datavow.requests.erasure import erase
+from tests.faults import erase_person, open_map
 
-KEY = bytes(range(32))
-NOW = datetime(2026, 3, 1, 12, 0)
-
-MAP = """\
-organization: {{name: Shop, country: BE, contact: {{email: privacy@shop.example}}}}
-subjects: {{customer: Customers}}
-purposes:
-  service: {{name: Selling, basis: contract, subjects: [customer], categories: [user], retention: 2 years}}
-systems:
-  shop:
-    url: "{url}"
-    tables:
+TABLES = """\
       customers:
         subject: customer
         identity: {{email: email}}
@@ -58,31 +43,22 @@ SCHEMA = [
 ]
 
 
-def test_partitions_belong_to_their_declared_parent(tmp_path: Path, postgres_url: str) -> None:
+def test_partitions_belong_to_their_declared_parent(
+    tmp_path: Path, postgres_url: str, request: pytest.FixtureRequest
+) -> None:
     setup = sa.create_engine(postgres_url)
     with setup.begin() as conn:
         for statement in SCHEMA:
             conn.execute(sa.text(statement))
     setup.dispose()
-    path = tmp_path / "datavow.yaml"
-    path.write_text(MAP.format(url=postgres_url), encoding="utf-8")
-    loaded = load_map(path)
+    loaded, engine = open_map(tmp_path, TABLES, postgres_url, request)
 
     undeclared = [f.target for f in check_map(loaded).findings if f.rule == "drift-undeclared-table"]
     assert undeclared == ["shop.stray"]
 
-    engine = connect(postgres_url, system="shop")
-    try:
-        identities = {"email": ["alice@example.com"]}
-        plan = compile_plan(loaded, identities)
-        with ExitStack() as stack:
-            connection = stack.enter_context(engine.connect())
-            discovery = discover(loaded, plan, parse_identities(loaded, identities), {"shop": connection})
-        result = erase(loaded, discovery, {"shop": engine}, key=KEY, now=NOW)
-        assert result.complete, result.systems
-        assert result.step("shop.visits").deleted == 2
-        with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT id FROM visits ORDER BY id")).scalars().all() == [3, 4]
-            assert conn.execute(sa.text("SELECT id FROM customers")).scalars().all() == [2]
-    finally:
-        engine.dispose()
+    result = erase_person(loaded, engine, "alice@example.com")
+    assert result.complete, result.systems
+    assert result.step("shop.visits").deleted == 2
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT id FROM visits ORDER BY id")).scalars().all() == [3, 4]
+        assert conn.execute(sa.text("SELECT id FROM customers")).scalars().all() == [2]

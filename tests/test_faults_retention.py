@@ -8,46 +8,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
-from datavow import load_map
-from datavow.connectors.sql import connect
-from datavow.datamap.load import LoadedMap
 from datavow.retention.sweep import retention_plan, run_sweep
-
-BACKENDS = ["sqlite", "postgresql", "mariadb"]
-SERVER = {"postgresql": "postgres_url", "mariadb": "mariadb_url"}
-KEY = bytes(range(32))
-NOW = datetime(2026, 3, 1, 12, 0)
-
-HEAD = """\
-organization: {{name: Rentals, country: BE, contact: {{email: privacy@rentals.example}}}}
-subjects: {{customer: Customers}}
-purposes:
-  service: {{name: Renting, basis: contract, subjects: [customer], categories: [user], retention: 2 years}}
-systems:
-  shop:
-    url: "{url}"
-    tables:
-"""
-
-
-def _url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'shop.db'}"
-        sa.create_engine(url).dispose()
-        return url
-    return str(request.getfixturevalue(SERVER[backend]))
-
-
-def _open(tmp_path: Path, text: str, url: str, request: pytest.FixtureRequest) -> tuple[LoadedMap, Engine]:
-    path = tmp_path / "datavow.yaml"
-    path.write_text((HEAD + text).format(url=url), encoding="utf-8")
-    loaded = load_map(path)
-    engine = connect(loaded.system_url("shop"), system="shop")
-    request.addfinalizer(engine.dispose)
-    return loaded, engine
-
+from tests.faults import BACKENDS, KEY, NOW, database_url, open_map
 
 SMALL = """\
       staff_logins:
@@ -67,7 +30,7 @@ LOGINS = sa.Table(
 def test_a_smallint_key_is_swept_with_ranges_that_fit(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    url = _url(backend, tmp_path, request)
+    url = database_url(backend, tmp_path, request)
     setup = sa.create_engine(url)
     LOGINS.metadata.create_all(setup)
     with setup.begin() as conn:
@@ -80,7 +43,7 @@ def test_a_smallint_key_is_swept_with_ranges_that_fit(
             ],
         )
     setup.dispose()
-    loaded, engine = _open(tmp_path, SMALL, url, request)
+    loaded, engine = open_map(tmp_path, SMALL, url, request)
     plan = retention_plan(loaded, {"shop": engine}, now=NOW, key=KEY)
     assert plan.rules[0].due == 2
     result = run_sweep(loaded, {"shop": engine}, now=NOW, key=KEY, systems=["shop"], chunk_rows=20_000)
@@ -126,7 +89,7 @@ RENTALS = sa.Table(
 def test_an_anonymise_rule_deletes_nothing_that_references_its_rows(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    url = _url(backend, tmp_path, request)
+    url = database_url(backend, tmp_path, request)
     setup = sa.create_engine(url)
     RENTAL_TABLES.create_all(setup)
     with setup.begin() as conn:
@@ -142,7 +105,7 @@ def test_an_anonymise_rule_deletes_nothing_that_references_its_rows(
             [{"id": 10, "customer_id": 1, "title": "Alien"}, {"id": 20, "customer_id": 2, "title": "Heat"}],
         )
     setup.dispose()
-    loaded, engine = _open(tmp_path, ANONYMISE, url, request)
+    loaded, engine = open_map(tmp_path, ANONYMISE, url, request)
     assert retention_plan(loaded, {"shop": engine}, now=NOW, key=KEY).rules[0].cascade == ()
     result = run_sweep(loaded, {"shop": engine}, now=NOW, key=KEY, systems=["shop"])
     assert result.complete, result.systems

@@ -572,6 +572,9 @@ def test_check_names_a_rule_its_database_cannot_run(tmp_path: Path) -> None:
     )
     unfit = {f.target: f for f in check_map(path).findings if f.rule == "drift-retention-unfit"}
     assert set(unfit) == {"app.events", "app.tickets"}
-    assert "counts from email, which holds VARCHAR(200) values" in unfit["app.events"].message
+    assert (
+        "app.events.email holds text that is not an ISO date (a value of the form 'a9@a.a')"
+        in unfit["app.events"].message
+    )
     assert "refuses the rule's condition" in unfit["app.tickets"].message
     assert unfit["app.tickets"].location is not None and unfit["app.tickets"].location.line == 15

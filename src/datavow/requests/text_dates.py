@@ -73,7 +73,8 @@ def as_moment(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
 
 def text_date_problem(connection: sa.Connection, table: sa.Table, column: str, label: str) -> str | None:
     """What is wrong with a text column a period counts from, or None: the first value that is not
-    an ISO date, described by its form (digits as 9, letters as a) so no personal data is shown."""
+    an ISO date, described by its form (digits as 9, a run of letters as a) so no personal data is
+    shown."""
     if column not in table.c or not is_text(table.c[column]):
         return None
     value = table.c[column]
@@ -81,7 +82,8 @@ def text_date_problem(connection: sa.Connection, table: sa.Table, column: str, l
     found = connection.execute(bad).scalar()
     if found is None:
         return None
-    form = re.sub(r"[^\W\d_]", "a", re.sub(r"\d", "9", str(found)))[:40]
+    # digits as 9 (a date's shape shows), each run of letters as one a (a name's length does not)
+    form = re.sub(r"[^\W\d_]+", "a", re.sub(r"\d", "9", str(found)))[:40]
     return (
         f"{label}.{column} holds text that is not an ISO date (a value of the form '{form}') — store dates as "
         "'YYYY-MM-DD' or 'YYYY-MM-DD HH:MM:SS' (or use a DATE or TIMESTAMP column), or count from another column"
