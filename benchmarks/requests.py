@@ -54,6 +54,7 @@ from datavow.datamap import LoadedMap, load_map
 from datavow.errors import RequestError
 from datavow.plan import compile_plan, identity_formats, parse_identities
 from datavow.plan.identities import parse_value
+from datavow.plan.matching import postgresql_index_expression
 from datavow.requests import receive, verify
 from datavow.requests.erasure import erase
 from datavow.requests.export import ExportInfo, export_access
@@ -225,10 +226,11 @@ def _progress(name: str, label: str, done: int, total: int) -> None:
 
 
 def lookup_indexes(loaded: LoadedMap, engine: sa.Engine) -> list[str]:
-    """The indexes a deployment needs so that discovery never scans a table: an expression index
-    ``lower(trim(col))`` on every e-mail identity column (datavow compares e-mails in that form),
-    and a plain index on every other identity column and every reference's columns, unless an
-    index already starts with them. Phone identities are not indexed: none is looked up here."""
+    """The indexes a deployment needs so that discovery never scans a table: on every e-mail, text
+    and national id identity column an expression index on the form datavow compares it in
+    (``postgresql_index_expression``), and ``lower(trim(col))`` on e-mail columns for the
+    hand-written SQL; a plain index on every other identity column and every reference's columns,
+    unless an index already starts with them. Phone identities are not indexed: none is looked up here."""
     formats = identity_formats(loaded)
     created = []
     with engine.begin() as conn:
@@ -243,9 +245,13 @@ def lookup_indexes(loaded: LoadedMap, engine: sa.Engine) -> list[str]:
             wanted: list[tuple[str, str, tuple[str, ...] | None]] = []  # name, expression, plain columns
             for kind, columns in ref.table.identity.items():
                 for column in columns:
-                    if formats.get(kind) == "email":
+                    form = formats.get(kind)
+                    if form in ("email", "text", "national_id"):
+                        matched = postgresql_index_expression(quote(column), form)  # type: ignore[arg-type]
+                        wanted.append((f"{name}_{column}_matched", matched, None))
+                    if form == "email":
                         wanted.append((f"{name}_{column}_folded", f"lower(trim({quote(column)}))", None))
-                    elif formats.get(kind) != "phone":
+                    elif form != "phone":
                         wanted.append((f"{name}_{column}_lookup", quote(column), (column,)))
             for reference in ref.table.references.values():
                 columns = tuple(reference.columns)
