@@ -161,7 +161,7 @@ TABLES: dict[str, dict[str, dict[str, Any]]] = {
             "identity": {"email": "email", "phone": "phone"},
             "references": {"shop_customer_id": "shop.customers.id", "owner_staff": "shop.staff.id"},
         },
-        "lead_notes": {"references": {"lead_id": "leads.id"}},
+        "lead_notes": {"subject": "customer", "references": {"lead_id": "leads.id"}},
     },
     "saas": {
         "tenants": {},
@@ -182,15 +182,15 @@ TABLES: dict[str, dict[str, dict[str, Any]]] = {
 
 # Jane, asked for by e-mail in the shop and the CRM: the rows that are hers, by key.
 JANE_ROWS: dict[str, set[Any]] = {
-    "shop.customers": {1, 5},  # 5 through the CRM lead that names it (a parent link)
+    "shop.customers": {1, 5},  # 5 through the CRM lead it owns (an owner link: same subject, its only owner)
     "shop.profiles": {1},
     "shop.orders": {10, 11, 14},
     "shop.order_lines": {(10, 1), (10, 2), (11, 1)},
     "shop.shipments": {100},  # not 101 (line NULL) nor 103 (order 11 has no line 2)
     "shop.vouchers": {1},  # not 2, whose code is NULL like order 10's
-    "shop.gift_cards": {1, 2},  # Bob and Carol, at their other ends, are not Jane
-    "shop.tickets": {1, 2},  # 2 through the cycle: its last message is one of ticket 1's
-    "shop.messages": {1, 2, 3},
+    "shop.gift_cards": {1},  # found by her address; buyer and recipient are both customers: ambiguous, not followed
+    "shop.tickets": {1},  # not 2, whose last message is one of ticket 1's: that reference only links
+    "shop.messages": {1, 2},
     "shop.staff": set(),
     "shop.visits": {1},
     "crm.leads": {1, 2, 3, 4},  # 1, 2 typed differently; 3 through shop.customers 1
@@ -234,8 +234,10 @@ class World:
         path.write_text(yaml.safe_dump(world_map(self.schemas, **changes)), encoding="utf-8")
         return load_map(path)
 
-    def run(self, email: str | None = None, *, systems: list[str] | None = None, **given: Any) -> Discovery:
-        identities = parse_identities(self.loaded, {"email": [email]} if email else given)
+    def run(self, email: str | list[str] | None = None, *, systems: list[str] | None = None, **given: Any) -> Discovery:
+        if email:
+            given["email"] = [email] if isinstance(email, str) else email
+        identities = parse_identities(self.loaded, given)
         plan = compile_plan(self.loaded, list(identities), systems=systems or ["shop", "crm"])
         return discover(self.loaded, plan, identities, self.connections)
 
@@ -387,29 +389,24 @@ def test_references_are_walked_by_the_rules(world_map_only: LoadedMap) -> None:
         step.label: {(f"{link.source[0]}.{link.source[1]}", link.reference, link.direction) for link in step.links}
         for step in plan.steps
     }
-    assert links["shop.profiles"] == {("shop.customers", "profile_id", "parent")}  # same subject
-    # no link by referred_by (to itself: someone else); profiles' child link back is the same person's
+    # customers' only reference to a table of their subject that identifies people: the profile owns
+    # the customer row, so from the person's customer row the walk goes up to it (owner), and down again
+    assert links["shop.profiles"] == {("shop.customers", "profile_id", "owner")}
+    # no link by referred_by (to itself: someone else)
     assert links["shop.customers"] == {
-        ("crm.leads", "shop_customer_id", "parent"),
+        ("crm.leads", "shop_customer_id", "owner"),
         ("shop.profiles", "profile_id", "child"),
     }
-    assert links["crm.leads"] == {  # across systems
-        ("shop.customers", "shop_customer_id", "child"),
-        ("shop.staff", "owner_staff", "child"),
-    }
-    assert links["shop.gift_cards"] == {
-        ("shop.customers", "buyer_id", "child"),
-        ("shop.customers", "recipient_id", "child"),
-    }
-    assert links["shop.tickets"] == {
-        ("shop.customers", "customer_id", "child"),
-        ("shop.messages", "last_message_id", "child"),
-    }
-    assert links["shop.visits"] == {("shop.customers", "customer_id", "child"), ("shop.staff", "staff_id", "child")}
-    # A gift card names two people (buyer, recipient): no parent link leaves it, though it has an
-    # identity; visits' rows only point at people, so none leaves visits either.
+    # across systems; owner_staff names a member of staff, another subject: a link, never followed
+    assert links["crm.leads"] == {("shop.customers", "shop_customer_id", "child")}
+    # buyer and recipient are both customers: ambiguous, so the gift card is found by its address only
+    assert links["shop.gift_cards"] == set()
+    # the ticket's last message is a reference of the ticket's, not its owner
+    assert links["shop.tickets"] == {("shop.customers", "customer_id", "child")}
+    assert links["shop.messages"] == {("shop.tickets", "ticket_id", "child")}
+    assert links["shop.visits"] == {("shop.customers", "customer_id", "child")}  # staff_id links to staff
     sources = {link.source for step in plan.steps for link in step.links}
-    assert not sources & {("shop", "gift_cards"), ("shop", "visits")}
+    assert not sources & {("shop", "gift_cards"), ("shop", "visits"), ("shop", "staff")}
     shipments = plan.step(("shop", "shipments"))
     assert shipments.links[0].columns == ("order_id", "line_no") == shipments.links[0].source_columns
     assert plan.step(("shop", "order_lines")).reads == ("order_id", "line_no")
@@ -417,9 +414,9 @@ def test_references_are_walked_by_the_rules(world_map_only: LoadedMap) -> None:
     assert plan.step(("shop", "customers")).key == ()  # not declared: discovery reads the database's
     assert plan.step(("shop", "orders")).reads == ("id", "voucher_code")
     assert plan.step(("crm", "leads")).normalise == {"email": "email"}
-    # Sources first, except around a cycle (tickets, messages; customers, leads; customers, profiles).
+    # Sources first, except around a cycle (customers, leads; customers, profiles).
     position = {label: i for i, label in enumerate(labels)}
-    cycles = [{"shop.messages", "shop.tickets"}, {"crm.leads", "shop.customers"}, {"shop.profiles", "shop.customers"}]
+    cycles = [{"crm.leads", "shop.customers"}, {"shop.profiles", "shop.customers"}]
     for step in plan.steps:
         for link in step.links:
             source = f"{link.source[0]}.{link.source[1]}"
@@ -510,24 +507,28 @@ def test_jane_is_found_everywhere_and_nowhere_else(world: World) -> None:
     assert leads.conditions[("shop_customer_id",)] == {(1,), (5,)}
 
 
-def test_staff_reach_the_rows_that_point_at_them_but_not_the_people_those_are_about(world: World) -> None:
+def test_staff_reach_their_own_rows_not_the_rows_that_merely_name_them(world: World) -> None:
     discovery = world.run("SAM@shop.example")
     assert world.keys(discovery, "shop.staff") == {1}
-    assert world.keys(discovery, "shop.visits") == {1, 2}  # rows that point at Sam
-    assert world.keys(discovery, "crm.leads") == {5}  # a lead Sam follows up: it points at Sam too
-    # but the lead is Dave's, and the visits Jane's and Carol's: none of them is reached from there
-    assert world.keys(discovery, "shop.customers") == set()
-    assert discovery.counts()["shop.orders"] == 0
+    # visits and a lead name Sam (staff_id, owner_staff), but they are Jane's, Carol's and Dave's
+    assert {label for label, rows in discovery.counts().items() if rows} == {"shop.staff"}
+    assert discovery.reach is not None and discovery.reach.one_person
 
 
 def test_other_identities_find_the_same_person(world: World) -> None:
     by_number = world.run(member_no=["1001"])
     assert world.keys(by_number, "shop.customers") == {1}
     assert world.keys(by_number, "crm.leads") == {1, 3}  # the leads that name customer 1
-    by_phone = world.run(phone=["+32 470 12 34 56"])  # written three ways in the CRM
-    assert world.keys(by_phone, "crm.leads") == {1, 3}
-    assert world.keys(by_phone, "shop.customers") == {1}  # and from the lead, its customer
-    assert world.run(phone=["0032470123456"]).counts() == by_phone.counts()
+    # The number is written three ways in the CRM, on two leads with two different e-mail
+    # addresses: a shared number, so the guard refuses it alone ...
+    with pytest.raises(PlanError, match=r"reaches 2 people.*crm.leads.*2 different email values.*by their email"):
+        world.run(phone=["+32 470 12 34 56"])
+    # ... and takes it with both addresses, which say the two leads are one person
+    by_phone = world.run(phone=["+32 470 12 34 56"], email=[JANE, "jane.doe@work.example"])
+    assert world.keys(by_phone, "crm.leads") == {1, 2, 3, 4}
+    assert world.keys(by_phone, "shop.customers") == {1, 5}  # and from the leads, their customers
+    same = world.run(phone=["0032470123456"], email=[JANE, "Jane.Doe@work.example"])
+    assert same.counts() == by_phone.counts()
 
 
 def test_malicious_values_are_only_values(world: World) -> None:
@@ -668,13 +669,13 @@ def test_explain_says_how_each_step_is_reached(world: World) -> None:
     assert profiles["links"] == [
         {
             "reference": "profile_id",
-            "direction": "parent",
+            "direction": "owner",
             "from": "shop.customers",
             "columns": ["id"],
             "source_columns": ["profile_id"],
         }
     ]
-    assert profiles["reached_by"] == ["pointed at by shop.customers (id = profile_id; its reference profile_id)"]
+    assert profiles["reached_by"] == ["owns rows of shop.customers (id = profile_id; its reference profile_id)"]
 
 
 def test_dry_run_renders_the_plan_and_says_when_nothing_is_held(world: World) -> None:

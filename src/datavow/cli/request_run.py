@@ -74,6 +74,8 @@ def _show_result(record: RequestRecord, as_json: bool) -> None:
     for step in result.get("steps", []):
         parts = [f"{name} {step[name]}" for name in ("deleted", "anonymised", "kept", "minimised") if step.get(name)]
         held = f" (held until {step['held_until']} for {step['hold_purpose']})" if step.get("held_until") else ""
+        if step.get("shared"):
+            parts.append(f"kept {step['shared']} shared with {step['shared_with']} others")
         if parts:
             console.print(f"  {step['step']}: {', '.join(parts)}{held}", markup=False)
     for item in result.get("fields", []):
@@ -101,7 +103,7 @@ def _dry_run(loaded: LoadedMap, identities: dict[str, list[str]], tenant: str | 
     values = parse_identities(loaded, identities)
     plan = compile_plan(loaded, values.keys(), tenant=tenant)
     with open_engines(loaded, plan.systems()) as engines:
-        discovery = find_person(loaded, plan, values, engines)
+        discovery = find_person(loaded, plan, values, engines, refuse_strangers=False)
     if as_json:
         click.echo(json.dumps(explain(loaded, plan, discovery), indent=2, default=str))
     else:

@@ -12,6 +12,9 @@ import sqlite3
 import unicodedata
 from collections.abc import Callable
 
+from sqlalchemy import event
+from sqlalchemy.pool import Pool
+
 # Names as datavow's SQL calls them (datavow.plan.sql compiles its comparisons to these).
 FOLD = "datavow_fold"
 TIDY = "datavow_tidy"
@@ -49,3 +52,15 @@ def _on_text(function: Callable[[str], str]) -> Callable[[SQLValue], SQLValue]:
         return function(value) if isinstance(value, str) else value
 
     return on_value
+
+
+def _on_connect(dbapi_connection: object, _record: object) -> None:
+    register(dbapi_connection)
+
+
+# Every pool of the process, not only the engines datavow makes: the library takes engines and
+# connections from its callers too (erase, export, discover), and a statement calling
+# datavow_fold on a connection without it would fail. Registering on a connection that never
+# calls it costs a few microseconds, once per connection.
+if not event.contains(Pool, "connect", _on_connect):
+    event.listen(Pool, "connect", _on_connect)

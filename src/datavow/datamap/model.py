@@ -440,12 +440,16 @@ class Reference(Strict):
     """Columns of this table that hold the key of a row in another table.
 
     ``columns`` defaults to the entry's key; ``to`` is ``table`` or ``system.table``;
-    ``to_columns`` defaults to ``columns``.
+    ``to_columns`` defaults to ``columns``. ``owner`` says what the reference means for a request:
+    ``true``, a row belongs to the person of the row it points at (a rental to its customer);
+    ``false``, it merely names another person (a support rep, the employee who handled an order).
+    Left out, the planner reads it from the tables' subjects (``datavow.plan.ownership``).
     """
 
     columns: Annotated[list[str], BeforeValidator(_one_or_many)] = Field(min_length=1)
     to: str
     to_columns: Annotated[list[str], BeforeValidator(_one_or_many)] | None = None
+    owner: bool | None = None
 
     @property
     def target_columns(self) -> list[str]:

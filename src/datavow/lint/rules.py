@@ -506,4 +506,4 @@ def unused_purpose(loaded: LoadedMap) -> Iterator[Hit]:
             )
 
 
-from datavow.lint import identities  # noqa: E402,F401 - registers the identity rules beside these
+from datavow.lint import identities, ownership  # noqa: E402,F401 - registers the rules of these modules too

@@ -18,9 +18,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap
 from datavow.errors import PlanError, RequestError
+from datavow.plan.guard import reach, require_one_person
 from datavow.plan.identities import home_region, normal_forms
 from datavow.plan.model import Discovery, Link, Plan, Selection, Step, TableKey
 from datavow.plan.prepared import bind, execute, prepared
+from datavow.plan.shared import shared_parents
 from datavow.plan.sql import NO_MATCH, conditions_match, reflect_table, reflected, selection_clauses, typed_value
 
 Conditions = dict[tuple[str, ...], set[tuple[object, ...]]]
@@ -34,6 +36,8 @@ def discover(
     *,
     tenant: str | None = None,
     seeds: Mapping[TableKey, Conditions] | None = None,
+    people: Sequence[Mapping[str, Iterable[object]]] | None = None,
+    refuse_strangers: bool = True,
 ) -> Discovery:
     """Run ``plan`` for the people named by ``identities`` (as :func:`parse_identities` gives
     them) over ``connections`` (one per system of the plan).
@@ -45,6 +49,11 @@ def discover(
     A person found nowhere gives a discovery whose ``found_anything`` is false: no data held.
     ``tenant`` defaults to the plan's and must agree with it. ``Discovery.plan`` is the plan with
     each step's key filled in from the database where the map declares none.
+
+    The guard (``plan/guard.py``) then counts the people the discovery reached: ``identities`` are
+    one person, unless ``people`` lists them one by one (a batch). Reaching anyone else raises
+    :class:`PlanError` naming the path that leaked; with ``refuse_strangers=False`` the count is
+    only kept in ``Discovery.reach`` (a dry run shows it). Seeds are rows, not people: no guard.
     """
     tenant = _tenant(plan, tenant)
     unknown = sorted(set(identities) - plan.identity_kinds)
@@ -53,7 +62,14 @@ def discover(
             f"the plan was compiled for {', '.join(sorted(plan.identity_kinds))}, not {', '.join(unknown)} — "
             "compile it with every kind of identity the request names"
         )
-    return _Run(loaded, plan, connections, tenant).discover(identities, seeds or {})
+    run = _Run(loaded, plan, connections, tenant)
+    discovery = run.discover(identities, seeds or {})
+    if seeds or not identities:
+        return discovery
+    found = reach(run, list(people) if people is not None else [identities])
+    if refuse_strangers:
+        require_one_person(found)
+    return replace(discovery, reach=found)
 
 
 def _tenant(plan: Plan, tenant: str | None) -> str | None:
@@ -81,7 +97,7 @@ class _State:
     def conditions(self, *, own_only: bool = False) -> Conditions:
         merged: Conditions = {columns: set(values) for columns, values in self.identities.items()}
         for link, values in zip(self.step.links, self.links, strict=True):
-            if not own_only or link.direction == "parent":
+            if not own_only or link.direction != "parent":
                 merged.setdefault(link.columns, set()).update(values)
         return merged
 
@@ -112,13 +128,12 @@ class _Run:
         for step in plan.steps:
             for position, link in enumerate(step.links):
                 self.outgoing.setdefault(link.source, []).append((step.table, position, link))
-        # Rows that merely point at the person (child links) do not feed parent links: only a step
-        # reached both ways needs to tell its own rows apart.
+        # Parent rows (the address the person's rows point at) lead nowhere: a step that passes
+        # values on and is also reached as a parent tells its own rows apart.
         self.tells_own = {
             key
             for key, state in self.states.items()
-            if any(link.direction == "parent" for _, _, link in self.outgoing.get(key, []))
-            and any(link.direction == "child" for link in state.step.links)
+            if self.outgoing.get(key) and any(link.direction == "parent" for link in state.step.links)
         }
 
     def discover(self, identities: Mapping[str, Iterable[object]], seeds: Mapping[TableKey, Conditions]) -> Discovery:
@@ -143,7 +158,7 @@ class _Run:
         # Leaves pass nothing on: they are counted once, at the end, with every value they got.
         self._count([state for state in self.states.values() if not state.step.reads and state.has_values()])
         selections = {
-            key: Selection(state.step, state.conditions(), state.rows, state.tenant)
+            key: Selection(state.step, state.conditions(), state.rows, state.tenant, shared_parents(self, state))
             for key, state in self.states.items()
         }
         plan = replace(self.plan, steps=tuple(state.step for state in self.states.values()))
@@ -260,7 +275,7 @@ class _Run:
             before = len(values)
             form = target_state.step.normalise.get(link.columns[0]) if len(link.columns) == 1 else None
             for row, is_own in found:
-                if link.direction == "parent" and not is_own:
+                if not is_own:
                     continue
                 key = tuple(row[column] for column in link.source_columns)
                 if any(v is None for v in key):

@@ -66,7 +66,9 @@ def _link_words(link: Link) -> str:
     pairs = ", ".join(f"{mine} = {theirs}" for mine, theirs in zip(link.columns, link.source_columns, strict=True))
     if link.direction == "child":
         return f"points at {source} ({pairs}; reference {link.reference})"
-    return f"pointed at by {source} ({pairs}; its reference {link.reference})"
+    if link.direction == "owner":
+        return f"owns rows of {source} ({pairs}; its reference {link.reference})"
+    return f"pointed at by {source} ({pairs}; its reference {link.reference}; leads nowhere, shared rows kept)"
 
 
 def _scoping(loaded: LoadedMap, plan: Plan, step: Step) -> str | None:
@@ -87,6 +89,9 @@ def render_plan(loaded: LoadedMap, plan: Plan, discovery: Discovery | None = Non
     title = f"Plan: a person by {kinds}{scope}"
     if discovery is not None and not discovery.found_anything:
         title += " · no data held"
+    elif discovery is not None and discovery.reach is not None:
+        people = discovery.reach.people
+        title += " · reaches 1 person" if people == 1 else f" · reaches {people} people: refused"
     table = Table(title=title, title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("table")

@@ -28,9 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from datavow.plan.guard import Reach
 
 TableKey = tuple[str, str]  # (system name, table name) as the map names them
+# child: this table's rows belong to the source's (they point at them through an owning reference);
+# owner: the source's rows belong to this table's, of the same subject (the row they point at is the person too);
+# parent: the source's rows point at this table's, which hold personal data but lead nowhere further
+Direction = Literal["child", "owner", "parent"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ class Link:
     columns: tuple[str, ...]
     source_columns: tuple[str, ...]
     reference: str  # the name of the reference entry in the map (for explain)
-    direction: Literal["child", "parent"]  # child: this table references the source
+    direction: Direction
 
 
 @dataclass(frozen=True)
@@ -101,9 +108,32 @@ class Selection:
     conditions: dict[tuple[str, ...], set[tuple[object, ...]]] = field(default_factory=dict)
     rows: int = 0  # how many rows the conditions select (counted during discovery)
     tenant: object | None = None  # the tenant value, typed for ``step.tenant_column``, when scoped
+    # Parent rows that rows of other people point at too (a shared address): columns -> the value
+    # tuples of those rows -> how many other rows point at each. Exported, never changed.
+    shared: dict[tuple[str, ...], dict[tuple[object, ...], int]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         return not any(self.conditions.values())
+
+    @property
+    def shared_rows(self) -> int:
+        """How many of the selected rows are shared with other people."""
+        return sum(len(values) for values in self.shared.values())
+
+    @property
+    def shared_with(self) -> int:
+        """How many rows of other people point at the shared rows."""
+        return sum(sum(values.values()) for values in self.shared.values())
+
+    def changeable(self) -> Selection:
+        """The rows an erasure, a rectification or a restriction flag may change: all but the shared."""
+        if not self.shared:
+            return self
+        conditions = {
+            columns: {value for value in values if value not in self.shared.get(columns, {})}
+            for columns, values in self.conditions.items()
+        }
+        return Selection(self.step, conditions, max(self.rows - self.shared_rows, 0), self.tenant)
 
 
 @dataclass
@@ -112,6 +142,7 @@ class Discovery:
 
     plan: Plan
     selections: dict[TableKey, Selection]
+    reach: Reach | None = None  # how many people it reached (None: rows selected by seeds, not people)
 
     def counts(self) -> dict[str, int]:
         return {sel.step.label: sel.rows for sel in self.selections.values()}

@@ -1,10 +1,11 @@
 """Compiling a plan: which tables hold a person, reached how, in which order (no database touched).
 
-The rules, and why, are in ``plan/model.py`` and ``docs/requests.md``. In short: seed steps are
-the tables with an identity of a kind the request names; from every step the walk goes to the
-tables that reference it (child), and to a table it references (parent) only when that table
-holds the same subject through the step's only reference to it, and only from a step whose rows
-can be the person's own. Each table is one step, however many ways lead to it.
+The rules, and why, are in ``plan/model.py``, ``plan/ownership.py`` and ``docs/requests.md``. In
+short: seed steps are the tables with an identity of a kind the request names; from the person's
+own rows the walk goes down the references that own into a table (child), up a table's owning
+reference to the row of the same subject it belongs to (owner), and up to the personal data the
+rows point at in tables that identify nobody (parent), which leads nowhere further. Each table is
+one step, however many ways lead to it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from datavow.datamap.load import LoadedMap, TableRef
 from datavow.datamap.model import Reference
 from datavow.errors import PlanError
 from datavow.plan.identities import Form, Format, identity_formats
-from datavow.plan.model import Link, Plan, Step, TableKey
+from datavow.plan.model import Direction, Link, Plan, Step, TableKey
+from datavow.plan.ownership import ownership
 
 
 def compile_plan(
@@ -136,24 +138,29 @@ class _Node:
     seed: bool
     found: int  # position in the walk: ties in the order go to the table found first
     links: list[Link] = field(default_factory=list)
-    own: bool = False  # its rows can be the person's own (an identity or a parent link leads here)
+    own: bool = False  # some of its rows can be the person's own (an identity or an owning reference leads here)
 
 
 class _Walk:
-    """Breadth-first from the seeds, to a fixed point: a table already walked is walked again
-    (for its parent links only) once a parent link makes its rows the person's own."""
+    """Breadth-first from the seeds. From a table whose rows can be the person's own the walk goes
+    down every reference that owns into it (child), up its owning reference to a table of its own
+    subject (owner: the row it belongs to is the person's too), and up to the tables without
+    identities that hold personal data it points at (parent: their address). Parent rows lead
+    nowhere. A table already walked is walked again once an owning link makes its rows own."""
 
     def __init__(self, loaded: LoadedMap, systems: list[str], kinds: list[str]) -> None:
+        self.loaded = loaded
         self.tables = {(ref.system_name, ref.table_name): ref for ref in loaded.tables() if ref.system_name in systems}
         self.kinds = set(kinds)
+        self.ownership = ownership(loaded)
         self.nodes: dict[TableKey, _Node] = {}
-        # target table -> the (table, reference name, reference) pointing at it
-        self.referring: dict[TableKey, list[tuple[TableKey, str, Reference]]] = {}
+        # target table -> the (table, reference name, reference) owned through a reference to it
+        self.owned: dict[TableKey, list[tuple[TableKey, str, Reference]]] = {}
         for key, ref in self.tables.items():
             for name, reference in ref.table.references.items():
                 target = ref.target(reference)
-                if target in self.tables and target != key:  # a reference to itself names someone else
-                    self.referring.setdefault(target, []).append((key, name, reference))
+                if target in self.tables and self.ownership.reading(key, name).owns:
+                    self.owned.setdefault(target, []).append((key, name, reference))
 
     def run(self) -> None:
         queue: deque[TableKey] = deque()
@@ -164,22 +171,20 @@ class _Walk:
         if not queue:
             wanted = ", ".join(sorted(self.kinds))
             raise PlanError(f"no table of the chosen systems holds an identity of kind {wanted}")
-        children_done: set[TableKey] = set()
-        parents_done: set[TableKey] = set()
+        done: set[TableKey] = set()
         while queue:
             key = queue.popleft()
-            if key not in children_done:
-                children_done.add(key)
-                for child, name, reference in self.referring.get(key, []):
-                    link = Link(key, tuple(reference.columns), tuple(reference.target_columns), name, "child")
-                    if self._link(child, link):
-                        queue.append(child)
-            if self.nodes[key].own and key not in parents_done:
-                parents_done.add(key)
-                for parent, name, reference in self._parents(key):
-                    link = Link(key, tuple(reference.target_columns), tuple(reference.columns), name, "parent")
-                    self._link(parent, link)
-                    queue.append(parent)  # walked again when it became its own just now
+            if key in done or not self.nodes[key].own:
+                continue
+            done.add(key)
+            for child, name, reference in self.owned.get(key, []):
+                link = Link(key, tuple(reference.columns), tuple(reference.target_columns), name, "child")
+                self._link(child, link)
+                queue.append(child)
+            for target, name, reference, direction in self._upward(key):
+                link = Link(key, tuple(reference.target_columns), tuple(reference.columns), name, direction)
+                self._link(target, link)
+                queue.append(target)
 
     def _add(self, key: TableKey, *, seed: bool) -> _Node:
         node = self.nodes.get(key)
@@ -187,29 +192,48 @@ class _Walk:
             node = self.nodes[key] = _Node(self.tables[key], seed, len(self.nodes), own=seed)
         return node
 
-    def _link(self, key: TableKey, link: Link) -> bool:
-        """Add ``link`` into ``key``; true when the table is new to the walk."""
-        new = key not in self.nodes
+    def _link(self, key: TableKey, link: Link) -> None:
         node = self._add(key, seed=False)
-        node.links.append(link)
-        node.own = node.own or link.direction == "parent"
-        return new
+        if link not in node.links:
+            node.links.append(link)
+        node.own = node.own or link.direction != "parent"
 
-    def _parents(self, key: TableKey) -> list[tuple[TableKey, str, Reference]]:
-        """The tables ``key`` references that hold its subject, each through its only reference
-        to a table of that subject (two such references are two people: requester, assignee)."""
+    def _came_by(self, key: TableKey, name: str) -> bool:
+        """Its own rows all came down ``name`` (going back up it finds nothing new)."""
+        node = self.nodes[key]
+        own = [link for link in node.links if link.direction != "parent"]
+        return not node.seed and bool(own) and all(link.direction == "child" and link.reference == name for link in own)
+
+    def _upward(self, key: TableKey) -> list[tuple[TableKey, str, Reference, Direction]]:
+        """The tables ``key``'s own rows lead up to: the row they belong to, when it is of the same
+        subject and the table has one owner (``owner``); the personal data they point at in tables
+        that identify nobody (``parent``)."""
         ref = self.tables[key]
-        subject = ref.table.subject
-        if subject is None:
-            return []
-        same: list[tuple[TableKey, str, Reference]] = []
+        subject = self.ownership.subjects.get(key)
+        owners = self.ownership.owners(key)
+        found: list[tuple[TableKey, str, Reference, Direction]] = []
         for name, reference in ref.table.references.items():
             target = ref.target(reference)
             if target == key or target not in self.tables:
                 continue
-            if self.tables[target].table.subject == subject:
-                same.append((target, name, reference))
-        return same if len(same) == 1 else []
+            reading = self.ownership.reading(key, name)
+            target_subject = self.ownership.subjects.get(target)
+            if reading.owns:
+                if (
+                    len(owners) == 1
+                    and subject is not None
+                    and target_subject == subject
+                    and not self._came_by(key, name)
+                ):
+                    found.append((target, name, reference, "owner"))
+                continue
+            if reading.declared or reading.meaning == "ambiguous" or target in self.ownership.identifies:
+                continue
+            if not self.tables[target].table.personal_fields():
+                continue
+            if target_subject is None or target_subject == subject:
+                found.append((target, name, reference, "parent"))
+        return found
 
 
 def _discovery_order(walk: _Walk) -> list[TableKey]:

@@ -67,6 +67,8 @@ class StepErasure:
     held_until: date | datetime | None = None  # when the last kept row's hold ends
     hold_purpose: str | None = None
     untouched: list[str] = field(default_factory=list)  # personal fields kept: keys references use
+    shared: int = 0  # parent rows kept unchanged because other people's rows point at them too
+    shared_with: int = 0  # how many other rows point at those
 
     @property
     def changed(self) -> int:
@@ -84,6 +86,8 @@ class StepErasure:
             "held_until": self.held_until.isoformat() if self.held_until is not None else None,
             "hold_purpose": self.hold_purpose,
             "untouched": list(self.untouched),
+            "shared": self.shared,
+            "shared_with": self.shared_with,
         }
 
 
@@ -186,8 +190,11 @@ def _system_work(
     work = _SystemWork([], [])
     for step, selection in children_first(loaded, selected_steps(discovery, system), lambda item: item[0].table):
         outcome = StepErasure(step.label, _action(loaded.table(*step.table).table))
+        outcome.shared, outcome.shared_with = selection.shared_rows, selection.shared_with
         work.outcomes.append(outcome)
-        work.statements.extend(_step_statements(loaded, outcome, step, selection, reflector, keys, now))
+        changeable = selection.changeable()  # a shared parent row is other people's data too
+        if not changeable.is_empty():
+            work.statements.extend(_step_statements(loaded, outcome, step, changeable, reflector, keys, now))
     return work
 
 

@@ -81,6 +81,13 @@ def _encode(discovery: Discovery) -> bytes:
                     {"columns": list(columns), "values": [[encode_value(v) for v in row] for row in values]}
                     for columns, values in sel.conditions.items()
                 ],
+                "shared": [
+                    {
+                        "columns": list(columns),
+                        "values": [[[encode_value(v) for v in row], count] for row, count in values.items()],
+                    }
+                    for columns, values in sel.shared.items()
+                ],
             }
         )
     return json.dumps({"version": 1, "steps": steps}, separators=(",", ":")).encode()
@@ -108,6 +115,10 @@ def _decode(blob: bytes, plan: Plan) -> Discovery:
             },
             rows=item["rows"],
             tenant=decode_value(item["tenant"]),
+            shared={  # absent from a discovery kept before shared rows were told apart
+                tuple(c["columns"]): {tuple(decode_value(v) for v in row): count for row, count in c["values"]}
+                for c in item.get("shared", [])
+            },
         )
     by_table = {step.table: step for step in filled}
     resolved = replace(plan, steps=tuple(by_table.get(step.table, step) for step in plan.steps))

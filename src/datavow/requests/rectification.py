@@ -177,10 +177,10 @@ def _targets(loaded: LoadedMap, discovery: Discovery, key: str, value: str, now:
     """Where the correction ``key`` goes: one named field, or every field of a category, in the
     tables where discovery found the person's rows."""
     selected = [
-        (step, selection)
+        (step, changeable)
         for system in discovery.plan.systems()
         for step, selection in selected_steps(discovery, system)
-        if selection.rows
+        if selection.rows and not (changeable := selection.changeable()).is_empty()  # shared rows stay
     ]
     system, _, rest = key.partition(".")
     table_name, _, column = rest.partition(".")

@@ -75,13 +75,30 @@ def open_engines(loaded: LoadedMap, systems: list[str]) -> Iterator[dict[str, En
 
 
 def find_person(
-    loaded: LoadedMap, plan: Plan, identities: Mapping[str, frozenset[object]], sources: Mapping[str, Source]
+    loaded: LoadedMap,
+    plan: Plan,
+    identities: Mapping[str, frozenset[object]],
+    sources: Mapping[str, Source],
+    *,
+    refuse_strangers: bool = True,
+    people: Sequence[Mapping[str, frozenset[object]]] | None = None,
 ) -> Discovery:
     """Run ``plan`` read-only: which rows of which tables hold the person. Each system is read in
-    one consistent view: the caller's connection where ``sources`` gives one, else a snapshot."""
+    one consistent view: the caller's connection where ``sources`` gives one, else a snapshot.
+    Reaching anyone else raises :class:`PlanError` (the guard), unless ``refuse_strangers`` is
+    false (a dry run shows the count instead). ``people`` lists a batch's people one by one, so the
+    guard checks each of them."""
     with ExitStack() as stack:
         connections = {name: stack.enter_context(reader(source, name)) for name, source in sources.items()}
-        return discover(loaded, plan, identities, connections, tenant=plan.tenant)
+        return discover(
+            loaded,
+            plan,
+            identities,
+            connections,
+            tenant=plan.tenant,
+            refuse_strangers=refuse_strangers,
+            people=people,
+        )
 
 
 def plan_for(loaded: LoadedMap, record: RequestRecord, identities: Mapping[str, frozenset[object]]) -> Plan:
@@ -152,8 +169,11 @@ def run_batch(
         listed = ", ".join(f"#{r.id} ({r.status.value})" for r in waiting[:10])
         raise RequestError(f"only verified requests can run; not these: {listed}")
     given: dict[str, set[str]] = {}
+    people: list[dict[str, frozenset[object]]] = []
     for record in records:
-        for kind, values in request_identities(store, loaded, record.id).items():
+        named = request_identities(store, loaded, record.id)
+        people.append(parse_identities(loaded, named))
+        for kind, values in named.items():
             given.setdefault(kind, set()).update(values)
     identities = parse_identities(loaded, given)
     with store.session() as session:
@@ -164,7 +184,7 @@ def run_batch(
     plan = plan_for(loaded, lead, identities)
     try:
         engines = kept_engines(loaded, plan.systems())
-        discovery = _kept_or_found(store, loaded, lead, plan, identities, engines, options.key, actor)
+        discovery = _kept_or_found(store, loaded, lead, plan, identities, engines, options.key, actor, people)
         result = _carry_out(loaded, lead, identities, discovery, engines, options)
     except DatavowError as exc:
         append(
@@ -190,12 +210,13 @@ def _kept_or_found(
     sources: Mapping[str, Source],
     key: bytes,
     actor: str,
+    people: Sequence[Mapping[str, frozenset[object]]] | None = None,
 ) -> Discovery:
     with store.session(write=False) as session:
         kept = load_discovery(session, record.id, plan, key)
     if kept is not None:
         return kept
-    discovery = find_person(loaded, plan, identities, sources)
+    discovery = find_person(loaded, plan, identities, sources, people=people)
     with store.session() as session:
         save_discovery(session, record.id, discovery, key)
         append(
@@ -296,7 +317,7 @@ def set_restriction_flags(
                     continue
                 table = reflect_table(loaded, selection.step, connection)
                 rows = 0
-                for clause in selection_clauses(table, selection, connection.dialect.name):
+                for clause in selection_clauses(table, selection.changeable(), connection.dialect.name):
                     statement = (
                         sa.update(table).where(clause, table.c[flag].is_distinct_from(value)).values({flag: value})
                     )

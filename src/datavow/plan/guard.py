@@ -1,0 +1,235 @@
+"""The guard: a request for one person must reach one person.
+
+After discovery and before anything is exported or changed, the rows the plan reached in tables
+that identify people are checked, person by person:
+
+- **Strangers.** Rows of a table that identifies people, reached through an owning reference from
+  a table of another subject (a customer's row reached from an employee), and not matched by the
+  person's own identities, are somebody else. The map most likely declares a link as ownership.
+- **Shared identifiers.** Rows the person's identities match must not disagree on an identity
+  that tells people apart (an e-mail address, a national id): eight users who share a switchboard
+  number, each with their own e-mail address, are eight people, not one.
+
+:func:`reach` counts the people per subject; :func:`require_one_person` refuses with a
+:class:`PlanError` that names the path that leaked and the change that fixes it. Discovery runs
+both unless it is told to only count (a dry run shows the count instead).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from datavow.connectors.sql import translate_errors
+from datavow.errors import PlanError
+from datavow.plan.identities import identity_formats, normal_forms
+from datavow.plan.model import Link, Selection, Step
+from datavow.plan.ownership import ownership
+from datavow.plan.sql import conditions_match, selection_clauses
+
+if TYPE_CHECKING:
+    from datavow.plan.discovery import _Run
+
+# Identity formats that tell people apart: one person, one value (mostly). Phone numbers and
+# account keys do not: a person has several, and a switchboard number is shared.
+TELLS_APART = ("email", "national_id")
+Conditions = dict[tuple[str, ...], set[tuple[object, ...]]]
+
+
+@dataclass(frozen=True)
+class Strangers:
+    """Rows of another person reached through an owning link."""
+
+    table: str
+    subject: str | None
+    rows: int
+    path: str  # source table → reference → table
+    reference: str  # system.table.reference to mark ``owner: false``
+
+
+@dataclass(frozen=True)
+class SharedIdentity:
+    """The person's identities match rows that disagree on an identity that tells people apart."""
+
+    kind: str  # the identity that differs, e.g. email
+    values: int  # how many different values the matched rows hold
+    tables: tuple[str, ...]
+    given: tuple[str, ...]  # the kinds the request named
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How many people a request reached, and how."""
+
+    people: int = 1
+    by_subject: Mapping[str, int] = field(default_factory=dict)
+    strangers: tuple[Strangers, ...] = ()
+    shared: tuple[SharedIdentity, ...] = ()
+
+    @property
+    def one_person(self) -> bool:
+        return not self.strangers and not self.shared
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "people": self.people,
+            "by_subject": dict(self.by_subject),
+            "strangers": [
+                {"table": s.table, "rows": s.rows, "path": s.path, "reference": s.reference} for s in self.strangers
+            ],
+            "shared_identities": [{"kind": s.kind, "values": s.values, "tables": list(s.tables)} for s in self.shared],
+        }
+
+
+def fold(value: object, form: str | None = "email") -> str:
+    """A value as the guard compares it: composed, trimmed, case-folded text; other than an
+    e-mail address, its letters and digits only (a national id with or without its hyphen)."""
+    text = unicodedata.normalize("NFC", str(value)).strip().casefold()
+    return text if form == "email" else "".join(char for char in text if char.isalnum())
+
+
+def identity_conditions(step: Step, identities: Mapping[str, Iterable[object]], region: str | None) -> Conditions:
+    """The conditions that select a step's rows by one person's identities, as discovery compares them."""
+    conditions: Conditions = {}
+    for kind, columns in step.identities.items():
+        for column in columns:
+            form = step.normalise.get(column)
+            values = conditions.setdefault((column,), set())
+            for value in identities.get(kind, ()):
+                values.update((v,) for v in normal_forms(form, value, region))
+    return {columns: values for columns, values in conditions.items() if values}
+
+
+def reach(run: _Run, people: Sequence[Mapping[str, Iterable[object]]]) -> Reach:
+    """Count the people the discovery of ``run`` reached, for ``people`` (one per request)."""
+    strangers = tuple(_strangers(run, people))
+    shared: list[SharedIdentity] = []
+    for person in people:
+        shared.extend(_shared_identities(run, person))
+    by_subject: dict[str, int] = {}
+    for item in strangers:
+        if item.subject is not None:
+            by_subject[item.subject] = by_subject.get(item.subject, 0) + item.rows
+    extra = sum(item.rows for item in strangers) + sum(item.values - 1 for item in shared)
+    return Reach(len(people) + extra, by_subject, strangers, tuple(shared))
+
+
+def require_one_person(found: Reach) -> None:
+    """Refuse a discovery that reached anyone but the person (or persons) asked for."""
+    if found.one_person:
+        return
+    problems: list[str] = []
+    for item in found.strangers:
+        problems.append(
+            f"{item.rows} row(s) of {item.table} that are other people's were reached by {item.path} — if "
+            f"{item.reference.rsplit('.', 1)[-1]} merely names someone, mark it 'owner: false' in the map "
+            f"({item.reference})"
+        )
+    for shared in found.shared:
+        problems.append(
+            f"the {'/'.join(shared.given)} given matches rows of {shared.values} people in "
+            f"{', '.join(shared.tables)} (they hold {shared.values} different {shared.kind} values) — name the "
+            f"person by their {shared.kind} instead"
+        )
+    raise PlanError(
+        f"the request reaches {found.people} people, not one; nothing was exported or changed: " + "; ".join(problems)
+    )
+
+
+def _strangers(run: _Run, people: Sequence[Mapping[str, Iterable[object]]]) -> list[Strangers]:
+    owners = ownership(run.loaded)
+    found: list[Strangers] = []
+    for key, state in run.states.items():
+        step = state.step
+        if key not in owners.identifies:
+            continue
+        subject = owners.subjects.get(key)
+        crossing = [
+            link for link in step.links if link.direction != "parent" and owners.subjects.get(link.source) != subject
+        ]
+        if not crossing:
+            continue
+        dialect = state.connection.dialect.name
+        mine: Conditions = {}
+        for person in people:
+            for columns, values in identity_conditions(step, person, run.region).items():
+                mine.setdefault(columns, set()).update(values)
+        own = conditions_match(state.table, step, mine, dialect) if mine else None
+        for link, values in zip(step.links, state.links, strict=True):
+            if link not in crossing or not values:
+                continue
+            rows = _count(state, Selection(step, {link.columns: set(values)}, tenant=state.tenant), own)
+            if rows:
+                found.append(Strangers(step.label, subject, rows, _path(link, step), _reference(link, step)))
+    return found
+
+
+def _count(state: object, selection: Selection, own: sa.ColumnElement[bool] | None) -> int:
+    from datavow.plan.discovery import _State  # the guard reads discovery's state
+
+    assert isinstance(state, _State)
+    total = 0
+    with translate_errors(state.connection.engine.url, state.step.table[0]):
+        for clause in selection_clauses(state.table, selection, state.connection.dialect.name):
+            statement = sa.select(sa.func.count()).select_from(state.table).where(clause)
+            if own is not None:  # a row whose own identities are unknown (NULL) is not the person's
+                statement = statement.where(sa.case((own, 0), else_=1) == 1)
+            total += int(state.connection.execute(statement).scalar_one())
+    return total
+
+
+def _path(link: Link, step: Step) -> str:
+    source = "{}.{}".format(*link.source)
+    if link.direction == "child":
+        return f"{source} → {step.table[1]}.{link.reference} → {step.label}"
+    return f"{source} → {link.source[1]}.{link.reference} → {step.label}"
+
+
+def _reference(link: Link, step: Step) -> str:
+    if link.direction == "child":
+        return f"{step.label}.{link.reference}"
+    return "{}.{}.{}".format(*link.source, link.reference)
+
+
+def _shared_identities(run: _Run, person: Mapping[str, Iterable[object]]) -> list[SharedIdentity]:
+    formats = identity_formats(run.loaded)
+    given = {kind: {fold(value, formats.get(kind)) for value in values} for kind, values in person.items()}
+    seen: dict[str, dict[str, set[str]]] = {}  # kind -> folded value -> tables
+    for state in run.states.values():
+        step = state.step
+        declared = run.loaded.table(*step.table).table.identity
+        telling = {kind: columns for kind, columns in declared.items() if formats.get(kind) in TELLS_APART}
+        if not telling or not step.identities:
+            continue
+        if all(kind in given and kind in telling for kind in step.identities) and set(telling) <= set(given):
+            continue  # matched only by identities that tell people apart, and given all of them: one person
+        conditions = identity_conditions(step, person, run.region)
+        if not conditions:
+            continue
+        columns = list(dict.fromkeys(column for cols in telling.values() for column in cols))
+        selection = Selection(step, conditions, tenant=state.tenant)
+        reads = [state.table.c[column] for column in columns]
+        with translate_errors(state.connection.engine.url, step.table[0]):
+            for clause in selection_clauses(state.table, selection, state.connection.dialect.name):
+                for row in state.connection.execute(sa.select(*reads).where(clause).distinct()):
+                    values = dict(zip(columns, row, strict=True))
+                    for kind, kind_columns in telling.items():
+                        for column in kind_columns:
+                            if values[column] is not None and str(values[column]).strip():
+                                folded = fold(values[column], formats.get(kind))
+                                seen.setdefault(kind, {}).setdefault(folded, set()).add(step.label)
+    shared: list[SharedIdentity] = []
+    for kind, values in seen.items():
+        if kind in given:
+            others = {value: tables for value, tables in values.items() if value not in given[kind]}
+            if others:
+                tables = sorted({table for found in others.values() for table in found})
+                shared.append(SharedIdentity(kind, len(others) + 1, tuple(tables), tuple(sorted(person))))
+        elif len(values) > 1:
+            tables = sorted({table for found in values.values() for table in found})
+            shared.append(SharedIdentity(kind, len(values), tuple(tables), tuple(sorted(person))))
+    return shared
