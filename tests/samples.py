@@ -36,7 +36,11 @@ _FOREIGN_KEY = re.compile(
     re.IGNORECASE,
 )
 _CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(\S+)", re.IGNORECASE)
-_INSERT_PREFIX = re.compile(r"^(INSERT\s+INTO\s+.+?\)\s*VALUES)\s*", re.IGNORECASE | re.DOTALL)
+_INSERT_PREFIX = re.compile(r"^(INSERT\s+INTO\s+\S+(?:\s*\([^)]*\))?\s*VALUES)\s*", re.IGNORECASE)
+# pg_dump's constraints, added after the tables: ALTER TABLE ONLY t ADD CONSTRAINT n PRIMARY KEY (…)
+_ADD_CONSTRAINT = re.compile(r"^ALTER\s+TABLE\s+(?:ONLY\s+)?(\S+)\s+ADD\s+(CONSTRAINT\s.*)$", re.IGNORECASE | re.DOTALL)
+_PRIMARY_KEY = re.compile(r"PRIMARY\s+KEY\s*\(([^)]*)\)", re.IGNORECASE)
+_BARE_REFERENCE = re.compile(r"REFERENCES\s+(\S+)\s*$", re.IGNORECASE)
 
 
 def sample_names() -> list[str]:
@@ -54,19 +58,22 @@ def load_sample(name: str, engine: Engine) -> None:
     folder = SAMPLES / name
     schema = split_statements((folder / "schema.sql").read_text(encoding="utf-8"))
     data = split_statements((folder / "data.sql").read_text(encoding="utf-8"))
+    constraints = [(m.group(1), m.group(2).strip()) for m in map(_ADD_CONSTRAINT.match, schema) if m]
+    creates = [statement for statement in schema if not _ADD_CONSTRAINT.match(statement)]
     dialect = engine.dialect.name
     with engine.begin() as connection:
         if dialect == "sqlite":
-            # As published: SQLite does not check foreign keys while loading (the pragma is off).
-            for statement in [*schema, *data]:
-                connection.exec_driver_sql(statement)
+            # SQLite cannot add a constraint to a table, so pg_dump's go into CREATE TABLE; it does
+            # not check foreign keys while loading (the pragma is off), so the order does not matter.
+            for statement in [*fold_constraints(creates, constraints), *data]:
+                _execute(connection, statement)
             return
         if dialect == "mysql":
             # Published strings double their quotes and never escape with backslashes.
             connection.exec_driver_sql("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')")
         quote = translate_identifiers(dialect)
         foreign_keys: list[str] = []
-        for statement in schema:
+        for statement in creates:
             statement = quote(statement)
             created = _CREATE_TABLE.match(statement)
             if created:
@@ -76,10 +83,31 @@ def load_sample(name: str, engine: Engine) -> None:
                 ]
                 statement = _FOREIGN_KEY.sub("", statement)
             _execute(connection, statement)
+        keys = {table: match.group(1) for table, clause in constraints if (match := _PRIMARY_KEY.search(clause))}
+        for table, clause in constraints:
+            if _PRIMARY_KEY.search(clause):
+                _execute(connection, quote(f"ALTER TABLE {table} ADD {clause}"))
+            else:
+                # MariaDB wants the referenced columns that PostgreSQL takes from the primary key.
+                clause = _BARE_REFERENCE.sub(lambda m: f"REFERENCES {m.group(1)} ({keys[m.group(1)]})", clause)
+                foreign_keys.append(quote(f"ALTER TABLE {table} ADD {clause}"))
         for statement in batch_inserts([quote(s) for s in data]):
             _execute(connection, statement)
         for statement in foreign_keys:
             _execute(connection, statement)
+
+
+def fold_constraints(creates: list[str], constraints: list[tuple[str, str]]) -> list[str]:
+    """``creates`` with each ``(table, constraint clause)`` written inside its CREATE TABLE."""
+    folded: list[str] = []
+    for statement in creates:
+        created = _CREATE_TABLE.match(statement)
+        clauses = [clause for table, clause in constraints if created and table == created.group(1)]
+        if clauses:
+            body, _, tail = statement.rpartition(")")
+            statement = body.rstrip() + "".join(f",\n    {clause}" for clause in clauses) + "\n)" + tail
+        folded.append(statement)
+    return folded
 
 
 def _execute(connection: sa.Connection, statement: str) -> None:
@@ -126,6 +154,10 @@ def translate_identifiers(dialect: str) -> Callable[[str], str]:
         if dialect == "postgresql":
             text = re.sub(r"\bDATETIME\b", "TIMESTAMP", text, flags=re.IGNORECASE)
             text = re.sub(r"\bBLOB\b", "BYTEA", text, flags=re.IGNORECASE)
+        else:
+            # pg_dump's types: a blank-padded string without length, and bytes
+            text = re.sub(r"\bbpchar\b", "VARCHAR(255)", text, flags=re.IGNORECASE)
+            text = re.sub(r"\bbytea\b", "LONGBLOB", text, flags=re.IGNORECASE)
         return text
 
     def translate(statement: str) -> str:
