@@ -2,15 +2,20 @@
 
 Each sample folder holds ``schema.sql`` (the published DDL), ``data.sql`` (published rows, a subset
 where the whole dump is too big) and ``datavow.yaml`` (a map written from docs/ alone, with ``{url}``
-where the database URL goes). The SQL is loaded as published into SQLite; for PostgreSQL and
-MariaDB the loader translates only what those dialects cannot read, in code, here:
+where the database URL goes). The SQL is loaded as published into SQLite, constraints aside
+(below); for PostgreSQL and MariaDB the loader translates only what those dialects cannot read,
+in code, here:
 
 - identifiers quoted ``[Name]`` (SQL Server and SQLite style) become ``"Name"`` or `` `Name` ``;
 - ``NVARCHAR`` becomes ``VARCHAR``, the Firebird-style ``BLOB SUB_TYPE TEXT`` of the Sakila port
   becomes ``TEXT``, and on PostgreSQL ``DATETIME`` becomes ``TIMESTAMP`` and ``BLOB`` ``BYTEA``;
+- on MariaDB, pg_dump's ``bpchar`` becomes ``VARCHAR(255)`` and ``bytea`` ``LONGBLOB``;
 - foreign keys are taken out of ``CREATE TABLE`` and added after the rows, because published
   schemas create tables in alphabetical order and some have cycles (Sakila's store and staff),
-  which a server checks at once while SQLite checks nothing;
+  which a server checks at once while SQLite checks nothing; a pg_dump foreign key without
+  columns gets the referenced primary key's, which MariaDB requires;
+- SQLite cannot add a constraint to a table, so pg_dump's ``ALTER TABLE … ADD CONSTRAINT`` go
+  into the ``CREATE TABLE`` they belong to;
 - consecutive one-row ``INSERT``s into the same table become one multi-row ``INSERT`` per
   500 rows, so a server load is a few round trips instead of one per row.
 """
@@ -41,11 +46,6 @@ _INSERT_PREFIX = re.compile(r"^(INSERT\s+INTO\s+\S+(?:\s*\([^)]*\))?\s*VALUES)\s
 _ADD_CONSTRAINT = re.compile(r"^ALTER\s+TABLE\s+(?:ONLY\s+)?(\S+)\s+ADD\s+(CONSTRAINT\s.*)$", re.IGNORECASE | re.DOTALL)
 _PRIMARY_KEY = re.compile(r"PRIMARY\s+KEY\s*\(([^)]*)\)", re.IGNORECASE)
 _BARE_REFERENCE = re.compile(r"REFERENCES\s+(\S+)\s*$", re.IGNORECASE)
-
-
-def sample_names() -> list[str]:
-    """The samples the suite ships, by folder name."""
-    return sorted(path.name for path in SAMPLES.iterdir() if (path / "schema.sql").is_file())
 
 
 def map_text(name: str, url: str) -> str:
@@ -199,11 +199,6 @@ def _segments(sql: str) -> Iterator[tuple[str, str]]:
         position = match.end()
     if position < len(sql):
         yield "code", sql[position:]
-
-
-def table_names(engine: Engine) -> list[str]:
-    """The base tables of ``engine``'s database, sorted."""
-    return sorted(sa.inspect(engine).get_table_names())
 
 
 def add_restriction_flags(engine: Engine, loaded: LoadedMap) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
@@ -219,7 +220,10 @@ def load(person: Person, backend: str, tmp_path: Path, request: pytest.FixtureRe
     loaded = write_map(tmp_path, map_text(person.sample, engine.url.render_as_string(hide_password=False)))
     add_restriction_flags(engine, loaded)
     metadata = sa.MetaData()
-    metadata.reflect(engine)
+    with warnings.catch_warnings():
+        # PostgreSQL's bpchar (pg_dump's Northwind) is unknown to SQLAlchemy: read raw below anyway
+        warnings.simplefilter("ignore", sa.exc.SAWarning)
+        metadata.reflect(engine)
     for table in metadata.tables.values():
         for column in table.columns:
             # the values as the driver returns them: SQLAlchemy's SQLite DATE and REAL processors
@@ -243,7 +247,7 @@ def discovered(sample: Loaded, loaded: LoadedMap | None = None) -> Discovery:
 # --------------------------------------------------------------------------- looking at the data
 
 
-def key_of(table: sa.Table, row: Mapping[str, Any]) -> tuple[Any, ...]:
+def key_of(table: sa.Table, row: Mapping[Any, Any]) -> tuple[Any, ...]:
     return tuple(row[column.name] for column in table.primary_key.columns)
 
 
