@@ -2,8 +2,9 @@
 
 SQLite's ``lower()`` folds ASCII only and it has no Unicode normalisation, so ``ÆRLIG@…`` or a
 decomposed ``rené`` would hide from a request there. datavow registers the functions its statements
-call on every connection it opens to a target database (see :func:`datavow.connectors.sql.connect`);
-:func:`register` is the one function to call.
+call on every SQLite connection of the process (a listener on every pool, below, so that engines a
+caller made itself and hands to ``discover`` or ``erase`` have them too); :func:`register` is the one
+function to call.
 """
 
 from __future__ import annotations
