@@ -131,10 +131,7 @@ def test_reference_comments_say_how_fides_walks_them() -> None:
     # Fides' walk becomes the reference's owner: reading (the old import wrote every reference in
     # the short form, leaving whose rows are whose to a rule that followed every link)
     text = import_fides([SHOP, BILLING])
-    assert (
-        "address_id: {to: address, to_columns: [id], owner: false}  # Fides walks customer → address: "
-        "address is a parent row, not the owner"
-    ) in text
+    assert "address_id: address.id  # Fides walks customer → address: address is a parent row, not the owner" in text
     assert (
         "customer_id: {to: customer, to_columns: [id], owner: true}  # Fides walks customer → orders: "
         "owned, a row belongs to the person of its customer row"
@@ -151,10 +148,11 @@ def test_fides_directions_become_owner_readings(shop_map: LoadedMap) -> None:
     assert owner("payment_card", "customer_id") is True
     # direction: to on the key's side (orders.id → order_line.order_id): order lines found from their order
     assert owner("order_line", "order_id") is True
-    # direction: to on the key holder: the row pointed at is a parent row, never the owner
-    assert owner("customer", "address_id") is False
-    assert owner("orders", "shipping_address_id") is False
-    assert owner("orders", "invoice_id") is False
+    # direction: to on the key holder: the row pointed at is a parent row, never the owner; datavow's
+    # default reading (no owner:) leads up to it, which a declared owner: false would not
+    assert owner("customer", "address_id") is None
+    assert owner("orders", "shipping_address_id") is None
+    assert owner("orders", "invoice_id") is False  # the invoice identifies its own people: a link
     # no direction: datavow's default reading decides
     assert owner("login", "customer_id") is None and owner("orders", "packed_by") is None
     # from, but the invoice identifies its own people (customer_email): only a link, and said so
@@ -187,8 +185,8 @@ dataset:
 def test_key_side_is_guessed_and_marked_when_the_other_dataset_is_missing(tmp_path: Path) -> None:
     text = import_fides(SHOP)
     assert (
-        "invoice_id: {to: billing.invoice, to_columns: [id], owner: false}  # Fides walks orders → invoice: "
-        "invoice is a parent row, not the owner; review: key side guessed (invoice.id taken as the key)"
+        "invoice_id: billing.invoice.id  # Fides walks orders → invoice: invoice is a parent row, not the owner; "
+        "review: key side guessed (invoice.id taken as the key)"
     ) in text
     # the fragment points at a system nobody declared: the map says so instead of guessing
     with pytest.raises(MapError, match="no system 'billing' is declared"):

@@ -176,15 +176,7 @@ def snapshot(engine: sa.Engine) -> dict[str, dict[tuple[Any, ...], tuple[Any, ..
 
 # --------------------------------------------------------------------------- access
 
-# Until the planner exports parent rows (the addresses the person's rows point at, "Whose row is
-# whose" in docs/requests.md), the packages lack the addresses Fides returns; every other table
-# already matches. strict: the test must pass, and lose this mark, once parent rows land.
-PARENT_ROWS_PENDING = pytest.mark.xfail(
-    strict=True, reason="parent rows (the person's addresses) are not exported until the ownership planner lands"
-)
 
-
-@PARENT_ROWS_PENDING
 def test_customer_1_gets_exactly_what_fides_returns(sample: tuple[LoadedMap, sa.Engine], tmp_path: Path) -> None:
     loaded, engine = sample
     package = access(loaded, engine, "customer-1@example.com", tmp_path / "customer-1")
@@ -200,7 +192,6 @@ def test_customer_1_gets_exactly_what_fides_returns(sample: tuple[LoadedMap, sa.
         assert set(keyed(package.get(table, []), keys[table])) <= set(expected), table
 
 
-@PARENT_ROWS_PENDING
 def test_jane_gets_exactly_what_fides_returns(sample: tuple[LoadedMap, sa.Engine], tmp_path: Path) -> None:
     loaded, engine = sample
     package = access(loaded, engine, "jane@example.com", tmp_path / "jane")

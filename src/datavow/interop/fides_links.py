@@ -16,7 +16,10 @@ datavow writes the reference on the table holding the key, and carries Fides' wa
   reference only names someone, ``owner: false``, and the review notes say so.
 - Fides finds the key's row from the holder's row (``customer`` → ``address``): the row pointed at
   is a parent row of the holder (exported with it, leading nowhere further), never the owner of
-  the holder: ``owner: false``.
+  the holder. ``owner:`` is left out: datavow's default reading of such a reference is not to own,
+  and only an undeclared reference leads up to a parent row (``owner: false`` says the row merely
+  names someone, and is never followed). When the row pointed at identifies people of its own (a
+  customer's support rep), it is another person: ``owner: false``.
 - No direction: datavow's own default reading decides (``owner:`` left out).
 """
 
@@ -27,9 +30,10 @@ from typing import Literal
 
 Direction = Literal["from", "to"] | None
 # owns: the holder's rows are the key row's person's; parent: the key row is a parent row of the
-# holder's; link: the holder names another person; default: datavow's default reading decides.
+# holder's (datavow's default reading, which leads up to it); link: one side names another
+# person; default: Fides walks both ways, datavow's default reading decides.
 Kind = Literal["owns", "parent", "link", "default"]
-_OWNER: dict[Kind, bool | None] = {"owns": True, "parent": False, "link": False, "default": None}
+_OWNER: dict[Kind, bool | None] = {"owns": True, "parent": None, "link": False, "default": None}
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,9 @@ def read_reference(source: End, target: End, direction: Direction) -> Reading:
     start, stop = (target, source) if direction == "from" else (source, target)
     walk = f"Fides walks {start.collection} → {stop.collection}"
     if start.same_table(holder):
+        if key.identifies:
+            because = f": a link, {key.collection} identifies people of its own"
+            return Reading(holder, key, guessed, "link", walk, because)
         return Reading(holder, key, guessed, "parent", walk, f": {key.collection} is a parent row, not the owner")
     if holder.identifies:
         because = f": a link, {holder.collection} identifies people of its own"
