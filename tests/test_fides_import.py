@@ -687,3 +687,31 @@ def test_cli_imports_several_datasets_as_one_system(tmp_path: Path) -> None:
     result = CliRunner().invoke(datavow_cli(), ["import", "fides", str(SHOP), str(BILLING), "--system", "store"])
     assert result.exit_code == 0, result.output
     assert list(yaml.safe_load(result.stdout)["systems"]) == ["store"]
+
+
+def test_a_row_pointed_at_that_identifies_people_is_a_link(tmp_path: Path) -> None:
+    path = write_dataset(
+        tmp_path,
+        """\
+        dataset:
+          - fides_key: crm
+            collections:
+              - name: employee
+                fields:
+                  - {name: id, fides_meta: {primary_key: true}}
+                  - {name: email, data_categories: [user.contact.email], fides_meta: {identity: email}}
+              - name: customer
+                fields:
+                  - {name: id, fides_meta: {primary_key: true}}
+                  - {name: email, data_categories: [user.contact.email], fides_meta: {identity: email}}
+                  - name: support_rep_id
+                    fides_meta: {references: [{dataset: crm, field: employee.id, direction: to}]}
+                  - name: manager_id
+                    fides_meta: {references: [{dataset: crm, field: customer.id, direction: to}]}
+        """,
+    )
+    crm = load_map(write_map(tmp_path, import_fides(path, subject="customer"))).model.systems["crm"]
+    customer = crm.tables["customer"].references
+    # Fides walks from the customer to their rep: the rep is another person, never a parent row
+    assert customer["support_rep_id"].owner is False
+    assert customer["manager_id"].owner is False  # a reference to its own table names someone else
