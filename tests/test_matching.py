@@ -46,7 +46,9 @@ ROWS = [
     (15, "phone", "+32\u00a0(0)470 99 88 77"),
     (20, "personal_number", "19811218-9876"),
     (21, "personal_number", "640823-3234"),
-    (22, "personal_number", "19640823 3234"),
+    (22, "personal_number", "19700101 1233"),
+    (23, "personal_number", "19640823 3234"),  # row 21's number again, written another way
+    (24, "personal_number", "550615-1231"),
     (30, "nickname", "Rene\u0301e\u00a0"),
     (31, "nickname", "renée"),
 ]
@@ -200,8 +202,16 @@ def test_a_personnummer_matches_with_or_without_its_separators(database: Databas
     assert database.found("SE", "personal_number", "198112189876") == {20}
     assert database.found("SE", "personal_number", "8112189876") == {20}
     assert database.found("SE", "personal_number", "811218-9876") == {20}
-    assert database.found("SE", "personal_number", "6408233234") == {21, 22}
-    assert database.found("SE", "personal_number", "19640823-3234") == {21, 22}
+    assert database.found("SE", "personal_number", "19700101-1233") == {22}  # the row: "19700101 1233"
+    assert database.found("SE", "personal_number", "7001011233") == {22}
+
+
+def test_a_personnummer_stored_in_its_ten_digits_is_found_by_its_twelve(database: Database) -> None:
+    assert database.found("SE", "personal_number", "19550615-1231") == {24}  # the row: "550615-1231"
+
+
+def test_one_personnummer_written_two_ways_in_one_table_is_one_person(database: Database) -> None:
+    assert database.found("SE", "personal_number", "6408233234") == {21, 23}
 
 
 def test_a_national_id_is_validated_for_the_organisations_country() -> None:
