@@ -297,3 +297,48 @@ def test_consent_hashes_a_phone_number_and_a_personnummer_as_requests_read_them(
     hasher = Hasher(load_map(path), b"k" * 32)
     assert hasher.hash("phone", "08-123 456 78") == hasher.hash("phone", "+46 8 123 456 78")
     assert hasher.hash("personal_number", "811218-9876") == hasher.hash("personal_number", "198112189876")
+
+
+def test_a_phone_number_read_from_a_row_finds_its_other_written_forms_through_a_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The person is named by e-mail; their number, read from the database as "+49 30 0074321",
+    # reaches the CRM's mobile column, where it was typed the German way.
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    engine = sa.create_engine(url, poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, phone TEXT)"))
+        connection.execute(sa.text("CREATE TABLE crm_contacts (id INTEGER PRIMARY KEY, mobile TEXT, note TEXT)"))
+        connection.execute(sa.text("INSERT INTO people VALUES (1, 'jane@example.com', '+49 30 0074321')"))
+        connection.execute(
+            sa.text("INSERT INTO crm_contacts VALUES (7, '030-0074321', 'Jane'), (8, '030-0074322', 'Max')")
+        )
+    engine.dispose()
+    monkeypatch.setenv("MATCHING_URL", url)
+    document = matching_map("DE")
+    tables = document["systems"]["shop"]["tables"]
+    tables["people"] = {
+        "subject": "customer",
+        "identity": {"email": "email", "phone": "phone"},
+        "fields": dict.fromkeys(("id", "email", "phone")),
+    }
+    tables["crm_contacts"] = {
+        "subject": "customer",
+        "identity": {"phone": "mobile"},
+        "references": {"mobile": {"to": "people", "to_columns": "phone", "owner": True}},
+        "fields": dict.fromkeys(("id", "mobile", "note")),
+    }
+    path = tmp_path / "link.yaml"
+    path.write_text(yaml.safe_dump(document), encoding="utf-8")
+    loaded = load_map(path)
+    plan = compile_plan(loaded, ["email", "phone"])  # phone columns are compared as phones in plans for phones
+    engine = connect(url, system="shop")
+    with engine.connect() as connection:
+        discovery = discover(
+            loaded, plan, parse_identities(loaded, {"email": ["jane@example.com"]}), {"shop": connection}
+        )
+        selection = discovery.selections[("shop", "crm_contacts")]
+        table = reflect_table(loaded, selection.step, connection)
+        (clause,) = selection_clauses(table, selection, "sqlite")
+        assert connection.execute(sa.select(table.c.id).where(clause)).scalars().all() == [7]
+    engine.dispose()
