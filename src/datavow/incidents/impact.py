@@ -35,7 +35,8 @@ from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap, TableRef
 from datavow.incidents.assessment import Scope, describe
 from datavow.incidents.errors import IncidentError
-from datavow.plan.identities import PHONE_SEPARATORS, identity_formats
+from datavow.plan.identities import identity_formats
+from datavow.plan.matching import column_form
 from datavow.plan.model import Plan, Step, TableKey
 from datavow.plan.sql import NO_MATCH, reflected, typed_value
 from datavow.requests.service import open_engines
@@ -303,11 +304,8 @@ class _System:
         for kind, columns in ref.table.identity.items():
             column: ColumnElement[Any] = sa.cast(here.c[columns[0]], sa.String)
             form = self.formats.get(kind)
-            if form == "email":
-                column = sa.func.lower(sa.func.trim(column, type_=sa.String), type_=sa.String)
-            elif form == "phone":
-                for separator in PHONE_SEPARATORS:
-                    column = sa.func.replace(column, separator, "", type_=sa.String)
+            if form is not None and form != "integer":
+                column = column_form(column, form)
             return sa.literal(f"{kind}:", sa.String) + column
         return None
 

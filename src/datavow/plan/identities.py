@@ -23,7 +23,6 @@ from datavow.connectors.sqlite_functions import fold_text, tidy_text
 from datavow.datamap.load import LoadedMap
 from datavow.errors import RequestError
 from datavow.plan import national_ids, phone_numbers
-from datavow.plan.phone_numbers import PHONE_SEPARATORS as PHONE_SEPARATORS  # impact counts compare the same way
 
 Format = Literal["email", "phone", "text", "integer", "national_id"]
 # How a column is compared with request values, by the format of its identity (integer: as it is).
