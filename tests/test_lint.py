@@ -132,6 +132,12 @@ CASES = [
         "        purposes: [security]\n",
         "      logins:",
     ),
+    (
+        "reference-ownership-ambiguous",
+        "        subject: customer\n        purposes: [security]\n",
+        "        purposes: [security]\n",
+        "references: {customer_id",
+    ),
     ("subject-table-without-identity", "        identity: {email: email}\n", "", "      customers:"),
     (
         "purpose-without-subjects",

@@ -18,21 +18,22 @@ both unless it is told to only count (a dry run shows the count instead).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from datavow.connectors.sql import translate_errors
-from datavow.errors import PlanError
+from datavow.errors import PlanError, RequestError
 from datavow.plan.identities import identity_formats, normal_forms
 from datavow.plan.model import Link, Selection, Step
+from datavow.plan.national_ids import normal_national_id
 from datavow.plan.ownership import ownership
 from datavow.plan.sql import conditions_match, selection_clauses
 
 if TYPE_CHECKING:
-    from datavow.plan.discovery import _Run
+    from datavow.plan.discovery import _Run, _State
 
 # Identity formats that tell people apart: one person, one value (mostly). Phone numbers and
 # account keys do not: a person has several, and a switchboard number is shared.
@@ -85,11 +86,19 @@ class Reach:
         }
 
 
-def fold(value: object, form: str | None = "email") -> str:
-    """A value as the guard compares it: composed, trimmed, case-folded text; other than an
-    e-mail address, its letters and digits only (a national id with or without its hyphen)."""
+def fold(value: object, form: str | None = "email", region: str | None = None) -> str:
+    """A value as the guard compares it: composed, trimmed, case-folded text; a national id in its
+    normal form when it is a valid one for ``region`` (``19811218-9876`` and ``811218-9876`` are one
+    number); other values, their letters and digits only."""
     text = unicodedata.normalize("NFC", str(value)).strip().casefold()
-    return text if form == "email" else "".join(char for char in text if char.isalnum())
+    if form == "email":
+        return text
+    if form == "national_id":
+        try:
+            return normal_national_id(text, region, "a national id").casefold()
+        except RequestError:
+            pass
+    return "".join(char for char in text if char.isalnum())
 
 
 def identity_conditions(step: Step, identities: Mapping[str, Iterable[object]], region: str | None) -> Conditions:
@@ -106,10 +115,14 @@ def identity_conditions(step: Step, identities: Mapping[str, Iterable[object]], 
 
 def reach(run: _Run, people: Sequence[Mapping[str, Iterable[object]]]) -> Reach:
     """Count the people the discovery of ``run`` reached, for ``people`` (one per request)."""
-    strangers = tuple(_strangers(run, people))
     shared: list[SharedIdentity] = []
+    known: dict[str, set[str]] = {}  # kind -> the values the people asked for hold (folded)
     for person in people:
-        shared.extend(_shared_identities(run, person))
+        found, seen = _shared_identities(run, person)
+        shared.extend(found)
+        for kind, values in seen.items():
+            known.setdefault(kind, set()).update(values)
+    strangers = tuple(_strangers(run, people, known))
     by_subject: dict[str, int] = {}
     for item in strangers:
         if item.subject is not None:
@@ -140,46 +153,143 @@ def require_one_person(found: Reach) -> None:
     )
 
 
-def _strangers(run: _Run, people: Sequence[Mapping[str, Iterable[object]]]) -> list[Strangers]:
+def _strangers(
+    run: _Run, people: Sequence[Mapping[str, Iterable[object]]], known: Mapping[str, set[str]]
+) -> list[Strangers]:
+    """Rows reached through an owning reference from a table of another subject that are somebody
+    else's, by either sign:
+
+    - the row identifies a person (its table has ``identity:``), is not matched by the people's
+      identities, and holds an identity that tells people apart with a value none of them has (a
+      customer's row reached from the support rep it names). A row with no such identity gives no
+      evidence either way (a call in a user's call history, identified by the caller's number);
+    - the row points, through a reference of its own, at a row of its own subject that identifies
+      a person who is not the person (a rental reached from the member of staff it names, whose
+      ``customer_id`` is another customer's).
+    """
     owners = ownership(run.loaded)
+    formats = identity_formats(run.loaded)
     found: list[Strangers] = []
     for key, state in run.states.items():
         step = state.step
-        if key not in owners.identifies:
-            continue
         subject = owners.subjects.get(key)
         crossing = [
             link for link in step.links if link.direction != "parent" and owners.subjects.get(link.source) != subject
         ]
         if not crossing:
             continue
-        dialect = state.connection.dialect.name
-        mine: Conditions = {}
-        for person in people:
-            for columns, values in identity_conditions(step, person, run.region).items():
-                mine.setdefault(columns, set()).update(values)
-        own = conditions_match(state.table, step, mine, dialect) if mine else None
+        telling = {
+            kind: columns
+            for kind, columns in run.loaded.table(*key).table.identity.items()
+            if formats.get(kind) in TELLS_APART
+        }
+        own: sa.ColumnElement[bool] | None = None
+        if telling:
+            mine: Conditions = {}
+            for person in people:
+                for columns, values in identity_conditions(step, person, run.region).items():
+                    mine.setdefault(columns, set()).update(values)
+            own = conditions_match(state.table, step, mine, state.connection.dialect.name) if mine else None
         for link, values in zip(step.links, state.links, strict=True):
             if link not in crossing or not values:
                 continue
-            rows = _count(state, Selection(step, {link.columns: set(values)}, tenant=state.tenant), own)
+            selection = Selection(step, {link.columns: set(values)}, tenant=state.tenant)
+            rows = 0
+            if telling:
+                rows = sum(
+                    count
+                    for held, count in _telling_values(state, selection, own, telling, formats, run.region)
+                    if any(values and not values & known.get(kind, set()) for kind, values in held.items())
+                )
+            others = _owned_by_others(run, state, subject, link)
+            if others is not None:
+                rows = max(rows, _count(state, selection, others))
             if rows:
                 found.append(Strangers(step.label, subject, rows, _path(link, step), _reference(link, step)))
     return found
 
 
-def _count(state: object, selection: Selection, own: sa.ColumnElement[bool] | None) -> int:
-    from datavow.plan.discovery import _State  # the guard reads discovery's state
+def _owned_by_others(run: _Run, state: _State, subject: str | None, link: Link) -> sa.ColumnElement[bool] | None:
+    """True for the rows of ``state`` whose references to the people's own table of their subject
+    point at someone else's row; None when the table has no such reference."""
+    if subject is None:
+        return None
+    owners = ownership(run.loaded)
+    ref = run.loaded.table(*state.step.table)
+    pointing: list[sa.ColumnElement[bool]] = []
+    for name, reference in ref.table.references.items():
+        target = ref.target(reference)
+        if name == link.reference or target == state.step.table or target not in owners.identifies:
+            continue
+        if owners.subjects.get(target) != subject:
+            continue
+        columns = [state.table.c[column] for column in reference.columns]
+        theirs = _own_values(run, target, tuple(reference.target_columns))
+        present = sa.and_(*(column.is_not(None) for column in columns))
+        if not theirs:
+            pointing.append(present)
+        elif len(columns) == 1:
+            pointing.append(sa.and_(present, columns[0].not_in([value[0] for value in theirs])))
+        else:
+            pointing.append(sa.and_(present, sa.tuple_(*columns).not_in([tuple(value) for value in theirs])))
+    return sa.or_(*pointing) if pointing else None
 
-    assert isinstance(state, _State)
+
+def _own_values(run: _Run, table: tuple[str, str], columns: tuple[str, ...]) -> set[tuple[object, ...]]:
+    """The values of ``columns`` in the people's own rows of ``table`` (none when it is not reached)."""
+    state = run.states.get(table)
+    if state is None:
+        return set()
+    conditions = state.conditions(own_only=True)
+    if not any(conditions.values()):
+        return set()
+    reads = [state.table.c[column] for column in columns]
+    selection = Selection(state.step, conditions, tenant=state.tenant)
+    found: set[tuple[object, ...]] = set()
+    with translate_errors(state.connection.engine.url, table[0]):
+        for clause in selection_clauses(state.table, selection, state.connection.dialect.name):
+            found.update(tuple(row) for row in state.connection.execute(sa.select(*reads).where(clause).distinct()))
+    return found
+
+
+def _count(state: _State, selection: Selection, where: sa.ColumnElement[bool]) -> int:
     total = 0
     with translate_errors(state.connection.engine.url, state.step.table[0]):
         for clause in selection_clauses(state.table, selection, state.connection.dialect.name):
-            statement = sa.select(sa.func.count()).select_from(state.table).where(clause)
-            if own is not None:  # a row whose own identities are unknown (NULL) is not the person's
-                statement = statement.where(sa.case((own, 0), else_=1) == 1)
+            statement = sa.select(sa.func.count()).select_from(state.table).where(clause, where)
             total += int(state.connection.execute(statement).scalar_one())
     return total
+
+
+def _telling_values(
+    state: _State,
+    selection: Selection,
+    own: sa.ColumnElement[bool] | None,
+    telling: Mapping[str, Sequence[str]],
+    formats: Mapping[str, str],
+    region: str | None,
+) -> Iterator[tuple[dict[str, set[str]], int]]:
+    """Per distinct combination of the telling identities of the rows ``selection`` selects (less
+    those ``own`` matches): the folded values of each kind, and how many rows hold them."""
+    columns = list(dict.fromkeys(column for cols in telling.values() for column in cols))
+    reads = [state.table.c[column] for column in columns]
+    dialect = state.connection.dialect.name
+    with translate_errors(state.connection.engine.url, state.step.table[0]):
+        for clause in selection_clauses(state.table, selection, dialect):
+            statement = sa.select(*reads, sa.func.count()).where(clause).group_by(*reads)
+            if own is not None:  # a row whose own identities are unknown (NULL) is not the person's
+                statement = statement.where(sa.case((own, 0), else_=1) == 1)
+            for row in state.connection.execute(statement):
+                values = dict(zip(columns, row, strict=False))
+                held = {
+                    kind: {
+                        fold(values[column], formats.get(kind), region)
+                        for column in kind_columns
+                        if values[column] is not None and str(values[column]).strip()
+                    }
+                    for kind, kind_columns in telling.items()
+                }
+                yield held, int(row[-1])
 
 
 def _path(link: Link, step: Step) -> str:
@@ -195,9 +305,13 @@ def _reference(link: Link, step: Step) -> str:
     return "{}.{}.{}".format(*link.source, link.reference)
 
 
-def _shared_identities(run: _Run, person: Mapping[str, Iterable[object]]) -> list[SharedIdentity]:
+def _shared_identities(
+    run: _Run, person: Mapping[str, Iterable[object]]
+) -> tuple[list[SharedIdentity], dict[str, set[str]]]:
+    """Rows the person's identities match that disagree on an identity that tells people apart;
+    and the values of those identities the person holds (given, or found on the matched rows)."""
     formats = identity_formats(run.loaded)
-    given = {kind: {fold(value, formats.get(kind)) for value in values} for kind, values in person.items()}
+    given = {kind: {fold(value, formats.get(kind), run.region) for value in values} for kind, values in person.items()}
     seen: dict[str, dict[str, set[str]]] = {}  # kind -> folded value -> tables
     for state in run.states.values():
         step = state.step
@@ -220,7 +334,7 @@ def _shared_identities(run: _Run, person: Mapping[str, Iterable[object]]) -> lis
                     for kind, kind_columns in telling.items():
                         for column in kind_columns:
                             if values[column] is not None and str(values[column]).strip():
-                                folded = fold(values[column], formats.get(kind))
+                                folded = fold(values[column], formats.get(kind), run.region)
                                 seen.setdefault(kind, {}).setdefault(folded, set()).add(step.label)
     shared: list[SharedIdentity] = []
     for kind, values in seen.items():
@@ -232,4 +346,7 @@ def _shared_identities(run: _Run, person: Mapping[str, Iterable[object]]) -> lis
         elif len(values) > 1:
             tables = sorted({table for found in values.values() for table in found})
             shared.append(SharedIdentity(kind, len(values), tuple(tables), tuple(sorted(person))))
-    return shared
+    held = {kind: set(found) for kind, found in seen.items()}
+    for kind, asked in given.items():
+        held.setdefault(kind, set()).update(asked)
+    return shared, held

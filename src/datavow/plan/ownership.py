@@ -153,7 +153,7 @@ class _Reader:
             same_people = [(n, t) for n, t in people if self.tables[t].table.subject == subject]
             same_things = [] if identifies else [(n, t) for n, t in things if self.subject(t) == subject]
             chosen = same_people or same_things
-            kind = "that identify" if same_people else "of"
+            kind = "that identifies people of" if same_people else "of"
             if len(chosen) == 1:
                 owner = chosen[0]
                 return [
@@ -165,7 +165,7 @@ class _Reader:
             if len(chosen) > 1:
                 names = ", ".join(n for n, _ in chosen)
                 return [
-                    Reading(key, n, t, "ambiguous", f"{names} all point at tables {kind} its subject '{subject}'")
+                    Reading(key, n, t, "ambiguous", f"{names} each point at a table {kind} its subject '{subject}'")
                     if (n, t) in chosen
                     else self._not_owner(key, n, t, subject)
                     for n, t in open_

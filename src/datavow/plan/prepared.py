@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from datavow.plan.model import Step
-from datavow.plan.sql import array_match, compared, compared_type, tenant_value, typed_rows
+from datavow.plan.sql import array_match, array_of, compared, compared_type, tenant_value, typed_rows
 
 Conditions = Mapping[tuple[str, ...], set[tuple[object, ...]]]
 Key = tuple[Hashable, ...]
@@ -75,7 +74,7 @@ class Bound:
         for n, columns in enumerate(self.conditions):
             expressions = [compared(self.table, self.step, column) for column in columns]
             arrays = [
-                sa.bindparam(f"{self.prefix}{n}_{i}", type_=ARRAY(expression.type))
+                sa.bindparam(f"{self.prefix}{n}_{i}", type_=array_of(expression.type))
                 for i, expression in enumerate(expressions)
             ]
             matches.append(array_match(expressions, arrays))

@@ -283,7 +283,7 @@ class _Piece:
         rows = self.values if values is None else values
         if self.dialect == "postgresql":
             arrays = [
-                sa.bindparam(None, [row[i] for row in rows], type_=ARRAY(expression.type))
+                sa.bindparam(None, [row[i] for row in rows], type_=array_of(expression.type))
                 for i, expression in enumerate(self.expressions)
             ]
             return array_match(self.expressions, arrays)
@@ -298,6 +298,13 @@ class _Piece:
         if len(self.expressions) == 1:
             return sa.or_(*(self.expressions[0].in_([row[0] for row in chunk]) for chunk in lists))
         return sa.or_(*(sa.tuple_(*self.expressions).in_(chunk) for chunk in lists))
+
+
+def array_of(element: sa.types.TypeEngine[Any]) -> ARRAY[Any]:
+    """A PostgreSQL array of ``element``; of text where reflection did not know the column's type
+    (``bpchar`` as pg_dump writes a ``character`` key, a domain): PostgreSQL compares those with
+    text, and an array of an unknown type cannot be written in SQL at all."""
+    return ARRAY(sa.Text() if isinstance(element, sa.types.NullType) else element)
 
 
 def array_match(

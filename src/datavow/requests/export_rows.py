@@ -14,6 +14,7 @@ import math
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -124,7 +125,33 @@ def _select(
 ) -> sa.Select[Any]:
     """The person's rows of ``table`` that ``where`` selects, with ``columns``, in key order."""
     order = [table.c[name] for name in selection.step.key if name in table.c]
-    return sa.select(*(table.c[name] for name in columns)).where(where).order_by(*order)
+    return sa.select(*(_as_stored(table.c[name]) for name in columns)).where(where).order_by(*order)
+
+
+class _StoredNumber(sa.types.TypeDecorator[Any]):
+    """A NUMERIC column read as the database stored it: a number as a Decimal, anything else as it
+    is. SQLite gives an unknown declared type (``bytea``, ``money``) numeric affinity, and a text
+    value in such a column would otherwise end the export with a conversion error."""
+
+    impl = sa.types.NullType
+    cache_ok = True
+
+    def __init__(self, declared: sa.Numeric[Any]) -> None:
+        super().__init__()
+        self.declared = declared
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            convert = self.declared.result_processor(dialect, None)  # type: ignore[no-untyped-call]
+            return convert(value) if convert is not None else value
+        return value
+
+
+def _as_stored(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    column_type = column.type
+    if isinstance(column_type, sa.Numeric) and not isinstance(column_type, (sa.Integer, sa.Float)):
+        return sa.type_coerce(column, _StoredNumber(column_type)).label(column.key)
+    return column
 
 
 def _is_binary(column_type: sa.types.TypeEngine[Any]) -> bool:

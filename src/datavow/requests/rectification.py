@@ -230,7 +230,7 @@ def _table_work(loaded: LoadedMap, targets: list[_Target], reflector: Reflector)
     work: dict[TableKey, _TableWork] = {}
     for target in targets:
         table = reflector.step(target.step)
-        outcome, assign, differs = _field(loaded, target, table)
+        outcome, assign, differs = _field(loaded, target, table, reflector.connection.dialect.name)
         item = work.setdefault(target.step.table, _TableWork(target.step, target.selection, table, []))
         item.fields.append((outcome, assign, differs))
     for item in work.values():
@@ -258,7 +258,7 @@ def _pin(connection: Connection, item: _TableWork) -> Selection:
 
 
 def _field(
-    loaded: LoadedMap, target: _Target, table: sa.Table
+    loaded: LoadedMap, target: _Target, table: sa.Table, dialect: str
 ) -> tuple[FieldRectification, dict[str, object], sa.ColumnElement[bool]]:
     """The field's outcome, its SET clause and which rows it changes (those whose value differs)."""
     label = f"{target.step.label}.{target.column}"
@@ -271,5 +271,14 @@ def _field(
         value = sa.literal(as_column_value(target.value, column.type), type_=column.type)
     except ValueError as exc:
         raise RequestError(f"the corrected {target.category} does not fit {label}: {exc}") from None
-    differs = sa.and_(column.is_not(None), column != value)
+    differs = sa.and_(column.is_not(None), _exactly(column, dialect) != _exactly(value, dialect))
     return FieldRectification(label, target.category), {target.column: value}, differs
+
+
+def _exactly(expression: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[Any]:
+    """``expression`` compared byte for byte: MariaDB's and MySQL's default collations take
+    ``Wang`` and ``Wáng`` (or ``wang``) for equal, so a correction of an accent would change
+    nothing."""
+    if dialect in ("mysql", "mariadb") and isinstance(expression.type, sa.String):
+        return sa.cast(expression, sa.LargeBinary)
+    return expression
