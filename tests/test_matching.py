@@ -25,6 +25,8 @@ from datavow.consent.identity import Hasher
 from datavow.datamap.load import LoadedMap
 from datavow.demo import build_demo
 from datavow.errors import RequestError
+from datavow.incidents.assessment import Scope
+from datavow.incidents.impact import count_impact
 from datavow.plan import compile_plan, discover, parse_identities
 from datavow.plan.identities import normal_forms, parse_value
 from datavow.plan.matching import postgresql_index_expression
@@ -342,3 +344,28 @@ def test_a_phone_number_read_from_a_row_finds_its_other_written_forms_through_a_
         (clause,) = selection_clauses(table, selection, "sqlite")
         assert connection.execute(sa.select(table.c.id).where(clause)).scalars().all() == [7]
     engine.dispose()
+
+
+# --------------------------------------------------------------------------- incident impact
+
+
+def test_an_incident_counts_one_person_typed_two_ways_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    engine = sa.create_engine(url, poolclass=NullPool)
+    with engine.begin() as connection:
+        for table in ("people", "newsletter"):
+            connection.execute(sa.text(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, email TEXT)"))
+        connection.execute(sa.text("INSERT INTO people VALUES (1, 'ÆRLIG.ØSTERGAARD@firma.dk'), (2, 'max@firma.dk')"))
+        connection.execute(sa.text("INSERT INTO newsletter VALUES (1, 'ærlig.østergaard@firma.dk\u00a0')"))
+    engine.dispose()
+    monkeypatch.setenv("MATCHING_URL", url)
+    document = matching_map("DK")
+    document["systems"]["shop"]["tables"] = {
+        table: {"subject": "customer", "identity": {"email": "email"}, "fields": {"id": None, "email": None}}
+        for table in ("people", "newsletter")
+    }
+    path = tmp_path / "incident.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    impact = count_impact(load_map(path), Scope(tables=(("shop", "people"), ("shop", "newsletter"))))
+    assert impact["records"] == 3
+    assert impact["people"] == 2
