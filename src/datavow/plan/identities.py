@@ -27,7 +27,6 @@ from datavow.plan import national_ids, phone_numbers
 Format = Literal["email", "phone", "text", "integer", "national_id"]
 # How a column is compared with request values, by the format of its identity (integer: as it is).
 Form = Literal["email", "phone", "text", "national_id"]
-COMPARED_FORMS: frozenset[str] = frozenset(("email", "phone", "text", "national_id"))
 
 # The identities every map may use undeclared (``datamap.resolve.BUILTIN_IDENTITIES``), by format.
 BUILTIN_FORMATS: dict[str, Format] = {"email": "email", "phone": "phone"}
