@@ -91,7 +91,8 @@ class HandWritten:
         e = "ANY(%(e)s::text[])"
         u, c, i, s = (f"ANY(%({name})s::int[])" for name in "ucis")
         logins = f"(lower(trim(email_entered)) = {e} OR user_id = {u}){scope}"
-        tickets = f"(lower(trim(requester_email)) = {e} OR requester_id = {u} OR assignee_id = {u}){scope}"
+        # a ticket is its requester's; assignee_id merely names the IZIT user on it (owner: false)
+        tickets = f"(lower(trim(requester_email)) = {e} OR requester_id = {u}){scope}"
         platform = [
             RawTable("platform.users", "id", f"id = {u}", "anonymize", USER_COLUMNS),
             RawTable("platform.login_events", "id", logins, "delete"),
@@ -186,6 +187,9 @@ class HandWritten:
         if tenant:
             return statements
         invoices = where["business.invoices"]
+        held_contacts = (
+            f"(SELECT contact_id FROM {B}.invoices WHERE issued_on > %(cutoff)s AND contact_id IS NOT NULL)"
+        )
         return statements + [
             (
                 "business.contact_submissions",
@@ -202,7 +206,18 @@ class HandWritten:
                 f"UPDATE {B}.invoices SET billing_name = '[erased]', billing_email = NULL WHERE {invoices} "
                 "AND issued_on <= %(cutoff)s AND (billing_name <> '[erased]' OR billing_email IS NOT NULL)",
             ),
-            ("business.contacts", f"DELETE FROM {B}.contacts WHERE {where['business.contacts']}"),
+            # A contact that invoices under the hold still name stays, its personal fields erased.
+            (
+                "business.contacts",
+                f"UPDATE {B}.contacts SET first_name = {first}, last_name = {last}, email = {email}, phone = NULL, "
+                f"job_title = NULL WHERE ({where['business.contacts']}) AND id IN {held_contacts} "
+                f"AND ({first_pending} OR {last_pending} OR {email_pending} OR phone IS NOT NULL "
+                "OR job_title IS NOT NULL)",
+            ),
+            (
+                "business.contacts",
+                f"DELETE FROM {B}.contacts WHERE ({where['business.contacts']}) AND id NOT IN {held_contacts}",
+            ),
             (
                 "business.supplier_contacts",
                 f"DELETE FROM {B}.supplier_contacts WHERE {where['business.supplier_contacts']}",
@@ -246,9 +261,8 @@ class HandWritten:
         with self.db.transaction():
             cur = self.db.cursor()
             for table in tables:
-                if table.erased == "delete":
+                if table.erased == "delete":  # and a row an erasure kept (one a held row names) as it was
                     cur.execute(f"INSERT INTO {table.name} SELECT * FROM {_saved(table)} ON CONFLICT DO NOTHING")
-                    continue
                 columns = [c.name for c in cur.execute(f"SELECT * FROM {_saved(table)} LIMIT 0").description or []]
                 assignments = ", ".join(f"{c} = s.{c}" for c in columns if c != table.key)
                 joined = f"t.{table.key} = s.{table.key}"
