@@ -518,3 +518,27 @@ def test_check_names_the_ambiguous_reference_with_its_fix(tmp_path: Path) -> Non
     assert [f.target for f in findings] == ["company.transfers"]
     assert "from_customer → company.customer, to_customer → company.customer" in findings[0].message
     assert "owner: true" in (findings[0].hint or "")
+
+
+def test_a_batch_is_checked_person_by_person(company: tuple[Path, sa.Engine, str]) -> None:
+    folder, engine, url = company
+    loaded = load(folder, url)
+    alice = parse_identities(loaded, {"email": ["alice@example.com"]})
+    bob = parse_identities(loaded, {"email": ["bob@example.com"]})
+    max_by_phone = parse_identities(loaded, {"phone": ["02 555 00 00"]})
+
+    def batch(*people: dict[str, frozenset[object]]) -> Discovery:
+        merged: dict[str, set[object]] = {}
+        for person in people:
+            for kind, values in person.items():
+                merged.setdefault(kind, set()).update(values)
+        plan = compile_plan(loaded, list(merged))
+        with engine.connect() as connection:
+            return discover(loaded, plan, merged, {"company": connection}, people=list(people))
+
+    together = batch(alice, bob)  # two people, each one person: the batch goes ahead
+    assert together.reach is not None and together.reach.people == 2 and together.reach.one_person
+    assert together.counts()["company.customer"] == 2
+    # one of them named by the switchboard number, which two members of staff share: refused
+    with pytest.raises(PlanError, match=r"reaches 4 people.*company.staff"):
+        batch(alice, bob, max_by_phone)
