@@ -107,7 +107,8 @@ class HandWritten:
             RawTable("business.contacts", "id", f"id = {c}", "delete"),
             RawTable("business.invoices", "id", f"id = {i}", "anonymize"),
             RawTable("business.invoice_lines", "invoice_id, line_no", f"invoice_id = {i}"),
-            RawTable("business.supplier_contacts", "id", f"lower(trim(email)) = {e} OR supplier_id = {s}", "delete"),
+            # a supplier's other contacts are other people (siblings), never the person's
+            RawTable("business.supplier_contacts", "id", f"lower(trim(email)) = {e}", "delete"),
             RawTable("business.suppliers", "id", f"id = {s}", "anonymize"),
         ]
 
@@ -225,7 +226,9 @@ class HandWritten:
             (
                 "business.suppliers",
                 f"UPDATE {B}.suppliers SET iban = NULL, billing_email = NULL WHERE {where['business.suppliers']} "
-                "AND (iban IS NOT NULL OR billing_email IS NOT NULL)",
+                "AND (iban IS NOT NULL OR billing_email IS NOT NULL) "
+                # a supplier that other people's contact rows still point at is shared: kept as it is
+                f"AND NOT EXISTS (SELECT 1 FROM {B}.supplier_contacts o WHERE o.supplier_id = suppliers.id)",
             ),
         ]
 
