@@ -7,14 +7,14 @@ No row is read into Python.
 - **Whose tenant a row is** follows the tenant scoping of offboarding
   (:func:`datavow.retention.offboard_plan.tenant_plan`): the row's own tenant column, else the tenant
   of the row it references (a session's user), joined, never looked up row by row.
-- **Who a row is about** follows the planner's rule for a person's own rows (``plan/model.py``): a
-  row that references a row of the same subject through its only reference to that subject is
-  that person's (a session, a login of a known user); otherwise it is about whoever its own identity
-  names (a ticket's requester, an attempted login by an unknown address); a row of a subject with
-  neither is one person (a sole trader's supplier record). People are told apart by their
-  identity, normalised as the planner compares it (an e-mail address in lower case), so that the
-  same user counts once across users, sessions and logins. Rows of tables without a subject (a
-  tenant's materials) are records, not people.
+- **Who a row is about** follows the planner's rule for a person's own rows
+  (``plan/ownership.py``): a row that belongs, through its one owning reference, to a row of the
+  same subject is that person's (a session, a login of a known user); otherwise it is about
+  whoever its own identity names (a ticket's requester, an attempted login by an unknown address);
+  a row of a subject with neither is one person (a sole trader's supplier record). People are told
+  apart by their identity, normalised as the planner compares it (an e-mail address in lower
+  case), so that the same user counts once across users, sessions and logins. Rows of tables
+  without a subject (a tenant's materials) are records, not people.
 
 The totals over systems add the systems up: one human in two databases counts twice, which is
 why a notice calls the number approximate (Art. 33(3)(a) asks for approximate numbers).
@@ -38,6 +38,7 @@ from datavow.incidents.errors import IncidentError
 from datavow.plan.identities import identity_formats
 from datavow.plan.matching import column_form
 from datavow.plan.model import Plan, Step, TableKey
+from datavow.plan.ownership import ownership
 from datavow.plan.sql import NO_MATCH, reflected, typed_value
 from datavow.requests.service import open_engines
 from datavow.retention.offboard_plan import tenant_plan, tenant_table
@@ -287,17 +288,21 @@ class _System:
         return ref.system_name, ref.table_name
 
     def _same_subject_parent(self, ref: TableRef) -> tuple[TableRef, Any] | None:
-        """The table this one references through its only reference to a table of its subject, in
-        the same database (two such references are two people: a requester and an assignee)."""
-        same = []
-        for reference in ref.table.references.values():
-            system, table = ref.target(reference)
-            if system != ref.system_name or table == ref.table_name or table not in ref.system.tables:
-                continue
-            target = self.loaded.table(system, table)
-            if target.table.subject == ref.table.subject:
-                same.append((target, reference))
-        return same[0] if len(same) == 1 else None
+        """The row this one belongs to, as requests read it (``plan/ownership.py``): the table's one
+        owning reference, to a table of the same subject in the same database. A row that merely
+        names someone (an order's employee) is not about them; two owners would be two people."""
+        readings = ownership(self.loaded)
+        key = self._key(ref)
+        owners = readings.owners(key)
+        if len(owners) != 1:
+            return None
+        owner = owners[0]
+        system, table = owner.target
+        if system != ref.system_name or table not in ref.system.tables:
+            return None
+        if readings.subjects.get(owner.target) != readings.subjects.get(key):
+            return None
+        return self.loaded.table(system, table), ref.table.references[owner.name]
 
     def _identity(self, ref: TableRef, here: sa.FromClause) -> ColumnElement[Any] | None:
         """The row's first identity, as text in the form the planner compares, named by its kind."""
