@@ -542,3 +542,23 @@ def test_a_batch_is_checked_person_by_person(company: tuple[Path, sa.Engine, str
     # one of them named by the switchboard number, which two members of staff share: refused
     with pytest.raises(PlanError, match=r"reaches 4 people.*company.staff"):
         batch(alice, bob, max_by_phone)
+
+
+def test_the_dry_run_says_how_many_people_and_why_a_run_would_be_refused(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from datavow.cli import main
+
+    url = f"sqlite:///{tmp_path / 'company.db'}"
+    (tmp_path / "company.db").touch()
+    build(url).dispose()
+    loaded = load(tmp_path, url)
+    args = ["request", "access", "--map", str(loaded.path), "--dry-run"]
+    shared = CliRunner().invoke(main, [*args, "--phone", "+32 2 555 00 00"], catch_exceptions=False)
+    assert shared.exit_code == 0, shared.output
+    text = " ".join(shared.output.split())
+    assert "reaches 2 people: refused" in text
+    assert "refused when run: the request reaches 2 people" in text and "by their email instead" in text
+    alone = CliRunner().invoke(main, [*args, "--email", "alice@example.com"], catch_exceptions=False)
+    assert "reaches 1 person" in alone.output and "refused when run" not in alone.output
+    assert not (tmp_path / ".datavow" / "state.db").exists()  # nothing recorded

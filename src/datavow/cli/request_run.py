@@ -15,6 +15,7 @@ from datavow.cli.options import actor_option, open_state, progress_bar, split_pa
 from datavow.cli.requests import identities_from, identity_options, request_group, requests_group
 from datavow.datamap import LoadedMap, load_map
 from datavow.plan import compile_plan, explain, parse_identities, render_plan
+from datavow.plan.guard import why_refused
 from datavow.requests import get, receive, verify
 from datavow.requests.delivery import open_package
 from datavow.requests.lifecycle import RequestRecord, Status
@@ -108,6 +109,9 @@ def _dry_run(loaded: LoadedMap, identities: dict[str, list[str]], tenant: str | 
         click.echo(json.dumps(explain(loaded, plan, discovery), indent=2, default=str))
     else:
         console.print(render_plan(loaded, plan, discovery))
+        refusal = why_refused(discovery.reach) if discovery.reach is not None else None
+        if refusal is not None:
+            console.print(f"refused when run: {refusal}", markup=False)
         console.print("dry run: nothing was recorded or changed", style="dim")
 
 

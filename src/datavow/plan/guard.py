@@ -133,8 +133,16 @@ def reach(run: _Run, people: Sequence[Mapping[str, Iterable[object]]]) -> Reach:
 
 def require_one_person(found: Reach) -> None:
     """Refuse a discovery that reached anyone but the person (or persons) asked for."""
+    refusal = why_refused(found)
+    if refusal is not None:
+        raise PlanError(refusal)
+
+
+def why_refused(found: Reach) -> str | None:
+    """What :func:`require_one_person` says about ``found``: the paths that leaked and their fixes
+    (None when it reached the person only). A dry run prints it."""
     if found.one_person:
-        return
+        return None
     problems: list[str] = []
     for item in found.strangers:
         problems.append(
@@ -148,8 +156,8 @@ def require_one_person(found: Reach) -> None:
             f"{', '.join(shared.tables)} (they hold {shared.values} different {shared.kind} values) — name the "
             f"person by their {shared.kind} instead"
         )
-    raise PlanError(
-        f"the request reaches {found.people} people, not one; nothing was exported or changed: " + "; ".join(problems)
+    return f"the request reaches {found.people} people, not one; nothing was exported or changed: " + "; ".join(
+        problems
     )
 
 
