@@ -34,6 +34,7 @@ from datavow.plan.phone_numbers import PHONE_SEPARATORS
 
 # What Python's str.strip() removes, so that both sides trim the same characters.
 WHITESPACE = "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace())
+ASCII_WHITESPACE = "".join(char for char in WHITESPACE if ord(char) < 128)
 # MariaDB's regular expressions (PCRE): whitespace and Unicode separators at either end.
 _MARIADB_ENDS = r"^[\s\p{Z}]+|[\s\p{Z}]+$"
 
@@ -131,12 +132,24 @@ def _sqlite(element: _Tidied | _Folded, compiler: SQLCompiler, **kw: Any) -> str
 
 @compiles(_Tidied, "postgresql")
 def _tidied_postgresql(element: _Tidied | _Folded, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"btrim(normalize({_argument(element, compiler, **kw)}, NFC), {_literal(compiler, WHITESPACE)})"
+    return _postgresql(element, compiler, lower=False, **kw)
 
 
 @compiles(_Folded, "postgresql")
 def _folded_postgresql(element: _Folded, compiler: SQLCompiler, **kw: Any) -> str:
-    return f'lower({_tidied_postgresql(element, compiler, **kw)} COLLATE "und-x-icu")'
+    return _postgresql(element, compiler, lower=True, **kw)
+
+
+def _postgresql(element: _Tidied | _Folded, compiler: SQLCompiler, *, lower: bool, **kw: Any) -> str:
+    """NFC, trimmed, lowered under the ICU root collation; ASCII text (every character one byte in
+    UTF-8) is its own NFC form and has only ASCII whitespace to trim, so it skips ``normalize``,
+    which costs about six times what the rest does: a statement over a whole table (a batch of
+    thousands) pays it on every row."""
+    value = _argument(element, compiler, **kw)
+    ascii_ = f"btrim({value}, {_literal(compiler, ASCII_WHITESPACE)})"
+    unicode_ = f"btrim(normalize({value}, NFC), {_literal(compiler, WHITESPACE)})"
+    tidied = f"CASE WHEN octet_length({value}) = char_length({value}) THEN {ascii_} ELSE {unicode_} END"
+    return f'lower({tidied} COLLATE "und-x-icu")' if lower else tidied
 
 
 @compiles(_Tidied, "mysql")
