@@ -3,16 +3,19 @@
 After discovery and before anything is exported or changed, the rows the plan reached in tables
 that identify people are checked, person by person:
 
-- **Strangers.** Rows of a table that identifies people, reached through an owning reference from
-  a table of another subject (a customer's row reached from an employee), and not matched by the
-  person's own identities, are somebody else. The map most likely declares a link as ownership.
+- **Strangers.** Rows reached through an owning reference from a table of another subject are
+  somebody else's when they say so: a row of a table that identifies people holding an e-mail
+  address or national id none of the people asked for has (a customer's row reached from the
+  support rep it names), or a row whose reference to a person of its own subject points at
+  someone else (a rental reached from staff, whose ``customer_id`` is another customer's). The map
+  most likely declares a link as ownership.
 - **Shared identifiers.** Rows the person's identities match must not disagree on an identity
   that tells people apart (an e-mail address, a national id): eight users who share a switchboard
   number, each with their own e-mail address, are eight people, not one.
 
 :func:`reach` counts the people per subject; :func:`require_one_person` refuses with a
 :class:`PlanError` that names the path that leaked and the change that fixes it. Discovery runs
-both unless it is told to only count (a dry run shows the count instead).
+both unless it is told to only count (a dry run shows the count, and :func:`why_refused`).
 """
 
 from __future__ import annotations
