@@ -123,6 +123,7 @@ ROWS: dict[str, list[dict[str, Any]]] = {
         {"id": 3, "street": "3 Store Street", "city": "Ghent"},  # the store's
         {"id": 4, "street": "4 Delivery Lane", "city": "Bruges"},  # only Alice's order ships here
         {"id": 5, "street": "5 Manager Road", "city": "Antwerp"},  # Max's
+        {"id": 6, "street": "6 Own Street", "city": "Mons"},  # Dave's alone
     ],
     "staff": [
         {
@@ -171,6 +172,16 @@ ROWS: dict[str, list[dict[str, Any]]] = {
             "email": "carol@example.com",
             "name": "Carol",
             "address_id": 2,
+            "support_rep_id": 2,
+            "referred_by": None,
+            "store_id": 1,
+            "restricted": False,
+        },
+        {
+            "id": 4,
+            "email": "dave@example.com",
+            "name": "Dave",
+            "address_id": 6,
             "support_rep_id": 2,
             "referred_by": None,
             "store_id": 1,
@@ -562,3 +573,22 @@ def test_the_dry_run_says_how_many_people_and_why_a_run_would_be_refused(tmp_pat
     alone = CliRunner().invoke(main, [*args, "--email", "alice@example.com"], catch_exceptions=False)
     assert "reaches 1 person" in alone.output and "refused when run" not in alone.output
     assert not (tmp_path / ".datavow" / "state.db").exists()  # nothing recorded
+
+
+def test_a_parent_row_the_persons_kept_row_still_points_at_is_kept_not_deleted(
+    company: tuple[Path, sa.Engine, str],
+) -> None:
+    folder, engine, url = company
+    loaded = load(folder, url)
+    before = snapshot(engine)
+    found = find(loaded, engine, email=["dave@example.com"])
+    result = erase(loaded, found, {"company": engine}, key=KEY, now=NOW)
+    # Dave's customer row is anonymised and stays, pointing at his address: deleting the address
+    # would break the foreign key (and roll everything back), so it stays, its street erased
+    assert result.complete, result.to_dict()
+    address = result.step("company.address")
+    assert (address.deleted, address.kept, address.kept_referenced) == (0, 1, 1)
+    after = snapshot(engine)
+    assert (6, None, "Mons") in after["address"]
+    changed = {"customer": {(4,)}, "address": {(6,)}}
+    assert without(after, changed) == without(before, changed)

@@ -54,6 +54,35 @@ def held_below(
     return sa.or_(*found) if found else None
 
 
+def still_referenced(
+    loaded: LoadedMap, where: TableKey, table: sa.FromClause, reflect: Reflect
+) -> sa.ColumnElement[bool] | None:
+    """The rows of ``where`` that a row of its database still references when the statement runs:
+    a row the erasure keeps (an anonymised customer pointing at its address, a held invoice) or
+    another person's (a customer another customer names as referrer). Deleting such a row would
+    orphan the row that points at it, or the foreign key would refuse it and roll the whole system
+    back; it is kept instead, its fields erased where the map says how. Statements run children
+    first, so the person's own rows that are deleted are gone by then. None when no declared
+    reference points at the table."""
+    found: list[sa.ColumnElement[bool]] = []
+    for other in loaded.tables():
+        key = (other.system_name, other.table_name)
+        if other.system_name != where[0]:
+            continue
+        for reference in other.table.references.values():
+            if other.target(reference) != where:
+                continue
+            child = reflect(key).alias()
+            joined = [
+                child.c[col] == table.c[to] for col, to in zip(reference.columns, reference.target_columns, strict=True)
+            ]
+            if key == where:  # a row naming itself (its own manager) does not keep it
+                keys = [c for c in table.primary_key.columns] if isinstance(table, sa.Table) else []
+                joined += [sa.or_(*(child.c[c.name] != c for c in keys))] if keys else []
+            found.append(sa.exists().where(*joined))
+    return sa.or_(*found) if found else None
+
+
 @dataclass(frozen=True)
 class HeldParent:
     """A table erasure deletes from that a held table references: its rows can be kept."""

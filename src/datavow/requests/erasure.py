@@ -8,7 +8,8 @@ Per plan step one statement per WHERE clause the planner gives (several only for
   erased. The result says how many rows were kept, until when, and for which purpose. A row that a
   held row references (the customer of a held invoice) is not deleted either, whatever its table's
   ``erase``: its fields with an ``erase`` strategy are erased and the row stays, counted as kept
-  (:mod:`datavow.requests.erase_held_parents`).
+  (:mod:`datavow.requests.erase_held_parents`); so is a row any remaining row references (the
+  address an anonymised customer still points at).
 - **Foreign keys**: within a system, tables that reference others are handled before the tables
   they reference; an anonymised row keeps the key columns references use.
 - **All or nothing per system**: a system's statements run in one transaction. Every statement only
@@ -33,7 +34,7 @@ from datavow.datamap.model import DataField, FieldErasure, FieldStrategy, Table,
 from datavow.errors import RequestError
 from datavow.plan.model import Discovery, Selection, Step
 from datavow.plan.planner import children_first
-from datavow.requests.erase_held_parents import held_below
+from datavow.requests.erase_held_parents import held_below, still_referenced
 from datavow.requests.erase_holds import HoldCondition, hold_condition
 from datavow.requests.erase_systems import (
     Reflector,
@@ -61,8 +62,8 @@ class StepErasure:
     action: Action
     deleted: int = 0
     anonymised: int = 0
-    kept: int = 0  # rows under a live hold, and rows a held row references
-    kept_referenced: int = 0  # of ``kept``: rows that stay because a held row references them
+    kept: int = 0  # rows under a live hold, and rows a row that stays references
+    kept_referenced: int = 0  # of ``kept``: rows that stay because a row that stays references them
     minimised: int = 0  # held rows whose ``minimise`` fields were erased
     held_until: date | datetime | None = None  # when the last kept row's hold ends
     hold_purpose: str | None = None
@@ -241,8 +242,11 @@ def _step_statements(
         statements += _updates(outcome, "minimised", table, where, hold.held, minimise)
         live = hold.released
     if outcome.action == "delete":
-        below = held_below(loaded, step.table, table, reflector, now)
-        if below is not None:  # a row a held row references stays with it (its fields erased where declared)
+        held = held_below(loaded, step.table, table, reflector, now)
+        remaining = still_referenced(loaded, step.table, table, reflector)
+        kept = [condition for condition in (held, remaining) if condition is not None]
+        below = sa.or_(*kept) if kept else None
+        if below is not None:  # a row a row that stays references stays with it (its fields erased where declared)
             counted = sa.select(sa.func.count()).select_from(table)
             statements += [_Statement(outcome, "kept", counted.where(clause, live, below)) for clause in where]
             declared_erasure = {
