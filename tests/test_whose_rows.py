@@ -592,3 +592,32 @@ def test_a_parent_row_the_persons_kept_row_still_points_at_is_kept_not_deleted(
     assert (6, None, "Mons") in after["address"]
     changed = {"customer": {(4,)}, "address": {(6,)}}
     assert without(after, changed) == without(before, changed)
+
+
+def test_a_person_other_rows_still_name_is_kept_with_fields_erased_even_by_a_delete(
+    company: tuple[Path, sa.Engine, str],
+) -> None:
+    folder, engine, url = company
+    path = folder / "datavow.yaml"
+    path.write_text(
+        MAP.format(url=url, support_rep="staff.id").replace(
+            "        subject: staff\n        identity: {email: email, phone: phone}\n        erase: anonymize",
+            "        subject: staff\n        identity: {email: email, phone: phone}\n        erase: delete",
+        ),
+        encoding="utf-8",
+    )
+    loaded = load_map(path)
+    before = snapshot(engine)
+    found = find(loaded, engine, email=["max@company.example"])
+    result = erase(loaded, found, {"company": engine}, key=KEY, now=NOW)
+    # Max manages Sam (a reference of staff to itself), the store, and is Carol's support rep and
+    # the employee on order 11: his row stays, with what the map says to erase erased
+    assert result.complete, result.to_dict()
+    staff = result.step("company.staff")
+    assert (staff.deleted, staff.kept_referenced) == (0, 1)
+    after = snapshot(engine)
+    max_row = next(row for row in after["staff"] if row[0] == 2)
+    assert max_row[1] != "max@company.example" and max_row[2] is None and max_row[3] is None
+    assert (5, None, "Antwerp") in after["address"]  # his own address: kept (his row points at it), street erased
+    changed = {"staff": {(2,)}, "address": {(5,)}}
+    assert without(after, changed) == without(before, changed)
