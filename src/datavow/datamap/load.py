@@ -95,6 +95,19 @@ class LoadedMap:
             for table_name, table in system.tables.items():
                 yield TableRef(system_name, table_name, system, table)
 
+    def references_to(
+        self, target: tuple[str, str], *, same_system: bool = False
+    ) -> Iterator[tuple[TableRef, str, Reference]]:
+        """Every declared reference that points at ``target`` (system, table), with the table that
+        holds it and its name; with ``same_system``, only those of tables in ``target``'s system
+        (a database's own foreign keys)."""
+        for ref in self.tables():
+            if same_system and ref.system_name != target[0]:
+                continue
+            for name, reference in ref.table.references.items():
+                if ref.target(reference) == target:
+                    yield ref, name, reference
+
     def table(self, system_name: str, table_name: str) -> TableRef:
         system = self.model.systems[system_name]
         return TableRef(system_name, table_name, system, system.tables[table_name])

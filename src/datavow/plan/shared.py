@@ -36,12 +36,13 @@ def shared_parents(run: _Run, state: _State) -> SharedValues:
         return {}
     shared: SharedValues = {}
     target = state.step.table
-    for source, columns, target_columns in _references_into(run, target):
-        values = parent_only.get(target_columns)
+    for ref, _, reference in run.loaded.references_to(target, same_system=True):
+        source, columns, target_columns = (ref.system_name, ref.table_name), reference.columns, reference.target_columns
+        values = parent_only.get(tuple(target_columns))
         if not values:
             continue
-        for value, count in _other_rows(run, state, source, columns, sorted(values, key=repr)):
-            found = shared.setdefault(target_columns, {})
+        for value, count in _other_rows(run, state, source, tuple(columns), sorted(values, key=repr)):
+            found = shared.setdefault(tuple(target_columns), {})
             found[value] = found.get(value, 0) + count
     return shared
 
@@ -53,16 +54,6 @@ def _parent_only_values(state: _State) -> dict[tuple[str, ...], set[tuple[object
         if link.direction == "parent" and found:
             values.setdefault(link.columns, set()).update(found - own.get(link.columns, set()))
     return {columns: found for columns, found in values.items() if found}
-
-
-def _references_into(run: _Run, target: TableKey) -> Iterator[tuple[TableKey, tuple[str, ...], tuple[str, ...]]]:
-    """(table, its columns, the target's columns) of every declared reference to ``target`` in its system."""
-    for ref in run.loaded.tables():
-        if ref.system_name != target[0]:
-            continue
-        for reference in ref.table.references.values():
-            if ref.target(reference) == target:
-                yield (ref.system_name, ref.table_name), tuple(reference.columns), tuple(reference.target_columns)
 
 
 def _other_rows(

@@ -17,7 +17,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from datavow.datamap.load import LoadedMap
-from datavow.datamap.model import TableErasure
+from datavow.datamap.model import Reference, TableErasure
 from datavow.plan.model import TableKey
 from datavow.requests.erase_holds import Reflect, hold_condition
 
@@ -34,53 +34,44 @@ def held_below(
     legal hold keeps that row, or one further down; None when no held table refers to it."""
     seen = seen | {where}
     found: list[sa.ColumnElement[bool]] = []
-    for other in loaded.tables():
+    for other, _, reference in loaded.references_to(where, same_system=True):
         key = (other.system_name, other.table_name)
-        if other.system_name != where[0] or key in seen:
+        if key in seen:
             continue
-        for reference in other.table.references.values():
-            if other.target(reference) != where:
-                continue
-            child = reflect(key).alias()
-            hold = hold_condition(loaded, key, child, reflect, now)  # type: ignore[arg-type]
-            deeper = held_below(loaded, key, child, reflect, now, seen)
-            kept = [c for c in (hold.held if hold else None, deeper) if c is not None]
-            if not kept:
-                continue
-            joined = [
-                child.c[col] == table.c[to] for col, to in zip(reference.columns, reference.target_columns, strict=True)
-            ]
-            found.append(sa.exists().where(*joined, sa.or_(*kept)))
+        child = reflect(key).alias()
+        hold = hold_condition(loaded, key, child, reflect, now)  # type: ignore[arg-type]
+        deeper = held_below(loaded, key, child, reflect, now, seen)
+        kept = [c for c in (hold.held if hold else None, deeper) if c is not None]
+        if kept:
+            found.append(sa.exists().where(*_joined(child, table, reference), sa.or_(*kept)))
     return sa.or_(*found) if found else None
 
 
 def still_referenced(
-    loaded: LoadedMap, where: TableKey, table: sa.FromClause, reflect: Reflect
+    loaded: LoadedMap, where: TableKey, table: sa.Table, reflect: Reflect, *, a_row_keeps_itself: bool = False
 ) -> sa.ColumnElement[bool] | None:
     """The rows of ``where`` that a row of its database still references when the statement runs:
-    a row the erasure keeps (an anonymised customer pointing at its address, a held invoice) or
-    another person's (a customer another customer names as referrer). Deleting such a row would
-    orphan the row that points at it, or the foreign key would refuse it and roll the whole system
-    back; it is kept instead, its fields erased where the map says how. Statements run children
-    first, so the person's own rows that are deleted are gone by then. None when no declared
+    a row the erasure keeps (an anonymised customer pointing at its address, a held invoice, and so
+    on down), or another person's (a customer another customer names as referrer). Deleting such a
+    row would orphan the row that points at it, or the foreign key would refuse it and roll the
+    whole system back; it is kept instead. Statements run children first, so the rows deleted
+    before are gone by then. A row that names itself (its own manager) does not keep itself,
+    unless ``a_row_keeps_itself`` (tenant offboarding, as it always counted). None when no declared
     reference points at the table."""
     found: list[sa.ColumnElement[bool]] = []
-    for other in loaded.tables():
+    for other, _, reference in loaded.references_to(where, same_system=True):
         key = (other.system_name, other.table_name)
-        if other.system_name != where[0]:
-            continue
-        for reference in other.table.references.values():
-            if other.target(reference) != where:
-                continue
-            child = reflect(key).alias()
-            joined = [
-                child.c[col] == table.c[to] for col, to in zip(reference.columns, reference.target_columns, strict=True)
-            ]
-            if key == where:  # a row naming itself (its own manager) does not keep it
-                keys = [c for c in table.primary_key.columns] if isinstance(table, sa.Table) else []
-                joined += [sa.or_(*(child.c[c.name] != c for c in keys))] if keys else []
-            found.append(sa.exists().where(*joined))
+        child = reflect(key).alias()
+        joined = _joined(child, table, reference)
+        if key == where and not a_row_keeps_itself and table.primary_key.columns:
+            joined.append(sa.or_(*(child.c[column.name] != column for column in table.primary_key.columns)))
+        found.append(sa.exists().where(*joined))
     return sa.or_(*found) if found else None
+
+
+def _joined(child: sa.FromClause, table: sa.FromClause, reference: Reference) -> list[sa.ColumnElement[bool]]:
+    """``child``'s rows that point at ``table``'s row through ``reference``."""
+    return [child.c[col] == table.c[to] for col, to in zip(reference.columns, reference.target_columns, strict=True)]
 
 
 @dataclass(frozen=True)

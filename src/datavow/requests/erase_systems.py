@@ -110,10 +110,8 @@ def key_columns(loaded: LoadedMap, where: TableKey) -> set[str]:
     keys = {column for reference in here.table.references.values() for column in reference.columns}
     if here.table.tenant_column:
         keys.add(here.table.tenant_column)
-    for other in loaded.tables():
-        for reference in other.table.references.values():
-            if other.target(reference) == where:
-                keys.update(reference.target_columns)
+    for _, _, reference in loaded.references_to(where):
+        keys.update(reference.target_columns)
     return keys
 
 

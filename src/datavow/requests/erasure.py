@@ -34,7 +34,7 @@ from datavow.datamap.model import DataField, FieldErasure, FieldStrategy, Table,
 from datavow.errors import RequestError
 from datavow.plan.model import Discovery, Selection, Step
 from datavow.plan.planner import children_first
-from datavow.requests.erase_held_parents import held_below, still_referenced
+from datavow.requests.erase_held_parents import still_referenced
 from datavow.requests.erase_holds import HoldCondition, hold_condition
 from datavow.requests.erase_systems import (
     Reflector,
@@ -242,10 +242,9 @@ def _step_statements(
         statements += _updates(outcome, "minimised", table, where, hold.held, minimise)
         live = hold.released
     if outcome.action == "delete":
-        held = held_below(loaded, step.table, table, reflector, now)
-        remaining = still_referenced(loaded, step.table, table, reflector)
-        kept = [condition for condition in (held, remaining) if condition is not None]
-        below = sa.or_(*kept) if kept else None
+        # Rows that stay (held, anonymised, other people's) were not deleted before this statement
+        # (children first), so those still pointing here keep what they point at, held or not.
+        below = still_referenced(loaded, step.table, table, reflector)
         if below is not None:  # a row a row that stays references stays with it (its fields erased where declared)
             counted = sa.select(sa.func.count()).select_from(table)
             statements += [_Statement(outcome, "kept", counted.where(clause, live, below)) for clause in where]

@@ -27,9 +27,10 @@ from sqlalchemy.engine import Engine
 
 from datavow.datamap.load import LoadedMap
 from datavow.errors import PlanError
-from datavow.plan.model import Plan, Step, TableKey
+from datavow.plan.model import Plan, Step
 from datavow.plan.planner import children_first
-from datavow.requests.erase_holds import HoldCondition, Reflect, hold_condition
+from datavow.requests.erase_held_parents import still_referenced
+from datavow.requests.erase_holds import HoldCondition, hold_condition
 from datavow.requests.erase_systems import Reflector
 from datavow.retention.offboard_plan import membership
 from datavow.retention.work import Chunk, Due
@@ -135,29 +136,15 @@ def tenant_works(loaded: LoadedMap, plan: Plan, engine: Engine, now: datetime) -
             hold = hold_condition(loaded, step.table, table, reflector, now)
             works.append(
                 TenantTableWork(
-                    engine, step, table, mine[step.table], hold, _referenced(loaded, step.table, table, reflector)
+                    engine,
+                    step,
+                    table,
+                    mine[step.table],
+                    hold,
+                    still_referenced(loaded, step.table, table, reflector, a_row_keeps_itself=True),
                 )
             )
     return works
-
-
-def _referenced(loaded: LoadedMap, where: TableKey, table: sa.Table, reflect: Reflect) -> sa.ColumnElement[bool] | None:
-    """True for a row of ``where`` that some row of its system references."""
-    found = []
-    for other in loaded.tables():
-        if other.system_name != where[0]:
-            continue
-        for reference in other.table.references.values():
-            if other.target(reference) != where:
-                continue
-            child = reflect((other.system_name, other.table_name))
-            source: sa.FromClause = child.alias() if child is table else child
-            on = [
-                source.c[column] == table.c[target]
-                for column, target in zip(reference.columns, reference.target_columns, strict=True)
-            ]
-            found.append(sa.exists().where(*on).correlate(table))
-    return sa.or_(*found) if found else None
 
 
 def _key(step: Step, table: sa.Table) -> list[sa.Column[Any]]:

@@ -121,9 +121,7 @@ def due_offboardings(store: Store, now: datetime) -> list[Offboarding]:
     """Offboardings whose deletion is due at ``now`` and not done: ended or exported, past their due
     date; and deleted ones whose rows a legal hold kept, once that hold has ended."""
     statement = (
-        sa.select(OffboardingRow)
-        .where(OffboardingRow.due_at <= now)
-        .order_by(OffboardingRow.due_at, OffboardingRow.id)
+        sa.select(OffboardingRow).where(OffboardingRow.due_at <= now).order_by(OffboardingRow.due_at, OffboardingRow.id)
     )
     with store.session(write=False) as session:
         return [view_of(row) for row in session.scalars(statement) if _due(row, now)]

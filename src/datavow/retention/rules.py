@@ -211,10 +211,7 @@ def _strategy(declared: DataField | None) -> FieldErasure:
 
 def referenced(loaded: LoadedMap, rule: Rule) -> bool:
     """Whether another table of its system references the rule's table: its rows then cascade."""
-    for other in loaded.tables():
-        if (other.system_name, other.table_name) == rule.table or other.system_name != rule.system:
-            continue
-        for reference in other.table.references.values():
-            if other.target(reference) == rule.table:
-                return True
-    return False
+    return any(
+        (other.system_name, other.table_name) != rule.table
+        for other, _, _ in loaded.references_to(rule.table, same_system=True)
+    )
