@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datavow.datamap import LoadedMap
 from datavow.findings import Severity
 from datavow.lint import Hit, rule
-from datavow.plan.ownership import ownership
+from datavow.plan.ownership import Reading, ownership
 
 
 @rule(
@@ -20,17 +20,14 @@ from datavow.plan.ownership import ownership
 )
 def reference_ownership_ambiguous(loaded: LoadedMap) -> Iterator[Hit]:
     readings = ownership(loaded)
-    by_table: dict[tuple[str, str], list[str]] = {}
+    by_table: dict[tuple[str, str], list[Reading]] = {}
     for reading in readings.ambiguous():
-        by_table.setdefault(reading.source, []).append(reading.name)
-    for (system, table), names in by_table.items():
+        by_table.setdefault(reading.source, []).append(reading)
+    for (system, table), ambiguous in by_table.items():
         ref = loaded.table(system, table)
-        first = readings.reading((system, table), names[0])
-        targets = ", ".join(
-            f"{name} → {target[0]}.{target[1]}"
-            for name in names
-            for target in [readings.reading((system, table), name).target]
-        )
+        first = ambiguous[0]
+        names = [reading.name for reading in ambiguous]
+        targets = ", ".join(f"{reading.name} → {reading.target[0]}.{reading.target[1]}" for reading in ambiguous)
         if len(names) == 1:
             hint = (
                 f"if {ref.label}'s rows are the person's whose row {names[0]} points at, write "

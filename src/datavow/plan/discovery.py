@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap
 from datavow.errors import PlanError, RequestError
-from datavow.plan.guard import reach, require_one_person
+from datavow.plan.guard import identity_conditions, reach, require_one_person
 from datavow.plan.identities import home_region, normal_forms
 from datavow.plan.model import Discovery, Link, Plan, Selection, Step, TableKey
 from datavow.plan.prepared import bind, execute, prepared
@@ -142,12 +142,8 @@ class _Run:
             for columns, values in conditions.items():
                 self.states[key].identities.setdefault(tuple(columns), set()).update(values)
         for state in self.states.values():
-            for kind, columns in state.step.identities.items():
-                for column in columns:
-                    form = state.step.normalise.get(column)
-                    values = state.identities.setdefault((column,), set())
-                    for value in identities.get(kind, ()):
-                        values.update((v,) for v in normal_forms(form, value, self.region))
+            for columns, values in identity_conditions(state.step, identities, self.region).items():
+                state.identities.setdefault(columns, set()).update(values)
         waiting = {key for key, state in self.states.items() if state.has_values()}
         while waiting:
             for step in self.plan.steps:

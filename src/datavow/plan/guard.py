@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from datavow.connectors.sql import translate_errors
 from datavow.errors import PlanError, RequestError
 from datavow.plan.identities import identity_formats, normal_forms
-from datavow.plan.model import Link, Selection, Step
+from datavow.plan.model import Link, Selection, Step, TableKey
 from datavow.plan.national_ids import normal_national_id
 from datavow.plan.ownership import ownership
 from datavow.plan.sql import conditions_match, selection_clauses
@@ -78,16 +78,6 @@ class Reach:
     def one_person(self) -> bool:
         return not self.strangers and not self.shared
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "people": self.people,
-            "by_subject": dict(self.by_subject),
-            "strangers": [
-                {"table": s.table, "rows": s.rows, "path": s.path, "reference": s.reference} for s in self.strangers
-            ],
-            "shared_identities": [{"kind": s.kind, "values": s.values, "tables": list(s.tables)} for s in self.shared],
-        }
-
 
 def fold(value: object, form: str | None = "email", region: str | None = None) -> str:
     """A value as the guard compares it: composed, trimmed, case-folded text; a national id in its
@@ -102,6 +92,26 @@ def fold(value: object, form: str | None = "email", region: str | None = None) -
         except RequestError:
             pass
     return "".join(char for char in text if char.isalnum())
+
+
+def _telling(run: _Run, key: TableKey) -> dict[str, list[str]]:
+    """The identities of a table that tell people apart: kind -> its columns."""
+    formats = identity_formats(run.loaded)
+    declared = run.loaded.table(*key).table.identity
+    return {kind: columns for kind, columns in declared.items() if formats.get(kind) in TELLS_APART}
+
+
+def _folded(run: _Run, telling: Mapping[str, Sequence[str]], values: Mapping[str, object]) -> dict[str, set[str]]:
+    """A row's values of its telling identities (``values`` by column), folded, by kind; empty ones left out."""
+    formats = identity_formats(run.loaded)
+    return {
+        kind: {
+            fold(values[column], formats.get(kind), run.region)
+            for column in columns
+            if values[column] is not None and str(values[column]).strip()
+        }
+        for kind, columns in telling.items()
+    }
 
 
 def identity_conditions(step: Step, identities: Mapping[str, Iterable[object]], region: str | None) -> Conditions:
@@ -179,7 +189,6 @@ def _strangers(
       ``customer_id`` is another customer's).
     """
     owners = ownership(run.loaded)
-    formats = identity_formats(run.loaded)
     found: list[Strangers] = []
     for key, state in run.states.items():
         step = state.step
@@ -189,11 +198,7 @@ def _strangers(
         ]
         if not crossing:
             continue
-        telling = {
-            kind: columns
-            for kind, columns in run.loaded.table(*key).table.identity.items()
-            if formats.get(kind) in TELLS_APART
-        }
+        telling = _telling(run, key)
         own: sa.ColumnElement[bool] | None = None
         if telling:
             mine: Conditions = {}
@@ -209,7 +214,7 @@ def _strangers(
             if telling:
                 rows = sum(
                     count
-                    for held, count in _telling_values(state, selection, own, telling, formats, run.region)
+                    for held, count in _telling_values(run, state, selection, own, telling)
                     if any(values and not values & known.get(kind, set()) for kind, values in held.items())
                 )
             others = _owned_by_others(run, state, subject, link)
@@ -273,12 +278,11 @@ def _count(state: _State, selection: Selection, where: sa.ColumnElement[bool]) -
 
 
 def _telling_values(
+    run: _Run,
     state: _State,
     selection: Selection,
     own: sa.ColumnElement[bool] | None,
     telling: Mapping[str, Sequence[str]],
-    formats: Mapping[str, str],
-    region: str | None,
 ) -> Iterator[tuple[dict[str, set[str]], int]]:
     """Per distinct combination of the telling identities of the rows ``selection`` selects (less
     those ``own`` matches): the folded values of each kind, and how many rows hold them."""
@@ -291,16 +295,7 @@ def _telling_values(
             if own is not None:  # a row whose own identities are unknown (NULL) is not the person's
                 statement = statement.where(sa.case((own, 0), else_=1) == 1)
             for row in state.connection.execute(statement):
-                values = dict(zip(columns, row, strict=False))
-                held = {
-                    kind: {
-                        fold(values[column], formats.get(kind), region)
-                        for column in kind_columns
-                        if values[column] is not None and str(values[column]).strip()
-                    }
-                    for kind, kind_columns in telling.items()
-                }
-                yield held, int(row[-1])
+                yield _folded(run, telling, dict(zip(columns, row, strict=False))), int(row[-1])
 
 
 def _path(link: Link, step: Step) -> str:
@@ -326,8 +321,7 @@ def _shared_identities(
     seen: dict[str, dict[str, set[str]]] = {}  # kind -> folded value -> tables
     for state in run.states.values():
         step = state.step
-        declared = run.loaded.table(*step.table).table.identity
-        telling = {kind: columns for kind, columns in declared.items() if formats.get(kind) in TELLS_APART}
+        telling = _telling(run, step.table)
         if not telling or not step.identities:
             continue
         if all(kind in given and kind in telling for kind in step.identities) and set(telling) <= set(given):
@@ -341,12 +335,9 @@ def _shared_identities(
         with translate_errors(state.connection.engine.url, step.table[0]):
             for clause in selection_clauses(state.table, selection, state.connection.dialect.name):
                 for row in state.connection.execute(sa.select(*reads).where(clause).distinct()):
-                    values = dict(zip(columns, row, strict=True))
-                    for kind, kind_columns in telling.items():
-                        for column in kind_columns:
-                            if values[column] is not None and str(values[column]).strip():
-                                folded = fold(values[column], formats.get(kind), run.region)
-                                seen.setdefault(kind, {}).setdefault(folded, set()).add(step.label)
+                    for kind, folded in _folded(run, telling, dict(zip(columns, row, strict=True))).items():
+                        for value in folded:
+                            seen.setdefault(kind, {}).setdefault(value, set()).add(step.label)
     shared: list[SharedIdentity] = []
     for kind, values in seen.items():
         if kind in given:
