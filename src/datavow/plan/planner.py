@@ -149,7 +149,6 @@ class _Walk:
     nowhere. A table already walked is walked again once an owning link makes its rows own."""
 
     def __init__(self, loaded: LoadedMap, systems: list[str], kinds: list[str]) -> None:
-        self.loaded = loaded
         self.tables = {(ref.system_name, ref.table_name): ref for ref in loaded.tables() if ref.system_name in systems}
         self.kinds = set(kinds)
         self.ownership = ownership(loaded)

@@ -168,14 +168,12 @@ def run_batch(
     if waiting:
         listed = ", ".join(f"#{r.id} ({r.status.value})" for r in waiting[:10])
         raise RequestError(f"only verified requests can run; not these: {listed}")
-    given: dict[str, set[str]] = {}
-    people: list[dict[str, frozenset[object]]] = []
-    for record in records:
-        named = request_identities(store, loaded, record.id)
-        people.append(parse_identities(loaded, named))
-        for kind, values in named.items():
-            given.setdefault(kind, set()).update(values)
-    identities = parse_identities(loaded, given)
+    people = [parse_identities(loaded, request_identities(store, loaded, record.id)) for record in records]
+    merged: dict[str, set[object]] = {}
+    for person in people:
+        for kind, values in person.items():
+            merged.setdefault(kind, set()).update(values)
+    identities = {kind: frozenset(values) for kind, values in merged.items()}
     with store.session() as session:
         for record in records:
             if record.status is Status.verified:
