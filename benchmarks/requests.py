@@ -58,10 +58,9 @@ from datavow.plan.matching import postgresql_index_expression
 from datavow.requests import receive, verify
 from datavow.requests.erasure import erase
 from datavow.requests.export import ExportInfo, export_access
-from datavow.requests.lifecycle_identities import state_directory
 from datavow.requests.reading import snapshots
 from datavow.requests.service import RunOptions, find_person, open_engines, run_request
-from datavow.secrets import load_key
+from datavow.secrets import load_key, state_directory
 from datavow.store import Store, default_state_url, open_store
 
 HERE = Path(__file__).resolve().parent

@@ -188,9 +188,7 @@ class HandWritten:
         if tenant:
             return statements
         invoices = where["business.invoices"]
-        held_contacts = (
-            f"(SELECT contact_id FROM {B}.invoices WHERE issued_on > %(cutoff)s AND contact_id IS NOT NULL)"
-        )
+        held_contacts = f"(SELECT contact_id FROM {B}.invoices WHERE issued_on > %(cutoff)s AND contact_id IS NOT NULL)"
         return statements + [
             (
                 "business.contact_submissions",

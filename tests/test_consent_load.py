@@ -20,7 +20,7 @@ from datavow.audit import canonical_json
 from datavow.consent import ConsentError, EventInput, record_events, verify_ledger
 from datavow.consent.ledger import append_prepared, prepare_all, unseal_identities
 from datavow.datamap import LoadedMap
-from datavow.requests.lifecycle_identities import IdentityKeys, canonical_identities
+from datavow.plan.identity_keys import IdentityKeys, canonical_identities
 from datavow.store import Store
 from datavow.store.models import ConsentEventIdentityRow, ConsentEventRow, ConsentStateRow
 from tests import test_consent

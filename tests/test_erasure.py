@@ -29,13 +29,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
 from datavow import load_map
+from datavow.changes.strategies import PSEUDONYM_PREFIX
 from datavow.datamap.load import LoadedMap
 from datavow.demo import PASSWORD_VARIABLE, build_demo
 from datavow.errors import RequestError
 from datavow.plan import Discovery, compile_plan, discover, parse_identities
 from datavow.plan import sql as plan_sql
 from datavow.requests.erasure import erase
-from datavow.requests.strategies import PSEUDONYM_PREFIX
 from datavow.secrets import derive
 
 ROOT = Path(__file__).resolve().parent.parent

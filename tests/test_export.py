@@ -39,8 +39,8 @@ from datavow.requests.export import (
     open_export,
     read_export,
 )
-from datavow.requests.export_archive import StreamingArchive
-from datavow.requests.export_rows import csv_value, json_value, write_csv, write_json
+from datavow.requests.export.archive import StreamingArchive
+from datavow.requests.export.rows import csv_value, json_value, write_csv, write_json
 
 KEY = bytes(range(32))
 HTML = "<script>alert('x')</script> & <b>co</b>"

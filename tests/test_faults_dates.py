@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from datavow.changes.retention_rules import rules_of
 from datavow.check import check_map
 from datavow.datamap.load import LoadedMap
 from datavow.errors import PlanError, RequestError
-from datavow.retention.rules import rules_of
 from datavow.retention.sweep import run_sweep
 from datavow.retention.work import TableWork
 from tests.faults import BACKENDS, KEY, NOW, database_url, erase_person, ids, open_map

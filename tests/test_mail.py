@@ -25,9 +25,9 @@ from datavow.cli import main
 from datavow.datamap import LoadedMap
 from datavow.errors import ConnectionError_, RequestError
 from datavow.requests import MailSettings, Status, check_code, get, mail_settings, receive, send_code, send_mail
-from datavow.requests.clock import utc_now
+from datavow.requests.lifecycle.clock import utc_now
+from datavow.requests.lifecycle.verification import MAX_ATTEMPTS, MAX_CODES
 from datavow.requests.mail import MAIL_FROM_ENV, SMTP_URL_ENV
-from datavow.requests.verification import MAX_ATTEMPTS, MAX_CODES
 from datavow.store import Store
 from datavow.store.models import VerificationCodeRow
 from tests import test_requests_lifecycle as lifecycle

@@ -27,8 +27,7 @@ from datavow.datamap import LoadedMap
 from datavow.demo import build_demo
 from datavow.errors import PlanError, RequestError
 from datavow.requests.export import read_export
-from datavow.requests.lifecycle_identities import state_directory
-from datavow.retention.offboard import (
+from datavow.retention.offboarding import (
     delete_tenant,
     due_offboardings,
     end_contract,
@@ -37,8 +36,8 @@ from datavow.retention.offboard import (
     list_offboardings,
     run_due_offboardings,
 )
-from datavow.retention.offboard_certificate import write_certificate
-from datavow.secrets import load_key
+from datavow.retention.offboarding.certificate import write_certificate
+from datavow.secrets import load_key, state_directory
 from datavow.store import Store, default_state_url, open_store
 from tests.test_demo import TODAY
 from tests.test_rights_demo import server_demo

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from datavow.audit import AuditEntry, append
+from datavow.changes.fit_erasure import check_erasure_fit
+from datavow.changes.fit_retention import check_retention_fit
+from datavow.changes.held_parents import held_parent_conflicts
 from datavow.connectors.drift import check_drift
 from datavow.datamap import LoadedMap, load_map
 from datavow.findings import Finding, Severity, sort_findings
 from datavow.lint import run_lint
-from datavow.requests.erase_fit import check_erasure_fit
-from datavow.requests.erase_held_parents import held_parent_conflicts
-from datavow.retention.fit import check_retention_fit
 from datavow.store import Store
 
 

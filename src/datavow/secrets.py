@@ -31,6 +31,11 @@ CHUNK = 64 * 1024
 _MAGIC = b"DVS1"
 
 
+def state_directory(map_path: Path) -> Path:
+    """``.datavow`` beside the map: where the key file lives (and the default state store)."""
+    return Path(map_path).resolve().parent / ".datavow"
+
+
 def load_key(state_dir: Path, *, create: bool = True) -> bytes:
     """The installation's key: ``$DATAVOW_SECRET_KEY``, else ``state_dir/secret.key``."""
     text = os.environ.get(KEY_ENV)

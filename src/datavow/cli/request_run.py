@@ -17,11 +17,10 @@ from datavow.datamap import LoadedMap, load_map
 from datavow.plan import compile_plan, explain, parse_identities, render_plan
 from datavow.plan.guard import why_refused
 from datavow.requests import get, receive, verify
-from datavow.requests.delivery import open_package
+from datavow.requests.export.delivery import open_package
 from datavow.requests.lifecycle import RequestRecord, Status
-from datavow.requests.lifecycle_identities import state_directory
 from datavow.requests.service import RunOptions, find_person, open_engines, run_batch, run_request
-from datavow.secrets import load_key
+from datavow.secrets import load_key, state_directory
 from datavow.store import Store
 
 

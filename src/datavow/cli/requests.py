@@ -19,7 +19,6 @@ from rich.text import Text
 
 from datavow.cli.options import actor_option, open_state, split_pair, state_options
 from datavow.datamap import LoadedMap, load_map
-from datavow.requests.clock import DUE_SOON
 from datavow.requests.lifecycle import (
     RequestRecord,
     Status,
@@ -30,7 +29,9 @@ from datavow.requests.lifecycle import (
     request_identities,
     verify,
 )
-from datavow.requests.lifecycle_letters import denial_letter, extension_letter
+from datavow.requests.lifecycle.clock import DUE_SOON
+from datavow.requests.lifecycle.letters import denial_letter, extension_letter
+from datavow.requests.lifecycle.verification import check_code, send_code
 from datavow.requests.restriction import (
     Restriction,
     is_restricted,
@@ -42,7 +43,6 @@ from datavow.requests.restriction import (
     restrictions_of,
 )
 from datavow.requests.service import flag_person
-from datavow.requests.verification import check_code, send_code
 from datavow.store import Store
 
 F = TypeVar("F", bound=Callable[..., object])

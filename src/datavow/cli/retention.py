@@ -16,14 +16,13 @@ from sqlalchemy.engine import Engine
 from datavow.cli import console
 from datavow.cli.options import actor_option, map_option, open_state, progress_bar, state_options
 from datavow.datamap import LoadedMap, load_map
-from datavow.requests.lifecycle_identities import state_directory
 from datavow.requests.service import open_engines
 from datavow.retention import SweepResult, SystemSweep, retention_plan, rules_of, run_sweep
-from datavow.retention.offboard import DueRun
+from datavow.retention.offboarding import DueRun
 from datavow.retention.own import OWN_SYSTEM
 from datavow.retention.schedule import Stop, schedule, work
 from datavow.retention.sweep import default_worker
-from datavow.secrets import load_key
+from datavow.secrets import load_key, state_directory
 from datavow.store.models import SweepRow
 
 #: Exit status of ``retention run`` and ``worker --once`` when a system failed or was locked.

@@ -1,5 +1,5 @@
 """``datavow tenant end|export|delete|certificate|list``: offboarding a processor's controller at the
-end of its contract (Art. 28(3)(g)); thin over :mod:`datavow.retention.offboard`."""
+end of its contract (Art. 28(3)(g)); thin over :mod:`datavow.retention.offboarding`."""
 
 from __future__ import annotations
 
@@ -15,15 +15,15 @@ from rich.table import Table
 from datavow.cli import console
 from datavow.cli.options import actor_option, open_state, state_options
 from datavow.datamap import load_map
-from datavow.retention.offboard import (
+from datavow.retention.offboarding import (
     Offboarding,
     delete_tenant,
     end_contract,
     export_tenant,
     list_offboardings,
 )
-from datavow.retention.offboard_certificate import write_certificate
-from datavow.retention.offboard_plan import tenant_system
+from datavow.retention.offboarding.certificate import write_certificate
+from datavow.retention.offboarding.plan import tenant_system
 from datavow.retention.schedule import Stop
 
 F = TypeVar("F", bound=Callable[..., Any])

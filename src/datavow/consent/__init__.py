@@ -25,8 +25,7 @@ from datavow.consent.proof import LedgerCheck, Proof, prove, rebuild_state, veri
 from datavow.consent.scope import ALL_CHANNELS, Scope
 from datavow.consent.transfer import ImportResult, export_events, import_csv, ledger_for_export
 from datavow.datamap import LoadedMap
-from datavow.requests.lifecycle_identities import state_directory
-from datavow.secrets import load_key
+from datavow.secrets import load_key, state_directory
 
 
 def consent_key(loaded: LoadedMap, *, create: bool = True) -> bytes:

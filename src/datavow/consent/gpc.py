@@ -12,7 +12,7 @@ from datetime import datetime
 
 from datavow.consent.ledger import ConsentEvent, EventInput, append_prepared, prepare_all
 from datavow.datamap import LoadedMap
-from datavow.requests.lifecycle_identities import IdentityInput
+from datavow.plan.identity_keys import IdentityInput
 from datavow.store import Store
 
 #: Purposes whose ``use`` is one of these, or below one of them, are opted out of by GPC.

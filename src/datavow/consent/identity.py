@@ -11,7 +11,7 @@ from datavow.consent.errors import ConsentError
 from datavow.datamap import LoadedMap
 from datavow.errors import RequestError
 from datavow.plan.identities import Format, home_region, identity_formats, parse_value
-from datavow.requests.lifecycle_identities import IdentityKeys
+from datavow.plan.identity_keys import IdentityKeys
 
 
 class Hasher:

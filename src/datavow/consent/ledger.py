@@ -34,7 +34,7 @@ from datavow.consent.scope import Scope, check_event, check_source, event_scope,
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import LegalBasis
 from datavow.errors import RequestError
-from datavow.requests.lifecycle_identities import IdentityInput, IdentityKeys, canonical_identities, kinds_text
+from datavow.plan.identity_keys import IdentityInput, IdentityKeys, canonical_identities, kinds_text
 from datavow.store import Store
 from datavow.store.models import (
     CONSENT_HEAD_ID,

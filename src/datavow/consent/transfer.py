@@ -30,7 +30,7 @@ from datavow.consent.errors import ConsentError
 from datavow.consent.identity import Hasher
 from datavow.consent.ledger import EventInput, append_prepared, event_from_mapping, prepare_all, unseal_identities
 from datavow.datamap import LoadedMap
-from datavow.requests.lifecycle_identities import IdentityInput
+from datavow.plan.identity_keys import IdentityInput
 from datavow.store import Store
 from datavow.store.models import ConsentEventIdentityRow, ConsentEventRow, ConsentNoticeRow
 

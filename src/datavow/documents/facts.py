@@ -18,7 +18,7 @@ from typing import Any
 
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import Contact, Duration, LegalBasis, Purpose, Role
-from datavow.requests.export_letter import contact_lines, recipient_info
+from datavow.documents.disclosure import contact_lines, recipient_info
 from datavow.taxonomy.countries import COUNTRY_NAMES, EEA, needs_transfer_safeguard
 
 # The statement's topics, in the order they appear: those the three seed statements cover.

@@ -5,7 +5,7 @@ and per system one more over the ``UNION ALL`` of those rows, for the people acr
 No row is read into Python.
 
 - **Whose tenant a row is** follows the tenant scoping of offboarding
-  (:func:`datavow.retention.offboard_plan.tenant_plan`): the row's own tenant column, else the tenant
+  (:func:`datavow.retention.offboarding.plan.tenant_plan`): the row's own tenant column, else the tenant
   of the row it references (a session's user), joined, never looked up row by row.
 - **Who a row is about** follows the planner's rule for a person's own rows
   (``plan/ownership.py``): a row that belongs, through its one owning reference, to a row of the
@@ -41,7 +41,7 @@ from datavow.plan.model import Plan, Step, TableKey
 from datavow.plan.ownership import ownership
 from datavow.plan.sql import NO_MATCH, reflected, typed_value
 from datavow.requests.service import open_engines
-from datavow.retention.offboard_plan import tenant_plan, tenant_table
+from datavow.retention.offboarding.plan import tenant_plan, tenant_table
 
 # Joins followed from one table, at most: references deeper than this name nobody new.
 _DEPTH = 4

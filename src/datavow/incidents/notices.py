@@ -33,8 +33,8 @@ from datavow.incidents.model import EXEMPTIONS, Incident
 from datavow.incidents.register import OBJECT_TYPE, get_incident
 from datavow.incidents.render import render, sha256, write_pdf
 from datavow.language import Language
-from datavow.requests.lifecycle_identities import state_directory
-from datavow.retention.offboard_documents import file_safe
+from datavow.retention.offboarding.documents import file_safe
+from datavow.secrets import state_directory
 from datavow.store import Store
 from datavow.store.models import IncidentNoticeRow
 

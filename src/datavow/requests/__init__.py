@@ -15,7 +15,7 @@ See ``docs/requests.md``.
 
 from __future__ import annotations
 
-from datavow.requests.clock import DUE_SOON, due_date, end_of_period
+from datavow.plan.identity_keys import Identities, IdentityKeys, canonical_identities
 from datavow.requests.lifecycle import (
     OPEN,
     TRANSITIONS,
@@ -36,9 +36,10 @@ from datavow.requests.lifecycle import (
     start,
     verify,
 )
-from datavow.requests.lifecycle_execute import Executor, execute
-from datavow.requests.lifecycle_identities import Identities, IdentityKeys, canonical_identities
-from datavow.requests.lifecycle_letters import denial_letter, extension_letter
+from datavow.requests.lifecycle.clock import DUE_SOON, due_date, end_of_period
+from datavow.requests.lifecycle.execute import Executor, execute
+from datavow.requests.lifecycle.letters import denial_letter, extension_letter
+from datavow.requests.lifecycle.verification import CodeSent, check_code, send_code
 from datavow.requests.mail import MailSettings, mail_settings, send_mail
 from datavow.requests.restriction import (
     Decision,
@@ -54,7 +55,6 @@ from datavow.requests.restriction import (
     restriction_identities,
     restrictions_of,
 )
-from datavow.requests.verification import CodeSent, check_code, send_code
 
 __all__ = [
     "DUE_SOON",

@@ -25,10 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from datavow.datamap.load import LoadedMap
-from datavow.errors import RequestError
-from datavow.plan.model import Discovery, Selection, Step, TableKey
-from datavow.requests.erase_systems import (
+from datavow.changes.systems import (
     Reflector,
     SystemsResult,
     clauses,
@@ -37,7 +34,10 @@ from datavow.requests.erase_systems import (
     prepare,
     selected_steps,
 )
-from datavow.requests.erase_values import as_column_value
+from datavow.changes.values import as_column_value
+from datavow.datamap.load import LoadedMap
+from datavow.errors import RequestError
+from datavow.plan.model import Discovery, Selection, Step, TableKey
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s.]{2,}$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]+$")

@@ -34,15 +34,15 @@ from datavow.audit import append
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import LegalBasis, Purpose
 from datavow.errors import RequestError
-from datavow.requests.clock import utc_now
-from datavow.requests.lifecycle import request_row, required
-from datavow.requests.lifecycle_identities import (
+from datavow.plan.identity_keys import (
     IdentityInput,
     IdentityKeys,
     canonical_identities,
     kinds_from_text,
     kinds_text,
 )
+from datavow.requests.lifecycle import request_row, required
+from datavow.requests.lifecycle.clock import utc_now
 from datavow.store import Store
 from datavow.store.models import RestrictionIdentityRow, RestrictionRow
 

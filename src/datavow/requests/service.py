@@ -19,16 +19,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from datavow.audit import append
+from datavow.changes.systems import SystemsResult
 from datavow.connectors.sql import connect
+from datavow.consent.transfer import ledger_for_export
 from datavow.datamap import LoadedMap
 from datavow.errors import DatavowError, RequestError
 from datavow.plan import compile_plan, discover, parse_identities
 from datavow.plan.model import Discovery, Plan
 from datavow.plan.sql import reflect_table, selection_clauses
 from datavow.requests.engines import kept_engines
-from datavow.requests.erase_still_held import still_held
-from datavow.requests.erase_systems import SystemsResult
 from datavow.requests.erasure import erase
+from datavow.requests.erasure.still_held import still_held
 from datavow.requests.export import ExportInfo, export_access
 from datavow.requests.lifecycle import (
     RequestKind,
@@ -39,12 +40,12 @@ from datavow.requests.lifecycle import (
     request_identities,
     start,
 )
-from datavow.requests.lifecycle_execute import execute
-from datavow.requests.lifecycle_identities import state_directory
-from datavow.requests.persisted import load_discovery, save_discovery
+from datavow.requests.lifecycle.execute import execute
+from datavow.requests.lifecycle.persisted import load_discovery, save_discovery
 from datavow.requests.reading import Source, reader, snapshots
 from datavow.requests.rectification import rectify
 from datavow.requests.restriction import flag_targets
+from datavow.secrets import state_directory
 from datavow.store import Store
 
 Progress = Callable[[str, str, int, int], None]
@@ -344,8 +345,6 @@ def _consent_ledger(
     store: Store, loaded: LoadedMap, identities: Mapping[str, frozenset[object]], key: bytes
 ) -> list[dict[str, Any]]:
     """The person's consent and preference events (Art. 15: what datavow itself holds about them)."""
-    from datavow.consent.transfer import ledger_for_export  # consent builds on requests: imported late
-
     return ledger_for_export(
         store, loaded, {kind: [str(v) for v in values] for kind, values in identities.items()}, key
     )

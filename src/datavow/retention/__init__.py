@@ -9,7 +9,7 @@ See ``docs/retention.md``. The public surface:
 
 from __future__ import annotations
 
-from datavow.retention.rules import Rule, rules_of
+from datavow.changes.retention_rules import Rule, rules_of
 from datavow.retention.sweep import (
     RetentionPlan,
     RulePlan,

@@ -26,9 +26,9 @@ from datavow.datamap.load import LoadedMap
 from datavow.datamap.model import Duration
 from datavow.errors import RequestError
 from datavow.requests.export import export_header
-from datavow.requests.lifecycle_identities import state_directory
 from datavow.retention.audit_prune import AuditPrune
 from datavow.retention.work import Chunk, Due, Work
+from datavow.secrets import state_directory
 from datavow.store import Store
 from datavow.store.models import RequestRow, RestrictionRow, SweepRow, VerificationCodeRow
 

@@ -21,11 +21,11 @@ from types import FrameType
 
 from sqlalchemy.engine import Engine
 
+from datavow.changes.retention_rules import rules_of
 from datavow.datamap.load import LoadedMap
 from datavow.datamap.model import Interval
-from datavow.retention.offboard import DueRun, run_due_offboardings
+from datavow.retention.offboarding import DueRun, run_due_offboardings
 from datavow.retention.own import OWN_SYSTEM
-from datavow.retention.rules import rules_of
 from datavow.retention.sweep import Progress, SystemSweep, run_sweep
 from datavow.store import Store
 from datavow.store.models import SweepRow

@@ -25,15 +25,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from datavow.audit import append
+from datavow.changes.retention_rules import Rule, rules_of
 from datavow.connectors.sql import redact, translate_errors
 from datavow.datamap.load import LoadedMap
 from datavow.errors import DatavowError
-from datavow.requests.lifecycle_identities import state_directory
 from datavow.retention.locks import LockLost, acquire, holder_of, release, renew
 from datavow.retention.own import OWN_SYSTEM, own_works
-from datavow.retention.rules import Rule, rules_of
 from datavow.retention.work import Chunk, TableWork, Work
-from datavow.secrets import load_key
+from datavow.secrets import load_key, state_directory
 from datavow.store import Store
 from datavow.store.models import SweepRow
 

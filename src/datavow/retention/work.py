@@ -30,15 +30,15 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from datavow.changes.retention_rules import Conditions, Rule, as_declared, conditions, referenced
+from datavow.changes.strategies import Keys, register_functions
+from datavow.changes.systems import Reflector
+from datavow.changes.text_dates import after_problem
 from datavow.datamap.load import LoadedMap
 from datavow.errors import PlanError, RequestError
 from datavow.plan.discovery import discover
-from datavow.requests.erase_systems import Reflector
 from datavow.requests.erasure import erase
-from datavow.requests.strategies import Keys, register_functions
-from datavow.requests.text_dates import after_problem
 from datavow.retention.cascade import cascade_plan
-from datavow.retention.rules import Conditions, Rule, as_declared, conditions, referenced
 
 
 @dataclass

@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session
 
 from datavow.errors import ConnectionError_, StateError
+from datavow.secrets import state_directory
 from datavow.store.migrate import upgrade_schema
 
 #: Environment variable that overrides the default state store URL.
@@ -102,7 +103,7 @@ def default_state_url(map_path: Path, environ: Mapping[str, str] | None = None) 
     env = os.environ if environ is None else environ
     if env.get(STATE_URL_ENV):
         return env[STATE_URL_ENV]
-    state_db = Path(map_path).resolve().parent / ".datavow" / "state.db"
+    state_db = state_directory(map_path) / "state.db"
     return f"sqlite:///{state_db}"
 
 

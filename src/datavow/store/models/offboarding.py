@@ -1,4 +1,4 @@
-"""Tenant offboarding (Art. 28(3)(g)), written by :mod:`datavow.retention.offboard`.
+"""Tenant offboarding (Art. 28(3)(g)), written by :mod:`datavow.retention.offboarding`.
 
 One row per controller whose contract with the processor ended, in one tenant-scoped system: when
 the contract ended, when its data must be gone, and how far the offboarding got (``ended``, then

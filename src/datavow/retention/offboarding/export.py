@@ -28,10 +28,10 @@ from datavow.plan.discovery import discover
 from datavow.plan.model import Plan, Selection
 from datavow.plan.sql import reflect_table
 from datavow.requests.export import ExportHeader, withheld_columns, write_sealed
-from datavow.requests.export_archive import ArchiveFile, StreamingArchive
-from datavow.requests.export_rows import person_rows, write_csv, write_json
-from datavow.retention.offboard_documents import organization_facts, render, system_facts
-from datavow.retention.offboard_plan import tenant_seeds
+from datavow.requests.export.archive import ArchiveFile, StreamingArchive
+from datavow.requests.export.rows import person_rows, write_csv, write_json
+from datavow.retention.offboarding.documents import organization_facts, render, system_facts
+from datavow.retention.offboarding.plan import tenant_seeds
 
 FORMAT = "datavow-tenant-return/1"
 _READ = 1024 * 1024
@@ -88,7 +88,7 @@ def write_return(
     facts: ReturnFacts,
     expires_at: datetime,
 ) -> ReturnPackage:
-    """Write every row ``plan`` (a :func:`~datavow.retention.offboard_plan.tenant_plan`) selects
+    """Write every row ``plan`` (a :func:`~datavow.retention.offboarding.plan.tenant_plan`) selects
     to an encrypted package at ``out_path``, read in one snapshot of the system where the database
     gives one. The file appears only once complete."""
     generated_at = datetime.now(UTC)

@@ -312,7 +312,7 @@ def _fields(model: Contact | Authority, names: Iterable[str]) -> Iterable[tuple[
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     return Environment(
-        loader=PackageLoader("datavow.requests", "templates"),
+        loader=PackageLoader("datavow.documents", "templates"),
         autoescape=True,  # every value, from the map or the data, is escaped
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -16,10 +16,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from datavow.changes.holds import Reflect, hold_condition
 from datavow.datamap.load import LoadedMap
 from datavow.datamap.model import Reference, TableErasure
 from datavow.plan.model import TableKey
-from datavow.requests.erase_holds import Reflect, hold_condition
 
 
 def held_below(

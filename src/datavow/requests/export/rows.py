@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from datavow.plan.model import Selection
 from datavow.plan.prepared import Bound, Query, bind, execute_all, prepared
 from datavow.plan.sql import selection_clauses
-from datavow.requests.export_archive import StreamingArchive
+from datavow.requests.export.archive import StreamingArchive
 
 # Rows fetched per round trip from a server-side cursor; fewer where a column holds binary data
 # (a voicemail, a scan), so that one batch stays a few megabytes.

@@ -7,7 +7,7 @@
        └──────────────────┴──────────deny──────────┴──▶ denied (Art. 12(4))
 
 Every change of state is written together with its audit entry, in one transaction: a request
-is never in a state the audit log does not show. The clock (:mod:`datavow.requests.clock`) is
+is never in a state the audit log does not show. The clock (:mod:`datavow.requests.lifecycle.clock`) is
 set on receipt and can be extended once, within the first month.
 
 Functions that change a request take a :class:`~datavow.store.Store` (their own transaction) or
@@ -30,15 +30,15 @@ from datavow.audit import append
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import Role
 from datavow.errors import RequestError
-from datavow.requests.clock import DUE_SOON, aware, due_date, extended_due_date, utc_now
-from datavow.requests.lifecycle_identities import (
+from datavow.plan.identity_keys import (
     IdentityInput,
     IdentityKeys,
     canonical_identities,
     kinds_from_text,
     kinds_text,
 )
-from datavow.requests.lifecycle_tenants import controller_name
+from datavow.requests.lifecycle.clock import DUE_SOON, aware, due_date, extended_due_date, utc_now
+from datavow.requests.lifecycle.tenants import controller_name
 from datavow.store import Store
 from datavow.store.models import RequestIdentityRow, RequestRow, UTCDateTime
 
@@ -289,7 +289,7 @@ def complete(
 def deny(
     target: Store | Session, request_id: int, reason: str, actor: str, *, now: datetime | None = None
 ) -> RequestRecord:
-    """Refuse the request with a reason (Art. 12(4)); :func:`~datavow.requests.lifecycle_letters.denial_letter`
+    """Refuse the request with a reason (Art. 12(4)); :func:`~datavow.requests.lifecycle.letters.denial_letter`
     writes the answer, which must tell the person they may complain to the supervisory authority."""
     reason = required(reason, "a refusal needs its reason (Art. 12(4)): pass reason")
     with _session(target) as session:
@@ -328,7 +328,7 @@ def extend(
 ) -> RequestRecord:
     """Extend the deadline by 1 or 2 further months (Art. 12(3)): once, with a reason, and only
     within the first month. Tell the person, with the reason
-    (:func:`~datavow.requests.lifecycle_letters.extension_letter`)."""
+    (:func:`~datavow.requests.lifecycle.letters.extension_letter`)."""
     reason = required(reason, "an extension needs its reason (Art. 12(3)): pass reason")
     with _session(target) as session:
         row = request_row(session, request_id, lock=True)
@@ -379,7 +379,7 @@ def list_requests(
     """Requests, soonest deadline first.
 
     ``overdue`` keeps open requests past their deadline; ``due_within`` open requests not yet
-    overdue whose deadline falls within that period (:data:`~datavow.requests.clock.DUE_SOON` is
+    overdue whose deadline falls within that period (:data:`~datavow.requests.lifecycle.clock.DUE_SOON` is
     the usual one). Both together: either.
     """
     moment = utc_now(now)

@@ -19,11 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql import sqltypes
 
+from datavow.changes.text_dates import as_moment
 from datavow.datamap.load import LoadedMap
 from datavow.datamap.model import After, Hold, Reference, split_target
 from datavow.errors import RequestError
 from datavow.plan.model import TableKey
-from datavow.requests.text_dates import as_moment
 
 Reflect = Callable[[TableKey], sa.Table]  # a table of the same system, reflected
 

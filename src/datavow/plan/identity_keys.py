@@ -16,11 +16,10 @@ import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from datavow.datamap import LoadedMap
 from datavow.plan.identities import parse_identities
-from datavow.secrets import derive, load_key, seal, unseal
+from datavow.secrets import derive, load_key, seal, state_directory, unseal
 
 #: Identity kind -> the normalised values a person is named by, e.g. ``{"email": ("jane@x.org",)}``.
 Identities = Mapping[str, tuple[str, ...]]
@@ -70,11 +69,6 @@ class IdentityKeys:
     def unseal(self, blob: bytes, context: str) -> dict[str, tuple[str, ...]]:
         data = json.loads(unseal(self.sealing, blob, context.encode()))
         return {str(kind): tuple(str(value) for value in values) for kind, values in data.items()}
-
-
-def state_directory(map_path: Path) -> Path:
-    """``.datavow`` beside the map: where the key file lives (and the default state store)."""
-    return Path(map_path).resolve().parent / ".datavow"
 
 
 def kinds_text(identities: Identities) -> str:

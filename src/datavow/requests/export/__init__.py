@@ -31,12 +31,12 @@ from sqlalchemy.engine import Connection
 
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap, TableRef
+from datavow.documents.disclosure import Disclosure, LetterFile, disclose, letter_template, render_letter
 from datavow.errors import RequestError
 from datavow.plan.model import Discovery, Selection
 from datavow.plan.sql import reflect_table
-from datavow.requests.export_archive import ArchiveFile, StreamingArchive
-from datavow.requests.export_letter import Disclosure, LetterFile, disclose, letter_template, render_letter
-from datavow.requests.export_rows import Batch, Wanted, few_rows, person_rows, write_csv, write_json
+from datavow.requests.export.archive import ArchiveFile, StreamingArchive
+from datavow.requests.export.rows import Batch, Wanted, few_rows, person_rows, write_csv, write_json
 from datavow.requests.reading import Source, reader
 from datavow.secrets import derive, open_stream, seal_stream
 

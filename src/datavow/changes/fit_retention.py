@@ -17,14 +17,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 from sqlalchemy.sql import sqltypes
 
+from datavow.changes.retention_rules import Rule, conditions, rules_of
+from datavow.changes.strategies import Keys, register_functions
+from datavow.changes.systems import Reflector
+from datavow.changes.text_dates import after_problem
 from datavow.connectors.sql import reachable_connections
 from datavow.datamap import LoadedMap
 from datavow.errors import ConnectionError_, DatavowError, QueryError
 from datavow.findings import Finding, Severity
-from datavow.requests.erase_systems import Reflector
-from datavow.requests.strategies import Keys, register_functions
-from datavow.requests.text_dates import after_problem
-from datavow.retention.rules import Rule, conditions, rules_of
 
 RULE = "drift-retention-unfit"
 

@@ -21,9 +21,9 @@ from typing import Any
 from datavow.audit import AuditEntry, append, list_entries, verify_chain
 from datavow.datamap.load import LoadedMap
 from datavow.errors import RequestError
-from datavow.requests.lifecycle_identities import state_directory
-from datavow.retention.offboard_documents import file_safe, organization_facts, render, system_facts
-from datavow.retention.offboard_state import get_offboarding, object_id, row_of
+from datavow.retention.offboarding.documents import file_safe, organization_facts, render, system_facts
+from datavow.retention.offboarding.state import get_offboarding, object_id, row_of
+from datavow.secrets import state_directory
 from datavow.store import Store
 
 FORMAT = "datavow-deletion-certificate/1"

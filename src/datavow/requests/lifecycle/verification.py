@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from datavow.audit import append
 from datavow.datamap import LoadedMap
 from datavow.errors import RequestError
-from datavow.requests.clock import utc_now
 from datavow.requests.lifecycle import RequestRecord, Status, request_identities, request_row, verify
+from datavow.requests.lifecycle.clock import utc_now
 from datavow.requests.mail import MailSettings, mail_settings, send_mail
 from datavow.store import Store
 from datavow.store.models import VerificationCodeRow

@@ -27,9 +27,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import sqltypes
 
+from datavow.changes.values import as_column_value
 from datavow.datamap.model import FieldErasure, FieldStrategy
 from datavow.errors import RequestError
-from datavow.requests.erase_values import as_column_value
 from datavow.secrets import derive
 
 SQLITE_KEYED_SHA256 = "datavow_keyed_sha256"

@@ -20,14 +20,14 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from datavow.changes.held_parents import held_below
+from datavow.changes.holds import Reflect, cutoff, hold_condition, moment_of
+from datavow.changes.strategies import Erasing, Keys, Rewrite, rewrite
+from datavow.changes.systems import key_columns
 from datavow.datamap.load import LoadedMap, TableRef
 from datavow.datamap.model import DataField, Duration, FieldErasure, FieldStrategy, TableErasure, rule_period
 from datavow.errors import PlanError
 from datavow.plan.model import TableKey
-from datavow.requests.erase_held_parents import held_below
-from datavow.requests.erase_holds import Reflect, cutoff, hold_condition, moment_of
-from datavow.requests.erase_systems import key_columns
-from datavow.requests.strategies import Erasing, Keys, Rewrite, rewrite
 
 Action = Literal["delete", "anonymize"]
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from datavow.datamap.load import LoadedMap
+from datavow.plan.identity_keys import IdentityInput
 from datavow.requests.lifecycle import RequestRecord, find_requests
-from datavow.requests.lifecycle_identities import IdentityInput
 from datavow.store import Store
 
 

@@ -11,7 +11,7 @@ Each step is a function, recorded in ``tenant_offboardings`` and in the audit lo
   the package's SHA-256 and rows per table);
 - :func:`delete_tenant`: every row of the tenant deleted, children first, in bounded chunks by the
   retention sweeper, locked per system, legal holds respected (``tenant.deleted``);
-- :func:`~datavow.retention.offboard_certificate.write_certificate`: the certificate of deletion;
+- :func:`~datavow.retention.offboarding.certificate.write_certificate`: the certificate of deletion;
 - :func:`run_due_offboardings`: for the worker, what is due (exporting first what was never
   returned).
 """
@@ -33,12 +33,11 @@ from datavow.connectors.sql import connect, redact, translate_errors
 from datavow.datamap.load import LoadedMap
 from datavow.errors import DatavowError, RequestError
 from datavow.plan.sql import NO_MATCH, reflected, typed_value
-from datavow.requests.lifecycle_identities import state_directory
-from datavow.retention.offboard_delete import Kept, kept_of, tenant_works
-from datavow.retention.offboard_documents import file_safe
-from datavow.retention.offboard_export import ReturnFacts, ReturnPackage, write_return
-from datavow.retention.offboard_plan import tenant_plan, tenant_table
-from datavow.retention.offboard_state import (
+from datavow.retention.offboarding.delete import Kept, kept_of, tenant_works
+from datavow.retention.offboarding.documents import file_safe
+from datavow.retention.offboarding.export import ReturnFacts, ReturnPackage, write_return
+from datavow.retention.offboarding.plan import tenant_plan, tenant_table
+from datavow.retention.offboarding.state import (
     Offboarding,
     due_offboardings,
     get_offboarding,
@@ -49,7 +48,7 @@ from datavow.retention.offboard_state import (
 )
 from datavow.retention.sweep import Progress, Sweeper
 from datavow.retention.work import Work
-from datavow.secrets import load_key
+from datavow.secrets import load_key, state_directory
 from datavow.store import Store
 from datavow.store.models import OffboardingRow
 

@@ -2,13 +2,13 @@
 
 Per plan step one statement per WHERE clause the planner gives (several only for long value lists):
 ``DELETE`` for a table with ``erase: delete``, ``UPDATE ... SET`` each personal field by its strategy
-(:mod:`datavow.requests.strategies`) for ``erase: anonymize``. Never one statement per row.
+(:mod:`datavow.changes.strategies`) for ``erase: anonymize``. Never one statement per row.
 
 - **Holds** (Art. 17(3)): rows under a live hold are kept; only the hold's ``minimise`` fields are
   erased. The result says how many rows were kept, until when, and for which purpose. A row that a
   held row references (the customer of a held invoice) is not deleted either, whatever its table's
   ``erase``: its fields with an ``erase`` strategy are erased and the row stays, counted as kept
-  (:mod:`datavow.requests.erase_held_parents`); so is a row any remaining row references (the
+  (:mod:`datavow.changes.held_parents`); so is a row any remaining row references (the
   address an anonymised customer still points at).
 - **Foreign keys**: within a system, tables that reference others are handled before the tables
   they reference; an anonymised row keeps the key columns references use.
@@ -29,14 +29,10 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from datavow.datamap.load import LoadedMap
-from datavow.datamap.model import DataField, FieldErasure, FieldStrategy, Table, TableErasure
-from datavow.errors import RequestError
-from datavow.plan.model import Discovery, Selection, Step
-from datavow.plan.planner import children_first
-from datavow.requests.erase_held_parents import still_referenced
-from datavow.requests.erase_holds import HoldCondition, hold_condition
-from datavow.requests.erase_systems import (
+from datavow.changes.held_parents import still_referenced
+from datavow.changes.holds import HoldCondition, hold_condition
+from datavow.changes.strategies import Erasing, Keys, Rewrite, register_functions, rewrite
+from datavow.changes.systems import (
     Reflector,
     SystemsResult,
     clauses,
@@ -45,8 +41,12 @@ from datavow.requests.erase_systems import (
     prepare,
     selected_steps,
 )
-from datavow.requests.strategies import Erasing, Keys, Rewrite, register_functions, rewrite
-from datavow.requests.text_dates import after_problem
+from datavow.changes.text_dates import after_problem
+from datavow.datamap.load import LoadedMap
+from datavow.datamap.model import DataField, FieldErasure, FieldStrategy, Table, TableErasure
+from datavow.errors import RequestError
+from datavow.plan.model import Discovery, Selection, Step
+from datavow.plan.planner import children_first
 
 Progress = Callable[[str, str, int, int], None]  # system, step label, statements done, statements in all
 Action = Literal["delete", "anonymize", "none"]

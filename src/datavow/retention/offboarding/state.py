@@ -1,6 +1,6 @@
 """Where each controller's offboarding stands, as ``tenant_offboardings`` records it: reading it.
 
-The functions that move an offboarding on are in :mod:`datavow.retention.offboard`.
+The functions that move an offboarding on are in :mod:`datavow.retention.offboarding`.
 """
 
 from __future__ import annotations

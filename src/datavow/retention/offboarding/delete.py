@@ -2,7 +2,7 @@
 works the retention :class:`~datavow.retention.sweep.Sweeper` runs (locked per system, recorded and
 audited like a sweep).
 
-One work per table of the tenant plan (:mod:`datavow.retention.offboard_plan`), tables that
+One work per table of the tenant plan (:mod:`datavow.retention.offboarding.plan`), tables that
 reference others before the tables they reference. Each chunk is one short transaction that
 selects the tenant's deletable rows *again* and deletes up to ``n`` of them, so a chunk that
 committed is never repeated, a chunk that did not is found again, and a deletion stopped at any
@@ -25,14 +25,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from datavow.changes.held_parents import still_referenced
+from datavow.changes.holds import HoldCondition, hold_condition
+from datavow.changes.systems import Reflector
 from datavow.datamap.load import LoadedMap
 from datavow.errors import PlanError
 from datavow.plan.model import Plan, Step
 from datavow.plan.planner import children_first
-from datavow.requests.erase_held_parents import still_referenced
-from datavow.requests.erase_holds import HoldCondition, hold_condition
-from datavow.requests.erase_systems import Reflector
-from datavow.retention.offboard_plan import membership
+from datavow.retention.offboarding.plan import membership
 from datavow.retention.work import Chunk, Due
 
 

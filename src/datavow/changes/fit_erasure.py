@@ -15,13 +15,13 @@ from functools import partial
 import sqlalchemy as sa
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
+from datavow.changes.strategies import Erasing, Keys, rewrite
+from datavow.changes.systems import key_columns
 from datavow.connectors.sql import reachable_connections
 from datavow.datamap import LoadedMap, TableRef
 from datavow.datamap.model import FieldErasure, FieldStrategy, TableErasure
 from datavow.errors import RequestError
 from datavow.findings import Finding, Severity
-from datavow.requests.erase_systems import key_columns
-from datavow.requests.strategies import Erasing, Keys, rewrite
 
 RULE = "drift-erasure-unfit"
 _NULLIFY = FieldErasure(strategy=FieldStrategy.nullify)
