@@ -1,6 +1,6 @@
 """The benchmarks keep working: each runs at a tiny size against the suite's own PostgreSQL.
 
-Benchmarks are programs, not tests (STYLE.md): nothing here judges a time. What fails is a
+Benchmarks are programs, not tests (docs/contributing.md): nothing here judges a time. What fails is a
 benchmark that no longer runs, no longer reports one of its measurements, or finds datavow and its
 hand-written SQL baseline no longer doing the same work (it then exits non-zero).
 """
