@@ -19,10 +19,10 @@ from datavow.consent import (
     ConsentCache,
     ConsentError,
     EventInput,
+    consent_allows,
     consent_key,
     filter_contactable,
     may_contact,
-    may_process,
     rebuild_state,
     record_event,
     record_events,
@@ -54,26 +54,26 @@ def key(shop: LoadedMap) -> bytes:
 def test_consent_to_a_purpose_is_needed_granted_and_withdrawn_and_the_withdrawal_counts_at_once(
     any_store: Store, shop: LoadedMap, key: bytes
 ) -> None:
-    answer = may_process(any_store, shop, BY_MAIL, "newsletter", key=key)
+    answer = consent_allows(any_store, shop, BY_MAIL, "newsletter", key=key)
     assert not answer.allowed and "based on consent and none is recorded" in answer.reasons[0]
 
     given = record_event(
         any_store, shop, JANE, purpose="newsletter", event="granted", source="form", notice=NOTICE, actor="web", key=key
     )
     assert given.seq == 1 and given.basis == "consent" and given.notice_hash is not None
-    assert may_process(any_store, shop, BY_MAIL, "newsletter", key=key).allowed
-    answer = may_process(any_store, shop, BY_PHONE, "newsletter", key=key)  # the same person, by phone
+    assert consent_allows(any_store, shop, BY_MAIL, "newsletter", key=key).allowed
+    answer = consent_allows(any_store, shop, BY_PHONE, "newsletter", key=key)  # the same person, by phone
     assert answer.allowed and answer.events == (given.seq,)
-    assert not may_process(any_store, shop, JOHN, "newsletter", key=key).allowed
+    assert not consent_allows(any_store, shop, JOHN, "newsletter", key=key).allowed
 
     withdrawn = record_event(any_store, shop, {"email": "jane.doe@example.com"}, purpose="newsletter",
                              event="withdrawn", source="api", actor="web", key=key)  # fmt: skip
-    answer = may_process(any_store, shop, BY_MAIL, "newsletter", key=key)
+    answer = consent_allows(any_store, shop, BY_MAIL, "newsletter", key=key)
     assert not answer.allowed and "withdrawn" in answer.reasons[0] and answer.events == (withdrawn.seq,)
     assert withdrawn.prev_hash == given.hash
 
     # Purposes that do not rest on consent are allowed until the person opts out.
-    assert may_process(any_store, shop, BY_MAIL, "fraud", key=key).allowed
+    assert consent_allows(any_store, shop, BY_MAIL, "fraud", key=key).allowed
     entries = list_entries(any_store, object_type="consent")
     assert [(e.action, e.object_id) for e in entries] == [("consent.granted", "1"), ("consent.withdrawn", "2")]
     assert entries[1].details["hash"] == withdrawn.hash
@@ -105,9 +105,9 @@ def test_a_withdrawal_is_seen_at_once_by_a_warm_cache_in_this_process_and_by_ano
         record_event(other, shop, JANE, channel="all", event="withdrawn", actor="agent:ann", source="agent", key=key)
     assert not cache.may_contact(BY_PHONE, "phone", "newsletter").allowed
     # A restriction recorded through the requests ledger is seen at once as well.
-    assert cache.may_process(BY_MAIL, "fraud").allowed
+    assert cache.consent_allows(BY_MAIL, "fraud").allowed
     restrict(any_store, shop, {"email": "jane.doe@example.com"}, ["fraud"], reason="accuracy contested", actor="dpo")
-    answer = cache.may_process(BY_MAIL, "fraud")
+    answer = cache.consent_allows(BY_MAIL, "fraud")
     assert not answer.allowed and "Art. 18(2)" in answer.reasons[0] and answer.restrictions
 
 
@@ -118,7 +118,7 @@ def test_a_warm_cache_answers_on_a_new_connection_when_the_server_dropped_its_ow
 
     with open_store(postgres_url) as store, ConsentCache(store, shop, key=key) as cache:
         record_event(store, shop, JANE, purpose="newsletter", event="granted", actor="web", key=key)
-        assert cache.may_process(BY_MAIL, "newsletter").allowed
+        assert cache.consent_allows(BY_MAIL, "newsletter").allowed
         with store.engine.connect() as admin:  # as a restart or a failover would
             ended = admin.scalar(
                 sa.text(
@@ -128,7 +128,7 @@ def test_a_warm_cache_answers_on_a_new_connection_when_the_server_dropped_its_ow
             )
         assert ended
         record_event(store, shop, JANE, purpose="newsletter", event="withdrawn", actor="web", key=key)
-        assert not cache.may_process(BY_MAIL, "newsletter").allowed
+        assert not cache.consent_allows(BY_MAIL, "newsletter").allowed
 
 
 def test_the_latest_preference_on_the_channel_decides_and_no_communication_at_all_covers_every_channel(
@@ -181,7 +181,7 @@ def test_an_objection_to_direct_marketing_and_a_restriction_stop_contact_whateve
 
     (everything,) = restrict(any_store, shop, {"email": "jane.doe@example.com"}, reason="legal claims", actor="dpo")
     assert not may_contact(any_store, shop, BY_MAIL, "email", None, key=key).allowed
-    assert not may_process(any_store, shop, BY_MAIL, "service", key=key).allowed
+    assert not consent_allows(any_store, shop, BY_MAIL, "service", key=key).allowed
     assert filter_contactable(any_store, shop, ["jane.doe@example.com", "john@example.com"], key=key) == [
         "john@example.com"
     ]
@@ -309,7 +309,7 @@ def test_events_that_are_wrong_are_refused_with_the_reason(store: Store, shop: L
     with pytest.raises(ConsentError, match="not an e-mail address"):
         may_contact(store, shop, ("email", "jane@"), "email", None, key=key)
     with pytest.raises(ConsentError, match="'fax' is not a kind of identity"):
-        may_process(store, shop, ("fax", "123"), "newsletter", key=key)
+        consent_allows(store, shop, ("fax", "123"), "newsletter", key=key)
     with store.session(write=False) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(ConsentEventRow)) == 0
 

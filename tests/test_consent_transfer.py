@@ -17,13 +17,13 @@ import sqlalchemy as sa
 
 from datavow.consent import (
     ConsentError,
+    consent_allows,
     consent_key,
     export_events,
     gpc_purposes,
     import_csv,
     ledger_for_export,
     may_contact,
-    may_process,
     prove,
     rebuild_state,
     record_event,
@@ -195,9 +195,9 @@ def test_verify_finds_a_changed_event_and_a_state_that_disagrees_and_rebuild_der
         session.execute(sa.update(ConsentStateRow).values(granted=True, seq=1))
     check = verify_ledger(any_store)
     assert not check.ok and "consent_state disagrees with the ledger" in check.message
-    assert may_process(any_store, shop, ("email", "jane@example.com"), "newsletter", key=key).allowed  # the tamper
+    assert consent_allows(any_store, shop, ("email", "jane@example.com"), "newsletter", key=key).allowed  # the tamper
     assert rebuild_state(any_store) == 1 and verify_ledger(any_store).ok
-    assert not may_process(any_store, shop, ("email", "jane@example.com"), "newsletter", key=key).allowed
+    assert not consent_allows(any_store, shop, ("email", "jane@example.com"), "newsletter", key=key).allowed
 
     with any_store.session() as session:  # a state's time moved by one microsecond
         (at,) = session.execute(sa.select(ConsentStateRow.at)).one()
@@ -219,19 +219,19 @@ def test_gpc_opts_out_of_advertising_and_sharing_purposes_by_their_use_and_nothi
     jane = ("email", "jane@example.com")
     for purpose in ("ads", "mail"):
         record_event(site_store, site, {"email": jane[1]}, purpose=purpose, event="granted", actor="web", key=key)
-    assert may_process(site_store, site, jane, "ads", key=key).allowed
-    assert may_process(site_store, site, jane, "partners", key=key).allowed
+    assert consent_allows(site_store, site, jane, "ads", key=key).allowed
+    assert consent_allows(site_store, site, jane, "partners", key=key).allowed
 
     events = record_gpc(site_store, site, {"email": jane[1]}, actor="web:gpc", key=key)
     assert [(e.scope.purpose, e.event, e.source, e.source_detail) for e in events] == [
         ("ads", "withdrawn", "gpc", "Sec-GPC: 1"),
         ("partners", "withdrawn", "gpc", "Sec-GPC: 1"),
     ]
-    answer = may_process(site_store, site, jane, "partners", key=key)
+    answer = consent_allows(site_store, site, jane, "partners", key=key)
     assert not answer.allowed and "opted out" in answer.reasons[0]
-    assert not may_process(site_store, site, jane, "ads", key=key).allowed
+    assert not consent_allows(site_store, site, jane, "ads", key=key).allowed
     for untouched in ("tax", "mail", "service"):
-        assert may_process(site_store, site, jane, untouched, key=key).allowed
+        assert consent_allows(site_store, site, jane, untouched, key=key).allowed
     assert may_contact(site_store, site, jane, "email", "weekly", key=key).allowed
 
 

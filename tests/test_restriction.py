@@ -21,10 +21,10 @@ from datavow.requests import (
     flag_targets,
     is_restricted,
     lift,
-    may_process,
     object_to,
     receive,
     restrict,
+    restriction_allows,
     restriction_identities,
     restrictions_of,
 )
@@ -49,9 +49,9 @@ def test_a_restriction_of_every_purpose_stops_all_processing_until_it_is_lifted(
     assert is_restricted(any_store, shop, JANE) and is_restricted(any_store, shop, JANE_BY_PHONE)
     assert is_restricted(any_store, shop, {"email": "JANE.DOE@example.com"}, purpose="fraud")
     assert not is_restricted(any_store, shop, JOHN)
-    decision = may_process(any_store, shop, JANE_BY_PHONE, "service")
+    decision = restriction_allows(any_store, shop, JANE_BY_PHONE, "service")
     assert not decision.allowed and "Art. 18(2)" in decision.why and decision.blocking == (entry,)
-    assert may_process(any_store, shop, JOHN, "service").allowed
+    assert restriction_allows(any_store, shop, JOHN, "service").allowed
 
     with pytest.raises(RequestError, match="lifting needs a recorded reason"):
         lift(any_store, entry.id, " ", "dpo")
@@ -61,7 +61,7 @@ def test_a_restriction_of_every_purpose_stops_all_processing_until_it_is_lifted(
         and lifted.restriction.lifted_reason == "the e-mail address was checked and is right"
     )
     assert "Art. 18(3)" in lifted.reminder and "before" in lifted.reminder
-    assert not is_restricted(any_store, shop, JANE) and may_process(any_store, shop, JANE, "service").allowed
+    assert not is_restricted(any_store, shop, JANE) and restriction_allows(any_store, shop, JANE, "service").allowed
     with pytest.raises(RequestError, match="lifted already"):
         lift(any_store, entry.id, "again", "dpo")
 
@@ -77,9 +77,9 @@ def test_a_restriction_of_every_purpose_stops_all_processing_until_it_is_lifted(
 def test_a_restriction_of_some_purposes_leaves_the_others_free(store: Store, shop: LoadedMap) -> None:
     entries = restrict(store, shop, JANE, ["service", "fraud", "service"], reason="legal claims", actor="dpo")
     assert [e.purpose for e in entries] == ["service", "fraud"]
-    assert not may_process(store, shop, JANE, "service").allowed
-    assert not may_process(store, shop, JANE, "fraud").allowed
-    assert may_process(store, shop, JANE, "newsletter").allowed
+    assert not restriction_allows(store, shop, JANE, "service").allowed
+    assert not restriction_allows(store, shop, JANE, "fraud").allowed
+    assert restriction_allows(store, shop, JANE, "newsletter").allowed
     assert is_restricted(store, shop, JANE) and is_restricted(store, shop, JANE, purpose="service")
     assert not is_restricted(store, shop, JANE, purpose="newsletter")
     with pytest.raises(RequestError, match="unknown purpose 'servce': did you mean 'service'"):
@@ -92,9 +92,9 @@ def test_an_objection_to_direct_marketing_is_absolute_and_needs_no_grounds(any_s
     entry = object_to(any_store, shop, JANE, "newsletter", None, "agent:ann")
     assert entry.kind is LedgerKind.objection and entry.absolute and entry.article == "Art. 21(3)"
     assert entry.reason == "objection to direct marketing (Art. 21(2))"
-    decision = may_process(any_store, shop, JANE_BY_PHONE, "newsletter")
+    decision = restriction_allows(any_store, shop, JANE_BY_PHONE, "newsletter")
     assert not decision.allowed and "whatever the grounds (Art. 21(3))" in decision.why
-    assert may_process(any_store, shop, JANE, "service").allowed
+    assert restriction_allows(any_store, shop, JANE, "service").allowed
     assert not is_restricted(any_store, shop, JANE)  # an objection is not a restriction of processing
     lifted = lift(any_store, entry.id, "the person subscribed again", "agent:ann")
     assert "only when the person withdrew it" in lifted.reminder
@@ -113,10 +113,10 @@ def test_other_objections_record_the_persons_grounds_and_only_where_art_21_1_app
         object_to(store, shop, JANE, "service", "I don't like it", "dpo")
     entry = object_to(store, shop, JANE, "fraud", "I was flagged by mistake twice", "dpo")
     assert not entry.absolute and entry.reason == "I was flagged by mistake twice" and entry.article == "Art. 21(1)"
-    decision = may_process(store, shop, JANE, "fraud")
+    decision = restriction_allows(store, shop, JANE, "fraud")
     assert not decision.allowed and "compelling legitimate grounds" in decision.why
     lifted = lift(store, entry.id, "compelling grounds: chargebacks on this card", "dpo")
-    assert "compelling legitimate grounds" in lifted.reminder and may_process(store, shop, JANE, "fraud").allowed
+    assert "compelling legitimate grounds" in lifted.reminder and restriction_allows(store, shop, JANE, "fraud").allowed
 
 
 def test_ledger_identities_are_sealed_and_open_for_the_flag_hook(store: Store, shop: LoadedMap) -> None:

@@ -16,12 +16,12 @@ from datavow.cli.requests import identities_from, identity_options
 from datavow.consent import (
     Answer,
     ConsentEvent,
+    consent_allows,
     consent_key,
     export_events,
     filter_contactable,
     import_csv,
     may_contact,
-    may_process,
     prove,
     rebuild_state,
     record_event,
@@ -126,7 +126,7 @@ def check_command(ctx: click.Context, state_url: str | None, map_path: Path, pur
     """May the purpose process this person? Exit status 1 when not."""
     loaded = load_map(map_path)
     with open_state(state_url, map_path, create=False) as store:
-        answer = may_process(store, loaded, _one(emails, phones, identity_pairs), purpose, key=consent_key(loaded))
+        answer = consent_allows(store, loaded, _one(emails, phones, identity_pairs), purpose, key=consent_key(loaded))
     _print_answer(ctx, answer, as_json)
 
 

@@ -36,9 +36,9 @@ from datavow.requests.restriction import (
     Restriction,
     is_restricted,
     lift,
-    may_process,
     object_to,
     restrict,
+    restriction_allows,
     restriction_identities,
     restrictions_of,
 )
@@ -369,7 +369,7 @@ def status_command(
 
 def _answer(store: Store, loaded: LoadedMap, identities: dict[str, list[str]], purpose: str | None) -> tuple[bool, str]:
     if purpose is not None:
-        decision = may_process(store, loaded, identities, purpose)
+        decision = restriction_allows(store, loaded, identities, purpose)
         return decision.allowed, decision.why
     if is_restricted(store, loaded, identities):
         return False, "processing of this person is restricted (Art. 18): only storage is allowed"

@@ -15,7 +15,7 @@ export, and proof.
 
 from __future__ import annotations
 
-from datavow.consent.answers import Answer, may_contact, may_process
+from datavow.consent.answers import Answer, consent_allows, may_contact
 from datavow.consent.cache import ConsentCache
 from datavow.consent.errors import ConsentError
 from datavow.consent.filtering import filter_contactable
@@ -54,7 +54,7 @@ __all__ = [
     "import_csv",
     "ledger_for_export",
     "may_contact",
-    "may_process",
+    "consent_allows",
     "prove",
     "rebuild_state",
     "record_event",

@@ -94,7 +94,7 @@ class Answer:
 # --------------------------------------------------------------------------- asking
 
 
-def may_process(store: Store, loaded: LoadedMap, identity: tuple[str, str], purpose: str, *, key: bytes) -> Answer:
+def consent_allows(store: Store, loaded: LoadedMap, identity: tuple[str, str], purpose: str, *, key: bytes) -> Answer:
     """May ``purpose`` process the person named by ``identity`` (``("email", "jane@x.org")``)?"""
     purpose_spec(loaded, purpose)
     person = read_person(store, Hasher(loaded, key).hash(*identity))

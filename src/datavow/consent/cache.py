@@ -29,7 +29,7 @@ _HEAD = sa.select(AuditHeadRow.seq).where(AuditHeadRow.id == HEAD_ID)
 
 
 class ConsentCache:
-    """``may_contact`` and ``may_process`` with the people asked about kept in memory (at most
+    """``may_contact`` and ``consent_allows`` with the people asked about kept in memory (at most
     ``max_people``; the cache starts over beyond that)."""
 
     def __init__(self, store: Store, loaded: LoadedMap, *, key: bytes, max_people: int = 100_000) -> None:
@@ -53,7 +53,7 @@ class ConsentCache:
             answer = self._answers[asked] = contact_answer(self.loaded, person, channel, topic)
         return answer
 
-    def may_process(self, identity: tuple[str, str], purpose: str) -> Answer:
+    def consent_allows(self, identity: tuple[str, str], purpose: str) -> Answer:
         person = self._person(identity)
         asked = (identity, "process", purpose)
         answer = self._answers.get(asked)

@@ -2,7 +2,7 @@
 
 Each entry is about one person (however many identities they gave) and one purpose, or, for a
 restriction, every purpose. While an entry is active the person's data may be stored but not
-processed for that purpose; :func:`may_process` answers for a purpose and says why.
+processed for that purpose; :func:`restriction_allows` answers for a purpose and says why.
 
 - A **restriction** (Art. 18(1)) needs its ground recorded: accuracy contested, unlawful
   processing the person wants kept, data needed for legal claims, or an objection being weighed.
@@ -253,7 +253,7 @@ def is_restricted(store: Store, loaded: LoadedMap, identities: IdentityInput, pu
     )
 
 
-def may_process(store: Store, loaded: LoadedMap, identities: IdentityInput, purpose: str) -> Decision:
+def restriction_allows(store: Store, loaded: LoadedMap, identities: IdentityInput, purpose: str) -> Decision:
     """May ``purpose`` process this person's data? No while a restriction covers it or an
     objection to it stands; storage alone is always allowed (Art. 18(2))."""
     name, spec = _purpose(loaded, purpose)
