@@ -6,7 +6,8 @@ collections, its default masking); what a SQL data map cannot hold (nested field
 when asked, skipped and listed. The fragment opens with the list of things a person must review.
 
 Which side of a reference holds the key, and what Fides' ``direction`` makes of whose rows are
-whose, is :mod:`datavow.interop.fides_links`. Identity columns are always personal and erasable,
+whose, is :mod:`datavow.interop.fides_links`; how each column is erased,
+:mod:`datavow.interop.fides_erasure`. Identity columns are always personal and erasable,
 whatever category Fides gave them: a person found by a column must be erasable from it.
 """
 
@@ -15,19 +16,28 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from fideslang.models import Dataset, DatasetCollection, DatasetField, FidesDatasetReference
+from fideslang.models import Dataset, DatasetField, FidesDatasetReference
 
 from datavow.datamap.model import CATEGORY_PATTERN, NAME_PATTERN  # the map's own rules, so import and load agree
 from datavow.datamap.resolve import BUILTIN_IDENTITIES
 from datavow.errors import Location, Problem
+from datavow.interop.fides_collection import (
+    Collection,
+    database_of,
+    is_nested,
+    is_system,
+    nested_identities,
+    schema_of,
+    sub_paths,
+    words,
+)
 from datavow.interop.fides_dataset import DatasetFile, fail, read_dataset_files
+from datavow.interop.fides_erasure import field_erasure, identity_category
 from datavow.interop.fides_links import End, read_reference
 from datavow.interop.fides_review import review_header
 from datavow.interop.fragment import (
-    FieldErase,
     Fragment,
     FragmentField,
     FragmentIdentity,
@@ -42,10 +52,6 @@ from datavow.taxonomy import default_taxonomy
 # Fides' own identity names that datavow knows under another name.
 _IDENTITY_ALIASES = {"phone_number": "phone"}
 _IDENTITY_FORMATS: dict[str, IdentityFormat] = {"integer": "integer"}  # by Fides data_type
-# The category an identity column gets when Fides gave it none of a person's (e.g. only
-# system.operations): the column finds the person, so it is their data and must be erased.
-_IDENTITY_CATEGORIES = {"email": "user.contact.email", "phone": "user.contact.phone_number"}
-
 DatasetPaths = Path | str | Sequence[Path | str]
 
 
@@ -81,62 +87,6 @@ def import_fides(
     return render_fragment(fragment)
 
 
-@dataclass
-class _Collection:
-    file: DatasetFile
-    dataset: Dataset
-    collection: DatasetCollection
-    columns: dict[str, DatasetField] = field(default_factory=dict)
-    nested: dict[str, DatasetField] = field(default_factory=dict)
-
-    @property
-    def primary_key(self) -> list[str]:
-        return [n for n, f in self.columns.items() if f.fides_meta is not None and f.fides_meta.primary_key]
-
-    def where(self, field_name: str | None = None, *rest: str | int) -> Location | None:
-        return self.file.where(self.dataset.fides_key, self.collection.name, [field_name] if field_name else [], *rest)
-
-
-def _is_nested(data_field: DatasetField) -> bool:
-    data_type = data_field.fides_meta.data_type if data_field.fides_meta else None
-    return bool(data_field.fields) or (data_type or "").removesuffix("[]") == "object"
-
-
-def _is_system(category: str) -> bool:
-    """fideslang's ``system.*`` categories describe the system's own data, not a person's."""
-    return category == "system" or category.startswith("system.")
-
-
-def _words(text: str | None) -> str | None:
-    return " ".join(text.split()) if text else None
-
-
-def _sub_paths(data_field: DatasetField, prefix: str = "") -> list[str]:
-    path = f"{prefix}{data_field.name}"
-    children = [p for child in data_field.fields or [] for p in _sub_paths(child, path + ".")]
-    return children or [path]
-
-
-def _nested_identities(data_field: DatasetField) -> set[str]:
-    own = {data_field.fides_meta.identity} if data_field.fides_meta and data_field.fides_meta.identity else set()
-    return own.union(*(_nested_identities(child) for child in data_field.fields or []))
-
-
-def _database(dataset: Dataset) -> tuple[tuple[str, str], ...] | None:
-    """The database a dataset's ``fides_meta.namespace`` names (every key but the schema), if any."""
-    namespace = dataset.fides_meta.namespace if dataset.fides_meta else None
-    if not isinstance(namespace, dict):
-        return None
-    named = tuple(sorted((str(k), str(v)) for k, v in namespace.items() if k != "schema" and v is not None))
-    return named or None
-
-
-def _schema(dataset: Dataset) -> str | None:
-    namespace = dataset.fides_meta.namespace if dataset.fides_meta else None
-    schema = namespace.get("schema") if isinstance(namespace, dict) else None
-    return schema if isinstance(schema, str) else None
-
-
 class _Converter:
     def __init__(
         self,
@@ -156,7 +106,7 @@ class _Converter:
         self.problems: list[Problem] = []
         self.notes: dict[str, list[str]] = defaultdict(list)  # review topic -> items
         self.fragment = Fragment()
-        self.collections: dict[tuple[str, str], _Collection] = {}
+        self.collections: dict[tuple[str, str], Collection] = {}
         # (dataset, collection, column) of a key -> the columns that hold it
         self.referenced: dict[tuple[str, str, str], list[str]] = defaultdict(list)
         self.taxonomy = default_taxonomy()
@@ -177,7 +127,7 @@ class _Converter:
         first: dict[tuple[tuple[str, str], ...], str] = {}
         result: dict[str, str] = {}
         for dataset in datasets:
-            database = _database(dataset)
+            database = database_of(dataset)
             result[dataset.fides_key] = (
                 dataset.fides_key if database is None else first.setdefault(database, dataset.fides_key)
             )
@@ -230,7 +180,7 @@ class _Converter:
                 f"the dataset key '{key}' cannot name a datavow system",
                 "system keys use letters, digits, '_' and '-' (no '.'); rename the fides_key, or pass --system NAME",
             )
-        schema = _schema(dataset)
+        schema = schema_of(dataset)
         system = self.fragment.systems.get(system_key)
         if system is None:
             env = re.sub(r"[^A-Za-z0-9_]", "_", system_key).upper() + "_URL"
@@ -238,8 +188,8 @@ class _Converter:
                 self.note("url", env)
             system = FragmentSystem(
                 url=self.url or f"${{{env}}}",
-                name=_words(dataset.name),
-                description=_words(dataset.description),
+                name=words(dataset.name),
+                description=words(dataset.description),
                 schema=schema,
             )
             self.fragment.systems[system_key] = system
@@ -253,7 +203,7 @@ class _Converter:
             self.note("broad", f"dataset {key}: " + ", ".join(dataset.data_categories))
         self.labels(dataset.data_uses, dataset.data_subjects)
         for collection, fields in dataset_file.file_order(dataset):
-            info = _Collection(dataset_file, dataset, collection)
+            info = Collection(dataset_file, dataset, collection)
             if collection.name in system.tables:
                 self.problem(
                     info.where(),
@@ -274,9 +224,9 @@ class _Converter:
         for data_subject in subjects or []:
             self.note("subjects", data_subject)
 
-    def table(self, info: _Collection, fields: list[DatasetField]) -> FragmentTable:
+    def table(self, info: Collection, fields: list[DatasetField]) -> FragmentTable:
         collection = info.collection
-        table = FragmentTable(description=_words(collection.description))
+        table = FragmentTable(description=words(collection.description))
         self.labels(collection.data_uses, collection.data_subjects)
         if collection.data_categories:
             table.comments.append(
@@ -290,7 +240,7 @@ class _Converter:
             table.comments.append("Fides skips this collection in privacy requests (skip_processing)")
         for data_field in fields:
             self.labels(data_field.data_uses, data_field.data_subjects)
-            if _is_nested(data_field):
+            if is_nested(data_field):
                 self.nested(info, table, data_field)
                 continue
             info.columns[data_field.name] = data_field
@@ -298,10 +248,10 @@ class _Converter:
         table.primary_key = info.primary_key
         return table
 
-    def nested(self, info: _Collection, table: FragmentTable, data_field: DatasetField) -> None:
+    def nested(self, info: Collection, table: FragmentTable, data_field: DatasetField) -> None:
         info.nested[data_field.name] = data_field
         label = f"{info.dataset.fides_key}.{info.collection.name}.{data_field.name}"
-        paths = ", ".join(_sub_paths(data_field))
+        paths = ", ".join(sub_paths(data_field))
         if not self.skip_nested:
             self.problem(
                 info.where(data_field.name),
@@ -310,15 +260,15 @@ class _Converter:
                 "(it is then listed in the fragment for review)",
             )
             return
-        identities = sorted(_nested_identities(data_field))
+        identities = sorted(nested_identities(data_field))
         held = f", with the identity {', '.join(identities)}: rows cannot be found by it" if identities else ""
         table.comments.append(f"skipped nested field {data_field.name} ({paths}){held}")
         self.note("nested", label)
 
-    def column(self, info: _Collection, table: FragmentTable, data_field: DatasetField) -> FragmentField:
+    def column(self, info: Collection, table: FragmentTable, data_field: DatasetField) -> FragmentField:
         label = f"{info.dataset.fides_key}.{info.collection.name}.{data_field.name}"
         categories = data_field.data_categories or []
-        personal = [c for c in categories if not _is_system(c)]
+        personal = [c for c in categories if not is_system(c)]
         for category in personal:
             if not CATEGORY_PATTERN.match(category):
                 self.problem(
@@ -329,7 +279,7 @@ class _Converter:
             elif not self.taxonomy.has_category(category):
                 self.note("categories", category)
         result = FragmentField(categories=personal)
-        system_only = [c for c in categories if _is_system(c)]
+        system_only = [c for c in categories if is_system(c)]
         meta = data_field.fides_meta
         notes = [f"Fides: {', '.join(system_only)}"] if system_only and not personal else []
         if meta is not None and meta.data_type and meta.data_type.endswith("[]"):
@@ -340,7 +290,7 @@ class _Converter:
         return result
 
     def identity(
-        self, info: _Collection, table: FragmentTable, data_field: DatasetField, identity: str, categories: list[str]
+        self, info: Collection, table: FragmentTable, data_field: DatasetField, identity: str, categories: list[str]
     ) -> None:
         kind = _IDENTITY_ALIASES.get(identity, identity)
         if not NAME_PATTERN.match(kind):
@@ -371,7 +321,7 @@ class _Converter:
         sole_key = None if info is None else info.primary_key == [column]
         return End(dataset, system, collection, column, sole_key, identifies=bool(table and table.identity))
 
-    def reference(self, info: _Collection, name: str, reference: FidesDatasetReference) -> None:
+    def reference(self, info: Collection, name: str, reference: FidesDatasetReference) -> None:
         dataset_key, collection = info.dataset.fides_key, info.collection.name
         where = info.where(name, "fides_meta")
         label = f"{dataset_key}.{collection}.{name}"
@@ -465,17 +415,22 @@ class _Converter:
 
     # -- erasure
 
-    def erasure(self, info: _Collection, table: FragmentTable) -> None:
+    def erasure(self, info: Collection, table: FragmentTable) -> None:
         personal = False
         identity_columns = {column: kind for kind, columns in table.identity.items() for column in columns}
         for name, data_field in info.columns.items():
             result = table.fields[name]
             if not result.categories and name in identity_columns:
-                self.identity_category(info, name, identity_columns[name], result)
+                kind = identity_columns[name]
+                category = identity_category(kind, self.fragment.identities.get(kind), result)
+                self.note("identity_category", f"{info.collection.name}.{name} ({category})")
             if not result.categories:
                 continue
             personal = True
-            result.erase = self.field_erasure(info, name, data_field, result, identity=name in identity_columns)
+            holders = self.referenced.get((info.dataset.fides_key, info.collection.name, name), [])
+            result.erase = field_erasure(
+                info, name, data_field, result, identity=name in identity_columns, holders=holders, note=self.note
+            )
         meta = info.collection.fides_meta
         if meta is not None and meta.masking_strategy_override is not None:
             table.erase = "delete"  # the only collection-level strategy Fides has
@@ -483,52 +438,6 @@ class _Converter:
             table.erase = "anonymize"
         if table.erase is not None and self.subject is not None:
             table.subject = self.subject
-
-    def identity_category(self, info: _Collection, name: str, kind: str, result: FragmentField) -> None:
-        """An identity column Fides gave no personal category: the person is found by it, so it is
-        their data and erasure must clear it. It takes its identity type's category."""
-        declared = self.fragment.identities.get(kind)
-        category = _IDENTITY_CATEGORIES.get(kind) or (declared.category if declared else None) or "user.unique_id"
-        result.categories = [category]
-        fides = f"Fides: {result.comment.removeprefix('Fides: ')}" if result.comment else "no category in Fides"
-        result.comment = f"{fides}; an identity ({kind}), so personal here"
-        self.note("identity_category", f"{info.collection.name}.{name} ({category})")
-
-    def field_erasure(
-        self, info: _Collection, name: str, data_field: DatasetField, result: FragmentField, *, identity: bool
-    ) -> FieldErase:
-        holders = self.referenced.get((info.dataset.fides_key, info.collection.name, name), [])
-        label = f"{info.collection.name}.{name}"
-        primary_key = info.primary_key
-        if name in primary_key:
-            self.note("kept", label)
-            return FieldErase(
-                "keep",
-                ("primary key" if len(primary_key) == 1 else "part of the primary key")
-                + " of a row that anonymize keeps; a key cannot be NULL"
-                + (f"; referred to by {', '.join(holders)}" if holders else ""),
-            )
-        if holders:
-            self.note("kept", label)
-            return FieldErase("keep", f"referred to by {', '.join(holders)}: clearing it would cut those rows off")
-        meta = data_field.fides_meta
-        if meta is not None and meta.read_only:
-            return FieldErase("keep", "read-only in Fides")
-        override = meta.masking_strategy_override if meta is not None else None
-        if identity and not primary_key and (override is None or override.strategy == "null_rewrite"):
-            # Fides erases nothing in a collection without a primary key; datavow must, but cannot
-            # tell whether the column is part of the database's key (NOT NULL): a keyed hash fits
-            # either way, and no longer matches the person.
-            self.note("hashed", label)
-            return FieldErase("hash", "an identity in a table whose key Fides does not give")
-        if override is None or override.strategy == "null_rewrite":
-            return FieldErase("nullify")
-        value = (override.configuration or {}).get("rewrite_value")
-        if override.strategy == "string_rewrite" and isinstance(value, (str, int, float)):
-            return FieldErase("fixed", value=value)
-        result.comment = "; ".join(filter(None, [result.comment, f"Fides masks it with {override.strategy}"]))
-        self.note("masking", f"{label} ({override.strategy})")
-        return FieldErase("nullify")
 
     # -- the header
 

@@ -1,7 +1,8 @@
 """Lint: the rules a lawful data map must satisfy.
 
-Each rule is one small function in :mod:`datavow.lint.rules`, registered with an id, a severity,
-the GDPR provision it enforces and a hint. A rule yields :class:`Hit` values (where, what); the
+Each rule is one small function in a module of this package, one module per noun
+(:mod:`datavow.lint.rules` imports them all), registered with an id, a severity, the GDPR
+provision it enforces and a hint. A rule yields :class:`Hit` values (where, what); the
 engine turns them into located :class:`~datavow.findings.Finding` objects.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from datavow.datamap import LoadedMap
+from datavow.datamap import LoadedMap, TableRef
 from datavow.datamap.source import PathKey
 from datavow.findings import Finding, Severity, sort_findings
 
@@ -26,6 +27,13 @@ class Hit:
 
 
 RuleCheck = Callable[[LoadedMap], Iterable[Hit]]
+
+ERROR, WARNING, INFO = Severity.error, Severity.warning, Severity.info
+
+
+def field_path(ref: TableRef, field: str) -> PathKey:
+    """Where a rule points at one field of a table."""
+    return ref.path + ("fields", field)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,7 @@ from collections.abc import Iterator
 
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import LegalBasis, Role
-from datavow.findings import Severity
-from datavow.lint import Hit, rule
-
-ERROR, WARNING, INFO = Severity.error, Severity.warning, Severity.info
+from datavow.lint import ERROR, INFO, WARNING, Hit, rule
 
 
 def publishes_documents(loaded: LoadedMap) -> bool:
