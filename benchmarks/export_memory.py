@@ -125,7 +125,9 @@ def run_baseline(url: str, folder: Path) -> dict[str, Any]:
     raw = engine.raw_connection()
     try:
         postgres = engine.dialect.name == "postgresql"
-        cursor = raw.driver_connection.cursor(name="baseline") if postgres else raw.cursor()  # type: ignore[union-attr]
+        driver = raw.driver_connection
+        assert driver is not None  # a connection checked out of the pool is open
+        cursor = driver.cursor(name="baseline") if postgres else raw.cursor()
         cursor.execute(f"SELECT * FROM {TABLE} WHERE email = {'%s' if postgres else '?'}", (PERSON,))
         with (folder / "baseline.csv").open("w", newline="") as out:
             writer = csv.writer(out)

@@ -124,7 +124,15 @@ def psycopg_url(url: str) -> sa.URL:
 
 def raw_connection(url: sa.URL) -> psycopg.Connection[Any]:
     args = url.translate_connect_args(username="user", database="dbname")
-    return psycopg.connect(**args, **dict(url.query), autocommit=True)
+    query: dict[str, Any] = dict(url.query)  # a repeated key's values come as a tuple
+    return psycopg.connect(**args, **query, autocommit=True)
+
+
+def one_value(db: psycopg.Connection[Any], query: str) -> Any:
+    """The first column of the one row ``query`` returns."""
+    row = db.execute(query).fetchone()
+    assert row is not None, query
+    return row[0]
 
 
 # --------------------------------------------------------------------------- the demo
@@ -246,15 +254,15 @@ def lookup_indexes(loaded: LoadedMap, engine: sa.Engine) -> list[str]:
                 for column in columns:
                     form = formats.get(kind)
                     if form in ("email", "text", "national_id"):
-                        matched = postgresql_index_expression(quote(column), form)  # type: ignore[arg-type]
+                        matched = postgresql_index_expression(quote(column), form)
                         wanted.append((f"{name}_{column}_matched", matched, None))
                     if form == "email":
                         wanted.append((f"{name}_{column}_folded", f"lower(trim({quote(column)}))", None))
                     elif form != "phone":
                         wanted.append((f"{name}_{column}_lookup", quote(column), (column,)))
             for reference in ref.table.references.values():
-                columns = tuple(reference.columns)
-                wanted.append((f"{name}_{'_'.join(columns)}_ref", ", ".join(map(quote, columns)), columns))
+                referring = tuple(reference.columns)
+                wanted.append((f"{name}_{'_'.join(referring)}_ref", ", ".join(map(quote, referring)), referring))
             for index, expression, plain in wanted:
                 if index[:63] in named or plain is not None and any(had[: len(plain)] == plain for had in have):
                     continue
@@ -447,7 +455,10 @@ def erasure_pair(
     """Erase the same people both ways, from the same state: datavow, put the rows back, the
     hand-written SQL (or the other way round); both must change the same rows to the same values."""
     tables = raw.snapshot(emails, tenant)
-    sides = [("datavow", datavow_side), ("raw", partial(raw.erase, emails, tenant))]
+    sides: list[tuple[str, Callable[[], dict[str, int]]]] = [
+        ("datavow", datavow_side),
+        ("raw", partial(raw.erase, emails, tenant)),
+    ]
     results: dict[str, tuple[float, dict[str, int], Any]] = {}
     for n, (side, call) in enumerate(sides if datavow_first else sides[::-1]):
         if n:
@@ -542,7 +553,7 @@ def measure_memory(
     """Give one user ``rows`` more login events, then export them in a fresh process each way."""
     email, tenant = heavy
     with raw_db.transaction():
-        before = raw_db.execute(f"SELECT coalesce(max(id), 0) FROM {P}.login_events").fetchone()[0]  # type: ignore[index]
+        before = one_value(raw_db, f"SELECT coalesce(max(id), 0) FROM {P}.login_events")
         raw_db.execute(
             f"INSERT INTO {P}.login_events (customer_id, user_id, email_entered, at, success, ip_address, user_agent) "
             "SELECT u.customer_id, u.id, u.email, timestamp '2025-01-01' + g * interval '1 second', mod(g, 5) > 0, "
@@ -759,7 +770,7 @@ def measure(args: argparse.Namespace, url: sa.URL, folder: Path) -> tuple[Demo, 
     key = load_key(state_directory(loaded.path))
     run = Run()
     with raw_connection(url) as db, open_engines(loaded, ["platform", "business"]) as engines:
-        version = str(db.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+        version = str(one_value(db, "SHOW server_version"))
         people = choose_people(db, args.samples, args.batch, args.seed)
         raw = HandWritten(db, key)
         datavow = Datavow(loaded, engines, key, folder)

@@ -38,7 +38,7 @@ import psycopg
 import sqlalchemy as sa
 
 # This folder's modules (benchmarks run as scripts): requests.py's throwaway cluster and connections.
-from requests import database, log, psycopg_url, raw_connection
+from requests import database, log, one_value, psycopg_url, raw_connection
 from retention_raw import BASELINES
 
 from datavow.check import check_map
@@ -443,7 +443,7 @@ def measure(args: argparse.Namespace, url: sa.URL, folder: Path) -> dict[str, An
     map_path = write_map(folder, url)
     baselines = list(BASELINES) if args.baseline == "all" else [args.baseline]
     with raw_connection(url) as db:
-        version = str(db.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
+        version = str(one_value(db, "SHOW server_version"))
         log(f"building {args.rows:,} rows ...")
         started = time.perf_counter()
         build_source(db, args.rows, now)

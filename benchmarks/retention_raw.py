@@ -43,7 +43,9 @@ def _id_range(db: psycopg.Connection[Any], state: dict[str, Any]) -> int:
     """Walks the primary key in ranges, each range sized from the last so that it holds about a
     chunk of due rows; ends past the largest id."""
     if "last" not in state:
-        first, last = db.execute(f"SELECT min(id) - 1, max(id) FROM {state['table']}").fetchone()  # type: ignore[misc]
+        row = db.execute(f"SELECT min(id) - 1, max(id) FROM {state['table']}").fetchone()
+        assert row is not None  # an aggregate without GROUP BY returns one row
+        first, last = row
         state.update(after=first or 0, last=last or 0, span=state["chunk"])
     while state["after"] < state["last"]:
         low, high = state["after"], state["after"] + state["span"]

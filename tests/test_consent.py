@@ -303,7 +303,7 @@ def test_events_that_are_wrong_are_refused_with_the_reason(store: Store, shop: L
     ]
     for kwargs, message in cases:
         with pytest.raises(ConsentError, match=message):
-            record_event(store, shop, JANE, actor="web", key=key, **kwargs)  # type: ignore[arg-type]
+            record_event(store, shop, JANE, actor="web", key=key, **kwargs)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(ConsentError, match="not an e-mail address"):
         record_event(store, shop, {"email": "jane@"}, purpose="newsletter", event="granted", actor="web", key=key)
     with pytest.raises(ConsentError, match="not an e-mail address"):

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 import sqlalchemy as sa
@@ -157,6 +158,7 @@ def test_rows_past_their_retention_are_waiting(maps: dict[str, LoadedMap]) -> No
                 continue
             table = table_of(loaded, ref)
             column = table.c[rule.after.column]
+            assert rule.keep is not None, f"{ref.label}: the demo's rules name their period"
             cutoff = rule.keep.before(datetime.combine(TODAY, time()))
             if isinstance(column.type, sa.Date) and not isinstance(column.type, sa.DateTime):
                 cutoff = cutoff.date() if isinstance(cutoff, datetime) else cutoff
@@ -278,6 +280,12 @@ def test_record_demo_opens_the_audit_log_next_to_the_map(tmp_path: Path, monkeyp
     assert (built.folder / ".datavow" / "state.db").exists()
 
 
+class DemoArguments(TypedDict, total=False):
+    companies: list[str]
+    scale: float
+    url: str
+
+
 @pytest.mark.parametrize(
     "arguments, message",
     [
@@ -287,9 +295,9 @@ def test_record_demo_opens_the_audit_log_next_to_the_map(tmp_path: Path, monkeyp
         ({"url": "not a url"}, "is not a database URL"),
     ],
 )
-def test_mistakes_are_clear_errors(tmp_path: Path, arguments: dict[str, object], message: str) -> None:
+def test_mistakes_are_clear_errors(tmp_path: Path, arguments: DemoArguments, message: str) -> None:
     with pytest.raises(DemoError, match=message):
-        build_demo(tmp_path, **arguments)  # type: ignore[arg-type]
+        build_demo(tmp_path, **arguments)
 
 
 def test_pointing_a_map_keeps_its_comments_and_hides_passwords() -> None:

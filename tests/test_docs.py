@@ -43,9 +43,10 @@ def documented_sections(text: str) -> dict[str, set[str]]:
             for path in current:
                 sections.setdefault(path, set())
         elif line.startswith("| `") and current:
-            key = re.match(r"\| `([^`]+)`", line).group(1)  # type: ignore[union-attr]
+            key = re.match(r"\| `([^`]+)`", line)
+            assert key is not None, line
             for path in current:
-                sections[path].add(key)
+                sections[path].add(key.group(1))
     return sections
 
 

@@ -124,7 +124,7 @@ def counts_in(html: str) -> dict[str, tuple[int, int]]:
     return found
 
 
-def rendered(pdf: Path) -> tuple[int, int]:
+def rendered(pdf: Path) -> tuple[tuple[int, int], int]:
     """Page 1 of a PDF as an image: its size, and how many of its pixels are not white."""
     page = pypdfium2.PdfDocument(str(pdf))[0]
     image = page.render(scale=0.5).to_pil().convert("L")

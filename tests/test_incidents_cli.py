@@ -18,7 +18,7 @@ from datavow.cli import main
 from datavow.datamap import LoadedMap
 from datavow.demo import build_demo
 from datavow.incidents import get_incident, notify, open_incident
-from datavow.language import LANGUAGES
+from datavow.language import LANGUAGES, Language
 from datavow.store import default_state_url, open_store
 from tests.test_demo import TODAY
 
@@ -116,7 +116,7 @@ WORDS = {  # a phrase each language's notices must use, and the English they mus
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_notices_in_every_language(mira: LoadedMap, tmp_path: Path, language: str) -> None:
+def test_the_notices_in_every_language(mira: LoadedMap, tmp_path: Path, language: Language) -> None:
     from datavow.incidents import analyse_incident, classify_incident, resolve_scope
 
     now = datetime(2026, 3, 2, 12, tzinfo=UTC)
@@ -134,7 +134,7 @@ def test_the_notices_in_every_language(mira: LoadedMap, tmp_path: Path, language
         for audience in ("authority", "controllers", "people"):
             (document,) = notify(
                 store, mira, incident.id, audience, actor="t", language=language, out_dir=tmp_path, now=now, draft=True
-            )  # type: ignore[arg-type]
+            )
             written[audience] = document.files["html"].read_text()
     authority, controller, people = WORDS[language]
     assert authority in written["authority"] and controller in written["controllers"] and people in written["people"]

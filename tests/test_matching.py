@@ -28,7 +28,7 @@ from datavow.errors import RequestError
 from datavow.incidents.assessment import Scope
 from datavow.incidents.impact import count_impact
 from datavow.plan import compile_plan, discover, parse_identities
-from datavow.plan.identities import normal_forms, parse_value
+from datavow.plan.identities import Form, normal_forms, parse_value
 from datavow.plan.matching import postgresql_index_expression
 from datavow.plan.model import Selection, Step
 from datavow.plan.sql import reflect_table, selection_clauses
@@ -235,8 +235,9 @@ def test_postgresql_finds_e_mail_addresses_by_an_expression_index(postgres_url: 
         connection.execute(sa.text("CREATE TABLE people (id integer PRIMARY KEY, email varchar(100), pn varchar(20))"))
         rows = [{"id": n, "email": f"user{n}@example.com", "pn": f"{n:010d}"} for n in range(5000)]
         connection.execute(sa.text("INSERT INTO people VALUES (:id, :email, :pn)"), rows)
-        for column, form in (("email", "email"), ("pn", "national_id")):
-            expression = postgresql_index_expression(column, form)  # type: ignore[arg-type]
+        forms: tuple[tuple[str, Form], ...] = (("email", "email"), ("pn", "national_id"))
+        for column, form in forms:
+            expression = postgresql_index_expression(column, form)
             connection.execute(sa.text(f"CREATE INDEX people_{column}_matched ON people ({expression})"))
         connection.execute(sa.text("ANALYZE people"))
     engine.dispose()

@@ -708,11 +708,11 @@ def demo_connections(loaded: LoadedMap, stack: ExitStack) -> dict[str, sa.Connec
 
 def typed_differently(loaded: LoadedMap, connections: dict[str, sa.Connection], first: str, second: str) -> str:
     """An address found in both columns (``system.table.column``), typed differently in them."""
-    values = {}
+    values: dict[str, list[str]] = {}
     for dotted in (first, second):
         system, table, column = dotted.split(".")
         schema = loaded.model.systems[system].schema_
-        query = sa.select(sa.column(column)).select_from(sa.table(table, schema=schema))
+        query: sa.Select[Any] = sa.select(sa.column(column)).select_from(sa.table(table, schema=schema))
         values[dotted] = [v for v in connections[system].execute(query).scalars() if v]
     normal = {v.strip().lower(): v for v in values[first]}
     pairs = [(v.strip().lower(), normal[v.strip().lower()], v) for v in values[second] if v.strip().lower() in normal]

@@ -3,9 +3,10 @@ exported, restricted, corrected and erased, through the same service the CLI use
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -49,10 +50,10 @@ def exercise_rights(loaded: LoadedMap) -> None:
     key = load_key(state_directory(loaded.path))
     with open_store(default_state_url(loaded.path)) as store:
 
-        def run(kind: str, who: str, **options: object) -> dict[str, object]:
+        def run(kind: str, who: str, corrections: Mapping[str, str] | None = None) -> dict[str, Any]:
             record = receive(store, loaded, kind, {"email": [who]}, source=source, tenant=tenant, actor=ACTOR)
             verify(store, record.id, ACTOR, method="test")
-            done = run_request(store, loaded, record.id, RunOptions(key=key, **options), ACTOR)  # type: ignore[arg-type]
+            done = run_request(store, loaded, record.id, RunOptions(key=key, corrections=corrections or {}), ACTOR)
             assert done.status is Status.completed
             return dict(done.result or {})
 
@@ -64,7 +65,7 @@ def exercise_rights(loaded: LoadedMap) -> None:
             flag_person(loaded, {"email": [email]}, True, tenant=tenant)
         new_email = "corrected." + email.upper().replace(" ", "")
         fixed = run("rectification", email, corrections={"user.contact.email": new_email})
-        assert sum(int(f["rows"]) for f in fixed["fields"]) > 0, fixed  # type: ignore[union-attr]
+        assert sum(int(f["rows"]) for f in fixed["fields"]) > 0, fixed
         erased = run("erasure", new_email)
         assert erased["found"] is True and int(str(erased["changed"])) > 0, erased
         again = run("erasure", new_email)  # nothing left to find by that address: no harm done

@@ -16,7 +16,7 @@ from datavow.datamap import LoadedMap, load_map
 from datavow.demo import packaged_map
 from datavow.documents import DocumentError, write_statement
 from datavow.documents.diff import statement_diff
-from datavow.language import LANGUAGES
+from datavow.language import LANGUAGES, Language
 
 # The topics each seed statement (../shared/seeds) covers, read from it by hand.
 SEED_TOPICS = {
@@ -76,10 +76,10 @@ def maps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, LoadedMap]:
 @pytest.mark.parametrize("name", SEED_TOPICS)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_statement_covers_every_topic_of_its_seed_with_map_content(
-    maps: dict[str, LoadedMap], name: str, language: str
+    maps: dict[str, LoadedMap], name: str, language: Language
 ) -> None:
     loaded = maps[name]
-    statement = write_statement(loaded, language)  # type: ignore[arg-type]
+    statement = write_statement(loaded, language)
     for topic in SEED_TOPICS[name]:
         part = statement.part(topic)
         assert part is not None, f"{name}/{language}: no section on {topic}"
@@ -225,7 +225,8 @@ def test_a_company_overrides_the_wording_macro_by_macro(tmp_path: Path) -> None:
     assert who is not None and who.title == "Over ons"
     retention = statement.part("retention")
     assert retention is not None and retention.title == "Hoe lang bewaren wij persoonsgegevens?"  # still datavow's
-    assert write_statement(loaded, "en").part("recipients").blocks[0].text.startswith("We do not disclose")  # type: ignore[union-attr]
+    recipients = write_statement(loaded, "en").part("recipients")
+    assert recipients is not None and recipients.blocks[0].text.startswith("We do not disclose")
     (loaded.directory / "wording" / "nl" / "statement.j2").write_text(
         "{% macro recipients_none(f) %}{{ f.nope }}{% endmacro %}"
     )

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from multiprocessing.synchronize import Barrier as BarrierType
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -130,9 +131,13 @@ def test_migration_0010_keeps_every_consent_time_to_the_microsecond_and_goes_bac
     """0010 stores consent_state's times as integer microseconds on SQLite; PostgreSQL keeps timestamptz."""
 
     def state(at: sa.types.TypeEngine[datetime]) -> sa.TableClause:
-        names = ("identity_hash", "scope", "granted", "seq")
-        types = (sa.String(), sa.String(), sa.Boolean(), sa.BigInteger())
-        return sa.table("consent_state", *map(sa.column, names, types), sa.column("at", at))
+        columns: list[sa.ColumnClause[Any]] = [
+            sa.column("identity_hash", sa.String()),
+            sa.column("scope", sa.String()),
+            sa.column("granted", sa.Boolean()),
+            sa.column("seq", sa.BigInteger()),
+        ]
+        return sa.table("consent_state", *columns, sa.column("at", at))
 
     as_written, as_kept = state(UTCDateTime()), state(UTCTimestamp())
     times = [

@@ -116,6 +116,8 @@ systems:
         fields: {{id: ~, customer_id: ~, created: ~}}
 """
 
+Rows = dict[str, set[tuple[Any, ...]]]  # a table's rows, as tuples, by table name
+
 ROWS: dict[str, list[dict[str, Any]]] = {
     "address": [
         {"id": 1, "street": "1 Shared Street", "city": "Ghent"},  # Alice's and Sam's
@@ -215,7 +217,7 @@ ROWS: dict[str, list[dict[str, Any]]] = {
 }
 
 # Alice's rows, by key: what an access for alice@example.com must hold, exactly.
-ALICE = {
+ALICE: Rows = {
     "customer": {(1,)},
     "orders": {(10,), (11,)},
     "order_lines": {(10, 1), (10, 2), (11, 1)},
@@ -361,7 +363,7 @@ def find(loaded: LoadedMap, engine: sa.Engine, *, refuse: bool = True, **given: 
         return discover(loaded, plan, identities, {"company": connection}, refuse_strangers=refuse)
 
 
-def snapshot(engine: sa.Engine) -> dict[str, set[tuple[Any, ...]]]:
+def snapshot(engine: sa.Engine) -> Rows:
     """Every row of every table, as tuples keyed by table."""
     metadata = sa.MetaData()
     metadata.reflect(engine, only=list(ROWS))
@@ -376,9 +378,9 @@ def _plain(value: object) -> object:
     return value.date() if isinstance(value, datetime) else value
 
 
-def without(rows: dict[str, set[tuple[Any, ...]]], removed: dict[str, set[tuple[Any, ...]]]) -> dict[str, Any]:
+def without(rows: Rows, removed: Rows) -> Rows:
     """``rows`` less the rows whose key is in ``removed`` (the person's), by table."""
-    kept: dict[str, set[tuple[Any, ...]]] = {}
+    kept: Rows = {}
     for name, found in rows.items():
         width = len(KEYS.get(name, ("id",)))
         positions = _key_positions(name, width)
