@@ -104,8 +104,7 @@ def filter_contactable(
     are left out: nobody can be contacted there."""
     question = Question.ask(loaded, channel, topic)
     hasher = Hasher(loaded, key)
-    if kind not in hasher.formats:
-        hasher.hash(kind, "")  # raises, naming the kinds the map knows
+    hasher.check_kind(kind)
     values = list(addresses)
     if len(values) > LOOKUP_LIMIT:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="datavow-filter") as worker:

@@ -29,12 +29,11 @@ from sqlalchemy.orm import Session
 from datavow.audit import append
 from datavow.consent.bulk import insert_rows
 from datavow.consent.errors import ConsentError
-from datavow.consent.identity import identity_keys, index_hash
 from datavow.consent.scope import Scope, check_event, check_source, event_scope, purpose_spec
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import LegalBasis
 from datavow.errors import RequestError
-from datavow.plan.identity_keys import IdentityInput, IdentityKeys, canonical_identities, kinds_text
+from datavow.plan.identity_keys import IdentityInput, IdentityKeys, canonical_identities, identity_keys, kinds_text
 from datavow.store import Store
 from datavow.store.models import (
     CONSENT_HEAD_ID,
@@ -263,7 +262,7 @@ class _Preparer:
         self.scopes: dict[tuple[str | None, str | None, str | None], tuple[Scope, str | None]] = loaded.derived(
             "consent.scopes", dict
         )
-        self.index = index_hash(keys.index)
+        self.keys = keys
         # (kind, value as given) -> the identities and their hashes, for events naming one value.
         self.people: dict[tuple[str, str], tuple[dict[str, tuple[str, ...]], list[str]]] = {}
 
@@ -321,8 +320,7 @@ class _Preparer:
             identities = canonical_identities(self.loaded, given)
         except RequestError as exc:
             raise ConsentError(str(exc)) from exc
-        index = self.index
-        hashes = sorted({index(f"{kind}:{value}") for kind, values in identities.items() for value in values})
+        hashes = self.keys.hashes(identities)
         if slot is not None:
             self.people[slot] = (identities, hashes)
         return identities, hashes

@@ -72,13 +72,19 @@ def parse_identities(loaded: LoadedMap, given: Mapping[str, Iterable[str]]) -> d
     region = home_region(loaded)
     parsed: dict[str, frozenset[object]] = {}
     for kind, values in given.items():
-        if kind not in formats:
-            raise RequestError(f"'{kind}' is not a kind of identity this map knows — use one of: {', '.join(formats)}")
+        format_ = format_of(formats, kind)
         listed = [values] if isinstance(values, str) else list(values)
         if not listed:
             raise RequestError(f"no value given for the identity '{kind}'")
-        parsed[kind] = frozenset(parse_value(formats[kind], value, region=region) for value in listed)
+        parsed[kind] = frozenset(parse_value(format_, value, region=region) for value in listed)
     return parsed
+
+
+def format_of(formats: Mapping[str, Format], kind: str) -> Format:
+    """The format of the identity ``kind``, or :class:`RequestError` naming the kinds the map knows."""
+    if kind not in formats:
+        raise RequestError(f"'{kind}' is not a kind of identity this map knows — use one of: {', '.join(formats)}")
+    return formats[kind]
 
 
 def parse_value(format_: Format, value: str, *, region: str | None = None) -> object:
