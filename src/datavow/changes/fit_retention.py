@@ -21,6 +21,7 @@ from datavow.changes.retention_rules import Rule, conditions, rules_of
 from datavow.changes.strategies import Keys, register_functions
 from datavow.changes.systems import Reflector
 from datavow.changes.text_dates import after_problem
+from datavow.connectors.driver_errors import reason
 from datavow.connectors.sql import reachable_connections
 from datavow.datamap import LoadedMap
 from datavow.errors import ConnectionError_, DatavowError, QueryError
@@ -76,9 +77,7 @@ def _problem(loaded: LoadedMap, rule: Rule, connection: sa.Connection, keys: Key
         with connection.begin_nested() if connection.in_transaction() else connection.begin():
             connection.execute(sa.select(sa.literal(1)).select_from(table).where(built.due).limit(0))
     except SQLAlchemyError as exc:
-        original: BaseException = getattr(exc, "orig", None) or exc
-        first = (str(original).strip().splitlines() or [type(original).__name__])[0]
-        return f"the database refuses the rule's condition: {first}"
+        return f"the database refuses the rule's condition: {reason(exc)}"
     return None
 
 

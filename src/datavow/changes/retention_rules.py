@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from datavow.changes.held_parents import held_below
 from datavow.changes.holds import Reflect, cutoff, hold_condition, moment_of
 from datavow.changes.strategies import Erasing, Keys, Rewrite, rewrite
-from datavow.changes.systems import key_columns
+from datavow.changes.systems import key_columns, mapped_column
 from datavow.datamap.load import LoadedMap, TableRef
 from datavow.datamap.model import DataField, Duration, FieldErasure, FieldStrategy, TableErasure, rule_period
 from datavow.errors import PlanError
@@ -191,12 +191,8 @@ def _rewrites(loaded: LoadedMap, rule: Rule, table: sa.Table, keys: Keys, dialec
     for name, erasure in fields.items():
         if name in protected and erasure.strategy is not FieldStrategy.keep:
             continue  # a key that references use stays, as in an erasure
-        if name not in table.c:
-            raise PlanError(
-                f"{rule.label}.{name} is in the data map but not in the database — run 'datavow check' to see "
-                "the drift, then fix the map or the table"
-            )
-        done = rewrite(Erasing(f"{rule.label}.{name}", table.c[name], erasure, dialect, keys))
+        column = mapped_column(table, rule.label, name, PlanError)
+        done = rewrite(Erasing(f"{rule.label}.{name}", column, erasure, dialect, keys))
         if done is not None:
             rewrites[name] = done
     return rewrites

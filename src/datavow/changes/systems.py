@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from datavow.connectors.sql import redact
+from datavow.connectors.sql import translate
 from datavow.datamap.load import LoadedMap
-from datavow.errors import ConnectionError_, QueryError, RequestError
+from datavow.errors import ConnectionError_, DatavowError, ErrorKind, QueryError, RequestError
 from datavow.plan.model import Discovery, Selection, Step, TableKey
 from datavow.plan.sql import reflect_table, reflected, selection_clauses
 
@@ -104,6 +104,18 @@ def clauses(table: sa.Table, selection: Selection, dialect: str) -> list[sa.Colu
     return list(selection_clauses(table, selection, dialect))
 
 
+def mapped_column(table: sa.Table, label: str, name: str, error: type[DatavowError] = RequestError) -> sa.Column[Any]:
+    """The column ``name`` of the reflected ``table`` (``label`` is the map's name of the table); an
+    ``error`` of kind schema when the database lacks it."""
+    if name not in table.c:
+        raise error(
+            f"{label}.{name} is in the data map but not in the database — compare the data map with the database "
+            "(its drift check), then fix the map or the table",
+            kind=ErrorKind.SCHEMA,
+        )
+    return table.c[name]
+
+
 def key_columns(loaded: LoadedMap, where: TableKey) -> set[str]:
     """Columns of ``where`` that references use, from either side, and its tenant column."""
     here = loaded.table(*where)
@@ -131,7 +143,7 @@ def commit(
             with engine.begin() as connection:
                 run(system, work, connection)
         except SQLAlchemyError as exc:
-            outcomes[system] = SystemOutcome(system, "failed", _reason(exc, engine))
+            outcomes[system] = SystemOutcome(system, "failed", str(translate(exc, engine.url, system)))
         else:
             outcomes[system] = SystemOutcome(system, "done")
     systems = {system: outcomes[system] for system in discovery.plan.systems()}
@@ -158,13 +170,7 @@ def prepare(
             with engine.connect() as connection:
                 prepared[system] = build(system, Reflector(loaded, connection))
         except SQLAlchemyError as exc:
-            failed[system] = SystemOutcome(system, "failed", _reason(exc, engine))
+            failed[system] = SystemOutcome(system, "failed", str(translate(exc, engine.url, system)))
         except (ConnectionError_, QueryError) as exc:  # reflection translates driver errors itself
             failed[system] = SystemOutcome(system, "failed", str(exc))
     return prepared, failed
-
-
-def _reason(exc: SQLAlchemyError, engine: Engine) -> str:
-    original: BaseException = getattr(exc, "orig", None) or exc
-    lines = str(original).strip().splitlines() or [type(original).__name__]
-    return f"{lines[0].strip()} (at {redact(engine.url)})"

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 
 from datavow import __version__
-from datavow.errors import DatavowError, MapError
+from datavow.errors import DatavowError, MapError, outcome_of
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -47,10 +47,10 @@ class DatavowGroup(click.Group):
                 err_console.print(f"[bold red]The data map has {count} problem{'s' if count != 1 else ''}:[/]")
                 for problem in exc.problems:
                     err_console.print(f"  {problem}", markup=False)
-            sys.exit(exc.exit_code)
+            sys.exit(outcome_of(exc).exit_code)
         except DatavowError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", markup=True)
-            sys.exit(exc.exit_code)
+            sys.exit(outcome_of(exc).exit_code)
 
 
 @click.group(cls=DatavowGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,10 +1,12 @@
 """Connecting to a system's database through SQLAlchemy.
 
 Driver errors stop here, translated by their class in one place (:func:`translate_errors`, with
-:mod:`datavow.connectors.driver_errors` telling the kinds apart): a database that cannot be reached
-leaves this module as a :class:`~datavow.errors.ConnectionError_`, a statement it refuses (a missing
-table or column, a constraint, a value that does not fit) as a :class:`~datavow.errors.QueryError`.
-Both name the system, show the URL without its password and say what to check.
+:mod:`datavow.connectors.driver_errors` telling the faults apart): a database that cannot be reached
+or refuses the user leaves this module as a :class:`~datavow.errors.ConnectionError_` (kind
+``unavailable``), a missing table or column as a :class:`~datavow.errors.QueryError` of kind
+``schema``, and a statement it refuses (a constraint, a value that does not fit) as a
+:class:`~datavow.errors.QueryError` of kind ``refused``. Each names the system, shows the URL
+without its password and says what to check.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from urllib.parse import quote, unquote
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from datavow.connectors import sqlite_functions
-from datavow.connectors.driver_errors import kind_of, statement_table
-from datavow.errors import ConnectionError_, MapError, QueryError
+from datavow.connectors.driver_errors import Fault, fault_of, missing_column, reason, statement_table
+from datavow.errors import ConnectionError_, ErrorKind, MapError, QueryError
 
 # Seconds to wait for a server to answer before calling it unreachable: `datavow check` runs
 # in CI, where a firewalled host must fail fast rather than hang for the TCP default.
@@ -80,7 +82,7 @@ def connect(url: str, *, system: str | None = None, timeout: int = CONNECT_TIMEO
         engine = create_engine(parsed, connect_args=_timeout_arguments(parsed, timeout))
     except (ArgumentError, ImportError) as exc:  # an unknown dialect, or its driver is missing
         raise ConnectionError_(
-            f"cannot connect to {what} at {redact(parsed)}: {_reason(exc)} — "
+            f"cannot connect to {what} at {redact(parsed)}: {reason(exc)} — "
             f"install the driver for '{parsed.drivername}', or fix the URL's "
             "scheme"
         ) from exc
@@ -107,38 +109,66 @@ def _sqlite_connected(dbapi_connection: Any, _record: object) -> None:
 
 @contextmanager
 def translate_errors(url: URL | str, system: str | None = None) -> Iterator[None]:
-    """Turn a SQLAlchemy or driver error raised inside the block into :class:`ConnectionError_`
-    when the database cannot be reached, or :class:`QueryError` when it refused a statement."""
+    """Turn a SQLAlchemy or driver error raised inside the block into a :class:`ConnectionError_`
+    when the database cannot be reached or refuses the user, or a :class:`QueryError` when it
+    refused a statement (of kind ``schema`` when a table or column is missing)."""
     try:
         yield
     except SQLAlchemyError as exc:
-        if kind_of(exc) == "connection":
-            raise _connection_error(exc, url, system) from exc
-        raise _query_error(exc, url, system) from exc
+        raise translate(exc, url, system) from exc
 
 
-def _connection_error(exc: SQLAlchemyError, url: URL | str, system: str | None) -> ConnectionError_:
+def translate(exc: SQLAlchemyError, url: URL | str, system: str | None = None) -> ConnectionError_ | QueryError:
+    """The :class:`~datavow.errors.DatavowError` that says what ``exc`` means for ``system``."""
+    fault = fault_of(exc)
+    if fault in (Fault.CONNECTION, Fault.AUTHENTICATION):
+        return _connection_error(exc, url, system, fault)
+    return _query_error(exc, url, system, fault)
+
+
+def _connection_error(
+    exc: SQLAlchemyError, url: URL | str, system: str | None, fault: Fault = Fault.CONNECTION
+) -> ConnectionError_:
     what = f"system '{system}'" if system else "the database"
     parsed = make_url(url)
+    why = reason(exc, parsed.password)
+    if fault is Fault.AUTHENTICATION:
+        return ConnectionError_(
+            f"{what} at {redact(parsed)} refuses the login: {why} — check the user name, the password and the "
+            "database name in the URL, and that this user may connect to that database"
+        )
     hint = "check the file's path and permissions" if _is_sqlite(parsed) else _SERVER_HINT
-    return ConnectionError_(f"cannot connect to {what} at {redact(parsed)}: {_reason(exc, parsed.password)} — {hint}")
+    return ConnectionError_(f"cannot connect to {what} at {redact(parsed)}: {why} — {hint}")
 
 
-def _query_error(exc: SQLAlchemyError, url: URL | str, system: str | None) -> QueryError:
+_REFUSED_HINT = {
+    Fault.CONSTRAINT: (
+        "a constraint of the database refused the change; check that the data map declares the table's references "
+        "and holds as the database's foreign keys have them"
+    ),
+    Fault.DATA: "a value does not fit its column; check the column's type against the data map",
+    Fault.STATEMENT: "check the data map against the database, and that this user may read and change the table",
+}
+
+
+def _query_error(exc: SQLAlchemyError, url: URL | str, system: str | None, fault: Fault) -> QueryError:
     what = f"system '{system}'" if system else "the database"
     parsed = make_url(url)
     table = statement_table(exc)
     on = f" on table {table}" if table else ""
-    if isinstance(exc, IntegrityError):
-        hint = (
-            "a constraint of the database refused the change; check that the map declares the table's references "
-            "and holds as the database's foreign keys have them (run 'datavow check')"
+    why = reason(exc, parsed.password)
+    if fault is Fault.SCHEMA:
+        column = missing_column(exc)
+        lacks = f"the table has no column {column}" if column else "a table or column it names is missing"
+        return QueryError(
+            f"{what} at {redact(parsed)} refused a statement{on}: {lacks} ({why}) — the data map names a table or "
+            "column the database does not have (renamed or dropped?); check the data map against the database, then "
+            "fix the map or the table",
+            kind=ErrorKind.SCHEMA,
         )
-    elif isinstance(exc, DataError):
-        hint = "a value does not fit its column; check the column's type against the map (run 'datavow check')"
-    else:
-        hint = "run 'datavow check' to see drift between the map and the database, then fix the map or the table"
-    return QueryError(f"{what} at {redact(parsed)} refused a statement{on}: {_reason(exc, parsed.password)} — {hint}")
+    return QueryError(
+        f"{what} at {redact(parsed)} refused a statement{on}: {why} — {_REFUSED_HINT[fault]}", kind=ErrorKind.REFUSED
+    )
 
 
 def redact(url: URL | str) -> str:
@@ -182,13 +212,3 @@ def _timeout_arguments(url: URL, timeout: int) -> dict[str, Any]:
     if argument is None or argument in url.query:  # a timeout in the URL wins
         return {}
     return {argument: timeout}
-
-
-def _reason(exc: BaseException, password: str | None = None) -> str:
-    """The driver's own words, first line only, without the password should it echo it."""
-    original: BaseException = getattr(exc, "orig", None) or exc
-    texts = [arg for arg in original.args if isinstance(arg, str) and arg.strip()]
-    # pymysql puts an error number first and the message last; psycopg the message only.
-    text = texts[-1] if texts else str(original) or type(original).__name__
-    line = text.strip().splitlines()[0].strip()
-    return line.replace(password, "***") if password else line

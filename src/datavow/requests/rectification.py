@@ -31,6 +31,7 @@ from datavow.changes.systems import (
     clauses,
     commit,
     key_columns,
+    mapped_column,
     prepare,
     selected_steps,
 )
@@ -264,9 +265,7 @@ def _field(
     label = f"{target.step.label}.{target.column}"
     if target.column in key_columns(loaded, target.step.table):
         raise RequestError(f"{label} is a key that references use — correct it in the application that owns it")
-    if target.column not in table.c:
-        raise RequestError(f"{label} is in the data map but not in the database — run 'datavow check' to see the drift")
-    column = table.c[target.column]
+    column = mapped_column(table, target.step.label, target.column)
     try:
         value = sa.literal(as_column_value(target.value, column.type), type_=column.type)
     except ValueError as exc:

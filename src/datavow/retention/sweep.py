@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from datavow.audit import append
 from datavow.changes.retention_rules import Rule, rules_of
+from datavow.connectors.driver_errors import reason
 from datavow.connectors.sql import redact, translate_errors
 from datavow.datamap.load import LoadedMap
 from datavow.errors import DatavowError
@@ -352,7 +353,7 @@ class Sweeper:
             lost = True
             outcome.status, outcome.error = "interrupted", str(exc)
         except (SQLAlchemyError, DatavowError) as exc:
-            outcome.status, outcome.error = "failed", _reason(exc)
+            outcome.status, outcome.error = "failed", reason(exc)
         finally:
             if store is not None:
                 self._end(store, outcome, now, details)
@@ -469,9 +470,3 @@ class Sweeper:
                     "rules": counts,
                 },
             )
-
-
-def _reason(exc: BaseException) -> str:
-    original: BaseException = getattr(exc, "orig", None) or exc
-    lines = str(original).strip().splitlines() or [type(original).__name__]
-    return lines[0].strip()

@@ -38,6 +38,7 @@ from datavow.changes.systems import (
     clauses,
     commit,
     key_columns,
+    mapped_column,
     prepare,
     selected_steps,
 )
@@ -223,7 +224,9 @@ def _step_statements(
                 if name not in outcome.untouched:  # a minimise field is met twice
                     outcome.untouched.append(name)
                 continue
-            done = rewrite(Erasing(f"{step.label}.{name}", _column(table, step, name), erasure, dialect, keys))
+            done = rewrite(
+                Erasing(f"{step.label}.{name}", mapped_column(table, step.label, name), erasure, dialect, keys)
+            )
             if done is not None:
                 rewrites[name] = done
         return rewrites
@@ -292,12 +295,3 @@ def _updates(
     values = {name: done.value for name, done in rewrites.items()}
     pending = sa.or_(*(done.pending for done in rewrites.values()))
     return [_Statement(outcome, does, table.update().where(clause, rows, pending).values(values)) for clause in where]
-
-
-def _column(table: sa.Table, step: Step, name: str) -> sa.Column[Any]:
-    if name not in table.c:
-        raise RequestError(
-            f"{step.label}.{name} is in the data map but not in the database — run 'datavow check' to see the "
-            "drift, then fix the map or the table"
-        )
-    return table.c[name]
