@@ -31,6 +31,7 @@ from sqlalchemy.pool import NullPool
 from datavow import load_map
 from datavow.changes.strategies import PSEUDONYM_PREFIX
 from datavow.datamap.load import LoadedMap
+from datavow.datamap.model import TableErasure
 from datavow.demo import PASSWORD_VARIABLE, build_demo
 from datavow.errors import RequestError
 from datavow.plan import Discovery, compile_plan, discover, parse_identities
@@ -504,6 +505,22 @@ def test_anonymising_never_changes_a_key_that_references_use(
     assert result.step("shop.customers").untouched == ["id"] and result.step("shop.customers").anonymised == 2
     assert [r["id"] for r in rows(shop.engine, CUSTOMERS)] == [1, 2, 3]  # the held invoice still points at 1
     assert [r["customer_id"] for r in rows(shop.engine, INVOICES)] == [1, 3]
+
+
+def test_an_explicit_action_overrides_the_tables_erase(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    # What retention asks of erasure: delete rows the map's erasure would anonymise.
+    shop = make_shop("sqlite", tmp_path, request)
+    discovery = discovered(shop.loaded, shop.engines)
+
+    result = erase(shop.loaded, discovery, shop.engines, key=KEY, now=NOW, actions={("shop", "customers"): "delete"})
+
+    customers = result.step("shop.customers")
+    assert (customers.action, customers.deleted, customers.anonymised) == ("delete", 1, 0)
+    assert (customers.kept, customers.kept_referenced) == (1, 1)  # the held invoice still points at customer 1
+    assert [r["id"] for r in rows(shop.engine, CUSTOMERS)] == [1, 3]
+    assert rows(shop.engine, CUSTOMERS, CUSTOMERS.c.id == 1)[0]["email"] == keyed_hash(ALICE)  # erased, kept
+    assert result.step("shop.orders").action == "delete"  # tables it does not name: as the map says
+    assert shop.loaded.table("shop", "customers").table.erase is TableErasure.anonymize  # the map is unchanged
 
 
 def test_an_unreachable_system_fails_alone(tmp_path: Path, request: pytest.FixtureRequest) -> None:

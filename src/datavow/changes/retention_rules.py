@@ -14,7 +14,7 @@ did not is simply found again: the sweep is idempotent by construction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -107,24 +107,15 @@ def _action(ref: TableRef) -> Action:
     )
 
 
-def as_declared(loaded: LoadedMap, rule: Rule, cascade: Iterable[TableKey] = ()) -> LoadedMap:
-    """The map as the rule's cascade must erase it: the rule's table by the rule's action (a rule
-    may delete rows a person's erasure would anonymise) and, when the rule deletes, every table in
-    ``cascade`` by deleting too: a row that references a deleted row cannot stay behind it."""
+def cascade_actions(rule: Rule, cascade: Iterable[TableKey] = ()) -> dict[TableKey, Action]:
+    """What the rule's cascade does to each table, whatever the table's ``erase:`` says: the rule's
+    table by the rule's action (a rule may delete rows a person's erasure would anonymise) and, when
+    the rule deletes, every table in ``cascade`` by deleting too: a row that references a deleted
+    row cannot stay behind it."""
     actions = {rule.table: rule.action}
     if rule.action == "delete":
         actions.update(dict.fromkeys((key for key in cascade if key != rule.table), "delete"))
-    systems = dict(loaded.model.systems)
-    for (system_name, table_name), action in actions.items():
-        declared = systems[system_name].tables[table_name]
-        if declared.erase is not None and declared.erase.value == action:
-            continue
-        tables = dict(systems[system_name].tables)
-        tables[table_name] = declared.model_copy(update={"erase": TableErasure(action)})
-        systems[system_name] = systems[system_name].model_copy(update={"tables": tables})
-    if systems == loaded.model.systems:
-        return loaded
-    return replace(loaded, model=loaded.model.model_copy(update={"systems": systems}))
+    return actions
 
 
 # --------------------------------------------------------------------------- SQL

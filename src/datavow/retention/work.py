@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from datavow.changes.retention_rules import Conditions, Rule, as_declared, conditions, referenced
+from datavow.changes.retention_rules import Conditions, Rule, cascade_actions, conditions, referenced
 from datavow.changes.strategies import Keys, register_functions
 from datavow.changes.systems import Reflector
 from datavow.changes.text_dates import after_problem
@@ -106,7 +106,7 @@ class TableWork:
         self.widest = 2_000_000 if walks else 200_000  # key values per chunk, at most (time decides first)
         if self.cascades:
             self.plan = cascade_plan(loaded, rule.table)
-            self.erasing = as_declared(loaded, rule, [step.table for step in self.plan.steps])
+            self.actions = cascade_actions(rule, [step.table for step in self.plan.steps])
 
     @property
     def label(self) -> str:
@@ -215,9 +215,10 @@ class TableWork:
             if not keys:
                 return Chunk(0)
             seeds = {self.rule.table: {tuple(column.name for column in self.key): keys}}
-            discovery = discover(self.erasing, self.plan, {}, {self.rule.system: connection}, seeds=seeds)
+            discovery = discover(self.loaded, self.plan, {}, {self.rule.system: connection}, seeds=seeds)
         started = time.perf_counter()
-        result = erase(self.erasing, discovery, {self.rule.system: self.engine}, key=self.secret, now=self.now)
+        engines = {self.rule.system: self.engine}
+        result = erase(self.loaded, discovery, engines, key=self.secret, now=self.now, actions=self.actions)
         chunk = Chunk(len(keys), seconds=time.perf_counter() - started)
         outcome = result.systems[self.rule.system]
         if outcome.status != "done":

@@ -46,11 +46,13 @@ from datavow.changes.text_dates import after_problem
 from datavow.datamap.load import LoadedMap
 from datavow.datamap.model import DataField, FieldErasure, FieldStrategy, Table, TableErasure
 from datavow.errors import RequestError
-from datavow.plan.model import Discovery, Selection, Step
+from datavow.plan.model import Discovery, Selection, Step, TableKey
 from datavow.plan.planner import children_first
 
 Progress = Callable[[str, str, int, int], None]  # system, step label, statements done, statements in all
 Action = Literal["delete", "anonymize", "none"]
+#: What a caller may ask erasure to do to a table, whatever its ``erase:`` says.
+TableAction = Literal["delete", "anonymize"]
 
 _NULLIFY = FieldErasure(strategy=FieldStrategy.nullify)
 
@@ -139,17 +141,21 @@ def erase(
     key: bytes,
     now: datetime,
     progress: Progress | None = None,
+    actions: Mapping[TableKey, TableAction] | None = None,
 ) -> ErasureResult:
     """Erase the rows ``discovery`` selected, in every system of its plan.
 
     ``key`` is the installation's secret key (the keyed hash derives its own from it); ``now`` the
-    moment holds are judged at. Raises :class:`RequestError` before any change when a strategy does
-    not fit its column; a database error fails that system only (see :attr:`ErasureResult.systems`).
+    moment holds are judged at. ``actions`` says what to do to a table instead of its ``erase:``
+    (a retention rule deletes rows a person's erasure would anonymise, and its cascade with them);
+    a table it leaves out is erased as the map declares. Raises :class:`RequestError` before any
+    change when a strategy does not fit its column; a database error fails that system only (see
+    :attr:`ErasureResult.systems`).
     """
     keys = Keys.for_run(key)
 
     def build(system: str, reflector: Reflector) -> _SystemWork:
-        return _system_work(loaded, discovery, system, reflector, keys, now)
+        return _system_work(loaded, discovery, system, reflector, keys, now, actions or {})
 
     prepared, failed = prepare(loaded, engines, discovery, build)
     total = sum(1 for work in prepared.values() for s in work.statements if s.does not in ("held", "kept"))
@@ -187,11 +193,17 @@ def _count_held(item: _Statement, row: tuple[Any, ...]) -> None:
 
 
 def _system_work(
-    loaded: LoadedMap, discovery: Discovery, system: str, reflector: Reflector, keys: Keys, now: datetime
+    loaded: LoadedMap,
+    discovery: Discovery,
+    system: str,
+    reflector: Reflector,
+    keys: Keys,
+    now: datetime,
+    actions: Mapping[TableKey, TableAction],
 ) -> _SystemWork:
     work = _SystemWork([], [])
     for step, selection in children_first(loaded, selected_steps(discovery, system), lambda item: item[0].table):
-        outcome = StepErasure(step.label, _action(loaded.table(*step.table).table))
+        outcome = StepErasure(step.label, actions.get(step.table) or _action(loaded.table(*step.table).table))
         outcome.shared, outcome.shared_with = selection.shared_rows, selection.shared_with
         work.outcomes.append(outcome)
         changeable = selection.changeable()  # a shared parent row is other people's data too
