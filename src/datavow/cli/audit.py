@@ -16,10 +16,7 @@ from rich.text import Text
 
 from datavow.audit.log import list_entries
 from datavow.audit.verify import verify_chain
-from datavow.cli.options import open_state, state_options
-
-#: Exit status of ``audit verify`` when the chain is not intact (errors keep their own codes).
-EXIT_NOT_INTACT = 1
+from datavow.cli.options import EXIT_NO, open_state, state_options
 
 
 @click.group("audit")
@@ -61,7 +58,7 @@ def verify(
                 before = "entry" if result.entries == 1 else f"{result.entries} entries"
                 console.print(f"  The {before} before it verified.")
     if not result.ok:
-        ctx.exit(EXIT_NOT_INTACT)
+        ctx.exit(EXIT_NO)
 
 
 @audit.command("show")

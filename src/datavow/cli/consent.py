@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from datavow.cli.options import actor_option, open_state, state_options
+from datavow.cli.options import EXIT_NO, actor_option, open_state, state_options
 from datavow.cli.requests import identities_from, identity_options
 from datavow.consent import (
     Answer,
@@ -34,8 +34,6 @@ from datavow.store.models.consent import CONSENT_CHANNELS, CONSENT_SOURCES
 
 F = TypeVar("F", bound=Callable[..., object])
 
-#: Exit status of ``check``, ``contact`` and ``verify`` when the answer is no.
-EXIT_NOT_ALLOWED = 1
 
 channel_choice = click.Choice(CONSENT_CHANNELS)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -279,7 +277,7 @@ def verify_command(ctx: click.Context, state_url: str | None, map_path: Path, re
         for problem in check.problems[1:]:
             click.echo(f"  {problem}")
     if not check.ok:
-        ctx.exit(EXIT_NOT_ALLOWED)
+        ctx.exit(EXIT_NO)
 
 
 def _one(emails: Sequence[str], phones: Sequence[str], pairs: Sequence[str]) -> tuple[str, str]:
@@ -297,7 +295,7 @@ def _print_answer(ctx: click.Context, answer: Answer, as_json: bool) -> None:
         for reason in answer.reasons:
             click.echo(f"  - {reason}")
     if not answer.allowed:
-        ctx.exit(EXIT_NOT_ALLOWED)
+        ctx.exit(EXIT_NO)
 
 
 def _print_event(event: ConsentEvent, as_json: bool) -> None:

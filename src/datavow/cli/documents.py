@@ -11,22 +11,18 @@ from rich.markup import escape
 
 from datavow.cli import console
 from datavow.cli.options import map_option
-from datavow.datamap import LoadedMap, load_map
+from datavow.datamap import load_map
 from datavow.documents.diff import load_revision, statement_diff, temporary_folder
 from datavow.documents.ropa import records_of_processing
 from datavow.documents.ropa_formats import FORMATS, write_ropa
 from datavow.documents.statement import Statement, write_statement
-from datavow.language import Language, language
+from datavow.language import language
 
 _templates_option = click.option(
     "--templates",
     type=click.Path(path_type=Path, file_okay=False, exists=True),
     help="A folder of your own templates (<language>/statement.j2, …) overriding the built-in wording.",
 )
-
-
-def _language(value: str | None, loaded: LoadedMap) -> Language:
-    return language(value) if value else loaded.model.documents.language
 
 
 def _emit(content: str | bytes, out: Path | None) -> None:
@@ -52,7 +48,7 @@ def ropa(map_path: Path, fmt: str, lang: str | None, out: Path | None, templates
     A field the map cannot fill is marked missing with the lint rule that flags it.
     """
     loaded = load_map(map_path)
-    _emit(write_ropa(loaded, fmt, language=_language(lang, loaded), templates=templates), out)
+    _emit(write_ropa(loaded, fmt, language=loaded.model.documents.language_for(lang), templates=templates), out)
     missing = sum(1 for record in records_of_processing(loaded) for entry in record.entries() if entry.missing)
     if missing:
         console.print(f"{missing} field(s) missing; `datavow check --no-drift` names the gaps", style="yellow")
@@ -101,8 +97,8 @@ def statement(
     if ctx.invoked_subcommand is not None:
         return
     loaded = load_map(map_path)
-    published = loaded.model.documents.languages
-    chosen = list(published) if "all" in langs else [_language(value, loaded) for value in langs or [""]]
+    documents = loaded.model.documents
+    chosen = list(documents.languages) if "all" in langs else [documents.language_for(value) for value in langs or [""]]
     for code in chosen:
         written = write_statement(loaded, code, templates=templates)
         if trace:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from datavow.cli import console
 from datavow.cli.options import actor_option, open_state, split_pair, state_options
-from datavow.datamap import LoadedMap, load_map
+from datavow.datamap import load_map
 from datavow.incidents import (
     AUTHORITY_HOURS,
     Incident,
@@ -30,7 +30,7 @@ from datavow.incidents import (
 )
 from datavow.incidents.clock import shown, zone_info
 from datavow.incidents.model import EXEMPTIONS, KINDS, PRIORITIES, RISKS
-from datavow.language import LANGUAGES, Language, language
+from datavow.language import LANGUAGES
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the incident as JSON.")
 zone_option = click.option(
@@ -269,7 +269,7 @@ def notify_command(
             incident_id,
             audience,
             actor=actor,
-            language=_language(loaded, language_code),
+            language=loaded.model.documents.language_for(language_code),
             tenants=list(tenants) or None,
             given_at=_moment(given_text, zone, "--at"),
             delay_reason=delay_reason,
@@ -406,7 +406,7 @@ def export_command(
             organization=loaded.model.organization.name,
             csv_path=csv_path,
             pdf_path=pdf_path,
-            language=_language(loaded, language_code),
+            language=loaded.model.documents.language_for(language_code),
         )
     for path in written:
         console.print(str(path), markup=False)
@@ -428,8 +428,3 @@ def _print(incident: Incident, as_json: bool, message: str) -> None:
         click.echo(json.dumps(incident.to_dict(), indent=2))
     else:
         console.print(message, markup=False)
-
-
-def _language(loaded: LoadedMap, code: str | None) -> Language:
-    """The language asked for, else the one the map writes its documents in."""
-    return language(code) if code else loaded.model.documents.language

@@ -15,6 +15,9 @@ from datavow.store import STATE_URL_ENV, Store, default_state_url, open_store
 
 F = TypeVar("F", bound=Callable[..., object])
 
+#: The exit code of a command whose answer is no: not allowed, not complete, not intact.
+EXIT_NO = 1
+
 map_option = click.option(
     "--map",
     "map_path",

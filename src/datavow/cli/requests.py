@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from datavow.cli.options import actor_option, open_state, split_pair, state_options
+from datavow.cli.options import EXIT_NO, actor_option, open_state, split_pair, state_options
 from datavow.datamap import LoadedMap, load_map
 from datavow.requests.lifecycle import (
     RequestRecord,
@@ -46,9 +46,6 @@ from datavow.requests.service import flag_person
 from datavow.store import Store
 
 F = TypeVar("F", bound=Callable[..., object])
-
-#: Exit status of ``request status`` when the person is restricted or the purpose may not process them.
-EXIT_NOT_ALLOWED = 1
 
 
 def identity_options(command: F) -> F:
@@ -364,7 +361,7 @@ def status_command(
         if entries:
             console.print(_ledger_table(entries))
     if not allowed:
-        ctx.exit(EXIT_NOT_ALLOWED)
+        ctx.exit(EXIT_NO)
 
 
 def _answer(store: Store, loaded: LoadedMap, identities: dict[str, list[str]], purpose: str | None) -> tuple[bool, str]:

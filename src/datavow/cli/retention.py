@@ -14,7 +14,7 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from datavow.cli import console
-from datavow.cli.options import actor_option, map_option, open_state, progress_bar, state_options
+from datavow.cli.options import EXIT_NO, actor_option, map_option, open_state, progress_bar, state_options
 from datavow.datamap import LoadedMap, load_map
 from datavow.requests.service import open_engines
 from datavow.retention import SweepResult, SystemSweep, retention_plan, rules_of, run_sweep
@@ -24,9 +24,6 @@ from datavow.retention.schedule import Stop, schedule, work
 from datavow.retention.sweep import default_worker
 from datavow.secrets import load_key, state_directory
 from datavow.store.models import SweepRow
-
-#: Exit status of ``retention run`` and ``worker --once`` when a system failed or was locked.
-EXIT_INCOMPLETE = 1
 
 
 @click.group("retention")
@@ -178,7 +175,7 @@ def _finish(result: SweepResult, as_json: bool) -> None:
             style="dim",
         )
     if not result.complete:
-        raise SystemExit(EXIT_INCOMPLETE)
+        raise SystemExit(EXIT_NO)
 
 
 @retention_group.command("sweeps")
@@ -293,4 +290,4 @@ def worker_command(
         )
     console.print(f"worker {name}: {ran} run{'s' if ran != 1 else ''} (sweeps and offboardings)", style="dim")
     if once and incomplete:
-        raise SystemExit(EXIT_INCOMPLETE)
+        raise SystemExit(EXIT_NO)

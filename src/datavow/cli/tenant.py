@@ -13,7 +13,7 @@ import click
 from rich.table import Table
 
 from datavow.cli import console
-from datavow.cli.options import actor_option, open_state, state_options
+from datavow.cli.options import EXIT_NO, actor_option, open_state, state_options
 from datavow.datamap import load_map
 from datavow.retention.offboarding import (
     Offboarding,
@@ -28,8 +28,6 @@ from datavow.retention.schedule import Stop
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Exit status of ``tenant delete`` when the deletion did not finish (failed, stopped, locked).
-EXIT_INCOMPLETE = 1
 
 system_option = click.option(
     "--system", metavar="NAME", help="The system the tenant is in (default: the map's one system with 'tenant:')."
@@ -186,7 +184,7 @@ def delete_command(
             console.print(f"  {kept.table}: kept {', '.join(why)}", markup=False)
         console.print(f"{done.changed:,} rows deleted in {done.chunks} chunks", style="dim")
     if done.status != "done":
-        raise SystemExit(EXIT_INCOMPLETE)
+        raise SystemExit(EXIT_NO)
 
 
 @tenant_group.command("certificate")

@@ -37,6 +37,11 @@ def canonical_identities(loaded: LoadedMap, identities: IdentityInput) -> dict[s
     return {kind: tuple(sorted(map(str, parsed[kind]))) for kind in sorted(parsed)}
 
 
+def identity_hashes(loaded: LoadedMap, identities: IdentityInput) -> list[str]:
+    """The keyed hashes the state store indexes these identities by: what finds the records naming them."""
+    return IdentityKeys.for_map(loaded).hashes(canonical_identities(loaded, identities))
+
+
 def normal_text(format_: Format, value: str, region: str | None) -> str:
     """One value in the form :func:`canonical_identities` gives it: the planner's normal form, as text."""
     return str(parse_value(format_, value, region=region))

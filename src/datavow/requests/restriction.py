@@ -38,6 +38,7 @@ from datavow.plan.identity_keys import (
     IdentityInput,
     IdentityKeys,
     canonical_identities,
+    identity_hashes,
     kinds_from_text,
     kinds_text,
 )
@@ -235,7 +236,7 @@ def restrictions_of(
     store: Store, loaded: LoadedMap, identities: IdentityInput, *, active_only: bool = True
 ) -> list[Restriction]:
     """The ledger entries naming any of these identities, oldest first."""
-    hashes = IdentityKeys.for_map(loaded).hashes(canonical_identities(loaded, identities))
+    hashes = identity_hashes(loaded, identities)
     naming = sa.select(RestrictionIdentityRow.restriction_id).where(RestrictionIdentityRow.identity_hash.in_(hashes))
     query = sa.select(RestrictionRow).where(RestrictionRow.id.in_(naming)).order_by(RestrictionRow.id)
     if active_only:

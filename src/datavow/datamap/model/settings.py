@@ -19,7 +19,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from datavow.datamap.model.base import Duration, DurationField, Strict, to_duration
-from datavow.language import LANGUAGES, Language
+from datavow.language import LANGUAGES, Language, language
 
 # --------------------------------------------------------------------------- retention settings
 
@@ -183,6 +183,10 @@ class Documents(Strict):
     language: Language = "en"
     templates: str | None = None  # a folder (relative to the map) whose files override the built-in ones
     statement: StatementSettings = Field(default_factory=StatementSettings)
+
+    def language_for(self, code: str | None) -> Language:
+        """The language ``code`` names (``"NL"``, ``"de-DE"``), else the one documents default to."""
+        return language(code) if code else self.language
 
     @model_validator(mode="after")
     def _default_is_published(self) -> Documents:

@@ -34,6 +34,7 @@ from datavow.plan.identity_keys import (
     IdentityInput,
     IdentityKeys,
     canonical_identities,
+    identity_hashes,
     kinds_from_text,
     kinds_text,
 )
@@ -362,7 +363,7 @@ def request_identities(store: Store, loaded: LoadedMap, request_id: int) -> dict
 
 def find_requests(store: Store, loaded: LoadedMap, identities: IdentityInput) -> list[RequestRecord]:
     """Every request naming any of these identities, oldest first (by keyed hash, nothing is unsealed)."""
-    hashes = IdentityKeys.for_map(loaded).hashes(canonical_identities(loaded, identities))
+    hashes = identity_hashes(loaded, identities)
     matching = sa.select(RequestIdentityRow.request_id).where(RequestIdentityRow.identity_hash.in_(hashes))
     with store.session(write=False) as session:
         rows = session.scalars(sa.select(RequestRow).where(RequestRow.id.in_(matching)).order_by(RequestRow.id))
