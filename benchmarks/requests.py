@@ -50,6 +50,7 @@ import sqlalchemy as sa
 from requests_raw import BENCH_SCHEMA, B, HandWritten, P  # this folder's modules: benchmarks run as scripts
 from rss import peak_rss_bytes
 
+from datavow.connectors.databases import Databases
 from datavow.datamap import LoadedMap, load_map
 from datavow.errors import RequestError
 from datavow.plan import compile_plan, identity_formats, parse_identities
@@ -59,7 +60,7 @@ from datavow.requests import receive, verify
 from datavow.requests.erasure import erase
 from datavow.requests.export import ExportInfo, export_access
 from datavow.requests.reading import snapshots
-from datavow.requests.service import RunOptions, find_person, open_engines, run_request
+from datavow.requests.service import RunOptions, find_person, run_request
 from datavow.secrets import load_key, state_directory
 from datavow.store import Store, default_state_url, open_store
 
@@ -280,8 +281,9 @@ def lookup_indexes(loaded: LoadedMap, engine: sa.Engine) -> list[str]:
 class Datavow:
     """The same requests through datavow's library, as a service holding its engines would run them."""
 
-    def __init__(self, loaded: LoadedMap, engines: dict[str, sa.Engine], key: bytes, folder: Path) -> None:
-        self.loaded, self.engines, self.key, self.folder = loaded, engines, key, folder
+    def __init__(self, loaded: LoadedMap, databases: Databases, key: bytes, folder: Path) -> None:
+        self.loaded, self.databases, self.key, self.folder = loaded, databases, key, folder
+        self.engines = databases.engines(loaded, ["platform", "business"])
         self.phases: dict[str, list[float]] = {"discovery": [], "export": [], "erase": []}
 
     def _find(self, emails: Sequence[str], sources: Mapping[str, Any]) -> tuple[Any, Any]:
@@ -323,7 +325,7 @@ class Datavow:
 
     def via_store(self, store: Store, kind: str, email: str, tenant: int | None) -> dict[str, Any]:
         """Received from the controller (the tenant), verified, then run: run_request plans for the
-        request's tenant, uses the engines it keeps, and keeps what discovery found in the store."""
+        request's tenant, uses the engines the databases keep, and keeps what discovery found in the store."""
         record = receive(
             store,
             self.loaded,
@@ -332,10 +334,11 @@ class Datavow:
             source="controller",
             tenant=None if tenant is None else str(tenant),
             actor="benchmark",
+            databases=self.databases,
         )
         verify(store, record.id, "benchmark", method="benchmark")
         options = RunOptions(key=self.key, export_dir=self.folder / "store-exports")
-        done = run_request(store, self.loaded, record.id, options, "benchmark")
+        done = run_request(store, self.loaded, record.id, options, "benchmark", databases=self.databases)
         return done.result or {}
 
     def access_via_store(self, store: Store, email: str, tenant: int | None) -> dict[str, int]:
@@ -609,8 +612,8 @@ def run_phase(phase: dict[str, str]) -> dict[str, Any]:
             counts = HandWritten(db, os.urandom(32)).access([phase["email"]], folder)
     else:
         loaded = load_map(phase["map"])
-        with open_engines(loaded, ["platform", "business"]) as engines:
-            counts = Datavow(loaded, engines, os.urandom(32), folder).access([phase["email"]])
+        with Databases() as databases:
+            counts = Datavow(loaded, databases, os.urandom(32), folder).access([phase["email"]])
     return {
         "rows": sum(counts.values()),
         "seconds": time.perf_counter() - started,
@@ -769,11 +772,11 @@ def measure(args: argparse.Namespace, url: sa.URL, folder: Path) -> tuple[Demo, 
     loaded = load_map(demo.maps[COMPANY])
     key = load_key(state_directory(loaded.path))
     run = Run()
-    with raw_connection(url) as db, open_engines(loaded, ["platform", "business"]) as engines:
+    with raw_connection(url) as db, Databases() as databases:
         version = str(one_value(db, "SHOW server_version"))
         people = choose_people(db, args.samples, args.batch, args.seed)
         raw = HandWritten(db, key)
-        datavow = Datavow(loaded, engines, key, folder)
+        datavow = Datavow(loaded, databases, key, folder)
         (folder / "raw").mkdir()
         log(f"access: {len(people.access)} people ...")
         measure_access(run, datavow, raw, people.access, folder / "raw")

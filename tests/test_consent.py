@@ -322,6 +322,7 @@ def test_a_persons_ledger_is_part_of_their_access_export(
     import zipfile
     from contextlib import closing
 
+    from datavow.connectors.databases import Databases
     from datavow.requests import receive, verify
     from datavow.requests.export import read_export
     from datavow.requests.service import RunOptions, run_request
@@ -337,7 +338,8 @@ def test_a_persons_ledger_is_part_of_their_access_export(
     )
     request = receive(store, shop, "access", {"email": ["jane.doe@example.com"]}, source="data_subject", actor="t")
     verify(store, request.id, "t", method="test")
-    done = run_request(store, shop, request.id, RunOptions(key=key), "t")
+    with Databases() as databases:
+        done = run_request(store, shop, request.id, RunOptions(key=key), "t", databases=databases)
     assert done.result is not None and done.result["consent_events"] == 1
     opened = read_export(Path(done.result["package"]), key, tmp_path)
     with zipfile.ZipFile(opened) as package:

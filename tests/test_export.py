@@ -29,7 +29,7 @@ from datavow.demo import build_demo
 from datavow.errors import PlanError, RequestError, SecretError
 from datavow.plan import compile_plan, discover, parse_identities
 from datavow.plan.model import Discovery, Plan, Selection, Step
-from datavow.plan.sql import clear_reflection_cache, selection_clauses
+from datavow.plan.sql import selection_clauses
 from datavow.requests.export import (
     ExportInfo,
     ExportPackage,
@@ -782,7 +782,6 @@ def test_a_failed_export_leaves_nothing_behind(tmp_path: Path, engine_for: Any) 
     found = jane(loaded, engine)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE events")  # the map and the plan still name it
-    clear_reflection_cache()
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(PlanError, match="shop.events is not a table"):

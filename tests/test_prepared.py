@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from datavow.plan.prepared import Query, execute, execute_all, forget_statements
+from datavow.connectors.databases import Catalogue, catalogue_of
+from datavow.plan.prepared import Query, execute, execute_all
 from datavow.store.models.base import UTCDateTime
 
 metadata = sa.MetaData()
@@ -26,6 +27,7 @@ WANTED = sa.bindparam("emails", type_=sa.ARRAY(sa.String))
 @pytest.fixture
 def engine(postgres_url: str) -> sa.Engine:
     engine = sa.create_engine(postgres_url, poolclass=NullPool)
+    Catalogue().attach(engine)  # compiled statements are kept, as on the engines datavow makes
     metadata.create_all(engine)
     start = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
     with engine.begin() as connection:
@@ -75,10 +77,12 @@ def test_several_queries_go_together_and_cursor_events_see_each(engine: sa.Engin
 def test_a_failing_statement_raises_sqlalchemys_error_and_the_cache_forgets(engine: sa.Engine) -> None:
     with engine.connect() as connection:
         execute(connection, ("test.gone",), by_email, {"emails": []})
+        catalogue = catalogue_of(connection)
+        assert catalogue is not None and catalogue.generation == 0
         connection.exec_driver_sql("DROP TABLE events")
         with pytest.raises(sa.exc.ProgrammingError, match="events"):
             execute(connection, ("test.gone",), by_email, {"emails": []})
-    forget_statements()
+    assert catalogue.generation == 1  # a missing table: the statements built on it are forgotten
 
 
 def test_a_time_with_an_offset_is_compared_as_the_moment_it_is(engine: sa.Engine) -> None:

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from datavow import load_map
+from datavow.connectors.databases import Databases
 from datavow.datamap import LoadedMap
 from datavow.demo import PASSWORD_VARIABLE, build_demo
 from datavow.requests import receive, verify
@@ -48,12 +49,15 @@ def exercise_rights(loaded: LoadedMap) -> None:
     email, tenant = a_person(loaded)
     source = "controller" if tenant is not None else "data_subject"
     key = load_key(state_directory(loaded.path))
-    with open_store(default_state_url(loaded.path)) as store:
+    with open_store(default_state_url(loaded.path)) as store, Databases() as databases:
 
         def run(kind: str, who: str, corrections: Mapping[str, str] | None = None) -> dict[str, Any]:
-            record = receive(store, loaded, kind, {"email": [who]}, source=source, tenant=tenant, actor=ACTOR)
+            record = receive(
+                store, loaded, kind, {"email": [who]}, source=source, tenant=tenant, actor=ACTOR, databases=databases
+            )
             verify(store, record.id, ACTOR, method="test")
-            done = run_request(store, loaded, record.id, RunOptions(key=key, corrections=corrections or {}), ACTOR)
+            options = RunOptions(key=key, corrections=corrections or {})
+            done = run_request(store, loaded, record.id, options, ACTOR, databases=databases)
             assert done.status is Status.completed
             return dict(done.result or {})
 
@@ -62,7 +66,7 @@ def exercise_rights(loaded: LoadedMap) -> None:
         restrict(store, loaded, {"email": [email]}, reason="accuracy contested", actor=ACTOR)
         assert is_restricted(store, loaded, {"email": [email]})
         if any(ref.table.restriction_flag for ref in loaded.tables()):
-            flag_person(loaded, {"email": [email]}, True, tenant=tenant)
+            flag_person(loaded, {"email": [email]}, True, tenant=tenant, databases=databases)
         new_email = "corrected." + email.upper().replace(" ", "")
         fixed = run("rectification", email, corrections={"user.contact.email": new_email})
         assert sum(int(f["rows"]) for f in fixed["fields"]) > 0, fixed

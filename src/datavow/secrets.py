@@ -15,6 +15,7 @@ import base64
 import binascii
 import os
 import struct
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -45,10 +46,7 @@ def load_key(state_dir: Path, *, create: bool = True) -> bytes:
         if not path.exists():
             if not create:
                 raise SecretError(f"no secret key: set {KEY_ENV} or restore {path}")
-            state_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")
+            _write_new_key(path)
         text, where = path.read_text().strip(), str(path)
     try:
         key = base64.urlsafe_b64decode(text.strip())
@@ -57,6 +55,23 @@ def load_key(state_dir: Path, *, create: bool = True) -> bytes:
     if len(key) != 32:
         raise SecretError(f"the secret key in {where} must be 32 bytes (44 base64 characters), not {len(key)}")
     return key
+
+
+def _write_new_key(path: Path) -> None:
+    """A new key at ``path``, unless another writer got there first. Written aside and linked into
+    place, so that a concurrent reader (a thread, a process) never sees a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass  # another writer's key is the key
+    finally:
+        aside.unlink()
 
 
 def new_key_text() -> str:

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from datavow.audit.log import list_entries
 from datavow.audit.verify import verify_chain
-from datavow.cli.options import EXIT_NO, open_state, state_options
+from datavow.cli.options import EXIT_NO, application, state_options
 
 
 @click.group("audit")
@@ -42,8 +42,9 @@ def verify(
 ) -> None:
     """Recompute the hash chain and name the first entry that was changed, removed or
     reordered. Exits 0 when the log is intact, 1 when it is not."""
-    with open_state(state_url, map_path, create=False) as store:
-        result = verify_chain(store, expect_head=expect_head)
+    app = application(map_path, state_url, create=False)
+    store = app.store
+    result = verify_chain(store, expect_head=expect_head)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -79,16 +80,17 @@ def show(
 ) -> None:
     """Show the latest audit entries, newest first."""
     object_type, _, object_id = (object_ref or "").partition(":")
-    with open_state(state_url, map_path, create=False) as store:
-        entries = list_entries(
-            store,
-            since=_parse_since(since),
-            action=action,
-            object_type=object_type or None,
-            object_id=object_id or None,
-            limit=limit,
-            newest_first=True,
-        )
+    app = application(map_path, state_url, create=False)
+    store = app.store
+    entries = list_entries(
+        store,
+        since=_parse_since(since),
+        action=action,
+        object_type=object_type or None,
+        object_id=object_id or None,
+        limit=limit,
+        newest_first=True,
+    )
     if as_json:
         click.echo(json.dumps([entry.to_dict() for entry in entries], indent=2, ensure_ascii=False))
         return

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from datavow.check import check_map, record_check
 from datavow.cli import console
-from datavow.cli.options import actor_option, map_option, open_state
+from datavow.cli.options import actor_option, application, map_option
 from datavow.findings import Severity
 from datavow.lint import all_rules
 
@@ -54,8 +54,9 @@ def check(
     ctx.meta["datavow.json"] = as_json
     report = check_map(map_path, drift=not no_drift, systems=systems or None, select=select or None, ignore=ignore)
     if record:
-        with open_state(state_url, map_path, create=True) as store:
-            entry = record_check(report, store, actor)
+        app = application(map_path, state_url, create=True)
+        store = app.store
+        entry = record_check(report, store, actor)
         if not as_json:
             console.print(f"recorded as audit entry #{entry.seq}", style="dim")
     if as_json:

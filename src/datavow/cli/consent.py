@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from datavow.cli.options import EXIT_NO, actor_option, open_state, state_options
+from datavow.cli.options import EXIT_NO, actor_option, application, state_options
 from datavow.cli.requests import identities_from, identity_options
 from datavow.consent import (
     Answer,
@@ -29,7 +29,6 @@ from datavow.consent import (
     verify_ledger,
 )
 from datavow.consent.transfer import parse_time
-from datavow.datamap import load_map
 from datavow.store.models.consent import CONSENT_CHANNELS, CONSENT_SOURCES
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -70,28 +69,29 @@ def scope_options(command: F) -> F:
 
 
 def _record(event: str, **given: Any) -> None:
-    loaded = load_map(given["map_path"])
+    app = application(given["map_path"], given["state_url"], create=True)
+    loaded = app.loaded
     notice = given["notice"]
     if given["notice_file"] is not None:
         notice = given["notice_file"].read_text(encoding="utf-8")
     identities = identities_from(given["emails"], given["phones"], given["identity_pairs"])
-    with open_state(given["state_url"], given["map_path"], create=True) as store:
-        recorded = record_event(
-            store,
-            loaded,
-            identities,
-            purpose=given["purpose"],
-            event=event,
-            channel=given["channel"],
-            topic=given["topic"],
-            source=given["source"],
-            source_detail=given["detail"],
-            notice=notice,
-            basis=given["basis"],
-            actor=given["actor"],
-            at=parse_time(given["at_text"] or ""),
-            key=consent_key(loaded),
-        )
+    store = app.store
+    recorded = record_event(
+        store,
+        loaded,
+        identities,
+        purpose=given["purpose"],
+        event=event,
+        channel=given["channel"],
+        topic=given["topic"],
+        source=given["source"],
+        source_detail=given["detail"],
+        notice=notice,
+        basis=given["basis"],
+        actor=given["actor"],
+        at=parse_time(given["at_text"] or ""),
+        key=consent_key(loaded),
+    )
     _print_event(recorded, given["as_json"])
 
 
@@ -122,9 +122,10 @@ def withdraw_command(**given: Any) -> None:
 def check_command(ctx: click.Context, state_url: str | None, map_path: Path, purpose: str, as_json: bool,
                   emails: Sequence[str], phones: Sequence[str], identity_pairs: Sequence[str]) -> None:  # fmt: skip
     """May the purpose process this person? Exit status 1 when not."""
-    loaded = load_map(map_path)
-    with open_state(state_url, map_path, create=False) as store:
-        answer = consent_allows(store, loaded, _one(emails, phones, identity_pairs), purpose, key=consent_key(loaded))
+    app = application(map_path, state_url, create=False)
+    loaded = app.loaded
+    store = app.store
+    answer = consent_allows(store, loaded, _one(emails, phones, identity_pairs), purpose, key=consent_key(loaded))
     _print_answer(ctx, answer, as_json)
 
 
@@ -139,10 +140,11 @@ def contact_command(ctx: click.Context, state_url: str | None, map_path: Path, c
                     as_json: bool, emails: Sequence[str], phones: Sequence[str],
                     identity_pairs: Sequence[str]) -> None:  # fmt: skip
     """May we contact this person on a channel about a topic? Exit status 1 when not."""
-    loaded = load_map(map_path)
+    app = application(map_path, state_url, create=False)
+    loaded = app.loaded
     identity = _one(emails, phones, identity_pairs)
-    with open_state(state_url, map_path, create=False) as store:
-        answer = may_contact(store, loaded, identity, channel, topic, key=consent_key(loaded))
+    store = app.store
+    answer = may_contact(store, loaded, identity, channel, topic, key=consent_key(loaded))
     _print_answer(ctx, answer, as_json)
 
 
@@ -155,10 +157,11 @@ def contact_command(ctx: click.Context, state_url: str | None, map_path: Path, c
 def filter_command(file: Any, state_url: str | None, map_path: Path, channel: str, topic: str | None,
                    kind: str) -> None:  # fmt: skip
     """Print the lines of FILE (one address each; - for stdin) that may be contacted."""
-    loaded = load_map(map_path)
+    app = application(map_path, state_url, create=False)
+    loaded = app.loaded
     addresses = [line.strip() for line in file if line.strip()]
-    with open_state(state_url, map_path, create=False) as store:
-        kept = filter_contactable(store, loaded, addresses, channel, topic, key=consent_key(loaded), kind=kind)
+    store = app.store
+    kept = filter_contactable(store, loaded, addresses, channel, topic, key=consent_key(loaded), kind=kind)
     for address in kept:
         click.echo(address)
     click.echo(f"{len(kept)} of {len(addresses)} may be contacted on {channel}", err=True)
@@ -175,10 +178,11 @@ def proof_command(state_url: str | None, map_path: Path, purpose: str, channel: 
                   as_json: bool, emails: Sequence[str], phones: Sequence[str],
                   identity_pairs: Sequence[str]) -> None:  # fmt: skip
     """Print the events that establish the person's current state, with the notice each saw."""
-    loaded = load_map(map_path)
+    app = application(map_path, state_url, create=False)
+    loaded = app.loaded
     identity = _one(emails, phones, identity_pairs)
-    with open_state(state_url, map_path, create=False) as store:
-        proof = prove(store, loaded, identity, purpose, key=consent_key(loaded), channel=channel, topic=topic)
+    store = app.store
+    proof = prove(store, loaded, identity, purpose, key=consent_key(loaded), channel=channel, topic=topic)
     if as_json:
         click.echo(json.dumps(proof.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -211,9 +215,10 @@ def proof_command(state_url: str | None, map_path: Path, purpose: str, channel: 
 @actor_option
 def import_command(file: Path, state_url: str | None, map_path: Path, actor: str) -> None:
     """Import a preference list (CSV): every row, or none if any is malformed."""
-    loaded = load_map(map_path)
-    with open_state(state_url, map_path, create=True) as store:
-        result = import_csv(store, loaded, file, actor=actor, key=consent_key(loaded))
+    app = application(map_path, state_url, create=True)
+    loaded = app.loaded
+    store = app.store
+    result = import_csv(store, loaded, file, actor=actor, key=consent_key(loaded))
     where = f" (#{result.first_seq}–#{result.last_seq})" if result.events else ""
     click.echo(f"Imported {result.events} event(s) from {file.name}{where}.")
 
@@ -224,13 +229,14 @@ def import_command(file: Path, state_url: str | None, map_path: Path, actor: str
 @json_option
 def export_command(state_url: str | None, map_path: Path, out: Path | None, as_json: bool) -> None:
     """Export the whole ledger, identities unsealed: CSV (importable again) or JSON lines."""
-    loaded = load_map(map_path)
-    with open_state(state_url, map_path, create=False) as store:
-        if out is None:
-            export_events(store, loaded, sys.stdout, key=consent_key(loaded), as_json=as_json)
-            return
-        with out.open("w", encoding="utf-8", newline="") as handle:
-            count = export_events(store, loaded, handle, key=consent_key(loaded), as_json=as_json)
+    app = application(map_path, state_url, create=False)
+    loaded = app.loaded
+    store = app.store
+    if out is None:
+        export_events(store, loaded, sys.stdout, key=consent_key(loaded), as_json=as_json)
+        return
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        count = export_events(store, loaded, handle, key=consent_key(loaded), as_json=as_json)
     click.echo(f"Exported {count} event(s) to {out}.")
 
 
@@ -244,12 +250,11 @@ def gpc_command(state_url: str | None, map_path: Path, at_text: str | None, acto
                 emails: Sequence[str], phones: Sequence[str], identity_pairs: Sequence[str]) -> None:  # fmt: skip
     """Record a Global Privacy Control signal (Sec-GPC: 1): an opt-out of selling, sharing and
     targeted advertising."""
-    loaded = load_map(map_path)
+    app = application(map_path, state_url, create=True)
+    loaded = app.loaded
     identities = identities_from(emails, phones, identity_pairs)
-    with open_state(state_url, map_path, create=True) as store:
-        events = record_gpc(
-            store, loaded, identities, actor=actor, key=consent_key(loaded), at=parse_time(at_text or "")
-        )
+    store = app.store
+    events = record_gpc(store, loaded, identities, actor=actor, key=consent_key(loaded), at=parse_time(at_text or ""))
     if as_json:
         click.echo(json.dumps([event.to_dict() for event in events], indent=2))
     elif not events:
@@ -265,11 +270,12 @@ def gpc_command(state_url: str | None, map_path: Path, at_text: str | None, acto
 @click.pass_context
 def verify_command(ctx: click.Context, state_url: str | None, map_path: Path, rebuild: bool, as_json: bool) -> None:
     """Check the ledger's chain, its anchors in the audit log, and its derived state. Exit status 1 when broken."""
-    with open_state(state_url, map_path, create=False) as store:
-        if rebuild:
-            rows = rebuild_state(store)
-            click.echo(f"Rebuilt the current state: {rows} row(s).", err=True)
-        check = verify_ledger(store)
+    app = application(map_path, state_url, create=False)
+    store = app.store
+    if rebuild:
+        rows = rebuild_state(store)
+        click.echo(f"Rebuilt the current state: {rows} row(s).", err=True)
+    check = verify_ledger(store)
     if as_json:
         click.echo(json.dumps(check.to_dict(), indent=2))
     else:

@@ -10,8 +10,7 @@ import click
 from rich.markup import escape
 
 from datavow.cli import console
-from datavow.cli.options import map_option
-from datavow.datamap import load_map
+from datavow.cli.options import application, map_option
 from datavow.documents.diff import load_revision, statement_diff, temporary_folder
 from datavow.documents.ropa import records_of_processing
 from datavow.documents.ropa_formats import FORMATS, write_ropa
@@ -47,7 +46,8 @@ def ropa(map_path: Path, fmt: str, lang: str | None, out: Path | None, templates
 
     A field the map cannot fill is marked missing with the lint rule that flags it.
     """
-    loaded = load_map(map_path)
+    app = application(map_path)
+    loaded = app.loaded
     _emit(write_ropa(loaded, fmt, language=loaded.model.documents.language_for(lang), templates=templates), out)
     missing = sum(1 for record in records_of_processing(loaded) for entry in record.entries() if entry.missing)
     if missing:
@@ -96,7 +96,8 @@ def statement(
     """Write the privacy statement from the map, in Markdown, HTML or PDF."""
     if ctx.invoked_subcommand is not None:
         return
-    loaded = load_map(map_path)
+    app = application(map_path)
+    loaded = app.loaded
     documents = loaded.model.documents
     chosen = list(documents.languages) if "all" in langs else [documents.language_for(value) for value in langs or [""]]
     for code in chosen:

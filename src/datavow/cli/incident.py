@@ -11,8 +11,7 @@ import click
 from rich.table import Table
 
 from datavow.cli import console
-from datavow.cli.options import actor_option, open_state, split_pair, state_options
-from datavow.datamap import load_map
+from datavow.cli.options import actor_option, application, split_pair, state_options
 from datavow.incidents import (
     AUTHORITY_HOURS,
     Incident,
@@ -84,23 +83,24 @@ def open_command(
     actor: str,
 ) -> None:
     """Register a breach (stage 1). The 72-hour clock runs from --aware, not from now."""
-    settings = load_map(map_path).model.incidents
+    app = application(map_path, state_url, create=True)
+    settings = app.loaded.model.incidents
     zone = zone or settings.zone
     display = zone or _written_zone(aware_text) or "UTC"
     aware = _moment(aware_text, zone, "--aware") or datetime.now(UTC)
-    with open_state(state_url, map_path, create=True) as store:
-        done = open_incident(
-            store,
-            title,
-            description,
-            aware_at=aware,
-            zone=display,
-            occurred_from=_moment(occurred_from, zone, "--occurred-from"),
-            occurred_until=_moment(occurred_until, zone, "--occurred-until"),
-            discovery=discovery,
-            controller_hours=controller_hours or settings.controller_hours,
-            actor=actor,
-        )
+    store = app.store
+    done = open_incident(
+        store,
+        title,
+        description,
+        aware_at=aware,
+        zone=display,
+        occurred_from=_moment(occurred_from, zone, "--occurred-from"),
+        occurred_until=_moment(occurred_until, zone, "--occurred-until"),
+        discovery=discovery,
+        controller_hours=controller_hours or settings.controller_hours,
+        actor=actor,
+    )
     due = shown(done.authority_clock(done.registered_at).due_at, done.zone)
     _print(
         done,
@@ -142,7 +142,8 @@ def analyse_command(
     actor: str,
 ) -> None:
     """Count what the breach affects (stage 2): people and records per table and tenant, from the live databases."""
-    loaded = load_map(map_path)
+    app = application(map_path, state_url, create=True)
+    loaded = app.loaded
     zone = zone or loaded.model.incidents.zone
     columns = dict(split_pair(item, "SYSTEM.TABLE=COLUMN", "--time-column") for item in time_columns)
     scope = resolve_scope(
@@ -154,8 +155,8 @@ def analyse_command(
         until=_moment(until, zone, "--until"),
         time_columns=columns,
     )
-    with open_state(state_url, map_path, create=True) as store:
-        done = analyse_incident(store, loaded, incident_id, scope, actor=actor)
+    store = app.store
+    done = analyse_incident(store, loaded, incident_id, scope, actor=actor)
     if as_json:
         click.echo(json.dumps(done.to_dict(), indent=2))
         return
@@ -202,20 +203,21 @@ def classify_command(
     actor: str,
 ) -> None:
     """Prioritise and classify the breach (stage 3); says whether the authority and the people must be told."""
-    with open_state(state_url, map_path, create=True) as store:
-        done = classify_incident(
-            store,
-            incident_id,
-            risk=risk,
-            reasoning=reasoning,
-            kinds=kinds,
-            priority=priority,
-            consequences=consequences,
-            measures=measures,
-            exemption=exemption,
-            exemption_reason=exemption_reason,
-            actor=actor,
-        )
+    app = application(map_path, state_url, create=True)
+    store = app.store
+    done = classify_incident(
+        store,
+        incident_id,
+        risk=risk,
+        reasoning=reasoning,
+        kinds=kinds,
+        priority=priority,
+        consequences=consequences,
+        measures=measures,
+        exemption=exemption,
+        exemption_reason=exemption_reason,
+        actor=actor,
+    )
     if as_json:
         click.echo(json.dumps(done.to_dict(), indent=2))
         return
@@ -260,23 +262,24 @@ def notify_command(
 ) -> None:
     """Write the notices to the authority, to each affected controller, or to the people (HTML, PDF), and
     record them as given."""
-    loaded = load_map(map_path)
+    app = application(map_path, state_url, create=True)
+    loaded = app.loaded
     zone = zone or loaded.model.incidents.zone
-    with open_state(state_url, map_path, create=True) as store:
-        written = notify(
-            store,
-            loaded,
-            incident_id,
-            audience,
-            actor=actor,
-            language=loaded.model.documents.language_for(language_code),
-            tenants=list(tenants) or None,
-            given_at=_moment(given_text, zone, "--at"),
-            delay_reason=delay_reason,
-            final=not more_to_follow,
-            out_dir=out_dir,
-            draft=draft,
-        )
+    store = app.store
+    written = notify(
+        store,
+        loaded,
+        incident_id,
+        audience,
+        actor=actor,
+        language=loaded.model.documents.language_for(language_code),
+        tenants=list(tenants) or None,
+        given_at=_moment(given_text, zone, "--at"),
+        delay_reason=delay_reason,
+        final=not more_to_follow,
+        out_dir=out_dir,
+        draft=draft,
+    )
     if as_json:
         click.echo(json.dumps([document.to_dict() for document in written], indent=2))
         return
@@ -298,8 +301,9 @@ def resolve_command(
     incident_id: int, state_url: str | None, map_path: Path, resolution: str, as_json: bool, actor: str
 ) -> None:
     """Record the resolution (stage 4); refused until every required notice was given."""
-    with open_state(state_url, map_path, create=True) as store:
-        done = resolve_incident(store, incident_id, resolution=resolution, actor=actor)
+    app = application(map_path, state_url, create=True)
+    store = app.store
+    done = resolve_incident(store, incident_id, resolution=resolution, actor=actor)
     _print(done, as_json, f"incident {done.id} resolved; evaluate it with: datavow incident close {done.id}")
 
 
@@ -314,8 +318,9 @@ def close_command(
     incident_id: int, state_url: str | None, map_path: Path, lessons: str, changes: str, as_json: bool, actor: str
 ) -> None:
     """Evaluate the incident and revise the procedure (stage 5): the incident is closed."""
-    with open_state(state_url, map_path, create=True) as store:
-        done = close_incident(store, incident_id, lessons=lessons, procedure_changes=changes, actor=actor)
+    app = application(map_path, state_url, create=True)
+    store = app.store
+    done = close_incident(store, incident_id, lessons=lessons, procedure_changes=changes, actor=actor)
     _print(done, as_json, f"incident {done.id} evaluated and closed")
 
 
@@ -326,8 +331,9 @@ def close_command(
 def list_command(state_url: str | None, map_path: Path, open_only: bool, as_json: bool) -> None:
     """Every incident, newest first; overdue and due-soon clocks stand out."""
     now = datetime.now(UTC)
-    with open_state(state_url, map_path, create=False) as store:
-        found = list_incidents(store, open_only=open_only)
+    app = application(map_path, state_url, create=False)
+    store = app.store
+    found = list_incidents(store, open_only=open_only)
     if as_json:
         click.echo(json.dumps([incident.to_dict(now) for incident in found], indent=2))
         return
@@ -359,8 +365,9 @@ def list_command(state_url: str | None, map_path: Path, open_only: bool, as_json
 @json_option
 def show_command(incident_id: int, state_url: str | None, map_path: Path, as_json: bool) -> None:
     """One incident: every stage's facts, its clocks and its notices."""
-    with open_state(state_url, map_path, create=False) as store:
-        found = get_incident(store, incident_id)
+    app = application(map_path, state_url, create=False)
+    store = app.store
+    found = get_incident(store, incident_id)
     if as_json:
         click.echo(json.dumps(found.to_dict(), indent=2))
         return
@@ -398,16 +405,17 @@ def export_command(
     """Export the register of breaches (Art. 33(5)) as CSV and/or PDF."""
     if csv_path is None and pdf_path is None:
         raise click.UsageError("give --csv FILE, --pdf FILE or both")
-    loaded = load_map(map_path)
-    with open_state(state_url, map_path, create=False) as store:
-        written = export_register(
-            store,
-            actor=actor,
-            organization=loaded.model.organization.name,
-            csv_path=csv_path,
-            pdf_path=pdf_path,
-            language=loaded.model.documents.language_for(language_code),
-        )
+    app = application(map_path, state_url, create=False)
+    loaded = app.loaded
+    store = app.store
+    written = export_register(
+        store,
+        actor=actor,
+        organization=loaded.model.organization.name,
+        csv_path=csv_path,
+        pdf_path=pdf_path,
+        language=loaded.model.documents.language_for(language_code),
+    )
     for path in written:
         console.print(str(path), markup=False)
 

@@ -1,4 +1,5 @@
-"""Options shared by several commands: where the map and the state store are."""
+"""Options shared by several commands: where the map and the state store are, and the command's
+application object built from them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from typing import TypeVar
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from datavow.store import STATE_URL_ENV, Store, default_state_url, open_store
+from datavow.app import Datavow
+from datavow.store import STATE_URL_ENV
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -43,13 +45,21 @@ def state_options(command: F) -> F:
     )(command)
 
 
-def open_state(state_url: str | None, map_path: Path, *, create: bool) -> Store:
-    """The state store named by ``--state``, else the one beside the map.
+def application(map_path: Path, state_url: str | None = None, *, create: bool = False) -> Datavow:
+    """The command's one application object: the map at ``--map``, the state store named by
+    ``--state``, else the one beside the map. Made on the first call, closed when the command ends.
 
     Readers pass ``create=False``: reading a store that does not exist must fail, not report an
     empty log.
     """
-    return open_store(state_url or default_state_url(map_path), create=create)
+    ctx = click.get_current_context()
+    app = ctx.meta.get(_APP)
+    if not isinstance(app, Datavow):
+        app = ctx.meta[_APP] = ctx.with_resource(Datavow.open(map_path, state_url=state_url, create=create))
+    return app
+
+
+_APP = "datavow.app"
 
 
 def default_actor() -> str:

@@ -10,18 +10,16 @@ from typing import Any
 
 import click
 
+from datavow.app import Datavow
 from datavow.cli import console
-from datavow.cli.options import actor_option, open_state, progress_bar, split_pair, state_options
+from datavow.cli.options import actor_option, application, progress_bar, split_pair, state_options
 from datavow.cli.requests import identities_from, identity_options, request_group, requests_group
-from datavow.datamap import LoadedMap, load_map
 from datavow.plan import compile_plan, explain, parse_identities, render_plan
 from datavow.plan.guard import why_refused
 from datavow.requests import get, receive, verify
 from datavow.requests.export.delivery import open_package
 from datavow.requests.lifecycle import RequestRecord, Status
-from datavow.requests.service import RunOptions, find_person, open_engines, run_batch, run_request
-from datavow.secrets import load_key, state_directory
-from datavow.store import Store
+from datavow.requests.service import RunOptions, find_person, run_batch
 
 
 def _corrections(pairs: Sequence[str]) -> dict[str, str]:
@@ -29,8 +27,7 @@ def _corrections(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def _run(
-    store: Store,
-    loaded: LoadedMap,
+    app: Datavow,
     record: RequestRecord,
     actor: str,
     *,
@@ -38,15 +35,13 @@ def _run(
     corrections: dict[str, str],
     as_json: bool,
 ) -> None:
-    key = load_key(state_directory(loaded.path))
     with progress_bar(width=40, quiet=as_json) as bar:
         task = bar.add_task(f"request #{record.id} ({record.kind.value})", total=None)
 
         def progress(system: str, step: str, done: int, total: int) -> None:
             bar.update(task, description=f"{step}", completed=done, total=total)
 
-        options = RunOptions(key=key, export_dir=out, corrections=corrections, progress=progress)
-        done = run_request(store, loaded, record.id, options, actor)
+        done = app.run_request(record.id, actor, export_dir=out, corrections=corrections, progress=progress)
     _show_result(done, as_json)
 
 
@@ -99,11 +94,13 @@ def _show_not_found(held: list[dict[str, Any]]) -> None:
         console.print(f"  {item['step']}: {item['rows']} rows {why}", markup=False)
 
 
-def _dry_run(loaded: LoadedMap, identities: dict[str, list[str]], tenant: str | None, as_json: bool) -> None:
+def _dry_run(app: Datavow, identities: dict[str, list[str]], tenant: str | None, as_json: bool) -> None:
+    loaded = app.loaded
     values = parse_identities(loaded, identities)
     plan = compile_plan(loaded, values.keys(), tenant=tenant)
-    with open_engines(loaded, plan.systems()) as engines:
-        discovery = find_person(loaded, plan, values, engines, refuse_strangers=False)
+    discovery = app.databases.retrying(
+        lambda: find_person(loaded, plan, values, app.engines(plan.systems()), refuse_strangers=False)
+    )
     if as_json:
         click.echo(json.dumps(explain(loaded, plan, discovery), indent=2, default=str))
     else:
@@ -131,32 +128,42 @@ def _request_command(kind: str, help_text: str) -> Any:
         corrections: tuple[str, ...] = (),
         portability: bool = False,
     ) -> None:
-        loaded = load_map(map_path)
+        app = application(map_path, state_url, create=True)
+        loaded = app.loaded
         identities = identities_from(emails, phones, identity_pairs)
         if not identities:
             raise click.UsageError("name the person: --email, --phone or --identity KIND=VALUE")
         fixes = _corrections(corrections)
         if dry_run:
-            _dry_run(loaded, identities, tenant, as_json)
+            _dry_run(app, identities, tenant, as_json)
             return
         request_kind = "portability" if portability else kind
-        with open_state(state_url, map_path, create=True) as store:
-            record = receive(store, loaded, request_kind, identities, source=source, tenant=tenant, actor=actor)
-            if record.status is Status.forwarded:
-                console.print(
-                    f"request #{record.id} was forwarded to the controller {record.forwarded_to} "
-                    "(Art. 28(3)(e)): as processor, datavow does not act on it"
-                )
-                return
-            if verified_by is None:
-                console.print(
-                    f"request #{record.id} received, due {record.due_at:%Y-%m-%d}. Verify the person, then run it:"
-                )
-                console.print(f"  datavow requests verify {record.id} --send   (mails a code)", markup=False)
-                console.print(f"  datavow requests run {record.id}", markup=False)
-                return
-            verify(store, record.id, actor, method=verified_by)
-            _run(store, loaded, record, actor, out=out, corrections=fixes, as_json=as_json)
+        store = app.store
+        record = receive(
+            store,
+            loaded,
+            request_kind,
+            identities,
+            source=source,
+            tenant=tenant,
+            actor=actor,
+            databases=app.databases,
+        )
+        if record.status is Status.forwarded:
+            console.print(
+                f"request #{record.id} was forwarded to the controller {record.forwarded_to} "
+                "(Art. 28(3)(e)): as processor, datavow does not act on it"
+            )
+            return
+        if verified_by is None:
+            console.print(
+                f"request #{record.id} received, due {record.due_at:%Y-%m-%d}. Verify the person, then run it:"
+            )
+            console.print(f"  datavow requests verify {record.id} --send   (mails a code)", markup=False)
+            console.print(f"  datavow requests run {record.id}", markup=False)
+            return
+        verify(store, record.id, actor, method=verified_by)
+        _run(app, record, actor, out=out, corrections=fixes, as_json=as_json)
 
     command.__doc__ = help_text
     command = actor_option(command)
@@ -226,18 +233,19 @@ def run_command(
 ) -> None:
     """Execute verified requests, or finish interrupted ones. Several erasure (or restriction)
     requests run as one batch: one plan, one statement per table for all of them."""
-    loaded = load_map(map_path)
-    with open_state(state_url, map_path, create=False) as store:
-        if len(request_ids) > 1:
-            key = load_key(state_directory(loaded.path))
-            done = run_batch(store, loaded, request_ids, RunOptions(key=key), actor)
-            for record in done[:1]:
-                _show_result(record, as_json)
-            if not as_json:
-                console.print(f"  {len(done)} requests completed as one batch (#{done[0].id}…#{done[-1].id})")
-            return
-        record = get(store, request_ids[0])
-        _run(store, loaded, record, actor, out=out, corrections=_corrections(corrections), as_json=as_json)
+    app = application(map_path, state_url, create=False)
+    loaded = app.loaded
+    store = app.store
+    if len(request_ids) > 1:
+        options = RunOptions(key=app.key(create=True))
+        done = run_batch(store, loaded, request_ids, options, actor, databases=app.databases)
+        for record in done[:1]:
+            _show_result(record, as_json)
+        if not as_json:
+            console.print(f"  {len(done)} requests completed as one batch (#{done[0].id}…#{done[-1].id})")
+        return
+    record = get(store, request_ids[0])
+    _run(app, record, actor, out=out, corrections=_corrections(corrections), as_json=as_json)
 
 
 @requests_group.command("package", short_help="Decrypt a completed access request's package into a folder.")
@@ -254,9 +262,10 @@ def run_command(
 def package_command(state_url: str | None, map_path: Path, request_id: int, folder: Path, actor: str) -> None:
     """Decrypt the package of a completed access or portability request into an empty folder, to
     send it to the person. Refused once the package has expired; audited."""
-    key = load_key(state_directory(map_path), create=False)
-    with open_state(state_url, map_path, create=False) as store:
-        opened = open_package(store, request_id, folder, key=key, actor=actor)
+    app = application(map_path, state_url, create=False)
+    key = app.key()
+    store = app.store
+    opened = open_package(store, request_id, folder, key=key, actor=actor)
     for file in opened.files:
         console.print(f"  {opened.folder / file.name} ({file.size:,} bytes)", markup=False)
     console.print(

@@ -17,8 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from datavow.cli.options import EXIT_NO, actor_option, open_state, split_pair, state_options
-from datavow.datamap import LoadedMap, load_map
+from datavow.cli.options import EXIT_NO, actor_option, application, split_pair, state_options
+from datavow.datamap import LoadedMap
 from datavow.requests.lifecycle import (
     RequestRecord,
     Status,
@@ -111,8 +111,9 @@ def list_command(
 ) -> None:
     """List requests, soonest deadline first."""
     window = timedelta(days=due_within) if due_within is not None else None
-    with open_state(state_url, map_path, create=False) as store:
-        records = list_requests(store, status=status, due_within=window, overdue=overdue)
+    app = application(map_path, state_url, create=False)
+    store = app.store
+    records = list_requests(store, status=status, due_within=window, overdue=overdue)
     if as_json:
         click.echo(json.dumps([record.to_dict() for record in records], indent=2, ensure_ascii=False))
         return
@@ -143,9 +144,10 @@ def list_command(
 @click.option("--json", "as_json", is_flag=True, help="Print the request as JSON.")
 def show(state_url: str | None, map_path: Path, request_id: int, reveal: bool, as_json: bool) -> None:
     """Show one request: its state, clock, identities and result."""
-    with open_state(state_url, map_path, create=False) as store:
-        record = get(store, request_id)
-        identities = request_identities(store, load_map(map_path), request_id) if reveal else None
+    app = application(map_path, state_url, create=False)
+    store = app.store
+    record = get(store, request_id)
+    identities = request_identities(store, app.loaded, request_id) if reveal else None
     data = record.to_dict()
     if identities is not None:
         data["identities"] = {kind: list(values) for kind, values in identities.items()}
@@ -189,21 +191,22 @@ def verify_command(
     if sum((send, code is not None, manual is not None)) != 1:
         raise click.UsageError("give exactly one of --send, --code CODE or --manual HOW")
     console = Console(highlight=False)
-    with open_state(state_url, map_path, create=False) as store:
-        if send:
-            sent = send_code(store, load_map(map_path), request_id, actor)
-            console.print(
-                f"Code sent to {escape(sent.sent_to)}; it works until {sent.expires_at:%H:%M} UTC. "
-                f"Then: datavow requests verify {request_id} --code CODE"
-            )
-            return
-        if code is not None:
-            record = check_code(store, request_id, code, actor)
-        else:
-            method = (manual or "").strip()
-            if not method:
-                raise click.BadParameter("say how the identity was verified", param_hint="--manual")
-            record = verify(store, request_id, actor, method=method)
+    app = application(map_path, state_url, create=False)
+    store = app.store
+    if send:
+        sent = send_code(store, app.loaded, request_id, actor)
+        console.print(
+            f"Code sent to {escape(sent.sent_to)}; it works until {sent.expires_at:%H:%M} UTC. "
+            f"Then: datavow requests verify {request_id} --code CODE"
+        )
+        return
+    if code is not None:
+        record = check_code(store, request_id, code, actor)
+    else:
+        method = (manual or "").strip()
+        if not method:
+            raise click.BadParameter("say how the identity was verified", param_hint="--manual")
+        record = verify(store, request_id, actor, method=method)
     console.print(f"[green]✓[/] request {record.id} is verified")
 
 
@@ -217,9 +220,10 @@ def extend_command(
     state_url: str | None, map_path: Path, request_id: int, months: int, reason: str, actor: str
 ) -> None:
     """Extend a request's deadline (Art. 12(3)) and print the letter that tells the person."""
-    loaded = load_map(map_path)
-    with open_state(state_url, map_path, create=False) as store:
-        record = extend(store, request_id, months, reason, actor)
+    app = application(map_path, state_url, create=False)
+    loaded = app.loaded
+    store = app.store
+    record = extend(store, request_id, months, reason, actor)
     click.echo(f"Request {record.id} is now due {record.deadline:%Y-%m-%d}. Send the person this letter:\n")
     click.echo(extension_letter(loaded, record))
 
@@ -232,9 +236,10 @@ def extend_command(
 def deny_command(state_url: str | None, map_path: Path, request_id: int, reason: str, actor: str) -> None:
     """Refuse a request with its reason (Art. 12(4)) and print the letter, which tells the person
     they may complain to the supervisory authority."""
-    loaded = load_map(map_path)
-    with open_state(state_url, map_path, create=False) as store:
-        record = deny(store, request_id, reason, actor)
+    app = application(map_path, state_url, create=False)
+    loaded = app.loaded
+    store = app.store
+    record = deny(store, request_id, reason, actor)
     click.echo(f"Request {record.id} is denied. Send the person this letter:\n")
     click.echo(denial_letter(loaded, record))
 
@@ -269,15 +274,14 @@ def restrict_command(
     actor: str,
 ) -> None:
     """Restrict processing of a person (Art. 18): every purpose, or those named."""
-    loaded = load_map(map_path)
+    app = application(map_path, state_url, create=True)
+    loaded = app.loaded
     identities = identities_from(emails, phones, identity_pairs)
-    with open_state(state_url, map_path, create=True) as store:
-        entries = restrict(
-            store, loaded, identities, purposes or None, reason=reason, actor=actor, request_id=request_id
-        )
+    store = app.store
+    entries = restrict(store, loaded, identities, purposes or None, reason=reason, actor=actor, request_id=request_id)
     for entry in entries:
         click.echo(f"recorded {entry.describe()}")
-    _show_flags(flag_person(loaded, identities, True), "set")
+    _show_flags(flag_person(loaded, identities, True, databases=app.databases), "set")
 
 
 @request_group.command("object", short_help="Record an objection to a purpose.")
@@ -299,10 +303,11 @@ def object_command(
     actor: str,
 ) -> None:
     """Record an objection to a purpose (Art. 21); to direct marketing it is absolute."""
-    loaded = load_map(map_path)
+    app = application(map_path, state_url, create=True)
+    loaded = app.loaded
     identities = identities_from(emails, phones, identity_pairs)
-    with open_state(state_url, map_path, create=True) as store:
-        entry = object_to(store, loaded, identities, purpose, reason, actor, request_id=request_id)
+    store = app.store
+    entry = object_to(store, loaded, identities, purpose, reason, actor, request_id=request_id)
     click.echo(f"recorded {entry.describe()}")
 
 
@@ -313,15 +318,16 @@ def object_command(
 @actor_option
 def lift_command(state_url: str | None, map_path: Path, restriction_id: int, reason: str, actor: str) -> None:
     """Lift a restriction or objection, with the reason; prints what the person must be told."""
-    loaded = load_map(map_path)
-    with open_state(state_url, map_path, create=False) as store:
-        lifted = lift(store, restriction_id, reason, actor)
-        identities = restriction_identities(store, loaded, restriction_id)
-        still = is_restricted(store, loaded, identities)
+    app = application(map_path, state_url, create=False)
+    loaded = app.loaded
+    store = app.store
+    lifted = lift(store, restriction_id, reason, actor)
+    identities = restriction_identities(store, loaded, restriction_id)
+    still = is_restricted(store, loaded, identities)
     click.echo(f"lifted {lifted.restriction.describe()}")
     click.echo(lifted.reminder)
     if not still:  # another restriction of the same person keeps the flags set
-        _show_flags(flag_person(loaded, identities, False), "cleared")
+        _show_flags(flag_person(loaded, identities, False, databases=app.databases), "cleared")
 
 
 def _show_flags(changed: dict[str, int], verb: str) -> None:
@@ -347,11 +353,12 @@ def status_command(
 ) -> None:
     """Is this person restricted? With --purpose: may that purpose process them? Exit code 0:
     yes they are free / allowed; 1: restricted / not allowed."""
-    loaded = load_map(map_path)
+    app = application(map_path, state_url, create=True)
+    loaded = app.loaded
     identities = identities_from(emails, phones, identity_pairs)
-    with open_state(state_url, map_path, create=True) as store:
-        allowed, why = _answer(store, loaded, identities, purpose)
-        entries = restrictions_of(store, loaded, identities)
+    store = app.store
+    allowed, why = _answer(store, loaded, identities, purpose)
+    entries = restrictions_of(store, loaded, identities)
     if as_json:
         answer = {"allowed": allowed, "why": why, "purpose": purpose, "active": [e.to_dict() for e in entries]}
         click.echo(json.dumps(answer, indent=2, ensure_ascii=False))

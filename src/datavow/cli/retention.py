@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -13,16 +11,14 @@ import click
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
+from datavow.app import Datavow
 from datavow.cli import console
-from datavow.cli.options import EXIT_NO, actor_option, map_option, open_state, progress_bar, state_options
-from datavow.datamap import LoadedMap, load_map
-from datavow.requests.service import open_engines
+from datavow.cli.options import EXIT_NO, actor_option, application, map_option, progress_bar, state_options
 from datavow.retention import SweepResult, SystemSweep, retention_plan, rules_of, run_sweep
 from datavow.retention.offboarding import DueRun
 from datavow.retention.own import OWN_SYSTEM
 from datavow.retention.schedule import Stop, schedule, work
 from datavow.retention.sweep import default_worker
-from datavow.secrets import load_key, state_directory
 from datavow.store.models import SweepRow
 
 
@@ -40,17 +36,16 @@ system_option = click.option(
 )
 
 
-@contextmanager
-def _engines(loaded: LoadedMap, systems: tuple[str, ...], *, tenants: bool = False) -> Iterator[dict[str, Engine]]:
+def _engines(app: Datavow, systems: tuple[str, ...], *, tenants: bool = False) -> dict[str, Engine]:
     """Engines for the systems with a retention rule (of ``systems``, when given), and with
     ``tenants`` for the systems whose former controllers the worker offboards."""
+    loaded = app.loaded
     names = [rule.system for rule in rules_of(loaded, [s for s in systems if s != OWN_SYSTEM] or None)]
     if systems and all(name == OWN_SYSTEM for name in systems):
         names = []
     if tenants:
         names += [name for name, system in loaded.model.systems.items() if system.tenant is not None]
-    with open_engines(loaded, list(dict.fromkeys(names))) as engines:
-        yield engines
+    return app.engines(dict.fromkeys(names))
 
 
 def _when(value: object) -> str:
@@ -69,11 +64,11 @@ def _when(value: object) -> str:
 def plan_command(map_path: Path, systems: tuple[str, ...], at: datetime | None, as_json: bool) -> None:
     """Show, for each rule: how many rows are due, the oldest, rows a hold keeps, and what will be
     done (and to which referencing tables). Changes nothing."""
-    loaded = load_map(map_path)
+    app = application(map_path)
+    loaded = app.loaded
     now = at.replace(tzinfo=UTC) if at is not None else datetime.now(UTC)
     chosen = [name for name in systems if name != OWN_SYSTEM]
-    with _engines(loaded, systems) as engines:
-        plan = retention_plan(loaded, engines, now=now, systems=chosen or None)
+    plan = retention_plan(loaded, _engines(app, systems), now=now, systems=chosen or None)
     if as_json:
         click.echo(json.dumps(plan.to_dict(), indent=2))
         return
@@ -133,12 +128,13 @@ def run_command(
 ) -> None:
     """Sweep now: delete or anonymise every due row, in short transactions, one system at a time
     (locked against any other sweep of it), recorded in the audit log. Safe to stop and run again."""
-    loaded = load_map(map_path)
-    key = load_key(state_directory(loaded.path))
+    app = application(map_path, state_url, create=True)
+    loaded = app.loaded
+    key = app.key(create=True)
     stop = Stop()
+    store = app.store
+    engines = _engines(app, systems)
     with (
-        open_state(state_url, map_path, create=True) as store,
-        _engines(loaded, systems) as engines,
         progress_bar(width=36, quiet=as_json) as bar,
         stop.on_signals(),
     ):
@@ -184,11 +180,12 @@ def _finish(result: SweepResult, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
 def sweeps_command(state_url: str | None, map_path: Path, limit: int, as_json: bool) -> None:
     """The sweeps recorded in the state store, and when each system is next due."""
-    loaded = load_map(map_path)
-    with open_state(state_url, map_path, create=False) as store:
-        with store.session(write=False) as session:
-            rows = session.query(SweepRow).order_by(SweepRow.id.desc()).limit(limit).all()
-        turns = schedule(loaded, store)
+    app = application(map_path, state_url, create=False)
+    loaded = app.loaded
+    store = app.store
+    with store.session(write=False) as session:
+        rows = session.query(SweepRow).order_by(SweepRow.id.desc()).limit(limit).all()
+    turns = schedule(loaded, store)
     items = [
         {
             "id": row.id,
@@ -246,8 +243,9 @@ def worker_command(
     """Sweep each system on the schedule the map's 'retention:' gives, until stopped (SIGTERM or
     Ctrl-C finish the current chunk and release the lock). Several workers may share one state
     store: each system is swept by one of them at a time."""
-    loaded = load_map(map_path)
-    key = load_key(state_directory(loaded.path))
+    app = application(map_path, state_url, create=True)
+    loaded = app.loaded
+    key = app.key(create=True)
     stop = Stop()
     name = worker_name or default_worker()
     incomplete: list[SystemSweep | DueRun] = []
@@ -269,8 +267,9 @@ def worker_command(
             parts.append(f"{sum(run.deletion.deleted.values()):,} rows deleted")
         console.print(f"{what}: {run.status}, " + ", ".join(p for p in parts if p), markup=False)
 
-    engines_for = _engines(loaded, (), tenants=True)
-    with open_state(state_url, map_path, create=True) as store, engines_for as engines, stop.on_signals():
+    store = app.store
+    engines = _engines(app, (), tenants=True)
+    with stop.on_signals():
         console.print(
             f"worker {name}: " + ("sweeping what is due" if once else f"watching the schedule every {poll:g} s"),
             style="dim",

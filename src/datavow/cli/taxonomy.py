@@ -9,7 +9,7 @@ import click
 from rich.table import Table
 
 from datavow.cli import console
-from datavow.datamap import load_map
+from datavow.cli.options import application
 from datavow.taxonomy import default_taxonomy
 
 
@@ -25,7 +25,7 @@ from datavow.taxonomy import default_taxonomy
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def taxonomy(map_path: Path | None, special: bool, as_json: bool) -> None:
     """List the data categories: fideslang's, datavow's additions, and the map's own."""
-    tax = load_map(map_path).taxonomy if map_path is not None else default_taxonomy()
+    tax = application(map_path).loaded.taxonomy if map_path is not None else default_taxonomy()
     rows = [
         c
         for c in sorted(tax.categories.values(), key=lambda c: c.key)

@@ -13,8 +13,7 @@ import click
 from rich.table import Table
 
 from datavow.cli import console
-from datavow.cli.options import EXIT_NO, actor_option, open_state, state_options
-from datavow.datamap import load_map
+from datavow.cli.options import EXIT_NO, actor_option, application, state_options
 from datavow.retention.offboarding import (
     Offboarding,
     delete_tenant,
@@ -74,12 +73,11 @@ def end_command(
 ) -> None:
     """Record that TENANT's contract ended: its data is due for deletion 'retention.offboarding'
     (90 days unless the map says otherwise) later."""
-    loaded = load_map(map_path)
+    app = application(map_path, state_url, create=True)
+    loaded = app.loaded
     day = ended_on.date() if ended_on is not None else datetime.now(UTC).date()
-    with open_state(state_url, map_path, create=True) as store:
-        done = end_contract(
-            store, loaded, tenant_system(loaded, system), tenant, ended_at=day, actor=actor, reason=reason
-        )
+    store = app.store
+    done = end_contract(store, loaded, tenant_system(loaded, system), tenant, ended_at=day, actor=actor, reason=reason)
     if as_json:
         click.echo(json.dumps(done.to_dict(), indent=2))
         return
@@ -108,9 +106,10 @@ def export_command(
 ) -> None:
     """Return TENANT's data: every row of it, as JSON and CSV, in one encrypted export package
     (sealed like an access export), its SHA-256 in the audit log."""
-    loaded = load_map(map_path)
-    with open_state(state_url, map_path, create=True) as store:
-        done = export_tenant(store, loaded, tenant_system(loaded, system), tenant, actor=actor, out_dir=out_dir)
+    app = application(map_path, state_url, create=True)
+    loaded = app.loaded
+    store = app.store
+    done = export_tenant(store, loaded, tenant_system(loaded, system), tenant, actor=actor, out_dir=out_dir)
     package = done.package
     if as_json:
         summary = {
@@ -151,9 +150,11 @@ def delete_command(
 ) -> None:
     """Delete every row of TENANT in its system, children first, in short transactions under the
     system's sweep lock; rows a legal hold keeps stay, and are reported. Safe to stop and run again."""
-    loaded = load_map(map_path)
+    app = application(map_path, state_url, create=True)
+    loaded = app.loaded
     stop = Stop()
-    with open_state(state_url, map_path, create=True) as store, stop.on_signals():
+    store = app.store
+    with stop.on_signals():
         done = delete_tenant(
             store,
             loaded,
@@ -204,9 +205,10 @@ def certificate_command(
     actor: str,
 ) -> None:
     """Write the certificate of deletion of TENANT's data (HTML and JSON), drawn from the audit log."""
-    loaded = load_map(map_path)
-    with open_state(state_url, map_path, create=True) as store:
-        done = write_certificate(store, loaded, tenant_system(loaded, system), tenant, actor=actor, out_dir=out_dir)
+    app = application(map_path, state_url, create=True)
+    loaded = app.loaded
+    store = app.store
+    done = write_certificate(store, loaded, tenant_system(loaded, system), tenant, actor=actor, out_dir=out_dir)
     if as_json:
         click.echo(json.dumps(done.facts, indent=2))
         return
@@ -221,8 +223,9 @@ def certificate_command(
 def list_command(state_url: str | None, map_path: Path, system: str | None, as_json: bool) -> None:
     """Every offboarding, soonest due first; those past their due date and not deleted are overdue."""
     now = datetime.now(UTC)
-    with open_state(state_url, map_path, create=False) as store:
-        found = list_offboardings(store, system=system)
+    app = application(map_path, state_url, create=False)
+    store = app.store
+    found = list_offboardings(store, system=system)
     if as_json:
         click.echo(json.dumps([item.to_dict(now) for item in found], indent=2))
         return

@@ -13,7 +13,6 @@ Other databases bind lists whose length follows the values, and take the general
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -23,23 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from datavow.connectors.databases import Catalogue, catalogue_of
 from datavow.plan.model import Step
 from datavow.plan.sql import array_match, array_of, compared, compared_type, tenant_value, typed_rows
 
 Conditions = Mapping[tuple[str, ...], set[tuple[object, ...]]]
 Key = tuple[Hashable, ...]
-
-# Compiled statements kept per process; a few per step and shape of request, so this is roomy.
-CACHE_SIZE = 4096
-
-_lock = threading.Lock()
-_compiled: dict[Key, tuple[str, dict[str, Any], Processors]] = {}
-
-
-def forget_statements() -> None:
-    """Forget every compiled statement (with the reflected tables they were built on)."""
-    with _lock:
-        _compiled.clear()
 
 
 def prepared(connection: Connection) -> bool:
@@ -147,7 +135,8 @@ def execute_all(connection: Connection, queries: Sequence[Query]) -> list[Sequen
     if not queries:
         return []
     dialect = connection.dialect
-    runs = [(_compiled_sql(dialect, query), query.params) for query in queries]
+    catalogue = catalogue_of(connection)
+    runs = [(_compiled_sql(dialect, query, catalogue), query.params) for query in queries]
     driver = connection.connection.dbapi_connection
     sql, values = "", {}
     cursors = []
@@ -165,6 +154,8 @@ def execute_all(connection: Connection, queries: Sequence[Query]) -> list[Sequen
             for cursor, ((_, _, processors), _) in zip(cursors, runs, strict=True)
         ]
     except dialect.loaded_dbapi.Error as exc:
+        if catalogue is not None:  # the driver's cursor bypasses the engine's own error hook
+            catalogue.notice(exc)
         raise sa.exc.DBAPIError.instance(sql, values, exc, dialect.loaded_dbapi.Error) from exc
     finally:
         for cursor in cursors:
@@ -175,11 +166,15 @@ def execute_all(connection: Connection, queries: Sequence[Query]) -> list[Sequen
 Processors = tuple[Callable[[Any], Any] | None, ...] | None  # per result column, None where none has one
 
 
-def _compiled_sql(dialect: sa.Dialect, query: Query) -> tuple[str, dict[str, Any], Processors]:
+Compiled = tuple[str, dict[str, Any], "Processors"]
+
+
+def _compiled_sql(dialect: sa.Dialect, query: Query, catalogue: Catalogue | None) -> Compiled:
     """The query's SQL for ``dialect``, the values it binds by default (limits, literals), and the
-    result processors of its columns (a type that converts what the driver returns)."""
+    result processors of its columns (a type that converts what the driver returns); compiled once
+    per key and kept in the database's catalogue when the connection has one."""
     full_key = (dialect.name, dialect.server_version_info, *query.key)
-    entry = _compiled.get(full_key)
+    entry: Compiled | None = catalogue.statement(full_key) if catalogue is not None else None
     if entry is None:
         statement = query.build()
         compiled = statement.compile(dialect=dialect)
@@ -188,10 +183,8 @@ def _compiled_sql(dialect: sa.Dialect, query: Query) -> tuple[str, dict[str, Any
             found = tuple(column.type.result_processor(dialect, None) for column in statement.selected_columns)
             processors = found if any(found) else None
         entry = (str(compiled), dict(compiled.params), processors)
-        with _lock:
-            if len(_compiled) >= CACHE_SIZE:
-                _compiled.clear()
-            _compiled[full_key] = entry
+        if catalogue is not None:
+            catalogue.keep_statement(full_key, entry)
     return entry
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
@@ -26,6 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import NoSuchTableError
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
+from datavow.connectors.databases import catalogue_of
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap
 from datavow.errors import PlanError, RequestError
@@ -43,18 +43,16 @@ DEFAULT_PARAMETER_BUDGET = 2_000
 _SQLITE_JSON = sqlite3.sqlite_version_info >= (3, 38, 0)
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
-_lock = threading.Lock()
-_catalogue: dict[tuple[sa.URL, str | None], sa.MetaData] = {}
-
-
 # --------------------------------------------------------------------------- reflection
 
 
 def reflect_table(loaded: LoadedMap, step: Step, connection: sa.Connection) -> sa.Table:
     """The step's table as the database defines it (columns, types, primary key), reflected once
-    per database and schema and kept for the life of the process.
+    per database and kept in its catalogue (see :mod:`datavow.connectors.databases`).
 
-    Raises :class:`PlanError` when the table, or a column the step uses, is not in the database.
+    A kept table that lacks a column the step uses is reflected again first: the column may have
+    come back since. Raises :class:`PlanError` when the table, or a column the step uses, is not in
+    the database.
     """
     table = reflected(connection, step.schema, step.table[1], system=step.table[0])
     needed = [
@@ -65,6 +63,11 @@ def reflect_table(loaded: LoadedMap, step: Step, connection: sa.Connection) -> s
         *([step.tenant_column] if step.tenant_column else []),
     ]
     missing = sorted({column for column in needed if column not in table.c})
+    catalogue = catalogue_of(connection)
+    if missing and catalogue is not None and catalogue.table(step.schema, step.table[1]) is table:
+        catalogue.forget()
+        table = reflected(connection, step.schema, step.table[1], system=step.table[0])
+        missing = sorted({column for column in needed if column not in table.c})
     if missing:
         where = loaded.locate("systems", step.table[0], "tables", step.table[1])
         raise PlanError(
@@ -75,35 +78,23 @@ def reflect_table(loaded: LoadedMap, step: Step, connection: sa.Connection) -> s
 
 
 def reflected(connection: sa.Connection, schema: str | None, name: str, *, system: str) -> sa.Table:
-    """Table ``name`` of ``schema`` on this connection's database, from the cache when known."""
-    # The URL itself is the key (it is immutable); rendering it as text per lookup costs more.
-    url = connection.engine.url
-    with _lock:
-        metadata = _catalogue.get((url, schema))
-        if metadata is None:
-            metadata = _catalogue[(url, schema)] = sa.MetaData(schema=schema)
-        key = f"{schema}.{name}" if schema else name
-        if key in metadata.tables:
-            return metadata.tables[key]
-        with translate_errors(connection.engine.url, system):
-            try:
-                return sa.Table(name, metadata, schema=schema, autoload_with=connection, resolve_fks=False)
-            except NoSuchTableError as exc:
-                where = f"schema '{schema}'" if schema else "the default schema"
-                raise PlanError(
-                    f"{system}.{name} is not a table in {where} of system '{system}' — "
-                    "run 'datavow check' to compare the map with the database"
-                ) from exc
-
-
-def clear_reflection_cache() -> None:
-    """Forget every reflected table (after a migration changed them), and the statements
-    compiled for them."""
-    from datavow.plan.prepared import forget_statements  # prepared builds on this module
-
-    with _lock:
-        _catalogue.clear()
-    forget_statements()
+    """Table ``name`` of ``schema`` on this connection's database, from its catalogue when known."""
+    catalogue = catalogue_of(connection)
+    if catalogue is not None:
+        kept = catalogue.table(schema, name)
+        if kept is not None:
+            return kept
+    # Each table in a metadata of its own: reflecting needs no lock, and references are not followed.
+    with translate_errors(connection.engine.url, system):
+        try:
+            table = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=connection, resolve_fks=False)
+        except NoSuchTableError as exc:
+            where = f"schema '{schema}'" if schema else "the default schema"
+            raise PlanError(
+                f"{system}.{name} is not a table in {where} of system '{system}' — "
+                "run 'datavow check' to compare the map with the database"
+            ) from exc
+    return table if catalogue is None else catalogue.keep_table(schema, name, table)
 
 
 # --------------------------------------------------------------------------- selection

@@ -20,14 +20,13 @@ from sqlalchemy.engine import Engine
 
 from datavow.audit import append
 from datavow.changes.systems import SystemsResult
-from datavow.connectors.sql import connect
+from datavow.connectors.databases import Databases
 from datavow.consent.transfer import ledger_for_export
 from datavow.datamap import LoadedMap
 from datavow.errors import DatavowError, RequestError
 from datavow.plan import compile_plan, discover, parse_identities
 from datavow.plan.model import Discovery, Plan
 from datavow.plan.sql import reflect_table, selection_clauses
-from datavow.requests.engines import kept_engines
 from datavow.requests.erasure import erase
 from datavow.requests.erasure.still_held import still_held
 from datavow.requests.export import ExportInfo, export_access
@@ -64,15 +63,9 @@ class RunOptions:
 
 @contextmanager
 def open_engines(loaded: LoadedMap, systems: list[str]) -> Iterator[dict[str, Engine]]:
-    """One engine per system of the plan, disposed afterwards."""
-    engines: dict[str, Engine] = {}
-    try:
-        for name in systems:
-            engines[name] = connect(loaded.system_url(name), system=name)
-        yield engines
-    finally:
-        for engine in engines.values():
-            engine.dispose()
+    """One engine per system of the plan, with databases of their own, disposed afterwards."""
+    with Databases() as databases:
+        yield databases.engines(loaded, systems)
 
 
 def find_person(
@@ -107,14 +100,25 @@ def plan_for(loaded: LoadedMap, record: RequestRecord, identities: Mapping[str, 
 
 
 def run_request(
-    store: Store, loaded: LoadedMap, request_id: int, options: RunOptions, actor: str, *, now: datetime | None = None
+    store: Store,
+    loaded: LoadedMap,
+    request_id: int,
+    options: RunOptions,
+    actor: str,
+    *,
+    databases: Databases,
+    now: datetime | None = None,
 ) -> RequestRecord:
-    """Execute a verified request (or resume one in progress) and complete it."""
+    """Execute a verified request (or resume one in progress) and complete it, on the engines of
+    ``databases``; run once more when a system's schema changed under what was reflected."""
 
     def run(record: RequestRecord, given: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+        return databases.retrying(lambda: attempt(record, given))
+
+    def attempt(record: RequestRecord, given: dict[str, tuple[str, ...]]) -> dict[str, Any]:
         identities = parse_identities(loaded, given)
         plan = plan_for(loaded, record, identities)
-        engines = kept_engines(loaded, plan.systems())
+        engines = databases.engines(loaded, plan.systems())
         if record.kind in READS_ONLY:  # discovery and export read one view of each system
             with snapshots(engines) as connections:
                 discovery = _kept_or_found(store, loaded, record, plan, identities, connections, options.key, actor)
@@ -140,6 +144,7 @@ def run_batch(
     options: RunOptions,
     actor: str,
     *,
+    databases: Databases,
     now: datetime | None = None,
 ) -> list[RequestRecord]:
     """Execute many verified requests of one kind as ONE plan: one discovery and one statement per
@@ -181,10 +186,14 @@ def run_batch(
                 start(session, record.id, actor, now=now)
         append(session, actor, "request.batched", "request", str(lead.id), details={"requests": ids})
     plan = plan_for(loaded, lead, identities)
-    try:
-        engines = kept_engines(loaded, plan.systems())
+
+    def attempt() -> dict[str, Any]:
+        engines = databases.engines(loaded, plan.systems())
         discovery = _kept_or_found(store, loaded, lead, plan, identities, engines, options.key, actor, people)
-        result = _carry_out(loaded, lead, identities, discovery, engines, options)
+        return _carry_out(loaded, lead, identities, discovery, engines, options)
+
+    try:
+        result = databases.retrying(attempt)
     except DatavowError as exc:
         append(
             store,
@@ -326,7 +335,12 @@ def set_restriction_flags(
 
 
 def flag_person(
-    loaded: LoadedMap, given: Mapping[str, Iterable[str]], value: bool, *, tenant: str | None = None
+    loaded: LoadedMap,
+    given: Mapping[str, Iterable[str]],
+    value: bool,
+    *,
+    databases: Databases,
+    tenant: str | None = None,
 ) -> dict[str, int]:
     """Set (or clear) the map's ``restriction_flag`` columns on a person's rows, so the
     application itself knows processing is restricted (Art. 18). Returns rows changed per table;
@@ -336,9 +350,13 @@ def flag_person(
         return {}
     identities = parse_identities(loaded, given)
     plan = compile_plan(loaded, identities.keys(), tenant=tenant, systems=flagged_systems)
-    engines = kept_engines(loaded, plan.systems())
-    discovery = find_person(loaded, plan, identities, engines)
-    return set_restriction_flags(loaded, discovery, engines, value)
+
+    def attempt() -> dict[str, int]:
+        engines = databases.engines(loaded, plan.systems())
+        discovery = find_person(loaded, plan, identities, engines)
+        return set_restriction_flags(loaded, discovery, engines, value)
+
+    return databases.retrying(attempt)
 
 
 def _consent_ledger(

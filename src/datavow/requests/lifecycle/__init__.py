@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from datavow.audit import append
+from datavow.connectors.databases import Databases
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import Role
 from datavow.errors import RequestError
@@ -172,6 +173,7 @@ def receive(
     actor: str,
     received_at: datetime | None = None,
     controller: str | None = None,
+    databases: Databases | None = None,
 ) -> RequestRecord:
     """Record a new request and start its clock (due one month after ``received_at``, now by
     default; pass the date a letter arrived).
@@ -180,7 +182,8 @@ def receive(
     map and sealed at rest. ``tenant`` scopes the request to one controller of a tenant-scoped
     system. In processor mode a request from the data subject (``source="data_subject"``) about
     a tenant is not ours to answer: it is recorded as ``forwarded`` to that controller (Art.
-    28(3)(e)), whose name is read from the tenant table unless ``controller`` gives it.
+    28(3)(e)), whose name is read from the tenant table (on the engines of ``databases`` when
+    given) unless ``controller`` gives it.
     """
     kind = _choice(RequestKind, kind, "request kind")
     source = _choice(Source, source, "source")
@@ -197,7 +200,7 @@ def receive(
         )
     if tenant is not None:
         tenant = tenant.strip()
-        controller = controller or controller_name(loaded, tenant)
+        controller = controller or controller_name(loaded, tenant, databases)
     keys = IdentityKeys.for_map(loaded)
     with store.session() as session:
         row = RequestRow(

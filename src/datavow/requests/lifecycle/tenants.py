@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from datavow.connectors.databases import Databases, borrowed
 from datavow.connectors.sql import translate_errors
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import Tenant
 from datavow.errors import RequestError
-from datavow.requests.engines import kept_engines
 
 
 def tenant_systems(loaded: LoadedMap) -> dict[str, Tenant]:
@@ -21,9 +21,10 @@ def tenant_systems(loaded: LoadedMap) -> dict[str, Tenant]:
     return {name: system.tenant for name, system in loaded.model.systems.items() if system.tenant is not None}
 
 
-def controller_name(loaded: LoadedMap, tenant: str) -> str:
+def controller_name(loaded: LoadedMap, tenant: str, databases: Databases | None = None) -> str:
     """The name of the controller ``tenant`` is, looked up in each tenant-scoped system's tenant
-    table. Raises :class:`RequestError` when the map has no tenants or no system knows this one."""
+    table (on the engines of ``databases``, else on engines of its own). Raises
+    :class:`RequestError` when the map has no tenants or no system knows this one."""
     systems = tenant_systems(loaded)
     if not systems:
         raise RequestError(
@@ -31,18 +32,19 @@ def controller_name(loaded: LoadedMap, tenant: str) -> str:
             "leave the tenant out, or declare 'tenant:' on the system that holds controllers' data"
         )
     looked_in = []
-    for system_name, spec in systems.items():
-        name = _lookup(loaded, system_name, spec, tenant)
-        if name is not None:
-            return name
-        looked_in.append(f"{system_name}.{spec.table}")
+    with borrowed(databases) as using:
+        for system_name, spec in systems.items():
+            name = _lookup(loaded, system_name, spec, tenant, using)
+            if name is not None:
+                return name
+            looked_in.append(f"{system_name}.{spec.table}")
     raise RequestError(
         f"no tenant {tenant!r} in {', '.join(looked_in)}: name the tenant by its key "
         f"({', '.join(sorted({'/'.join(spec.key) for spec in systems.values()}))})"
     )
 
 
-def _lookup(loaded: LoadedMap, system_name: str, spec: Tenant, tenant: str) -> str | None:
+def _lookup(loaded: LoadedMap, system_name: str, spec: Tenant, tenant: str, databases: Databases) -> str | None:
     parts = [part.strip() for part in tenant.split(",")] if len(spec.key) > 1 else [tenant]
     if len(parts) != len(spec.key):
         raise RequestError(f"tenants of {system_name} have a key of {len(spec.key)} columns: write them as 'a,b'")
@@ -55,7 +57,7 @@ def _lookup(loaded: LoadedMap, system_name: str, spec: Tenant, tenant: str) -> s
         *(sa.cast(table.c[column], sa.String) == part for column, part in zip(spec.key, parts, strict=True))
     )
     query = sa.select(table.c[spec.name or spec.key[0]]).where(condition)
-    engine = kept_engines(loaded, [system_name])[system_name]
+    engine = databases.engine(loaded.system_url(system_name), system=system_name)
     with translate_errors(engine.url, system_name), engine.connect() as connection:
         row = connection.execute(query).first()
     if row is None:

@@ -1,0 +1,131 @@
+"""The application object: one per process, the one thing the front ends build.
+
+:class:`Datavow` holds what every operation needs, made once and shared: the loaded data map, the
+state store, the installation's key, the application databases (their engines, reflected tables
+and compiled statements) and the state store's own compiled statements. Each is made the first time
+it is asked for, so a command that only reads the audit log never loads the map, and one that only
+reads never creates a key or a state store.
+
+Open it, use it, close it::
+
+    with Datavow.open(Path("datavow.yaml"), state_url=url) as app:
+        done = app.run_request(12, actor="user:ann")
+
+Closing disposes of every engine and closes the store. The object is safe to share between the
+threads of one process: what is made lazily is made under the object's own lock, and the caches
+below it are thread-safe (see :mod:`datavow.connectors.databases`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Self
+
+from sqlalchemy.engine import Engine
+
+from datavow.connectors.databases import Catalogue, Databases
+from datavow.datamap import LoadedMap, load_map
+from datavow.requests.lifecycle import RequestRecord
+from datavow.requests.service import Progress, RunOptions, run_request
+from datavow.secrets import load_key, state_directory
+from datavow.store import Store, default_state_url, open_store
+
+
+class Datavow:
+    """One installation of datavow as a process sees it: the data map at ``map_path``, the state
+    store at ``state_url`` (by default ``$DATAVOW_STATE_URL``, else ``.datavow/state.db`` beside
+    the map), the key, and the databases the map names.
+
+    ``create`` lets the state store be created when it does not exist yet (commands that write);
+    readers leave it false, so that reading a store that was never there fails instead of
+    reporting an empty one.
+    """
+
+    def __init__(self, map_path: Path, *, state_url: str | None = None, create: bool = False) -> None:
+        self.map_path = Path(map_path)
+        self.state_url = state_url or default_state_url(self.map_path)
+        self.create = create
+        self.databases = Databases()
+        self._lock = threading.Lock()
+        self._loaded: LoadedMap | None = None
+        self._store: Store | None = None
+        self._key: bytes | None = None
+
+    @classmethod
+    def open(cls, map_path: Path, *, state_url: str | None = None, create: bool = False) -> Self:
+        """The application for the map at ``map_path``; use it in a ``with`` block, or close it."""
+        return cls(map_path, state_url=state_url, create=create)
+
+    @property
+    def loaded(self) -> LoadedMap:
+        """The data map, loaded and resolved the first time it is asked for."""
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = load_map(self.map_path)
+        return self._loaded
+
+    @property
+    def store(self) -> Store:
+        """The state store, opened (and its schema brought up to date) the first time."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    store = open_store(self.state_url, create=self.create)
+                    statements = Catalogue()  # the store's own compiled statements (consent answers)
+                    statements.attach(store.engine)
+                    statements.attach(store.reader)
+                    self._store = store
+        return self._store
+
+    def key(self, *, create: bool = False) -> bytes:
+        """The installation's key: ``$DATAVOW_SECRET_KEY``, else the key file beside the state.
+        Only ``create`` makes a new key file when there is none (commands that seal data)."""
+        if self._key is None:
+            with self._lock:
+                if self._key is None:
+                    self._key = load_key(state_directory(self.map_path), create=create)
+        return self._key
+
+    def engines(self, systems: Iterable[str]) -> dict[str, Engine]:
+        """An engine for each of the map's ``systems``, made the first time and kept."""
+        return self.databases.engines(self.loaded, systems)
+
+    def run_request(
+        self,
+        request_id: int,
+        actor: str,
+        *,
+        export_dir: Path | None = None,
+        corrections: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
+        now: datetime | None = None,
+    ) -> RequestRecord:
+        """Execute a verified request (or resume one in progress) and complete it."""
+        options = RunOptions(
+            key=self.key(create=True),
+            export_dir=export_dir,
+            corrections=dict(corrections or {}),
+            progress=progress,
+        )
+        return run_request(self.store, self.loaded, request_id, options, actor, databases=self.databases, now=now)
+
+    def close(self) -> None:
+        """Dispose of every engine and close the state store; the object is done with."""
+        with self._lock:
+            store, self._store = self._store, None
+        self.databases.close()
+        if store is not None:
+            store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Datavow({str(self.map_path)!r})"
