@@ -22,13 +22,22 @@ REQUEST_MEASUREMENTS = (
     "access, one person: p95",
     "erasure, one person: median",
     "erasure, one person: p95",
+    "erasure, one person: erase step median",
+    "access, library call, one tenant: median",
     "access via state store, one tenant: median",
+    "erasure, library call, one tenant: median",
     "erasure via state store, one tenant: median",
     "batch erasure as one plan: time",
     "batch erasure as one plan: people/s",
     "access export, heavy person: peak RSS",
     "access export, heavy person: RSS growth",
     "access export, heavy person: time",
+)
+
+# What benchmarks/requests.py reports below the table: the state store's time over the library call.
+STATE_STORE_ADDED = (
+    "access via state store, over the library call",
+    "erasure via state store, over the library call",
 )
 
 # What benchmarks/retention.py must report, in this order (issue 4, "Performance").
@@ -80,6 +89,11 @@ def test_requests_benchmark_runs_at_tiny_size(postgres_url: str, tmp_path: Path)
     assert [m["name"] for m in reported["measurements"]] == list(REQUEST_MEASUREMENTS)
     assert all(m["datavow"] is not None and m["raw"] is not None for m in reported["measurements"])
     assert reported["problems"] == []
+    added = {a["name"]: a for a in reported["added_by_state_store"]}
+    assert list(added) == list(STATE_STORE_ADDED)
+    for name, a in added.items():
+        assert a["through_store"] > 0 and a["library"] > 0
+        assert any(line.startswith(name) for line in done.stdout.splitlines()), (name, done.stdout)
     assert reported["people"] > 0 and reported["rows"] > 0
     assert reported["details"]["memory"]["exported_rows"] > reported["memory_rows"]
 
