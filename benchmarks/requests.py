@@ -517,7 +517,10 @@ def erasure_pair(
     after each, then the hand-written SQL (or the other way round); every side must change the
     same rows to the same values as the hand-written SQL. Each side's time, and "raw"'s."""
     tables = raw.snapshot(emails, tenant)
-    order = [*sides.items(), ("raw", partial(raw.erase, emails, tenant))]
+    order: list[tuple[str, Callable[[], dict[str, int]]]] = [
+        *sides.items(),
+        ("raw", partial(raw.erase, emails, tenant)),
+    ]
     results: dict[str, tuple[float, dict[str, int], Any]] = {}
     for n, (side, call) in enumerate(order if datavow_first else order[::-1]):
         if n:
@@ -601,7 +604,10 @@ def measure_store_access(
 def measure_lifecycle(
     run: Run, datavow: Datavow, raw: HandWritten, people: list[tuple[str, int]], store: Store
 ) -> None:
-    sides = {"library": datavow.erase_library, "datavow": partial(datavow.erase_via_store, store)}
+    sides: dict[str, Callable[[str, int | None], dict[str, int]]] = {
+        "library": datavow.erase_library,
+        "datavow": partial(datavow.erase_via_store, store),
+    }
     times = erasure_samples(run, raw, "state-store erasure", people, sides)
     d, lib, r = times["datavow"], times["library"], times["raw"]
     run.measurements += [

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,7 +70,8 @@ class AuditEntry:
 
     def row_values(self) -> dict[str, Any]:
         """The column values of this entry in ``audit_entries`` (details as canonical JSON)."""
-        return {**asdict(self), "details": canonical_json(self.details)}
+        values = {name: getattr(self, name) for name in _FIELDS}  # asdict would deep-copy the details
+        return {**values, "details": canonical_json(self.details)}
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; ``ts`` as in :func:`format_timestamp`."""
@@ -86,6 +87,9 @@ class AuditEntry:
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
+
+
+_FIELDS = tuple(f.name for f in fields(AuditEntry))
 
 
 def entry_from_row(values: Mapping[Any, Any]) -> AuditEntry:

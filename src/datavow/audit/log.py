@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, insert, select, update
+from sqlalchemy import ColumnElement, CursorResult, Table, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -180,10 +180,21 @@ def _append_retrying(store: Store, fields: dict[str, Any]) -> AuditEntry:
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
+# Built once: an append runs these three with new values (building them anew each time cost more
+# than running them on SQLite).
+_ENTRIES = cast(Table, AuditEntryRow.__table__)
+_HEADS = cast(Table, AuditHeadRow.__table__)
+_HEAD = select(AuditHeadRow.seq, AuditHeadRow.hash).where(AuditHeadRow.id == HEAD_ID).with_for_update()
+_INSERT = insert(_ENTRIES)
+_MOVE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.id == HEAD_ID, _HEADS.c.seq == bindparam("head_seq"), _HEADS.c.hash == bindparam("head_hash"))
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+
+
 def _append_locked(session: Session, fields: dict[str, Any]) -> AuditEntry:
-    head = session.execute(
-        select(AuditHeadRow.seq, AuditHeadRow.hash).where(AuditHeadRow.id == HEAD_ID).with_for_update()
-    ).one_or_none()
+    head = session.execute(_HEAD).one_or_none()
     if head is None:
         raise AuditError(
             "the audit head record is missing, so the log cannot be extended safely: run "
@@ -196,16 +207,10 @@ def _append_locked(session: Session, fields: dict[str, Any]) -> AuditEntry:
         hash="",
         **fields,
     ).sealed()
-    session.execute(insert(AuditEntryRow).values(entry.row_values()))
+    session.execute(_INSERT, entry.row_values())
     # Guarded update: if the head moved since it was read, nothing changes and we retry.
     moved = session.execute(
-        update(AuditHeadRow)
-        .where(
-            AuditHeadRow.id == HEAD_ID,
-            AuditHeadRow.seq == head.seq,
-            AuditHeadRow.hash == head.hash,
-        )
-        .values(seq=entry.seq, hash=entry.hash)
+        _MOVE_HEAD, {"head_seq": head.seq, "head_hash": head.hash, "new_seq": entry.seq, "new_hash": entry.hash}
     )
     if cast(CursorResult[Any], moved).rowcount != 1:
         raise _ChainMoved()

@@ -10,6 +10,7 @@ may still require. Once a hold has expired, its rows are erased like any other.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,11 @@ class HoldCondition:
     moment: sa.ColumnElement[Any]  # the moment each row's hold counts from
     held: sa.ColumnElement[bool]
     released: sa.ColumnElement[bool]  # the rows whose hold has expired
+    parameter: str  # the name ``now - keep`` is bound under, so a statement built once takes a new one
+
+    def params(self, now: datetime) -> dict[str, object]:
+        """``now - keep`` as of ``now``, by the name the conditions bind it under."""
+        return {self.parameter: _cutoff(self.hold.keep.before(now), self.moment.type)}
 
     def until(self, latest: date | datetime | None) -> date | datetime | None:
         """When the hold on rows whose latest moment is ``latest`` ends."""
@@ -51,12 +57,15 @@ def hold_condition(
     if hold is None:
         return None
     moment = moment_of(loaded, where, table, reflect, hold.after, "hold")
-    cutoff = _cutoff(hold.keep.before(now), moment.type)
+    # one name per table: a statement may hold several tables' holds (held_parents), each its own
+    parameter = re.sub(r"\W", "_", f"hold_cutoff_{where[0]}_{where[1]}")
+    cutoff = sa.bindparam(parameter, _cutoff(hold.keep.before(now), moment.type), type_=moment.type)
     return HoldCondition(
         hold,
         moment,
         sa.or_(moment.is_(None), moment > cutoff),
         sa.and_(moment.is_not(None), moment <= cutoff),
+        parameter,
     )
 
 

@@ -38,6 +38,8 @@ HASH_WIDTH = 64  # hex characters of a keyed hash when the column is long enough
 PSEUDONYM_WIDTH = 24  # hex characters after the prefix: unique enough within one erasure
 MIN_WIDTH = 16  # below this a stand-in neither stays unique nor recognisable
 MAX_TAG = 16
+# The names the keys are bound under: a statement built once takes each run's keys by name.
+HASH_KEY, PSEUDONYM_KEY, TAG_KEY = "erasure_hash_key", "erasure_pseudonym_key", "erasure_tag_key"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class Keys:
     @classmethod
     def for_run(cls, key: bytes) -> Keys:
         return cls(derive(key, "erasure-hash").hex(), os.urandom(32).hex(), derive(key, "erasure-tag").hex())
+
+    def params(self) -> dict[str, str]:
+        """The keys by the names statements bind them under."""
+        return {HASH_KEY: self.hash, PSEUDONYM_KEY: self.pseudonym, TAG_KEY: self.tag}
 
 
 @dataclass(frozen=True)
@@ -90,11 +96,16 @@ def fixed(target: Erasing) -> Rewrite:
 
 
 def hash_(target: Erasing) -> Rewrite:
-    return _stand_in(target, "", target.keys.hash, HASH_WIDTH, "a keyed hash")
+    return _stand_in(target, "", _bound(HASH_KEY, target.keys.hash), HASH_WIDTH, "a keyed hash")
 
 
 def pseudonymize(target: Erasing) -> Rewrite:
-    return _stand_in(target, PSEUDONYM_PREFIX, target.keys.pseudonym, PSEUDONYM_WIDTH, "a pseudonym")
+    key = _bound(PSEUDONYM_KEY, target.keys.pseudonym)
+    return _stand_in(target, PSEUDONYM_PREFIX, key, PSEUDONYM_WIDTH, "a pseudonym")
+
+
+def _bound(name: str, key: str) -> sa.BindParameter[str]:
+    return sa.bindparam(name, key, type_=sa.String())
 
 
 STRATEGIES: dict[FieldStrategy, Strategy] = {
@@ -111,9 +122,9 @@ def rewrite(target: Erasing) -> Rewrite | None:
     return strategy(target) if strategy is not None else None
 
 
-def keyed_sha256(key: str, text: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[str]:
+def keyed_sha256(key: str | sa.BindParameter[str], text: sa.ColumnElement[Any], dialect: str) -> sa.ColumnElement[str]:
     """Lower-case hex SHA-256 of ``key || text``, computed by the database (NULL in, NULL out)."""
-    bound = sa.literal(key, type_=sa.String())
+    bound = key if isinstance(key, sa.BindParameter) else sa.literal(key, type_=sa.String())
     if dialect == "postgresql":  # sha256() needs PostgreSQL 11
         data = sa.func.convert_to(bound.op("||")(text), sa.literal_column("'UTF8'"))
         return sa.func.encode(sa.func.sha256(data), sa.literal_column("'hex'"), type_=sa.String())
@@ -139,8 +150,8 @@ def _sqlite_keyed_sha256(key: object, value: object) -> str | None:
     return hashlib.sha256(str(key).encode() + data).hexdigest()
 
 
-def _stand_in(target: Erasing, prefix: str, key: str, width: int, what: str) -> Rewrite:
-    column, dialect, tag_key = target.column, target.dialect, target.keys.tag
+def _stand_in(target: Erasing, prefix: str, key: sa.BindParameter[str], width: int, what: str) -> Rewrite:
+    column, dialect, tag_key = target.column, target.dialect, _bound(TAG_KEY, target.keys.tag)
     if not isinstance(column.type, sqltypes.String) or isinstance(column.type, sqltypes.Enum):
         raise RequestError(
             f"{target.field} cannot hold {what}: the column is {column.type} — use 'nullify', or 'fixed' "

@@ -38,6 +38,7 @@ def discover(
     seeds: Mapping[TableKey, Conditions] | None = None,
     people: Sequence[Mapping[str, Iterable[object]]] | None = None,
     refuse_strangers: bool = True,
+    check_tenant: bool = True,
 ) -> Discovery:
     """Run ``plan`` for the people named by ``identities`` (as :func:`parse_identities` gives
     them) over ``connections`` (one per system of the plan).
@@ -54,6 +55,8 @@ def discover(
     one person, unless ``people`` lists them one by one (a batch). Reaching anyone else raises
     :class:`PlanError` naming the path that leaked; with ``refuse_strangers=False`` the count is
     only kept in ``Discovery.reach`` (a dry run shows it). Seeds are rows, not people: no guard.
+    A plan's tenant that is not in its tenant table is refused, unless ``check_tenant`` is false
+    (the caller looked it up already).
     """
     tenant = _tenant(plan, tenant)
     unknown = sorted(set(identities) - plan.identity_kinds)
@@ -63,7 +66,7 @@ def discover(
             "compile it with every kind of identity the request names"
         )
     run = _Run(loaded, plan, connections, tenant)
-    discovery = run.discover(identities, seeds or {})
+    discovery = run.discover(identities, seeds or {}, check_tenant=check_tenant)
     if seeds or not identities:
         return discovery
     found = reach(run, list(people) if people is not None else [identities])
@@ -136,8 +139,11 @@ class _Run:
             if self.outgoing.get(key) and any(link.direction == "parent" for link in state.step.links)
         }
 
-    def discover(self, identities: Mapping[str, Iterable[object]], seeds: Mapping[TableKey, Conditions]) -> Discovery:
-        self._check_tenants_exist()
+    def discover(
+        self, identities: Mapping[str, Iterable[object]], seeds: Mapping[TableKey, Conditions], *, check_tenant: bool
+    ) -> Discovery:
+        if check_tenant:
+            self._check_tenants_exist()
         for key, conditions in seeds.items():
             for columns, values in conditions.items():
                 self.states[key].identities.setdefault(tuple(columns), set()).update(values)

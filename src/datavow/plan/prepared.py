@@ -7,6 +7,9 @@ shape and then run as the driver's own SQL, which psycopg prepares on the server
 runs. Building and compiling a SQLAlchemy statement costs about a millisecond in Python, more than
 an indexed lookup takes in the database, and one request runs a dozen statements.
 
+Changes take the same way: an erasure's statements for one step are put together once per shape
+(:func:`built_once`), each compiled once, and run on the driver's cursor.
+
 Other databases bind lists whose length follows the values, and take the general way
 (:func:`datavow.plan.sql.selection_clauses`); the rows selected are the same.
 """
@@ -16,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -28,6 +31,24 @@ from datavow.plan.sql import array_match, array_of, compared, compared_type, ten
 
 Conditions = Mapping[tuple[str, ...], set[tuple[object, ...]]]
 Key = tuple[Hashable, ...]
+T = TypeVar("T")
+
+
+def built_once(connection: Connection, key: Key, owner: object, build: Callable[[], T]) -> T:
+    """``build()``, made once per ``key`` and ``owner`` (the object the statements are built from,
+    compared by identity: the loaded map) and kept beside the compiled statements in the database's
+    catalogue, which forgets both when the schema changes: putting an erasure's statements together
+    costs more than running them. ``key`` must name everything else the result depends on. An error
+    is raised each time, never kept."""
+    catalogue = catalogue_of(connection)
+    full_key = ("built", id(owner), *key)
+    entry = catalogue.statement(full_key) if catalogue is not None else None
+    if entry is not None and entry[0] is owner:  # a map that is gone may leave its id to another
+        return cast(T, entry[1])
+    made = build()
+    if catalogue is not None:
+        catalogue.keep_statement(full_key, (owner, made))
+    return made
 
 
 def prepared(connection: Connection) -> bool:
@@ -124,6 +145,15 @@ def execute(
 def execute_all(connection: Connection, queries: Sequence[Query]) -> list[Sequence[Sequence[Any]]]:
     """The rows of each of ``queries``, which must not depend on one another: psycopg sends them
     all before it waits for the first answer (pipeline mode), so they cost one round trip.
+    See :func:`execute_counted`."""
+    return [rows for rows, _ in execute_counted(connection, queries)]
+
+
+def execute_counted(connection: Connection, queries: Sequence[Query]) -> list[tuple[Sequence[Sequence[Any]], int]]:
+    """The rows of each of ``queries`` (none for a change) and the rows it counted (a change's
+    rows changed), run in the order given. Their values must not depend on one another's results;
+    one may change what a later one sees (the server runs them in turn, in the connection's
+    transaction), but they all go to the server before the first answer is read.
 
     The statements go to the driver's cursor in the connection's transaction, and their rows come
     back as the driver gives them: SQLAlchemy's result objects would cost more than the lookup.
@@ -150,7 +180,7 @@ def execute_all(connection: Connection, queries: Sequence[Query]) -> list[Sequen
                 cursor.execute(sql, values)
                 connection.dispatch.after_cursor_execute(connection, cursor, sql, values, None, False)
         results = [
-            _processed(cursor.fetchall(), processors)
+            (_processed(cursor.fetchall() if cursor.description is not None else [], processors), cursor.rowcount)
             for cursor, ((_, _, processors), _) in zip(cursors, runs, strict=True)
         ]
     except dialect.loaded_dbapi.Error as exc:

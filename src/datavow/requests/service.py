@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from datavow.audit import append
 from datavow.changes.systems import SystemsResult
@@ -34,12 +35,15 @@ from datavow.requests.lifecycle import (
     RequestKind,
     RequestRecord,
     Status,
+    begin,
     complete,
+    ensure_startable,
     get,
+    read_request,
     request_identities,
     start,
 )
-from datavow.requests.lifecycle.execute import execute
+from datavow.requests.lifecycle.execute import interrupted
 from datavow.requests.lifecycle.persisted import load_discovery, save_discovery
 from datavow.requests.reading import Source, reader, snapshots
 from datavow.requests.rectification import rectify
@@ -76,12 +80,14 @@ def find_person(
     *,
     refuse_strangers: bool = True,
     people: Sequence[Mapping[str, frozenset[object]]] | None = None,
+    check_tenant: bool = True,
 ) -> Discovery:
     """Run ``plan`` read-only: which rows of which tables hold the person. Each system is read in
     one consistent view: the caller's connection where ``sources`` gives one, else a snapshot.
     Reaching anyone else raises :class:`PlanError` (the guard), unless ``refuse_strangers`` is
     false (a dry run shows the count instead). ``people`` lists a batch's people one by one, so the
-    guard checks each of them."""
+    guard checks each of them. ``check_tenant=False`` skips looking the plan's tenant up (a
+    request's tenant is looked up once, when it is received)."""
     with ExitStack() as stack:
         connections = {name: stack.enter_context(reader(source, name)) for name, source in sources.items()}
         return discover(
@@ -92,6 +98,7 @@ def find_person(
             tenant=plan.tenant,
             refuse_strangers=refuse_strangers,
             people=people,
+            check_tenant=check_tenant,
         )
 
 
@@ -110,27 +117,73 @@ def run_request(
     now: datetime | None = None,
 ) -> RequestRecord:
     """Execute a verified request (or resume one in progress) and complete it, on the engines of
-    ``databases``; run once more when a system's schema changed under what was reflected."""
+    ``databases``; run once more when a system's schema changed under what was reflected.
 
-    def run(record: RequestRecord, given: dict[str, tuple[str, ...]]) -> dict[str, Any]:
-        return databases.retrying(lambda: attempt(record, given))
+    The state store sees three transactions: the request read (with any discovery kept for it),
+    the request started together with what discovery found (``request.started`` and
+    ``request.discovered``, committed before anything changes), and the request completed. A
+    failure writes ``request.interrupted`` and leaves the request in progress, to be run again.
+    """
+    with store.session(write=False) as session:
+        record, given = read_request(session, loaded, request_id)
+        kept = _kept_discovery(session, loaded, record, given, options.key)
+    ensure_startable(record)
+    started = False
 
-    def attempt(record: RequestRecord, given: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    def found(plan: Plan, identities: Mapping[str, frozenset[object]], sources: Mapping[str, Source]) -> Discovery:
+        """What discovery found (or the discovery kept), kept in the store in the transaction that
+        starts (or resumes) the request."""
+        nonlocal record, started, kept
+        discovery = kept
+        if discovery is None:  # a tenant the request names was looked up when it was received
+            discovery = find_person(loaded, plan, identities, sources, check_tenant=record.tenant is None)
+        if not started:
+            with store.session() as session:
+                begun = begin(session, record, actor, now=now)
+                if kept is None:
+                    _keep(session, begun, discovery, options.key, actor)
+            record, started, kept = begun, True, discovery  # committed
+        return discovery
+
+    def attempt() -> dict[str, Any]:
         identities = parse_identities(loaded, given)
         plan = plan_for(loaded, record, identities)
         engines = databases.engines(loaded, plan.systems())
         if record.kind in READS_ONLY:  # discovery and export read one view of each system
             with snapshots(engines) as connections:
-                discovery = _kept_or_found(store, loaded, record, plan, identities, connections, options.key, actor)
+                discovery = found(plan, identities, connections)
                 return _export(store, loaded, record, identities, discovery, connections, options)
-        discovery = _kept_or_found(store, loaded, record, plan, identities, engines, options.key, actor)
-        done = _carry_out(loaded, record, identities, discovery, engines, options)
+        done = _carry_out(loaded, record, identities, found(plan, identities, engines), engines, options)
         if record.kind is RequestKind.erasure and not done.get("found", True):
             # found nothing now, but earlier erasures may have left rows a hold keeps: say so
             done["still_held"] = still_held(store, loaded, given, datetime.now(UTC))
         return done
 
-    return execute(store, loaded, request_id, run, actor, now=now)
+    try:
+        result = databases.retrying(attempt)
+    except DatavowError as exc:
+        with store.session() as session:
+            if not started:  # failed before it began: it begins, and is interrupted, in one transaction
+                record = begin(session, record, actor, now=now)
+            interrupted(session, actor, record.id, exc)
+        raise
+    return complete(store, request_id, result, actor, now=now)
+
+
+def _kept_discovery(
+    session: Session, loaded: LoadedMap, record: RequestRecord, given: Mapping[str, Sequence[str]], key: bytes
+) -> Discovery | None:
+    """The discovery kept for a request in progress (None for one not started)."""
+    if record.status is not Status.in_progress:
+        return None
+    return load_discovery(session, record.id, plan_for(loaded, record, parse_identities(loaded, given)), key)
+
+
+def _keep(session: Session, record: RequestRecord, discovery: Discovery, key: bytes, actor: str) -> None:
+    """Seal what discovery found into the store, before anything changes, with its audit entry."""
+    save_discovery(session, record.id, discovery, key)
+    details = {"rows": discovery.counts(), "systems": discovery.plan.systems()}
+    append(session, actor, "request.discovered", "request", str(record.id), details=details)
 
 
 READS_ONLY = (RequestKind.access, RequestKind.portability)
@@ -195,14 +248,8 @@ def run_batch(
     try:
         result = databases.retrying(attempt)
     except DatavowError as exc:
-        append(
-            store,
-            actor,
-            "request.interrupted",
-            "request",
-            str(lead.id),
-            details={"error": type(exc).__name__, "batch": ids},
-        )
+        details = {"error": type(exc).__name__, "batch": ids}
+        append(store, actor, "request.interrupted", "request", str(lead.id), details=details)
         raise
     summary = {**result, "batch": lead.id, "batch_size": len(ids)}
     with store.session() as session:
@@ -226,15 +273,7 @@ def _kept_or_found(
         return kept
     discovery = find_person(loaded, plan, identities, sources, people=people)
     with store.session() as session:
-        save_discovery(session, record.id, discovery, key)
-        append(
-            session,
-            actor,
-            "request.discovered",
-            "request",
-            str(record.id),
-            details={"rows": discovery.counts(), "systems": plan.systems()},
-        )
+        _keep(session, record, discovery, key, actor)
     return discovery
 
 

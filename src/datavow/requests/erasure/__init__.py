@@ -21,9 +21,11 @@ Per plan step one statement per WHERE clause the planner gives (several only for
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -46,8 +48,9 @@ from datavow.changes.text_dates import after_problem
 from datavow.datamap.load import LoadedMap
 from datavow.datamap.model import DataField, FieldErasure, FieldStrategy, Table, TableErasure
 from datavow.errors import RequestError
-from datavow.plan.model import Discovery, Selection, Step, TableKey
+from datavow.plan.model import Discovery, Step, TableKey
 from datavow.plan.planner import children_first
+from datavow.plan.prepared import Query, bind, built_once, execute_counted, prepared
 
 Progress = Callable[[str, str, int, int], None]  # system, step label, statements done, statements in all
 Action = Literal["delete", "anonymize", "none"]
@@ -119,12 +122,37 @@ class ErasureResult(SystemsResult):
         return {**super().to_dict(), "steps": [step.to_dict() for step in self.steps]}
 
 
+Does = Literal["deleted", "anonymised", "minimised", "held", "kept"]
+
+
+@dataclass(frozen=True)
+class _Built:
+    """One statement of a step, as built (once per shape on PostgreSQL)."""
+
+    does: Does
+    statement: sa.Executable
+    hold: HoldCondition | None = None
+
+
+# Names each _StepBuilt for the compiled-statement cache: unique for the life of the process.
+_TOKENS = itertools.count()
+
+
+@dataclass(frozen=True)
+class _StepBuilt:
+    """A step's statements, and what building them learnt about the step."""
+
+    token: int
+    statements: tuple[_Built, ...]
+    untouched: tuple[str, ...] = ()  # personal fields kept: keys references use
+    hold: HoldCondition | None = None
+
+
 @dataclass(frozen=True)
 class _Statement:
     outcome: StepErasure
-    does: Literal["deleted", "anonymised", "minimised", "held", "kept"]
-    statement: sa.Executable
-    hold: HoldCondition | None = None
+    built: _Built
+    query: Query | None = None  # PostgreSQL: the statement's cache key and this run's values
 
 
 @dataclass(frozen=True)
@@ -157,37 +185,52 @@ def erase(
     def build(system: str, reflector: Reflector) -> _SystemWork:
         return _system_work(loaded, discovery, system, reflector, keys, now, actions or {})
 
-    prepared, failed = prepare(loaded, engines, discovery, build)
-    total = sum(1 for work in prepared.values() for s in work.statements if s.does not in ("held", "kept"))
+    prepared_work, failed = prepare(loaded, engines, discovery, build)
+    total = sum(1 for work in prepared_work.values() for s in work.statements if s.built.does not in ("held", "kept"))
     done = 0
 
     def run(system: str, work: _SystemWork, connection: Connection) -> None:
         nonlocal done
         register_functions(connection)
-        for item in work.statements:
-            result = connection.execute(item.statement)
-            if item.does == "held":
-                _count_held(item, tuple(result.one()))
+        for item, (rows, count) in zip(work.statements, _results(connection, work.statements), strict=True):
+            if item.built.does == "held":
+                _count_held(item, tuple(rows[0]))
                 continue
-            if item.does == "kept":
-                kept = int(result.scalar_one())
+            if item.built.does == "kept":
+                kept = int(rows[0][0])
                 item.outcome.kept += kept
                 item.outcome.kept_referenced += kept
                 continue
-            setattr(item.outcome, item.does, getattr(item.outcome, item.does) + result.rowcount)
+            setattr(item.outcome, item.built.does, getattr(item.outcome, item.built.does) + count)
             done += 1
             if progress is not None:
                 progress(system, item.outcome.step, done, total)
 
-    systems, committed = commit(engines, discovery, prepared, failed, run)
+    systems, committed = commit(engines, discovery, prepared_work, failed, run)
     return ErasureResult(systems, [outcome for work in committed for outcome in work.outcomes])
+
+
+def _results(connection: Connection, statements: list[_Statement]) -> Iterator[tuple[Sequence[Any], int]]:
+    """Each statement's rows and rows changed, in turn (so progress is told as each one ends).
+    PostgreSQL's were built once per shape and run on the driver's cursor; elsewhere each runs
+    through SQLAlchemy."""
+    for item in statements:
+        if item.query is not None:
+            (ran,) = execute_counted(connection, [item.query])
+            yield ran
+            continue
+        result = connection.execute(item.built.statement)
+        if item.built.does in ("held", "kept"):
+            yield result.all(), 0
+        else:
+            yield (), result.rowcount
 
 
 def _count_held(item: _Statement, row: tuple[Any, ...]) -> None:
     count, latest = row
     item.outcome.kept += count
-    assert item.hold is not None
-    until = item.hold.until(latest)
+    assert item.built.hold is not None
+    until = item.built.hold.until(latest)
     if until is not None and (item.outcome.held_until is None or until > item.outcome.held_until):
         item.outcome.held_until = until
 
@@ -202,39 +245,79 @@ def _system_work(
     actions: Mapping[TableKey, TableAction],
 ) -> _SystemWork:
     work = _SystemWork([], [])
+    dialect = reflector.connection.dialect.name
     for step, selection in children_first(loaded, selected_steps(discovery, system), lambda item: item[0].table):
         outcome = StepErasure(step.label, actions.get(step.table) or _action(loaded.table(*step.table).table))
         outcome.shared, outcome.shared_with = selection.shared_rows, selection.shared_with
         work.outcomes.append(outcome)
         changeable = selection.changeable()  # a shared parent row is other people's data too
-        if not changeable.is_empty():
-            work.statements.extend(_step_statements(loaded, outcome, step, changeable, reflector, keys, now))
+        if changeable.is_empty() or outcome.action == "none":
+            continue
+        table = reflector.step(step)
+        _check_hold(loaded, step, reflector)
+        if prepared(reflector.connection):
+            bound = bind(table, step, changeable.conditions, changeable.tenant)
+            if bound is None:  # no value could match a row
+                continue
+            build = partial(_step_statements, loaded, outcome.action, step, bound.clause, reflector, keys, now)
+            built = built_once(reflector.connection, ("erasure", outcome.action, bound.key), loaded, build)
+            params = {**bound.params, **keys.params(), **(built.hold.params(now) if built.hold else {})}
+            queries: list[Query | None] = [
+                Query(("erasure", built.token, n), partial(_statement_of, item), params)
+                for n, item in enumerate(built.statements)
+            ]
+        else:
+            selecting = partial(clauses, table, changeable, dialect)
+            built = _step_statements(loaded, outcome.action, step, selecting, reflector, keys, now)
+            queries = [None] * len(built.statements)
+        outcome.untouched = list(built.untouched)
+        outcome.hold_purpose = built.hold.hold.purpose if built.hold else None
+        work.statements.extend(_Statement(outcome, b, q) for b, q in zip(built.statements, queries, strict=True))
     return work
+
+
+def _statement_of(built: _Built) -> sa.ClauseElement:
+    assert isinstance(built.statement, sa.ClauseElement)  # a SELECT, UPDATE or DELETE
+    return built.statement
+
+
+def _check_hold(loaded: LoadedMap, step: Step, reflector: Reflector) -> None:
+    """A hold counted from text that is not a date would keep such rows silently: refuse instead
+    (looked at in every run: it is about the data, not the statements)."""
+    hold = loaded.table(*step.table).table.hold
+    if hold is None:
+        return
+    problem = after_problem(loaded, step.table, hold.after, reflector, reflector.connection)
+    if problem is not None:  # such rows would count as "not started" and be kept silently
+        raise RequestError(f"the hold of {step.label} cannot be judged: {problem}")
 
 
 def _step_statements(
     loaded: LoadedMap,
-    outcome: StepErasure,
+    action: Action,
     step: Step,
-    selection: Selection,
+    selecting: Callable[[], sa.ColumnElement[bool] | list[sa.ColumnElement[bool]]],
     reflector: Reflector,
     keys: Keys,
     now: datetime,
-) -> list[_Statement]:
-    if outcome.action == "none":
-        return []
+) -> _StepBuilt:
+    """The step's statements over the WHERE clause(s) ``selecting`` gives (each run's values, or
+    named parameters on PostgreSQL, where they are built once per shape: keys and the hold's
+    cutoff are bound by name, see :meth:`Keys.params` and :meth:`HoldCondition.params`)."""
     table = reflector.step(step)
+    selected = selecting()
+    where = selected if isinstance(selected, list) else [selected]
     declared = loaded.table(*step.table).table
     dialect = reflector.connection.dialect.name
-    where = clauses(table, selection, dialect)
     protected = key_columns(loaded, step.table)
+    untouched: list[str] = []
 
     def erasing(fields: Mapping[str, FieldErasure]) -> dict[str, Rewrite]:
         rewrites = {}
         for name, erasure in fields.items():
             if name in protected and erasure.strategy is not FieldStrategy.keep:
-                if name not in outcome.untouched:  # a minimise field is met twice
-                    outcome.untouched.append(name)
+                if name not in untouched:  # a minimise field is met twice
+                    untouched.append(name)
                 continue
             done = rewrite(
                 Erasing(f"{step.label}.{name}", mapped_column(table, step.label, name), erasure, dialect, keys)
@@ -243,38 +326,34 @@ def _step_statements(
                 rewrites[name] = done
         return rewrites
 
-    statements: list[_Statement] = []
+    statements: list[_Built] = []
     hold = hold_condition(loaded, step.table, table, reflector, now)
     live: sa.ColumnElement[bool] = sa.true()
     if hold is not None:
-        problem = after_problem(loaded, step.table, hold.hold.after, reflector, reflector.connection)
-        if problem is not None:  # such rows would count as "not started" and be kept silently
-            raise RequestError(f"the hold of {step.label} cannot be judged: {problem}")
-        outcome.hold_purpose = hold.hold.purpose
         count = sa.select(sa.func.count(), sa.func.max(hold.moment)).select_from(table)
-        statements += [_Statement(outcome, "held", count.where(clause, hold.held), hold) for clause in where]
+        statements += [_Built("held", count.where(clause, hold.held), hold) for clause in where]
         minimise = erasing({name: _minimised(declared.fields.get(name)) for name in hold.hold.minimise})
-        statements += _updates(outcome, "minimised", table, where, hold.held, minimise)
+        statements += _updates("minimised", table, where, hold.held, minimise)
         live = hold.released
-    if outcome.action == "delete":
+    if action == "delete":
         # Rows that stay (held, anonymised, other people's) were not deleted before this statement
         # (children first), so those still pointing here keep what they point at, held or not.
         below = still_referenced(loaded, step.table, table, reflector)
         if below is not None:  # a row a row that stays references stays with it (its fields erased where declared)
             counted = sa.select(sa.func.count()).select_from(table)
-            statements += [_Statement(outcome, "kept", counted.where(clause, live, below)) for clause in where]
+            statements += [_Built("kept", counted.where(clause, live, below)) for clause in where]
             declared_erasure = {
                 name: f.erase
                 for name, f in declared.personal_fields().items()
                 if f.erase is not None and f.erase.strategy is not FieldStrategy.keep
             }
-            statements += _updates(outcome, "minimised", table, where, sa.and_(live, below), erasing(declared_erasure))
+            statements += _updates("minimised", table, where, sa.and_(live, below), erasing(declared_erasure))
             live = sa.and_(live, sa.not_(below))
-        statements += [_Statement(outcome, "deleted", table.delete().where(clause, live)) for clause in where]
+        statements += [_Built("deleted", table.delete().where(clause, live)) for clause in where]
     else:
         personal = {name: f.erase or _NULLIFY for name, f in declared.personal_fields().items()}
-        statements += _updates(outcome, "anonymised", table, where, live, erasing(personal))
-    return statements
+        statements += _updates("anonymised", table, where, live, erasing(personal))
+    return _StepBuilt(next(_TOKENS), tuple(statements), tuple(untouched), hold)
 
 
 def _action(table: Table) -> Action:
@@ -295,15 +374,14 @@ def _minimised(declared: DataField | None) -> FieldErasure:
 
 
 def _updates(
-    outcome: StepErasure,
     does: Literal["anonymised", "minimised"],
     table: sa.Table,
     where: list[sa.ColumnElement[bool]],
     rows: sa.ColumnElement[bool],
     rewrites: Mapping[str, Rewrite],
-) -> list[_Statement]:
+) -> list[_Built]:
     if not rewrites:
         return []
     values = {name: done.value for name, done in rewrites.items()}
     pending = sa.or_(*(done.pending for done in rewrites.values()))
-    return [_Statement(outcome, does, table.update().where(clause, rows, pending).values(values)) for clause in where]
+    return [_Built(does, table.update().where(clause, rows, pending).values(values)) for clause in where]

@@ -360,8 +360,32 @@ def get(store: Store, request_id: int) -> RequestRecord:
 def request_identities(store: Store, loaded: LoadedMap, request_id: int) -> dict[str, tuple[str, ...]]:
     """The identities a request names, unsealed: what the planner needs to find the person."""
     with store.session(write=False) as session:
-        blob = request_row(session, request_id).identities
-    return IdentityKeys.for_map(loaded, create=False).unseal(blob, _context(request_id))
+        return read_request(session, loaded, request_id)[1]
+
+
+def read_request(
+    session: Session, loaded: LoadedMap, request_id: int
+) -> tuple[RequestRecord, dict[str, tuple[str, ...]]]:
+    """The request and the identities it names, unsealed, read in the caller's transaction."""
+    row = request_row(session, request_id)
+    identities = IdentityKeys.for_map(loaded, create=False).unseal(row.identities, _context(request_id))
+    return _record(row), identities
+
+
+def ensure_startable(record: RequestRecord) -> None:
+    """Raise the :class:`RequestError` :func:`start` would, unless ``record`` is verified (or in
+    progress, to be resumed): checked before any work is done for it."""
+    if record.status is not Status.in_progress and Status.in_progress not in TRANSITIONS[record.status]:
+        raise RequestError(_refusal(record.id, record.status, Status.in_progress))
+
+
+def begin(session: Session, record: RequestRecord, actor: str, *, now: datetime | None = None) -> RequestRecord:
+    """In the caller's transaction: start a verified request, or write that one in progress is
+    resumed (``request.resumed``)."""
+    if record.status is Status.in_progress:
+        append(session, actor, "request.resumed", "request", str(record.id))
+        return record
+    return start(session, record.id, actor, now=now)
 
 
 def find_requests(store: Store, loaded: LoadedMap, identities: IdentityInput) -> list[RequestRecord]:
@@ -470,14 +494,18 @@ def _move(
     """Check the transition, change the row, and append ``request.<state>`` in the same transaction."""
     current = Status(row.status)
     if to not in TRANSITIONS[current]:
-        allowed = sorted(_VERB[s][0] for s in TRANSITIONS[current])
-        then = f"allowed now: {', '.join(allowed)}" if allowed else f"a {current.value} request is final"
-        raise RequestError(f"request {row.id} is {current.value}, so it cannot be {_VERB[to][1]}: {then}")
+        raise RequestError(_refusal(row.id, current, to))
     row.status = to.value
     for name, value in changes.items():
         setattr(row, name, value)
     session.flush()
     append(session, actor, _VERB[to][2], "request", str(row.id), reason=reason, details=details)
+
+
+def _refusal(request_id: int, current: Status, to: Status) -> str:
+    allowed = sorted(_VERB[s][0] for s in TRANSITIONS[current])
+    then = f"allowed now: {', '.join(allowed)}" if allowed else f"a {current.value} request is final"
+    return f"request {request_id} is {current.value}, so it cannot be {_VERB[to][1]}: {then}"
 
 
 def _record(row: RequestRow) -> RequestRecord:

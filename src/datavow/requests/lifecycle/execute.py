@@ -12,10 +12,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from datavow.audit import append
 from datavow.datamap import LoadedMap
 from datavow.errors import DatavowError
-from datavow.requests.lifecycle import RequestRecord, Status, complete, get, request_identities, start
+from datavow.requests.lifecycle import RequestRecord, begin, complete, read_request
 from datavow.store import Store
 
 #: ``run(record, identities) -> result``: does the work in the application databases and returns
@@ -39,15 +41,19 @@ def execute(
     :class:`~datavow.errors.DatavowError`, ``request.interrupted`` records its class (not its
     message, which may quote the person's data) and the error propagates.
     """
-    record = get(store, request_id)
-    if record.status is Status.in_progress:
-        append(store, actor, "request.resumed", "request", str(request_id))
-    else:
-        record = start(store, request_id, actor, now=now)
-    identities = request_identities(store, loaded, request_id)
+    with store.session(write=False) as session:
+        record, identities = read_request(session, loaded, request_id)
+    with store.session() as session:
+        record = begin(session, record, actor, now=now)
     try:
         result = run(record, identities)
     except DatavowError as exc:
-        append(store, actor, "request.interrupted", "request", str(request_id), details={"error": type(exc).__name__})
+        interrupted(store, actor, request_id, exc)
         raise
     return complete(store, request_id, result, actor, now=now)
+
+
+def interrupted(target: Store | Session, actor: str, request_id: int, exc: DatavowError) -> None:
+    """Write ``request.interrupted`` with the error's class (not its message, which may quote the
+    person's data); the request stays in progress, to be run again."""
+    append(target, actor, "request.interrupted", "request", str(request_id), details={"error": type(exc).__name__})
