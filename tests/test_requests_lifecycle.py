@@ -169,6 +169,31 @@ def test_a_request_goes_from_received_to_completed_and_each_step_is_audited(any_
     assert verify_chain(any_store).ok
 
 
+def test_a_request_verified_as_it_arrives_is_received_and_verified_in_one_transaction(
+    any_store: Store, shop: LoadedMap
+) -> None:
+    record = receive(any_store, shop, "erasure", JANE, source="agent", actor="agent:ann", verified_by="signed letter")
+    assert record.status is Status.verified and record.verified_at is not None
+    assert get(any_store, record.id) == record
+    entries = list_entries(any_store, object_type="request", object_id=str(record.id))
+    assert [e.action for e in entries] == ["request.received", "request.verified"]
+    assert entries[1].details == {"method": "signed letter"}
+    assert verify_chain(any_store).ok
+    # A request that is not ours to answer is forwarded, not verified.
+    forwarded = receive(
+        any_store,
+        shop,
+        "erasure",
+        {"email": "student@uliege.be"},
+        source="data_subject",
+        tenant="1",
+        actor="a",
+        verified_by="signed letter",
+    )
+    assert forwarded.status is Status.forwarded and forwarded.verified_at is None
+    assert actions(any_store, forwarded.id) == ["request.received", "request.forwarded"]
+
+
 def test_an_illegal_transition_says_what_is_allowed_and_changes_nothing(store: Store, shop: LoadedMap) -> None:
     record = receive(store, shop, "access", {"email": "jane@example.com"}, source="agent", actor="agent:ann")
     with pytest.raises(RequestError, match=r"received, so it cannot be started: allowed now: deny, forward, verify"):

@@ -174,9 +174,14 @@ def receive(
     received_at: datetime | None = None,
     controller: str | None = None,
     databases: Databases | None = None,
+    verified_by: str | None = None,
 ) -> RequestRecord:
     """Record a new request and start its clock (due one month after ``received_at``, now by
     default; pass the date a letter arrived).
+
+    ``verified_by`` says how the person's identity was verified already (a signed letter, a
+    controller's request): the request is then received and verified in one transaction, as
+    :func:`verify` would record it.
 
     ``identities`` name the person (``{"email": "jane@example.com"}``), validated against the
     map and sealed at rest. ``tenant`` scopes the request to one controller of a tenant-scoped
@@ -226,7 +231,9 @@ def receive(
         }
         append(session, actor, "request.received", "request", str(row.id), reason=_ARTICLE[kind], details=details)
         if source is Source.data_subject and controller is not None:
-            return forward(session, row.id, controller, actor, now=now)
+            return forward(session, row.id, controller, actor, now=now)  # not ours to verify or answer
+        if verified_by is not None:
+            return verify(session, row.id, actor, method=verified_by, now=now)
         return _record(row)
 
 

@@ -13,7 +13,8 @@ from datavow.connectors.databases import Databases, borrowed
 from datavow.connectors.sql import translate_errors
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import Tenant
-from datavow.errors import RequestError
+from datavow.errors import PlanError, RequestError
+from datavow.plan.sql import NO_MATCH, reflected, typed_value
 
 
 def tenant_systems(loaded: LoadedMap) -> dict[str, Tenant]:
@@ -51,15 +52,21 @@ def _lookup(loaded: LoadedMap, system_name: str, spec: Tenant, tenant: str, data
     system = loaded.model.systems[system_name]
     declared = system.tables.get(spec.table)
     schema = (declared.schema_ if declared else None) or system.schema_
-    table = sa.table(spec.table, *(sa.column(c) for c in {*spec.key, spec.name or spec.key[0]}), schema=schema)
-    # Compared as text: a tenant is named on the command line, its key may be an integer column.
-    condition = sa.and_(
-        *(sa.cast(table.c[column], sa.String) == part for column, part in zip(spec.key, parts, strict=True))
-    )
-    query = sa.select(table.c[spec.name or spec.key[0]]).where(condition)
     engine = databases.engine(loaded.system_url(system_name), system=system_name)
     with translate_errors(engine.url, system_name), engine.connect() as connection:
-        row = connection.execute(query).first()
+        table = reflected(connection, schema, spec.table, system=system_name)
+        missing = sorted({*spec.key, spec.name or spec.key[0]} - set(table.c.keys()))
+        if missing:
+            raise PlanError(
+                f"{system_name}.{spec.table} has no column {', '.join(missing)}, which the map's tenant names — "
+                "run 'datavow check' to compare the map with the database"
+            )
+        # A tenant is named as text; compared as the key column holds it, so its index finds it.
+        values = [typed_value(table.c[column].type, part) for column, part in zip(spec.key, parts, strict=True)]
+        if any(value is NO_MATCH for value in values):
+            return None
+        condition = [table.c[column] == value for column, value in zip(spec.key, values, strict=True)]
+        row = connection.execute(sa.select(table.c[spec.name or spec.key[0]]).where(*condition).limit(1)).first()
     if row is None:
         return None
     if spec.name is None:
