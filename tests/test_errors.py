@@ -180,3 +180,13 @@ def test_a_renamed_column_is_a_schema_error_and_the_fix_needs_no_restart(
     with maker.connect() as conn:
         rows = conn.execute(sa.text("SELECT id, name FROM customers ORDER BY id")).all()
     assert [tuple(row) for row in rows] == [(1, None), (2, None), (3, "cid")]  # cid was never touched
+
+
+def test_the_cli_adds_the_option_an_error_concerns() -> None:
+    from datavow.cli import FIELD_FLAGS, describe
+
+    wrong = errors.IncidentError("the risk 'huge' is not one of none, low, high", field="risk")
+    assert describe(wrong) == "the risk 'huge' is not one of none, low, high (--risk)"
+    assert describe(errors.RequestError("request 12 is denied")) == "request 12 is denied"
+    assert describe(errors.RequestError("x", field="not-an-input")) == "x"  # a field without an option
+    assert all(flag.startswith("--") for flag in FIELD_FLAGS.values())

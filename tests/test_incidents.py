@@ -318,7 +318,7 @@ def test_stages_cannot_be_skipped_and_a_late_notice_needs_its_reasons(
     with pytest.raises(IncidentError, match="cannot be resolved before telling the authority"):
         resolve_incident(store, incident.id, resolution="done", actor=ACTOR)
     # 100 hours after awareness: the notice is late, and says why
-    with pytest.raises(IncidentError, match="--delay-reason"):
+    with pytest.raises(IncidentError, match="reasons for the delay — give them"):
         notify(store, mira, incident.id, "authority", actor=ACTOR, out_dir=tmp_path, now=now)
     (late,) = notify(
         store, mira, incident.id, "authority", actor=ACTOR, out_dir=tmp_path, now=now, final=False,

@@ -118,7 +118,7 @@ def list_entries(
     try:
         return [entry_from_row(row) for row in rows]
     except ValueError as exc:
-        raise AuditError(f"{exc}: the log was edited by hand; run `datavow audit verify`") from exc
+        raise AuditError(f"{exc}: the log was edited by hand; verify the audit chain to find where") from exc
 
 
 def _masked_url(session: Session) -> str:
@@ -198,7 +198,7 @@ def _append_locked(session: Session, fields: dict[str, Any]) -> AuditEntry:
     if head is None:
         raise AuditError(
             "the audit head record is missing, so the log cannot be extended safely: run "
-            "`datavow audit verify` and restore the state store from a backup"
+            "a verification of the audit chain and restore the state store from a backup"
         )
     entry = AuditEntry(
         seq=head.seq + 1,

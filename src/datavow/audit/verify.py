@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datavow.audit.entry import ENTRY_COLUMNS, GENESIS_HASH, entry_from_row
-from datavow.errors import AuditError
+from datavow.errors import AuditError, ErrorKind
 from datavow.store import Store
 from datavow.store.models import HEAD_ID, AuditCheckpointRow, AuditEntryRow, AuditHeadRow
 
@@ -114,8 +114,10 @@ def _checked_anchor(expect_head: str | None) -> str | None:
     anchor = expect_head.strip().lower()
     if not _HASH.fullmatch(anchor):
         raise AuditError(
-            f"expected head {expect_head!r} is not a SHA-256 hash (64 hex digits): pass the "
-            "head hash an earlier `datavow audit verify` printed"
+            f"expected head {expect_head!r} is not a SHA-256 hash (64 hex digits): give the "
+            "head hash an earlier verification printed",
+            kind=ErrorKind.INVALID,
+            field="expect_head",
         )
     return anchor
 
@@ -223,7 +225,7 @@ def _check_head_record(session: Session, last_seq: int, last_hash: str) -> Chain
             "head",
             None,
             "the audit head record was deleted: entries may have been removed from the end of "
-            "the log; compare the head with one you recorded earlier (--expect-head)",
+            "the log; compare the head with one you recorded earlier",
         )
     if head.seq > last_seq:
         first, last = last_seq + 1, head.seq

@@ -16,6 +16,52 @@ console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+# The option that sets each input a library error may name as its ``field``: the library says what is
+# wrong in words, the CLI adds where to fix it.
+FIELD_FLAGS: dict[str, str] = {
+    "email": "--email",
+    "phone": "--phone",
+    "identity": "--email/--phone/--id",
+    "corrections": "--set",
+    "force": "--force",
+    "state_url": "--state",
+    "map_path": "--map",
+    "select": "--select",
+    "expect_head": "--expect-head",
+    "manual": "--manual",
+    "send": "--send",
+    "rebuild": "--rebuild",
+    "title": "--title",
+    "description": "--description",
+    "occurred": "--occurred-from/--occurred-until",
+    "zone": "--zone",
+    "tables": "--table/--system",
+    "window": "--since/--until",
+    "time_columns": "--time-column",
+    "tenant": "--tenant",
+    "risk": "--risk",
+    "reasoning": "--reasoning",
+    "kinds": "--kind",
+    "priority": "--priority",
+    "consequences": "--consequences",
+    "measures": "--measures",
+    "exemption": "--exemption",
+    "exemption_reason": "--exemption-reason",
+    "resolution": "--resolution",
+    "lessons": "--lessons",
+    "procedure_changes": "--changes",
+    "delay_reason": "--delay-reason",
+    "given_at": "--at",
+    "audience": "--to",
+}
+
+
+def describe(error: DatavowError) -> str:
+    """The error's message, with the option that sets the input it concerns."""
+    flag = FIELD_FLAGS.get(error.field) if error.field else None
+    return f"{error} ({flag})" if flag else str(error)
+
+
 class DatavowGroup(click.Group):
     """Turns every :class:`DatavowError` into a clear message and its exit code; no tracebacks."""
 
@@ -49,7 +95,8 @@ class DatavowGroup(click.Group):
                     err_console.print(f"  {problem}", markup=False)
             sys.exit(outcome_of(exc).exit_code)
         except DatavowError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True)
+            err_console.print("[bold red]error:[/] ", end="")
+            err_console.print(describe(exc), markup=False)
             sys.exit(outcome_of(exc).exit_code)
 
 

@@ -32,7 +32,7 @@ from datavow.consent.errors import ConsentError
 from datavow.consent.scope import Scope, check_event, check_source, event_scope, purpose_spec
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import LegalBasis
-from datavow.errors import RequestError
+from datavow.errors import ErrorKind, RequestError
 from datavow.plan.identity_keys import IdentityInput, IdentityKeys, canonical_identities, identity_keys, kinds_text
 from datavow.store import Store
 from datavow.store.models import (
@@ -336,7 +336,10 @@ def _append(session: Session, keys: IdentityKeys, prepared: list[_Prepared], act
         sa.select(ConsentHeadRow).where(ConsentHeadRow.id == CONSENT_HEAD_ID).with_for_update()
     ).one_or_none()
     if head is None:
-        raise ConsentError("the consent ledger has no head row: the state store was edited; run `datavow audit verify`")
+        raise ConsentError(
+            "the consent ledger has no head row: the state store was edited; verify the audit chain to find where",
+            kind=ErrorKind.INTEGRITY,
+        )
     _store_notices(session, prepared)
     recorded_at = utc_now()
     recorded = _iso(recorded_at)

@@ -190,7 +190,7 @@ def _state_differences(session: Session) -> list[str]:
     if extra or missing:
         return [
             f"consent_state disagrees with the ledger ({extra} rows not derived from it, {missing} missing): "
-            "run `datavow consent verify --rebuild`"
+            "rebuild it from the ledger"
         ]
     return []
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import ArgumentError
 from datavow.demo.bulk import Database, redact
 from datavow.demo.generate import COMPANIES, Progress, company, generate
 from datavow.demo.mapfiles import packaged_map, point_map
-from datavow.errors import DemoError
+from datavow.errors import DemoError, ErrorKind
 
 MAP_FILE = "datavow.yaml"
 # A server URL's password is never written into the map; the map reads it from here instead.
@@ -158,8 +158,9 @@ def _plan(folder: Path, name: str, server: URL | None) -> _Plan:
 def _refuse_existing(plan: _Plan) -> None:
     if plan.folder.exists() and any(plan.folder.iterdir()):
         raise DemoError(
-            f"{plan.folder} already holds a demo — pass force=True (datavow demo --force) to "
-            "replace it, or choose another folder"
+            f"{plan.folder} already holds a demo — build it again with force to replace it, or choose another folder",
+            kind=ErrorKind.CONFLICT,
+            field="force",
         )
     for database in plan.databases() if plan.schemas else []:  # SQLite files live in the folder
         found = database.existing_tables()
@@ -168,7 +169,9 @@ def _refuse_existing(plan: _Plan) -> None:
             tables = ", ".join(sorted(found)[:5])
             raise DemoError(
                 f"schema {database.schema} at {redact(database.url)} already has tables ({tables}) — "
-                "pass force=True (datavow demo --force) to replace them"
+                "build the demo again with force to replace them",
+                kind=ErrorKind.CONFLICT,
+                field="force",
             )
 
 

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from datavow.datamap.load import LoadedMap, TableRef
 from datavow.datamap.model import Role
+from datavow.errors import ErrorKind
 from datavow.incidents.errors import IncidentError
 from datavow.plan.model import TableKey
 
@@ -67,19 +68,27 @@ def resolve_scope(
         chosen[_table_key(loaded, label)] = None
     if not chosen:
         raise IncidentError(
-            "name what the incident affects: --table system.table (repeat it) or --system NAME for all its tables"
+            "name what the incident affects: its tables (system.table), or whole systems for all their tables",
+            kind=ErrorKind.INVALID,
+            field="tables",
         )
     tenant_list = tuple(dict.fromkeys(str(t).strip() for t in tenants if str(t).strip()))
     if tenant_list and not any(loaded.model.systems[s].tenant is not None for s, _ in chosen):
         raise IncidentError("tenants were named, but none of the affected systems declares 'tenant:' — leave them out")
     if since is not None and until is not None and since >= until:
         raise IncidentError(
-            f"the window is empty: --since {since.isoformat()} is not before --until {until.isoformat()}"
+            f"the window is empty: its start {since.isoformat()} is not before its end {until.isoformat()}",
+            kind=ErrorKind.INVALID,
+            field="window",
         )
     columns = {_table_key(loaded, label): column for label, column in (time_columns or {}).items()}
     stray = [f"{s}.{t}" for s, t in columns if (s, t) not in chosen]
     if stray:
-        raise IncidentError(f"--time-column names {', '.join(stray)}, which the incident does not affect")
+        raise IncidentError(
+            f"a time column is named for {', '.join(stray)}, which the incident does not affect",
+            kind=ErrorKind.INVALID,
+            field="time_columns",
+        )
     if since is not None or until is not None:
         for key in chosen:
             if key not in columns:
@@ -106,8 +115,10 @@ def _time_column(ref: TableRef) -> str:
     if rule is not None and rule.after.table is None:
         return rule.after.column
     raise IncidentError(
-        f"{ref.label} has no time column for the window: give one with --time-column {ref.label}=COLUMN, "
-        "or leave the window out and count the whole table"
+        f"{ref.label} has no time column for the window: name the column the window applies to in {ref.label}, "
+        "or leave the window out and count the whole table",
+        kind=ErrorKind.INVALID,
+        field="time_columns",
     )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from datavow.errors import ErrorKind
 from datavow.incidents.errors import IncidentError
 
 #: Art. 33(1): the authority is told within 72 hours of awareness.
@@ -66,7 +67,9 @@ def parse_moment(text: str, zone: str | None = None, *, what: str = "the time") 
     if name is None:
         raise IncidentError(
             f"{what} {text!r} has no time zone: add an offset (2026-03-28T10:00+01:00) or a zone name "
-            "(2026-03-28 10:00 Europe/Amsterdam), or give the zone with --zone"
+            "(2026-03-28 10:00 Europe/Amsterdam), or give the zone the incident's times are in",
+            kind=ErrorKind.INVALID,
+            field="zone",
         )
     return localised(parsed, zone_info(name), text=text, what=what)
 

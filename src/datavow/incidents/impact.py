@@ -33,6 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap, TableRef
+from datavow.errors import ErrorKind
 from datavow.incidents.assessment import Scope, describe
 from datavow.incidents.errors import IncidentError
 from datavow.plan.identities import identity_formats
@@ -221,7 +222,9 @@ class _System:
         if unknown:
             raise IncidentError(
                 f"tenant {', '.join(repr(t) for t in unknown)} is not in {self.system}.{name} — check the tenant's "
-                f"{key.name}, or leave --tenant out to count every tenant"
+                f"{key.name}, or name no tenant to count every tenant",
+                kind=ErrorKind.NOT_FOUND,
+                field="tenant",
             )
         return names
 

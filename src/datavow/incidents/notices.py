@@ -26,6 +26,7 @@ from typing import Any
 
 from datavow.audit import append
 from datavow.datamap.load import LoadedMap
+from datavow.errors import ErrorKind
 from datavow.incidents.clock import AUTHORITY_HOURS, aware_utc
 from datavow.incidents.errors import IncidentError
 from datavow.incidents.impact import tenant_share
@@ -103,7 +104,9 @@ def notify(
             hours = (given - incident.aware_at).total_seconds() / 3600
             raise IncidentError(
                 f"this notice to the {who} comes {hours:.0f} hours after awareness, past its deadline: Art. 33(1) "
-                "asks for the reasons for the delay — give them with --delay-reason"
+                "asks for the reasons for the delay — give them",
+                kind=ErrorKind.INVALID,
+                field="delay_reason",
             )
         facts = {**base, "phase": phase, "late": late, "delay_reason": reason if late else None}
         if who == "controller":
@@ -121,18 +124,24 @@ def notify(
 
 def _check(incident: Incident, audience: str, given: datetime, now: datetime) -> None:
     if audience not in AUDIENCES:
-        raise IncidentError(f"notices go to {', '.join(AUDIENCES)}, not {audience!r}")
+        raise IncidentError(
+            f"notices go to {', '.join(AUDIENCES)}, not {audience!r}", kind=ErrorKind.INVALID, field="audience"
+        )
     if incident.closed:
         raise IncidentError(f"incident {incident.id} is closed (evaluated): its notices were given")
     if given < incident.aware_at:
         raise IncidentError("a notice cannot be given before the organisation became aware of the breach")
     if given > now + _CLOCK_SKEW:
-        raise IncidentError("a notice cannot be recorded as given in the future: give --at the time it went out")
+        raise IncidentError(
+            "a notice cannot be recorded as given in the future: give the time it went out",
+            kind=ErrorKind.INVALID,
+            field="given_at",
+        )
     if audience == "controllers":
         if not incident.reached("analysed"):
             raise IncidentError(
                 f"incident {incident.id} is not analysed yet, and a controller's notice names its people and "
-                f"records — run datavow incident analyse {incident.id} first"
+                "records — analyse the incident first"
             )
         if not incident.controllers:
             raise IncidentError(
@@ -142,17 +151,26 @@ def _check(incident: Incident, audience: str, given: datetime, now: datetime) ->
     if not incident.reached("classified"):
         raise IncidentError(
             f"incident {incident.id} is not classified yet: a notice to the {audience} states the likely consequences "
-            f"and the measures — run datavow incident classify {incident.id} first"
+            "and the measures — classify the incident first"
         )
-    for value, what in ((incident.consequences, "--consequences"), (incident.measures, "--measures")):
+    for value, field, what in (
+        (incident.consequences, "consequences", "the likely consequences"),
+        (incident.measures, "measures", "the measures taken or proposed"),
+    ):
         if not value:
-            raise IncidentError(f"the notice needs {what} (Art. 33(3)(c), (d)); classify the incident again with them")
+            raise IncidentError(
+                f"the notice needs {what} (Art. 33(3)(c), (d)); classify the incident again with them", field=field
+            )
 
 
 def _addressees(incident: Incident, audience: str, tenants: list[str] | None) -> list[tuple[str | None, str | None]]:
     if audience != "controllers":
         if tenants:
-            raise IncidentError("--tenant chooses controllers: use it with --to controllers")
+            raise IncidentError(
+                "a tenant chooses among the controllers: name tenants only for a notice to the controllers",
+                kind=ErrorKind.INVALID,
+                field="tenant",
+            )
         return [(None, None)]
     affected = [(c["system"], c["tenant"]) for c in incident.controllers]
     if not tenants:

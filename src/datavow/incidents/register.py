@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from datavow.audit import append
 from datavow.datamap.load import LoadedMap
+from datavow.errors import ErrorKind
 from datavow.incidents.assessment import Scope, duties
 from datavow.incidents.clock import CONTROLLER_HOURS, aware_utc, zone_info
 from datavow.incidents.errors import IncidentError
@@ -58,8 +59,8 @@ def open_incident(
     """Stage 1, registration: what happened and when the organisation became aware of it, which
     starts the clocks. ``zone`` (IANA) is the zone the incident's times are shown in."""
     title, description = (
-        _required(title, "a title", "--title"),
-        _required(description, "a description", "--description"),
+        _required(title, "a title", "title"),
+        _required(description, "a description", "description"),
     )
     aware = aware_utc(aware_at, "the time of awareness")
     registered = aware_utc(now, "now") if now is not None else datetime.now(UTC)
@@ -70,7 +71,11 @@ def open_incident(
         aware_utc(t, "the time it occurred") if t is not None else None for t in (occurred_from, occurred_until)
     ]
     if occurred[0] and occurred[1] and occurred[0] > occurred[1]:
-        raise IncidentError("the breach cannot end before it began: check --occurred-from and --occurred-until")
+        raise IncidentError(
+            "the breach cannot end before it began: check when it began and ended",
+            kind=ErrorKind.INVALID,
+            field="occurred",
+        )
     if controller_hours < 1:
         raise IncidentError("the controllers' deadline must be at least 1 hour after awareness")
     with store.session() as session:
@@ -155,20 +160,26 @@ def classify_incident(
     the authority and the people must be told."""
     current = get_incident(store, incident_id)
     _check_stage(current, "classify", allowed=("analysed", "classified"))
-    risk = _one_of(risk, RISKS, "--risk")
-    reasoning = _required(reasoning, "the reasoning behind the risk level", "--reasoning")
-    chosen = [_one_of(kind, KINDS, "--kind") for kind in kinds]
+    risk = _one_of(risk, RISKS, "risk")
+    reasoning = _required(reasoning, "the reasoning behind the risk level", "reasoning")
+    chosen = [_one_of(kind, KINDS, "kinds", "kind") for kind in kinds]
     if not chosen:
-        raise IncidentError(f"classify the breach with at least one --kind: {', '.join(KINDS)}")
-    priority = _one_of(priority, PRIORITIES, "--priority") if priority else _DEFAULT_PRIORITY[risk]
+        raise IncidentError(
+            f"classify the breach with at least one kind: {', '.join(KINDS)}", kind=ErrorKind.INVALID, field="kinds"
+        )
+    priority = _one_of(priority, PRIORITIES, "priority") if priority else _DEFAULT_PRIORITY[risk]
     if risk != "none":
-        consequences = _required(consequences, "the likely consequences (Art. 33(3)(c))", "--consequences")
-        measures = _required(measures, "the measures taken or proposed (Art. 33(3)(d))", "--measures")
+        consequences = _required(consequences, "the likely consequences (Art. 33(3)(c))", "consequences")
+        measures = _required(measures, "the measures taken or proposed (Art. 33(3)(d))", "measures")
     if exemption is not None:
-        exemption = _one_of(exemption, tuple(EXEMPTIONS), "--exemption")
+        exemption = _one_of(exemption, tuple(EXEMPTIONS), "exemption")
         if risk != "high":
-            raise IncidentError("an exemption of Art. 34(3) matters only at high risk: leave --exemption out")
-        exemption_reason = _required(exemption_reason, "why the exemption applies", "--exemption-reason")
+            raise IncidentError(
+                "an exemption of Art. 34(3) matters only at high risk: leave the exemption out",
+                kind=ErrorKind.INVALID,
+                field="exemption",
+            )
+        exemption_reason = _required(exemption_reason, "why the exemption applies", "exemption_reason")
     authority, people = duties((current.impact or {}).get("roles", []), risk, exemption)
     with _row(store, incident_id) as (session, row):
         row.kinds, row.risk, row.risk_reasoning, row.priority = chosen, risk, reasoning, priority
@@ -196,18 +207,22 @@ def resolve_incident(
     was given (the authority, each affected controller, the people)."""
     current = get_incident(store, incident_id)
     _check_stage(current, "resolve", allowed=("classified",))
-    resolution = _required(resolution, "what was done to resolve it", "--resolution")
+    resolution = _required(resolution, "what was done to resolve it", "resolution")
     missing = []
     if current.notify_authority and not current.given("authority"):
-        missing.append(f"the authority (datavow incident notify {incident_id} --to authority)")
+        missing.append("the authority")
     untold = [c for c in current.controllers if not current.given("controller", c["system"], c["tenant"])]
     if untold:
         names = ", ".join(f"{c['system']}:{c['tenant']}" for c in untold)
-        missing.append(f"controllers {names} (datavow incident notify {incident_id} --to controllers)")
+        missing.append(f"controllers {names}")
     if current.notify_people and not current.given("people"):
-        missing.append(f"the people (datavow incident notify {incident_id} --to people)")
+        missing.append("the people")
     if missing:
-        raise IncidentError(f"incident {incident_id} cannot be resolved before telling " + "; ".join(missing))
+        raise IncidentError(
+            f"incident {incident_id} cannot be resolved before telling "
+            + "; ".join(missing)
+            + ": record each notice first"
+        )
     with _row(store, incident_id) as (session, row):
         row.resolution, row.resolved_at, row.resolved_by, row.stage = resolution, _now(now), actor, "resolved"
         append(session, actor, "incident.resolved", OBJECT_TYPE, str(incident_id), resolution, {"stage": "resolved"})
@@ -227,8 +242,8 @@ def close_incident(
     procedure (say "none" and why, if nothing does). The incident is closed."""
     current = get_incident(store, incident_id)
     _check_stage(current, "close", allowed=("resolved",))
-    lessons = _required(lessons, "the lessons learnt", "--lessons")
-    changes = _required(procedure_changes, "the changes to the procedure (or 'none', and why)", "--changes")
+    lessons = _required(lessons, "the lessons learnt", "lessons")
+    changes = _required(procedure_changes, "the changes to the procedure (or 'none', and why)", "procedure_changes")
     with _row(store, incident_id) as (session, row):
         row.lessons, row.procedure_changes, row.stage = lessons, changes, "evaluated"
         row.evaluated_at, row.evaluated_by = _now(now), actor
@@ -241,7 +256,10 @@ def get_incident(store: Store, incident_id: int) -> Incident:
     with store.session(write=False) as session:
         row = session.get(IncidentRow, incident_id)
         if row is None:
-            raise IncidentError(f"no incident {incident_id} in the register — see 'datavow incident list'")
+            raise IncidentError(
+                f"no incident {incident_id} in the register — list the register for the incidents it holds",
+                kind=ErrorKind.NOT_FOUND,
+            )
         return incident_of(row, _notices(session, [incident_id]).get(incident_id, []))
 
 
@@ -269,15 +287,18 @@ def _row(store: Store, incident_id: int) -> Iterator[tuple[Session, IncidentRow]
     with store.session() as session:
         row = session.get(IncidentRow, incident_id, with_for_update=True)
         if row is None:
-            raise IncidentError(f"no incident {incident_id} in the register — see 'datavow incident list'")
+            raise IncidentError(
+                f"no incident {incident_id} in the register — list the register for the incidents it holds",
+                kind=ErrorKind.NOT_FOUND,
+            )
         yield session, row
 
 
 _NEXT = {
-    "registered": "analyse it first: datavow incident analyse {id} --table system.table",
-    "analysed": "classify it first: datavow incident classify {id} --risk … --reasoning …",
-    "classified": "resolve it first, once every required notice is given: datavow incident resolve {id}",
-    "resolved": "it is resolved: evaluate it with datavow incident close {id} --lessons … --changes …",
+    "registered": "analyse it first: name the systems and tables it affects",
+    "analysed": "classify it first: its kind, its risk and the reasoning behind it",
+    "classified": "resolve it first, once every required notice is given",
+    "resolved": "it is resolved: close it with the lessons learnt and the changes to the procedure",
     "evaluated": "it is closed (evaluated); open a new incident for what happened since",
 }
 
@@ -292,16 +313,20 @@ def _later(stage: str, reached: str) -> str:
     return stage if STAGES.index(stage) >= STAGES.index(reached) else reached
 
 
-def _required(value: str | None, what: str, option: str) -> str:
+def _required(value: str | None, what: str, field: str) -> str:
     if value is None or not value.strip():
-        raise IncidentError(f"{what} is required: give it with {option}")
+        raise IncidentError(f"{what} is required: give it", kind=ErrorKind.INVALID, field=field)
     return value.strip()
 
 
-def _one_of(value: str, choices: Iterable[str], option: str) -> str:
+def _one_of(value: str, choices: Iterable[str], field: str, what: str | None = None) -> str:
     options = tuple(choices)
     if value not in options:
-        raise IncidentError(f"{option} {value!r} is not one of {', '.join(options)}")
+        raise IncidentError(
+            f"the {what or field} {value!r} is not one of {', '.join(options)}",
+            kind=ErrorKind.INVALID,
+            field=field,
+        )
     return value
 
 

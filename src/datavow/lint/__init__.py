@@ -88,7 +88,10 @@ def run_lint(
     if unknown:
         from datavow.errors import DatavowError
 
-        raise DatavowError(f"unknown lint rule(s): {', '.join(sorted(unknown))} — run 'datavow rules' for the list")
+        raise DatavowError(
+            f"unknown lint rule(s): {', '.join(sorted(unknown))} — choose among the rules the rule list names",
+            field="select",
+        )
     findings: list[Finding] = []
     for rule_id in sorted(chosen - skipped):
         findings.extend(RULES[rule_id].run(loaded))

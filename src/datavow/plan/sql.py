@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from datavow.connectors.databases import catalogue_of
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap
-from datavow.errors import PlanError, RequestError
+from datavow.errors import ErrorKind, PlanError, RequestError
 from datavow.plan.identities import Form
 from datavow.plan.matching import column_form
 from datavow.plan.model import Selection, Step
@@ -72,7 +72,8 @@ def reflect_table(loaded: LoadedMap, step: Step, connection: sa.Connection) -> s
         where = loaded.locate("systems", step.table[0], "tables", step.table[1])
         raise PlanError(
             f"{f'{where}: ' if where else ''}{step.label} has no column {', '.join(missing)} in the database — "
-            "run 'datavow check' to compare the map with the database"
+            "compare the data map with the database (its drift check), then fix the map or the table",
+            kind=ErrorKind.SCHEMA,
         )
     return table
 
@@ -92,7 +93,8 @@ def reflected(connection: sa.Connection, schema: str | None, name: str, *, syste
             where = f"schema '{schema}'" if schema else "the default schema"
             raise PlanError(
                 f"{system}.{name} is not a table in {where} of system '{system}' — "
-                "run 'datavow check' to compare the map with the database"
+                "compare the data map with the database (its drift check), then fix the map or the table",
+                kind=ErrorKind.SCHEMA,
             ) from exc
     return table if catalogue is None else catalogue.keep_table(schema, name, table)
 

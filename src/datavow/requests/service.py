@@ -24,7 +24,7 @@ from datavow.changes.systems import SystemsResult
 from datavow.connectors.databases import Databases
 from datavow.consent.transfer import ledger_for_export
 from datavow.datamap import LoadedMap
-from datavow.errors import DatavowError, RequestError
+from datavow.errors import DatavowError, ErrorKind, RequestError
 from datavow.plan import compile_plan, discover, parse_identities
 from datavow.plan.model import Discovery, Plan
 from datavow.plan.sql import reflect_table, selection_clauses
@@ -292,7 +292,11 @@ def _carry_out(
         return {"found": discovery.found_anything, **_finished(erased, "erasure")}
     if kind is RequestKind.rectification:
         if not options.corrections:
-            raise RequestError("a rectification needs the corrected values, e.g. --set user.contact.email=new@x.org")
+            raise RequestError(
+                "a rectification needs the corrected values: give each as a category or field and its new value",
+                kind=ErrorKind.INVALID,
+                field="corrections",
+            )
         return _finished(rectify(loaded, discovery, engines, options.corrections, now=now), "rectification")
     if kind in (RequestKind.restriction, RequestKind.objection):
         flagged = set_restriction_flags(loaded, discovery, engines, True)

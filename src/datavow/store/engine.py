@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session
 
-from datavow.errors import ConnectionError_, StateError
+from datavow.errors import ConnectionError_, ErrorKind, StateError
 from datavow.secrets import state_directory
 from datavow.store.migrate import upgrade_schema
 
@@ -136,7 +136,8 @@ def open_store(url: str, *, create: bool = True) -> Store:
         engine.dispose()
         raise ConnectionError_(
             f"cannot open the state store at {masked}: {exc.orig}. Check that the database "
-            f"is running and the URL (--state or ${STATE_URL_ENV}) is right"
+            f"is running and the state store's URL (or ${STATE_URL_ENV}) is right",
+            field="state_url",
         ) from exc
     except BaseException:
         engine.dispose()
@@ -167,8 +168,10 @@ def _prepare_sqlite_file(url: URL, *, create: bool) -> None:
         return
     if not create:
         raise StateError(
-            f"there is no state store at {path}: run datavow from the directory of your data "
-            f"map, pass --map or --state, or set ${STATE_URL_ENV}"
+            f"there is no state store at {path}: work from the directory of your data map, name the data "
+            f"map or the state store's URL, or set ${STATE_URL_ENV}",
+            kind=ErrorKind.NOT_FOUND,
+            field="state_url",
         )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

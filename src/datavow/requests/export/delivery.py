@@ -101,7 +101,7 @@ def _package_of(record: RequestRecord, now: datetime) -> Path:
         )
     if record.status is not Status.completed:
         hint = (
-            f"run it first: datavow requests run {record.id}"
+            "run it first"
             if record.status in (Status.verified, Status.in_progress)
             else "its package exists once it is completed"
         )

@@ -30,7 +30,7 @@ from datavow.audit import append
 from datavow.connectors.databases import Databases
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import Role
-from datavow.errors import RequestError
+from datavow.errors import ErrorKind, RequestError
 from datavow.plan.identity_keys import (
     IdentityInput,
     IdentityKeys,
@@ -484,7 +484,9 @@ def request_row(session: Session, request_id: int, *, lock: bool = False) -> Req
         query = query.with_for_update().execution_options(populate_existing=True)
     row = session.scalars(query).one_or_none()
     if row is None:
-        raise RequestError(f"there is no request {request_id}: `datavow requests list` shows them")
+        raise RequestError(
+            f"there is no request {request_id}: the list of requests shows them", kind=ErrorKind.NOT_FOUND
+        )
     return row
 
 

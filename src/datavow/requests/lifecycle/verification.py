@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from datavow.audit import append
 from datavow.datamap import LoadedMap
-from datavow.errors import RequestError
+from datavow.errors import ErrorKind, RequestError
 from datavow.requests.lifecycle import RequestRecord, Status, request_identities, request_row, verify
 from datavow.requests.lifecycle.clock import utc_now
 from datavow.requests.mail import MailSettings, mail_settings, send_mail
@@ -70,7 +70,8 @@ def send_code(
     if not addresses:
         raise RequestError(
             f"request {request_id} names no e-mail address, so no code can be sent: verify the person "
-            "another way (`datavow requests verify ID --manual HOW`)"
+            "another way, and record how",
+            field="manual",
         )
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     with store.session() as session:
@@ -83,7 +84,8 @@ def send_code(
         if (sent or 0) >= MAX_CODES:
             raise RequestError(
                 f"{MAX_CODES} codes were sent for request {request_id} already: verify the person another way "
-                "(--manual), or deny the request"
+                "and record how, or deny the request",
+                field="manual",
             )
         row = VerificationCodeRow(
             request_id=request_id,
@@ -124,16 +126,19 @@ def check_code(store: Store, request_id: int, code: str, actor: str, *, now: dat
             .limit(1)
             .with_for_update()
         ).first()
-        send = f"with `datavow requests verify {request_id} --send`"
         if row is None:
-            raise RequestError(f"no code was sent for request {request_id}: send one {send}")
-        resend = f"send a new one {send}"
+            raise RequestError(f"no code was sent for request {request_id}: send one first", field="send")
+        resend = "send a new one"
         if row.attempts >= MAX_ATTEMPTS:
             raise RequestError(
-                f"the code for request {request_id} is locked after {MAX_ATTEMPTS} wrong tries: {resend}"
+                f"the code for request {request_id} is locked after {MAX_ATTEMPTS} wrong tries: {resend}",
+                kind=ErrorKind.FORBIDDEN,
+                field="send",
             )
         if moment > row.expires_at:
-            raise RequestError(f"the code for request {request_id} expired at {row.expires_at:%H:%M} UTC: {resend}")
+            raise RequestError(
+                f"the code for request {request_id} expired at {row.expires_at:%H:%M} UTC: {resend}", field="send"
+            )
         if _matches(row.code_hash, typed):
             row.used_at = moment
             return verify(session, request_id, actor, method="email code", now=moment)
@@ -143,7 +148,7 @@ def check_code(store: Store, request_id: int, code: str, actor: str, *, now: dat
         append(session, actor, "request.code_rejected", "request", str(request_id), details=details)
     # Raised after the block so the counted try commits.
     locked = f"the code is now locked: {resend}" if left == 0 else f"{left} {'try' if left == 1 else 'tries'} left"
-    raise RequestError(f"wrong code for request {request_id}: {locked}")
+    raise RequestError(f"wrong code for request {request_id}: {locked}", kind=ErrorKind.FORBIDDEN)
 
 
 def mask_email(address: str) -> str:

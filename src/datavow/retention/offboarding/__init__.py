@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from datavow.audit import append
 from datavow.connectors.sql import connect, redact, translate_errors
 from datavow.datamap.load import LoadedMap
-from datavow.errors import DatavowError, RequestError
+from datavow.errors import DatavowError, ErrorKind, RequestError
 from datavow.plan.sql import NO_MATCH, reflected, typed_value
 from datavow.retention.offboarding.delete import Kept, kept_of, tenant_works
 from datavow.retention.offboarding.documents import file_safe
@@ -105,7 +105,8 @@ def end_contract(
         if existing is not None:
             raise RequestError(
                 f"the contract of tenant '{tenant}' of {system} was ended already, on "
-                f"{existing.contract_ended_at:%Y-%m-%d} (status {existing.status}) — see 'datavow tenant list'"
+                f"{existing.contract_ended_at:%Y-%m-%d} (status {existing.status}) — the list of offboardings shows it",
+                kind=ErrorKind.CONFLICT,
             )
         row = OffboardingRow(
             system=system,
@@ -322,8 +323,9 @@ def delete_tenant(
     unreturned = current.exported_at is None
     if unreturned and not force:
         raise RequestError(
-            f"the data of tenant '{tenant}' of {system} was never returned to its controller — run "
-            "'datavow tenant export' first, or delete without returning it with --force"
+            f"the data of tenant '{tenant}' of {system} was never returned to its controller — export it "
+            "first, or delete it without returning it by forcing the deletion",
+            field="force",
         )
     plan = tenant_plan(loaded, system, tenant)
     sweeper = Sweeper.for_map(

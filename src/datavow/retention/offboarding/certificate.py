@@ -54,8 +54,7 @@ def write_certificate(
     current = get_offboarding(store, system, tenant)
     if current.status not in ("deleted", "certified"):
         raise RequestError(
-            f"the data of tenant '{tenant}' of {system} is not deleted yet (status {current.status}) — run "
-            "'datavow tenant delete' first"
+            f"the data of tenant '{tenant}' of {system} is not deleted yet (status {current.status}) — delete it first"
         )
     facts = certificate_facts(store, loaded, system, tenant)
     facts["written_by"] = actor
