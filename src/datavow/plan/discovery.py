@@ -147,8 +147,9 @@ class _Run:
         for key, conditions in seeds.items():
             for columns, values in conditions.items():
                 self.states[key].identities.setdefault(tuple(columns), set()).update(values)
+        forms: dict[tuple[str, str | None], set[tuple[object, ...]]] = {}
         for state in self.states.values():
-            for columns, values in identity_conditions(state.step, identities, self.region).items():
+            for columns, values in identity_conditions(state.step, identities, self.region, forms).items():
                 state.identities.setdefault(columns, set()).update(values)
         waiting = {key for key, state in self.states.items() if state.has_values()}
         while waiting:

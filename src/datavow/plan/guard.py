@@ -114,15 +114,25 @@ def _folded(run: _Run, telling: Mapping[str, Sequence[str]], values: Mapping[str
     }
 
 
-def identity_conditions(step: Step, identities: Mapping[str, Iterable[object]], region: str | None) -> Conditions:
-    """The conditions that select a step's rows by one person's identities, as discovery compares them."""
+def identity_conditions(
+    step: Step,
+    identities: Mapping[str, Iterable[object]],
+    region: str | None,
+    forms: dict[tuple[str, str | None], set[tuple[object, ...]]] | None = None,
+) -> Conditions:
+    """The conditions that select a step's rows by one person's identities, as discovery compares them.
+    ``forms`` keeps each kind's values in each form across the steps of one discovery (a batch
+    names thousands of values, and many steps compare the same kind in the same form)."""
+    forms = {} if forms is None else forms
     conditions: Conditions = {}
     for kind, columns in step.identities.items():
         for column in columns:
             form = step.normalise.get(column)
-            values = conditions.setdefault((column,), set())
-            for value in identities.get(kind, ()):
-                values.update((v,) for v in normal_forms(form, value, region))
+            if (kind, form) not in forms:
+                forms[kind, form] = {
+                    (v,) for value in identities.get(kind, ()) for v in normal_forms(form, value, region)
+                }
+            conditions.setdefault((column,), set()).update(forms[kind, form])
     return {columns: values for columns, values in conditions.items() if values}
 
 

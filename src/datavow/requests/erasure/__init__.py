@@ -192,7 +192,9 @@ def erase(
     def run(system: str, work: _SystemWork, connection: Connection) -> None:
         nonlocal done
         register_functions(connection)
-        for item, (rows, count) in zip(work.statements, _results(connection, work.statements), strict=True):
+        for item, (rows, count) in zip(
+            work.statements, _results(connection, work.statements, one_by_one=progress is not None), strict=True
+        ):
             if item.built.does == "held":
                 _count_held(item, tuple(rows[0]))
                 continue
@@ -210,10 +212,16 @@ def erase(
     return ErasureResult(systems, [outcome for work in committed for outcome in work.outcomes])
 
 
-def _results(connection: Connection, statements: list[_Statement]) -> Iterator[tuple[Sequence[Any], int]]:
-    """Each statement's rows and rows changed, in turn (so progress is told as each one ends).
-    PostgreSQL's were built once per shape and run on the driver's cursor; elsewhere each runs
-    through SQLAlchemy."""
+def _results(
+    connection: Connection, statements: list[_Statement], *, one_by_one: bool
+) -> Iterator[tuple[Sequence[Any], int]]:
+    """Each statement's rows and rows changed, in order. PostgreSQL's were built once per shape and
+    run on the driver's cursor, all sent before the first answer is read unless ``one_by_one``
+    (progress is told as each one ends); elsewhere each runs through SQLAlchemy in turn."""
+    queries = [item.query for item in statements if item.query is not None]
+    if queries and len(queries) == len(statements) and not one_by_one:
+        yield from execute_counted(connection, queries)
+        return
     for item in statements:
         if item.query is not None:
             (ran,) = execute_counted(connection, [item.query])
