@@ -22,6 +22,7 @@ from rich.console import Console
 from sqlalchemy.pool import NullPool
 
 from datavow import load_map
+from datavow.connectors.databases import Databases
 from datavow.connectors.sql import connect
 from datavow.datamap.load import LoadedMap
 from datavow.datamap.resolve import BUILTIN_IDENTITIES
@@ -310,9 +311,9 @@ def world(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
         path.write_text(yaml.safe_dump(world_map(schemas)), encoding="utf-8")
         loaded = load_map(path)
         connections = {}
+        databases = stack.enter_context(Databases())  # engines that keep what they reflect, as datavow's do
         for system in WORLD:
-            engine = connect(loaded.system_url(system), system=system)
-            stack.callback(engine.dispose)
+            engine = databases.engine(loaded.system_url(system), system=system)
             connections[system] = stack.enter_context(engine.connect())
         yield World(kind, loaded, connections, tmp_path, schemas)
 
