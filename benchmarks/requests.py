@@ -59,8 +59,8 @@ from datavow.plan.matching import postgresql_index_expression
 from datavow.requests import receive
 from datavow.requests.erasure import erase
 from datavow.requests.export import ExportInfo, export_access
-from datavow.requests.reading import snapshots
-from datavow.requests.service import RunOptions, find_person, run_request
+from datavow.requests.reading import find_person, snapshots
+from datavow.requests.service import RunOptions, run_request
 from datavow.secrets import load_key, state_directory
 from datavow.store import Store, default_state_url, open_store
 

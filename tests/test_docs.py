@@ -63,7 +63,10 @@ def test_every_data_map_key_is_documented_and_nothing_else() -> None:
 
 def commands(group: click.Group, prefix: str = "datavow") -> dict[str, click.Command]:
     found: dict[str, click.Command] = {}
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, f"{prefix} {name} does not load"
         path = f"{prefix} {name}"
         found[path] = command
         if isinstance(command, click.Group):

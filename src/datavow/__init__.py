@@ -1,26 +1,39 @@
 """datavow: make a privacy statement true and provable.
 
-The public surface is re-exported here; the CLI is a thin layer over these functions.
-:class:`Datavow`, the application object, is imported when first used: importing the package stays
-cheap for a command that never needs it.
+The public surface is re-exported here; the CLI is a thin layer over these functions. The names
+are imported when first used (:class:`Datavow`, the application object, among them), so that
+``import datavow`` and ``datavow --help`` stay cheap.
 """
 
-from typing import TYPE_CHECKING, Any
+from __future__ import annotations
 
-from datavow.datamap import DataMap, LoadedMap, load_map
-from datavow.errors import DatavowError, MapError, Problem
+import importlib
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from datavow.app import Datavow
+    from datavow.datamap import DataMap, LoadedMap, load_map
+    from datavow.errors import DatavowError, MapError, Problem
 
 __version__ = "0.1.0"
+
+#: Each public name and the module it lives in.
+_SOURCES = {
+    "DataMap": "datavow.datamap",
+    "Datavow": "datavow.app",
+    "DatavowError": "datavow.errors",
+    "LoadedMap": "datavow.datamap",
+    "MapError": "datavow.errors",
+    "Problem": "datavow.errors",
+    "load_map": "datavow.datamap",
+}
 
 __all__ = ["DataMap", "Datavow", "DatavowError", "LoadedMap", "MapError", "Problem", "__version__", "load_map"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "Datavow":
-        from datavow.app import Datavow
-
-        return Datavow
-    raise AttributeError(f"module 'datavow' has no attribute {name!r}")
+    if name not in _SOURCES:
+        raise AttributeError(f"module 'datavow' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_SOURCES[name]), name)
+    globals()[name] = value
+    return value

@@ -22,16 +22,18 @@ import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy.engine import Engine
 
 from datavow.connectors.databases import Catalogue, Databases
 from datavow.datamap import LoadedMap, load_map
 from datavow.requests.lifecycle import RequestRecord
-from datavow.requests.service import Progress, RunOptions, run_request
 from datavow.secrets import load_key, state_directory
 from datavow.store import Store, default_state_url, open_store
+
+if TYPE_CHECKING:
+    from datavow.requests.service import Progress
 
 
 class Datavow:
@@ -105,6 +107,10 @@ class Datavow:
         now: datetime | None = None,
     ) -> RequestRecord:
         """Execute a verified request (or resume one in progress) and complete it."""
+        # imported here: running a request reaches the executors and the letter's templates,
+        # which a dry run or a read never needs
+        from datavow.requests.service import RunOptions, run_request
+
         options = RunOptions(
             key=self.key(create=True),
             export_dir=export_dir,

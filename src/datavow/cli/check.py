@@ -10,8 +10,8 @@ import click
 from rich.table import Table
 
 from datavow.check import check_map, record_check
-from datavow.cli import console
 from datavow.cli.options import actor_option, application, map_option
+from datavow.cli.output import console
 from datavow.findings import Severity
 from datavow.lint import all_rules
 

@@ -11,9 +11,10 @@ from typing import Any, TypeVar
 
 import click
 
-from datavow.cli.options import EXIT_NO, actor_option, application, state_options
-from datavow.cli.requests import identities_from, identity_options
+from datavow.cli.options import EXIT_NO, actor_option, application, identities_from, identity_options, state_options
 from datavow.consent import (
+    CONSENT_CHANNELS,
+    CONSENT_SOURCES,
     Answer,
     ConsentEvent,
     consent_allows,
@@ -29,7 +30,6 @@ from datavow.consent import (
     verify_ledger,
 )
 from datavow.consent.transfer import parse_time
-from datavow.store.models.consent import CONSENT_CHANNELS, CONSENT_SOURCES
 
 F = TypeVar("F", bound=Callable[..., object])
 

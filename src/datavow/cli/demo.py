@@ -10,8 +10,8 @@ from rich.progress import TaskID
 from rich.table import Table
 
 from datavow.check import check_map
-from datavow.cli import console
 from datavow.cli.options import progress_bar
+from datavow.cli.output import console
 from datavow.demo import COMPANIES, build_demo, record_demo
 from datavow.findings import Severity
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from datavow.cli import console
 from datavow.cli.options import application, map_option
+from datavow.cli.output import console
 from datavow.documents.diff import load_revision, statement_diff, temporary_folder
 from datavow.documents.ropa import records_of_processing
 from datavow.documents.ropa_formats import FORMATS, write_ropa
@@ -35,7 +35,7 @@ def _emit(content: str | bytes, out: Path | None) -> None:
     console.print(f"wrote {out}", style="dim")
 
 
-@click.command("ropa")
+@click.command("ropa", short_help="Write the record of processing, as a controller and as a processor.")
 @map_option
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="html", show_default=True, help="Output format.")
 @click.option("--language", "lang", metavar="LANG", help="Labels in this language (default: the map's).")

@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from datavow.cli import console
 from datavow.cli.options import actor_option, application, split_pair, state_options
+from datavow.cli.output import console
 from datavow.incidents import (
     AUTHORITY_HOURS,
     Incident,

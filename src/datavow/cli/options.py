@@ -1,19 +1,21 @@
 """Options shared by several commands: where the map and the state store are, and the command's
-application object built from them."""
+application object built from them; who acts, who the person is, and ``--json``."""
 
 from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from datavow.app import Datavow
 from datavow.store import STATE_URL_ENV
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -30,6 +32,11 @@ map_option = click.option(
     show_envvar=True,
     help="The data map; the state store defaults to .datavow/state.db beside it.",
 )
+
+
+def json_option(what: str = "the result") -> Callable[[F], F]:
+    """``--json``: print ``what`` as JSON instead of text (:func:`datavow.cli.output.print_json`)."""
+    return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON.")
 
 
 def state_options(command: F) -> F:
@@ -83,10 +90,41 @@ def split_pair(text: str, shape: str, option: str) -> tuple[str, str]:
     return key.strip(), value
 
 
+def identity_options(command: F) -> F:
+    """``--email``, ``--phone`` and ``--identity KIND=VALUE``, each repeatable: who the person is."""
+    command = click.option(
+        "--identity",
+        "identity_pairs",
+        metavar="KIND=VALUE",
+        multiple=True,
+        help="Another identity the map declares, e.g. user_id=42 (repeatable).",
+    )(command)
+    command = click.option("--phone", "phones", metavar="NUMBER", multiple=True, help="A phone number (repeatable).")(
+        command
+    )
+    return click.option("--email", "emails", metavar="ADDRESS", multiple=True, help="An e-mail address (repeatable).")(
+        command
+    )
+
+
+def identities_from(emails: Sequence[str], phones: Sequence[str], pairs: Sequence[str]) -> dict[str, list[str]]:
+    """What ``identity_options`` collected, as ``parse_identities`` takes it."""
+    found: dict[str, list[str]] = {}
+    for kind, values in (("email", emails), ("phone", phones)):
+        if values:
+            found[kind] = list(values)
+    for pair in pairs:
+        kind, value = split_pair(pair, "KIND=VALUE, e.g. user_id=42", "--identity")
+        found.setdefault(kind, []).append(value)
+    return found
+
+
 def progress_bar(*, width: int, quiet: bool = False) -> Progress:
     """The bar every long command shows: what, how far, how long; it disappears when done and
     stays out of the way of ``--json`` output (``quiet``)."""
-    from datavow.cli import console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from datavow.cli.output import console
 
     return Progress(
         TextColumn(f"{{task.description:<{width}}}"),

@@ -11,15 +11,21 @@ from typing import Any
 import click
 
 from datavow.app import Datavow
-from datavow.cli import console
-from datavow.cli.options import actor_option, application, progress_bar, split_pair, state_options
-from datavow.cli.requests import identities_from, identity_options, request_group, requests_group
+from datavow.cli.options import (
+    actor_option,
+    application,
+    identities_from,
+    identity_options,
+    progress_bar,
+    split_pair,
+    state_options,
+)
+from datavow.cli.output import console
 from datavow.plan import compile_plan, explain, parse_identities, render_plan
 from datavow.plan.guard import why_refused
 from datavow.requests import get, receive, verify
-from datavow.requests.export.delivery import open_package
 from datavow.requests.lifecycle import RequestRecord, Status
-from datavow.requests.service import RunOptions, find_person, run_batch
+from datavow.requests.reading import find_person
 
 
 def _corrections(pairs: Sequence[str]) -> dict[str, str]:
@@ -111,7 +117,7 @@ def _dry_run(app: Datavow, identities: dict[str, list[str]], tenant: str | None,
         console.print("dry run: nothing was recorded or changed", style="dim")
 
 
-def _request_command(kind: str, help_text: str) -> Any:
+def _request_command(name: str, kind: str, help_text: str, short_help: str) -> click.Command:
     def command(
         state_url: str | None,
         map_path: Path,
@@ -185,37 +191,50 @@ def _request_command(kind: str, help_text: str) -> Any:
         command
     )
     command = identity_options(command)
-    return state_options(command)
-
-
-_erase = _request_command("erasure", "Erase a person's data (Art. 17), keeping what legal holds require.")
-request_group.command("erase")(_erase)
-
-_access = click.option(
-    "--out",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Folder for the encrypted package (default: .datavow/exports beside the map).",
-)(
-    click.option("--portability", is_flag=True, help="Record it as a portability request (Art. 20).")(
-        _request_command(
-            "access", "Give a person a copy of their data and the Art. 15 letter, as an encrypted package."
+    command = state_options(command)
+    if kind == "access":
+        command = click.option("--portability", is_flag=True, help="Record it as a portability request (Art. 20).")(
+            command
         )
-    )
+        command = click.option(
+            "--out",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Folder for the encrypted package (default: .datavow/exports beside the map).",
+        )(command)
+    if kind == "rectification":
+        command = click.option(
+            "--set",
+            "corrections",
+            metavar="CATEGORY=VALUE",
+            multiple=True,
+            required=True,
+            help="A corrected value, by data category (user.contact.email=...) or field (system.table.column=...); "
+            "repeatable.",
+        )(command)
+    return click.command(name, short_help=short_help)(command)
+
+
+erase_command = _request_command(
+    "erase",
+    "erasure",
+    "Erase a person's data (Art. 17), keeping what legal holds require.",
+    "Erase a person's data, keeping what legal holds require.",
 )
-request_group.command("access")(_access)
+access_command = _request_command(
+    "access",
+    "access",
+    "Give a person a copy of their data and the Art. 15 letter, as an encrypted package.",
+    "Give a person a copy of their data and the letter, encrypted.",
+)
+rectify_command = _request_command(
+    "rectify",
+    "rectification",
+    "Correct a person's data everywhere it lives (Art. 16).",
+    "Correct a person's data everywhere it lives.",
+)
 
-_rectify = click.option(
-    "--set",
-    "corrections",
-    metavar="CATEGORY=VALUE",
-    multiple=True,
-    required=True,
-    help="A corrected value, by data category (user.contact.email=...) or field (system.table.column=...); repeatable.",
-)(_request_command("rectification", "Correct a person's data everywhere it lives (Art. 16)."))
-request_group.command("rectify")(_rectify)
 
-
-@requests_group.command("run")
+@click.command("run")
 @click.argument("request_ids", metavar="ID...", type=int, nargs=-1, required=True)
 @state_options
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Folder for an access package.")
@@ -233,6 +252,8 @@ def run_command(
 ) -> None:
     """Execute verified requests, or finish interrupted ones. Several erasure (or restriction)
     requests run as one batch: one plan, one statement per table for all of them."""
+    from datavow.requests.service import RunOptions, run_batch
+
     app = application(map_path, state_url, create=False)
     loaded = app.loaded
     store = app.store
@@ -248,7 +269,7 @@ def run_command(
     _run(app, record, actor, out=out, corrections=_corrections(corrections), as_json=as_json)
 
 
-@requests_group.command("package", short_help="Decrypt a completed access request's package into a folder.")
+@click.command("package", short_help="Decrypt a completed access request's package into a folder.")
 @click.argument("request_id", metavar="ID", type=int)
 @state_options
 @click.option(
@@ -262,6 +283,8 @@ def run_command(
 def package_command(state_url: str | None, map_path: Path, request_id: int, folder: Path, actor: str) -> None:
     """Decrypt the package of a completed access or portability request into an empty folder, to
     send it to the person. Refused once the package has expired; audited."""
+    from datavow.requests.export.delivery import open_package
+
     app = application(map_path, state_url, create=False)
     key = app.key()
     store = app.store

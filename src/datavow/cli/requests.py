@@ -6,10 +6,9 @@ CLI to turn into exit codes."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
 
 import click
 from rich.console import Console
@@ -17,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from datavow.cli.options import EXIT_NO, actor_option, application, split_pair, state_options
+from datavow.cli.options import EXIT_NO, actor_option, application, identities_from, identity_options, state_options
 from datavow.datamap import LoadedMap
 from datavow.requests.lifecycle import (
     RequestRecord,
@@ -45,48 +44,10 @@ from datavow.requests.restriction import (
 from datavow.requests.service import flag_person
 from datavow.store import Store
 
-F = TypeVar("F", bound=Callable[..., object])
-
-
-def identity_options(command: F) -> F:
-    """``--email``, ``--phone`` and ``--identity KIND=VALUE``, each repeatable: who the person is."""
-    command = click.option(
-        "--identity",
-        "identity_pairs",
-        metavar="KIND=VALUE",
-        multiple=True,
-        help="Another identity the map declares, e.g. user_id=42 (repeatable).",
-    )(command)
-    command = click.option("--phone", "phones", metavar="NUMBER", multiple=True, help="A phone number (repeatable).")(
-        command
-    )
-    return click.option("--email", "emails", metavar="ADDRESS", multiple=True, help="An e-mail address (repeatable).")(
-        command
-    )
-
-
-def identities_from(emails: Sequence[str], phones: Sequence[str], pairs: Sequence[str]) -> dict[str, list[str]]:
-    """What ``identity_options`` collected, as ``parse_identities`` takes it."""
-    found: dict[str, list[str]] = {}
-    for kind, values in (("email", emails), ("phone", phones)):
-        if values:
-            found[kind] = list(values)
-    for pair in pairs:
-        kind, value = split_pair(pair, "KIND=VALUE, e.g. user_id=42", "--identity")
-        found.setdefault(kind, []).append(value)
-    return found
-
-
 # --------------------------------------------------------------------------- datavow requests
 
 
-@click.group("requests")
-def requests_group() -> None:
-    """Data subject requests: list them with their deadlines, verify, extend, deny, run them and
-    open an access request's package for delivery."""
-
-
-@requests_group.command("list")
+@click.command("list")
 @state_options
 @click.option(
     "--status",
@@ -137,7 +98,7 @@ def list_command(
     Console(highlight=False).print(table)
 
 
-@requests_group.command("show")
+@click.command("show")
 @click.argument("request_id", metavar="ID", type=int)
 @state_options
 @click.option("--reveal", is_flag=True, help="Also show the identity values (unsealed with the secret key).")
@@ -170,7 +131,7 @@ def show(state_url: str | None, map_path: Path, request_id: int, reveal: bool, a
     Console(highlight=False).print(table)
 
 
-@requests_group.command("verify")
+@click.command("verify")
 @click.argument("request_id", metavar="ID", type=int)
 @state_options
 @click.option("--send", is_flag=True, help="Mail a new 6-digit code to the request's e-mail address.")
@@ -210,7 +171,7 @@ def verify_command(
     console.print(f"[green]✓[/] request {record.id} is verified")
 
 
-@requests_group.command("extend", short_help="Extend a request's deadline by 1 or 2 months, with a reason.")
+@click.command("extend", short_help="Extend a request's deadline by 1 or 2 months, with a reason.")
 @click.argument("request_id", metavar="ID", type=int)
 @state_options
 @click.option("--months", type=click.IntRange(1, 2), required=True, help="1 or 2 further months.")
@@ -228,7 +189,7 @@ def extend_command(
     click.echo(extension_letter(loaded, record))
 
 
-@requests_group.command("deny", short_help="Refuse a request with its reason, and print the letter.")
+@click.command("deny", short_help="Refuse a request with its reason, and print the letter.")
 @click.argument("request_id", metavar="ID", type=int)
 @state_options
 @click.option("--reason", required=True, help="Why the request is refused; it goes to the person.")
@@ -247,13 +208,7 @@ def deny_command(state_url: str | None, map_path: Path, request_id: int, reason:
 # --------------------------------------------------------------------------- datavow request
 
 
-@click.group("request")
-def request_group() -> None:
-    """Act on one person's rights: restrict processing, object to a purpose, ask whether a
-    purpose may process them."""
-
-
-@request_group.command("restrict", short_help="Restrict processing of a person, for every purpose or some.")
+@click.command("restrict", short_help="Restrict processing of a person, for every purpose or some.")
 @state_options
 @identity_options
 @click.option(
@@ -284,7 +239,7 @@ def restrict_command(
     _show_flags(flag_person(loaded, identities, True, databases=app.databases), "set")
 
 
-@request_group.command("object", short_help="Record an objection to a purpose.")
+@click.command("object", short_help="Record an objection to a purpose.")
 @state_options
 @identity_options
 @click.option("--purpose", required=True, metavar="PURPOSE", help="The purpose the person objects to.")
@@ -311,7 +266,7 @@ def object_command(
     click.echo(f"recorded {entry.describe()}")
 
 
-@request_group.command("lift")
+@click.command("lift")
 @click.argument("restriction_id", metavar="ID", type=int)
 @state_options
 @click.option("--reason", required=True, help="Why the restriction or objection no longer applies.")
@@ -335,7 +290,7 @@ def _show_flags(changed: dict[str, int], verb: str) -> None:
         click.echo(f"restriction flag {verb} on {rows} row(s) of {table}")
 
 
-@request_group.command("status")
+@click.command("status")
 @state_options
 @identity_options
 @click.option("--purpose", metavar="PURPOSE", help="Ask whether this purpose may process the person.")

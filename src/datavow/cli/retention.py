@@ -9,17 +9,16 @@ from typing import Any
 
 import click
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
-from datavow.app import Datavow
-from datavow.cli import console
 from datavow.cli.options import EXIT_NO, actor_option, application, map_option, progress_bar, state_options
-from datavow.retention import SweepResult, SystemSweep, retention_plan, rules_of, run_sweep
+from datavow.cli.output import console, print_json
+from datavow.retention import SweepResult, SystemSweep, retention_plan, run_sweep
+from datavow.retention.history import sweep_report
 from datavow.retention.offboarding import DueRun
 from datavow.retention.own import OWN_SYSTEM
-from datavow.retention.schedule import Stop, schedule, work
+from datavow.retention.schedule import Stop, work
 from datavow.retention.sweep import default_worker
-from datavow.store.models import SweepRow
+from datavow.retention.systems import swept_systems
 
 
 @click.group("retention")
@@ -34,18 +33,6 @@ system_option = click.option(
     metavar="NAME",
     help="Only this system (repeatable); 'datavow' is datavow's own records.",
 )
-
-
-def _engines(app: Datavow, systems: tuple[str, ...], *, tenants: bool = False) -> dict[str, Engine]:
-    """Engines for the systems with a retention rule (of ``systems``, when given), and with
-    ``tenants`` for the systems whose former controllers the worker offboards."""
-    loaded = app.loaded
-    names = [rule.system for rule in rules_of(loaded, [s for s in systems if s != OWN_SYSTEM] or None)]
-    if systems and all(name == OWN_SYSTEM for name in systems):
-        names = []
-    if tenants:
-        names += [name for name, system in loaded.model.systems.items() if system.tenant is not None]
-    return app.engines(dict.fromkeys(names))
 
 
 def _when(value: object) -> str:
@@ -68,7 +55,7 @@ def plan_command(map_path: Path, systems: tuple[str, ...], at: datetime | None, 
     loaded = app.loaded
     now = at.replace(tzinfo=UTC) if at is not None else datetime.now(UTC)
     chosen = [name for name in systems if name != OWN_SYSTEM]
-    plan = retention_plan(loaded, _engines(app, systems), now=now, systems=chosen or None)
+    plan = retention_plan(loaded, app.engines(swept_systems(app.loaded, systems)), now=now, systems=chosen or None)
     if as_json:
         click.echo(json.dumps(plan.to_dict(), indent=2))
         return
@@ -133,7 +120,7 @@ def run_command(
     key = app.key(create=True)
     stop = Stop()
     store = app.store
-    engines = _engines(app, systems)
+    engines = app.engines(swept_systems(app.loaded, systems))
     with (
         progress_bar(width=36, quiet=as_json) as bar,
         stop.on_signals(),
@@ -181,31 +168,12 @@ def _finish(result: SweepResult, as_json: bool) -> None:
 def sweeps_command(state_url: str | None, map_path: Path, limit: int, as_json: bool) -> None:
     """The sweeps recorded in the state store, and when each system is next due."""
     app = application(map_path, state_url, create=False)
-    loaded = app.loaded
-    store = app.store
-    with store.session(write=False) as session:
-        rows = session.query(SweepRow).order_by(SweepRow.id.desc()).limit(limit).all()
-    turns = schedule(loaded, store)
-    items = [
-        {
-            "id": row.id,
-            "system": row.system,
-            "kind": row.kind,
-            "status": row.status,
-            "worker": row.worker,
-            "started_at": row.started_at.isoformat(),
-            "finished_at": row.finished_at.isoformat() if row.finished_at else None,
-            "changed": sum(
-                int(rule.get("changed", 0)) + sum(rule.get("cascaded", {}).values()) for rule in row.counts.values()
-            ),
-            "error": row.error,
-        }
-        for row in rows
-    ]
-    due = [{"system": t.system, "every": str(t.every), "at": t.at, "next": t.next.isoformat()} for t in turns]
+    report = sweep_report(app.loaded, app.store, limit=limit)
     if as_json:
-        click.echo(json.dumps({"sweeps": items, "schedule": due}, indent=2))
+        print_json(report.to_dict())
         return
+    items = [sweep.to_dict() for sweep in report.sweeps]
+    turns = report.schedule
     table = Table(title="sweeps", title_justify="left")
     for column in ("#", "system", "status", "started", "finished", "changed", "worker"):
         table.add_column(column, justify="right" if column in ("#", "changed") else "left")
@@ -268,7 +236,7 @@ def worker_command(
         console.print(f"{what}: {run.status}, " + ", ".join(p for p in parts if p), markup=False)
 
     store = app.store
-    engines = _engines(app, (), tenants=True)
+    engines = app.engines(swept_systems(app.loaded, tenants=True))
     with stop.on_signals():
         console.print(
             f"worker {name}: " + ("sweeping what is due" if once else f"watching the schedule every {poll:g} s"),

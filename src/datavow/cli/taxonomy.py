@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from datavow.cli import console
 from datavow.cli.options import application
+from datavow.cli.output import console
 from datavow.taxonomy import default_taxonomy
 
 

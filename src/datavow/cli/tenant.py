@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import click
 from rich.table import Table
 
-from datavow.cli import console
 from datavow.cli.options import EXIT_NO, actor_option, application, state_options
+from datavow.cli.output import console
 from datavow.retention.offboarding import (
     Offboarding,
     delete_tenant,

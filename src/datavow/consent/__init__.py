@@ -26,6 +26,7 @@ from datavow.consent.scope import ALL_CHANNELS, Scope
 from datavow.consent.transfer import ImportResult, export_events, import_csv, ledger_for_export
 from datavow.datamap import LoadedMap
 from datavow.secrets import load_key, state_directory
+from datavow.store.models.consent import CONSENT_CHANNELS, CONSENT_SOURCES
 
 
 def consent_key(loaded: LoadedMap, *, create: bool = True) -> bytes:
@@ -35,6 +36,8 @@ def consent_key(loaded: LoadedMap, *, create: bool = True) -> bytes:
 
 
 __all__ = [
+    "CONSENT_CHANNELS",
+    "CONSENT_SOURCES",
     "ALL_CHANNELS",
     "GPC_EXEMPT",
     "GPC_USES",

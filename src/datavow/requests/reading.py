@@ -8,12 +8,15 @@ one transaction, not two.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 
 from sqlalchemy.engine import Connection, Engine
 
 from datavow.connectors.sql import translate_errors
+from datavow.datamap import LoadedMap
+from datavow.plan import discover
+from datavow.plan.model import Discovery, Plan
 
 # An engine to open a reading transaction with, or a connection already in the caller's one.
 Source = Engine | Connection
@@ -45,3 +48,33 @@ def reader(source: Source, system: str) -> Iterator[Connection]:
     else:
         with snapshot(source, system) as connection:
             yield connection
+
+
+def find_person(
+    loaded: LoadedMap,
+    plan: Plan,
+    identities: Mapping[str, frozenset[object]],
+    sources: Mapping[str, Source],
+    *,
+    refuse_strangers: bool = True,
+    people: Sequence[Mapping[str, frozenset[object]]] | None = None,
+    check_tenant: bool = True,
+) -> Discovery:
+    """Run ``plan`` read-only: which rows of which tables hold the person. Each system is read in
+    one consistent view: the caller's connection where ``sources`` gives one, else a snapshot.
+    Reaching anyone else raises :class:`PlanError` (the guard), unless ``refuse_strangers`` is
+    false (a dry run shows the count instead). ``people`` lists a batch's people one by one, so the
+    guard checks each of them. ``check_tenant=False`` skips looking the plan's tenant up (a
+    request's tenant is looked up once, when it is received)."""
+    with ExitStack() as stack:
+        connections = {name: stack.enter_context(reader(source, name)) for name, source in sources.items()}
+        return discover(
+            loaded,
+            plan,
+            identities,
+            connections,
+            tenant=plan.tenant,
+            refuse_strangers=refuse_strangers,
+            people=people,
+            check_tenant=check_tenant,
+        )

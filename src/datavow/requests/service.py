@@ -9,7 +9,7 @@ stops halfway (a crash, an unreachable system) resumes on exactly the same rows 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +25,7 @@ from datavow.connectors.databases import Databases
 from datavow.consent.transfer import ledger_for_export
 from datavow.datamap import LoadedMap
 from datavow.errors import DatavowError, ErrorKind, RequestError
-from datavow.plan import compile_plan, discover, parse_identities
+from datavow.plan import compile_plan, parse_identities
 from datavow.plan.model import Discovery, Plan
 from datavow.plan.sql import reflect_table, selection_clauses
 from datavow.requests.erasure import erase
@@ -45,7 +45,7 @@ from datavow.requests.lifecycle import (
 )
 from datavow.requests.lifecycle.execute import interrupted
 from datavow.requests.lifecycle.persisted import load_discovery, save_discovery
-from datavow.requests.reading import Source, reader, snapshots
+from datavow.requests.reading import Source, find_person, snapshots
 from datavow.requests.rectification import rectify
 from datavow.requests.restriction import flag_targets
 from datavow.secrets import state_directory
@@ -70,36 +70,6 @@ def open_engines(loaded: LoadedMap, systems: list[str]) -> Iterator[dict[str, En
     """One engine per system of the plan, with databases of their own, disposed afterwards."""
     with Databases() as databases:
         yield databases.engines(loaded, systems)
-
-
-def find_person(
-    loaded: LoadedMap,
-    plan: Plan,
-    identities: Mapping[str, frozenset[object]],
-    sources: Mapping[str, Source],
-    *,
-    refuse_strangers: bool = True,
-    people: Sequence[Mapping[str, frozenset[object]]] | None = None,
-    check_tenant: bool = True,
-) -> Discovery:
-    """Run ``plan`` read-only: which rows of which tables hold the person. Each system is read in
-    one consistent view: the caller's connection where ``sources`` gives one, else a snapshot.
-    Reaching anyone else raises :class:`PlanError` (the guard), unless ``refuse_strangers`` is
-    false (a dry run shows the count instead). ``people`` lists a batch's people one by one, so the
-    guard checks each of them. ``check_tenant=False`` skips looking the plan's tenant up (a
-    request's tenant is looked up once, when it is received)."""
-    with ExitStack() as stack:
-        connections = {name: stack.enter_context(reader(source, name)) for name, source in sources.items()}
-        return discover(
-            loaded,
-            plan,
-            identities,
-            connections,
-            tenant=plan.tenant,
-            refuse_strangers=refuse_strangers,
-            people=people,
-            check_tenant=check_tenant,
-        )
 
 
 def plan_for(loaded: LoadedMap, record: RequestRecord, identities: Mapping[str, frozenset[object]]) -> Plan:

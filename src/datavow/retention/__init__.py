@@ -10,6 +10,7 @@ See ``docs/retention.md``. The public surface:
 from __future__ import annotations
 
 from datavow.changes.retention_rules import Rule, rules_of
+from datavow.retention.history import SweepRecord, SweepReport, list_sweeps, show_sweep, sweep_report
 from datavow.retention.sweep import (
     RetentionPlan,
     RulePlan,
@@ -19,15 +20,22 @@ from datavow.retention.sweep import (
     retention_plan,
     run_sweep,
 )
+from datavow.retention.systems import swept_systems
 
 __all__ = [
     "RetentionPlan",
     "Rule",
     "RulePlan",
     "RuleSweep",
+    "SweepRecord",
+    "SweepReport",
     "SweepResult",
     "SystemSweep",
+    "list_sweeps",
     "retention_plan",
     "rules_of",
     "run_sweep",
+    "show_sweep",
+    "sweep_report",
+    "swept_systems",
 ]

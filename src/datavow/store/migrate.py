@@ -1,18 +1,21 @@
-"""Running the packaged Alembic migrations from code, without an ``alembic.ini`` in the CWD."""
+"""Running the packaged Alembic migrations from code, without an ``alembic.ini`` in the CWD.
+
+Alembic is imported inside the functions that use it: it is the heaviest import datavow has, and
+most commands (``--help``, a dry run, a check) never open the state store.
+"""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, text
 
 from datavow.errors import StateError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -26,6 +29,8 @@ _IN_PROCESS_LOCK = threading.Lock()
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic config pointing at the packaged migrations, optionally bound to ``connection``."""
+    from alembic.config import Config
+
     config = Config()
     # configparser interpolates '%', which can appear in an install path.
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
@@ -36,6 +41,8 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def latest_revision() -> str:
     """The newest schema revision this version of datavow ships."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # only if the package lost its migrations
         raise StateError(f"no migrations found in {MIGRATIONS_DIR}: reinstall datavow")
@@ -44,6 +51,8 @@ def latest_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at, or ``None`` if it was never migrated."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
@@ -55,6 +64,9 @@ def upgrade_schema(engine: Engine) -> None:
     an advisory lock on PostgreSQL), so a second process waits and then finds nothing to do.
     Driver errors propagate; :func:`datavow.store.open_store` translates them.
     """
+    from alembic import command
+    from alembic.util.exc import CommandError
+
     # The thread lock is taken first: holding the database lock while waiting for it could
     # deadlock against a thread that holds it and waits for the database.
     with _IN_PROCESS_LOCK, engine.connect() as connection, connection.begin():
