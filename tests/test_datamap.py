@@ -8,6 +8,7 @@ import pytest
 
 from datavow import MapError, load_map
 from datavow.datamap.model import Duration, FieldStrategy, TableErasure
+from datavow.datamap.source import MISSING_FILE
 
 VALID = """\
 organization:
@@ -205,7 +206,9 @@ def test_yaml_syntax_error_is_located_not_a_traceback(tmp_path: Path) -> None:
 def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(MapError) as caught:
         load_map(tmp_path / "nope.yaml")
-    assert "no such file" in str(caught.value) and "datavow demo" in str(caught.value)
+    assert "no such file" in str(caught.value) and "check the path" in str(caught.value)
+    (problem,) = caught.value.problems
+    assert problem.fields == ("map_path",) and problem.code == MISSING_FILE
 
 
 def test_environment_variables_fill_urls_and_missing_ones_are_located(

@@ -98,7 +98,7 @@ def test_fragment_opens_with_its_origin_and_what_to_review() -> None:
     assert text.startswith(f"# datavow data map fragment, imported from the Fides dataset file(s) {SHOP}")
     joined = review_notes(text)
     assert "SHOP_URL" in joined
-    assert "no --subject given" in joined
+    assert "no subject was given to the import" in joined
     assert "references to datasets not imported here: billing" in joined
     assert "orders.gift_message (random_string_rewrite)" in joined
     assert "Fides data subjects: customer, employee" in joined
@@ -265,7 +265,8 @@ def test_nested_fields_are_refused_with_their_path() -> None:
     message = str(caught.value)
     assert f"{SUPPORT}:13:13: support.ticket.requester is a nested field (requester.email, requester.name)" in message
     assert "support.reply.author_email refers to the nested field support.ticket.requester.email" in message
-    assert "--skip-nested" in message
+    assert "skip nested fields to leave it out" in message
+    assert {problem.fields for problem in caught.value.problems} == {("skip_nested",)}
 
 
 def test_skip_nested_leaves_them_out_and_says_so(tmp_path: Path) -> None:
@@ -404,7 +405,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_missing_file_and_bad_options(tmp_path: Path) -> None:
     with pytest.raises(ImportError_, match="no such file"):
         import_fides(tmp_path / "absent.yml")
-    with pytest.raises(ImportError_, match="--url names one database, but the files hold 2 datasets"):
+    with pytest.raises(ImportError_, match="the URL given names one database, but the files hold 2 datasets"):
         import_fides([SHOP, BILLING], url="sqlite:///shop.db")
     with pytest.raises(ImportError_, match="'Customers!' is not a subject key"):
         import_fides(SHOP, subject="Customers!")
@@ -677,8 +678,9 @@ def test_one_system_refuses_a_table_two_datasets_describe(tmp_path: Path) -> Non
     assert "billing2.invoice: system store already has a table 'invoice' from another dataset" in str(caught.value)
     with pytest.raises(ImportError_, match="'store.eu' cannot name a datavow system"):
         import_fides(SHOP, system="store.eu")
-    with pytest.raises(ImportError_, match="pass --system NAME when they all describe that database"):
+    with pytest.raises(ImportError_, match="name the one system when they all describe that database") as one:
         import_fides([SHOP, BILLING], url="sqlite:///shop.db")
+    assert [problem.fields for problem in one.value.problems] == [("system", "url")]
     # with --system, --url names the one database they describe
     assert "url: sqlite:///shop.db" in import_fides([SHOP, BILLING], url="sqlite:///shop.db", system="shop")
 
@@ -686,6 +688,9 @@ def test_one_system_refuses_a_table_two_datasets_describe(tmp_path: Path) -> Non
 def test_cli_imports_several_datasets_as_one_system(tmp_path: Path) -> None:
     result = CliRunner().invoke(datavow_cli(), ["import", "fides", str(SHOP), str(BILLING), "--system", "store"])
     assert result.exit_code == 0, result.output
+    refused = CliRunner().invoke(datavow_cli(), ["import", "fides", str(SHOP), str(BILLING), "--url", "sqlite:///s.db"])
+    assert "name the one system when they all describe that database" in refused.stderr
+    assert "(--system, --url)" in refused.stderr  # the CLI names the options the library's fields are
     assert list(yaml.safe_load(result.stdout)["systems"]) == ["store"]
 
 

@@ -36,6 +36,7 @@ of ``field`` (the CLI its flag). Nothing else catches broad exceptions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -123,12 +124,14 @@ class Location:
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem found in a data map: where, what is wrong, how to fix it."""
+    """One problem found in a data map (or a document to import): where, what is wrong, how to fix it,
+    and ``fields``, the inputs the fix concerns, for a front end to add its own spelling of them."""
 
     location: Location | None
     message: str
     hint: str = ""
     code: str = "map"
+    fields: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
@@ -184,9 +187,16 @@ class AuditError(DatavowError):
 
 
 class ImportError_(DatavowError):  # noqa: N801 - avoids shadowing the builtin
-    """A foreign document (a Fides dataset) cannot be converted."""
+    """A foreign document (a Fides dataset) cannot be converted; ``problems`` holds every problem found,
+    in file order, when the message lists them."""
 
     exit_code = 2
+
+    def __init__(
+        self, *args: object, kind: ErrorKind | None = None, field: str | None = None, problems: Sequence[Problem] = ()
+    ) -> None:
+        super().__init__(*args, kind=kind, field=field)
+        self.problems = list(problems)
 
 
 class DemoError(DatavowError):

@@ -25,7 +25,7 @@ from datavow.audit.entry import (
     canonical_json,
     entry_from_row,
 )
-from datavow.errors import AuditError, ConnectionError_
+from datavow.errors import AuditError, ConnectionError_, ErrorKind
 from datavow.store import Store
 from datavow.store.models import HEAD_ID, AuditEntryRow, AuditHeadRow
 
@@ -67,7 +67,8 @@ def append(
         except _ChainMoved as exc:
             raise AuditError(
                 "another writer appended to the audit log during this transaction: roll the "
-                "transaction back and run it again"
+                "transaction back and run it again",
+                kind=ErrorKind.CONFLICT,
             ) from exc
         except DBAPIError as exc:
             raise _translate(exc, _masked_url(target)) from exc
@@ -95,7 +96,9 @@ def list_entries(
     query = select(*ENTRY_COLUMNS)
     if since is not None:
         if since.tzinfo is None:
-            raise AuditError("since must be timezone-aware: pass tzinfo=UTC (or an offset)")
+            raise AuditError(
+                "since must be timezone-aware: pass tzinfo=UTC (or an offset)", kind=ErrorKind.INVALID, field="since"
+            )
         query = query.where(AuditEntryRow.ts >= since)
     if after_seq is not None:
         query = query.where(AuditEntryRow.seq > after_seq)
@@ -111,7 +114,7 @@ def list_entries(
     query = query.order_by(AuditEntryRow.seq.desc() if newest_first else AuditEntryRow.seq)
     if limit is not None:
         if limit < 1:
-            raise AuditError(f"limit must be at least 1, not {limit}")
+            raise AuditError(f"limit must be at least 1, not {limit}", kind=ErrorKind.INVALID, field="limit")
         query = query.limit(limit)
     with store.session(write=False) as session:
         rows = session.execute(query).mappings().all()
@@ -145,19 +148,33 @@ def _checked_fields(
     named = {"actor": actor, "action": action, "object_type": object_type, "object_id": object_id}
     for name, value in named.items():
         if not isinstance(value, str) or not value.strip():
-            raise AuditError(f"an audit entry needs a non-empty {name} (a string), got {value!r}")
+            raise AuditError(
+                f"an audit entry needs a non-empty {name} (a string), got {value!r}", kind=ErrorKind.INVALID, field=name
+            )
         if len(value) > _LIMITS[name]:
-            raise AuditError(f"{name} is longer than {_LIMITS[name]} characters: {value[:40]!r}…")
+            raise AuditError(
+                f"{name} is longer than {_LIMITS[name]} characters: {value[:40]!r}…", kind=ErrorKind.INVALID, field=name
+            )
     if not _ACTION.fullmatch(action):
-        raise AuditError(f"action {action!r} is not a dotted lower-case name: use e.g. 'request.erased'")
+        raise AuditError(
+            f"action {action!r} is not a dotted lower-case name: use e.g. 'request.erased'",
+            kind=ErrorKind.INVALID,
+            field="action",
+        )
     if reason is not None and not isinstance(reason, str):
-        raise AuditError(f"reason must be text or None, got {type(reason).__name__}")
+        raise AuditError(
+            f"reason must be text or None, got {type(reason).__name__}", kind=ErrorKind.INVALID, field="reason"
+        )
     try:
         # Round-trip through canonical JSON: what is hashed is exactly what will be read back
         # (tuples become lists, integer keys become strings).
         details_text = canonical_json(dict(details or {}))
     except (TypeError, ValueError) as exc:
-        raise AuditError(f"details must be JSON (strings, numbers, booleans, null, lists, objects): {exc}") from exc
+        raise AuditError(
+            f"details must be JSON (strings, numbers, booleans, null, lists, objects): {exc}",
+            kind=ErrorKind.INVALID,
+            field="details",
+        ) from exc
     return {**named, "reason": reason, "details": json.loads(details_text)}
 
 
@@ -171,7 +188,8 @@ def _append_retrying(store: Store, fields: dict[str, Any]) -> AuditEntry:
             if attempt == _ATTEMPTS:
                 raise AuditError(
                     f"could not append to the audit log after {_ATTEMPTS} attempts: other "
-                    "writers kept moving its head. Try again"
+                    "writers kept moving its head. Try again",
+                    kind=ErrorKind.CONFLICT,
                 ) from exc
         except DBAPIError as exc:
             if attempt == _ATTEMPTS or not _is_conflict(exc):

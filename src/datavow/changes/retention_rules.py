@@ -26,7 +26,7 @@ from datavow.changes.strategies import Erasing, Keys, Rewrite, rewrite
 from datavow.changes.systems import key_columns, mapped_column
 from datavow.datamap.load import LoadedMap, TableRef
 from datavow.datamap.model import DataField, Duration, FieldErasure, FieldStrategy, TableErasure, rule_period
-from datavow.errors import PlanError
+from datavow.errors import ErrorKind, PlanError
 from datavow.plan.model import TableKey
 
 Action = Literal["delete", "anonymize"]
@@ -78,7 +78,9 @@ def rules_of(loaded: LoadedMap, systems: Iterable[str] | None = None) -> list[Ru
         if unknown:
             raise PlanError(
                 f"no system {', '.join(repr(n) for n in unknown)} in the map — its systems: "
-                f"{', '.join(loaded.model.systems)}"
+                f"{', '.join(loaded.model.systems)}",
+                kind=ErrorKind.NOT_FOUND,
+                field="systems",
             )
     rules = []
     for ref in loaded.tables():

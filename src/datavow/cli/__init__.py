@@ -7,13 +7,14 @@ Commands are registered by name and imported when they run (:mod:`datavow.cli.la
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 import click
 
 from datavow import __version__
 from datavow.cli.lazy import Lazy, LazyGroup
-from datavow.errors import DatavowError, MapError, outcome_of
+from datavow.errors import DatavowError, ImportError_, MapError, Problem, outcome_of
 
 # The option that sets each input a library error may name as its ``field``: the library says what is
 # wrong in words, the CLI adds where to fix it.
@@ -52,13 +53,41 @@ FIELD_FLAGS: dict[str, str] = {
     "delay_reason": "--delay-reason",
     "given_at": "--at",
     "audience": "--to",
+    "system": "--system",
+    "systems": "--system",
+    "url": "--url",
+    "subject": "--subject",
+    "skip_nested": "--skip-nested",
 }
+
+# What the CLI adds to a problem of a given code (datavow.datamap.source.MISSING_FILE, ...): a command
+# that helps, which the library cannot name.
+PROBLEM_COMMANDS: dict[str, str] = {"missing_file": "or run 'datavow demo' for an example map"}
+
+
+def flags(fields: Iterable[str | None]) -> str:
+    """The options that set ``fields``, in order, once each ("" when none has one)."""
+    found = [FIELD_FLAGS[name] for name in fields if name is not None and name in FIELD_FLAGS]
+    return ", ".join(dict.fromkeys(found))
 
 
 def describe(error: DatavowError) -> str:
-    """The error's message, with the option that sets the input it concerns."""
-    flag = FIELD_FLAGS.get(error.field) if error.field else None
+    """The error's message, with the option that sets the input it concerns; an import's problems
+    each with the options of the inputs they concern."""
+    if isinstance(error, ImportError_) and error.problems:
+        head = str(error).split("\n", 1)[0]
+        return "\n".join([head, *(f"  {describe_problem(problem)}" for problem in error.problems)])
+    flag = flags([error.field])
     return f"{error} ({flag})" if flag else str(error)
+
+
+def describe_problem(problem: Problem) -> str:
+    """A problem as the CLI shows it: with the options of its fields and the command that helps."""
+    text = str(problem)
+    if problem.code in PROBLEM_COMMANDS:
+        text += f"{',' if problem.hint else ' —'} {PROBLEM_COMMANDS[problem.code]}"
+    flag = flags(problem.fields)
+    return f"{text} ({flag})" if flag else text
 
 
 class DatavowGroup(LazyGroup):
@@ -97,7 +126,7 @@ def _report_map_error(ctx: click.Context, exc: MapError) -> None:
     count = len(exc.problems)
     err_console.print(f"[bold red]The data map has {count} problem{'s' if count != 1 else ''}:[/]")
     for problem in exc.problems:
-        err_console.print(f"  {problem}", markup=False)
+        err_console.print(f"  {describe_problem(problem)}", markup=False)
 
 
 def _lazy(target: str, short_help: str) -> Lazy:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
+from datavow.cli import flags
 from datavow.cli.options import EXIT_NO, actor_option, application, identities_from, identity_options, state_options
 from datavow.consent import (
     CONSENT_CHANNELS,
@@ -282,6 +283,8 @@ def verify_command(ctx: click.Context, state_url: str | None, map_path: Path, re
         click.echo(("ok: " if check.ok else "BROKEN: ") + check.message)
         for problem in check.problems[1:]:
             click.echo(f"  {problem}")
+        if check.fields:
+            click.echo(f"fix: run again with {flags(check.fields)}")
     if not check.ok:
         ctx.exit(EXIT_NO)
 

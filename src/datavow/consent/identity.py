@@ -28,14 +28,14 @@ class Hasher:
         try:
             format_of(self.formats, kind)
         except RequestError as exc:
-            raise ConsentError(str(exc)) from exc
+            raise ConsentError(str(exc), kind=exc.kind, field=exc.field) from exc
 
     def hash(self, kind: str, value: str) -> str:
         """The hash of ``value``, or :class:`ConsentError` saying why it is not a ``kind``."""
         try:
-            return self.keys.hash(kind, normal_text(format_of(self.formats, kind), value, self.region))
+            return self.keys.hash(kind, normal_text(format_of(self.formats, kind), value, self.region, kind))
         except RequestError as exc:
-            raise ConsentError(str(exc)) from exc
+            raise ConsentError(str(exc), kind=exc.kind, field=exc.field) from exc
 
     def try_hash(self, kind: str, value: str) -> str | None:
         """The hash of ``value``, or ``None`` when it is not a valid ``kind`` (a mailing list's ``jane@``)."""

@@ -273,15 +273,27 @@ class _Preparer:
         identities, hashes = self.person(item.identities)
         at = self.now if item.at is None else item.at
         if at.tzinfo is None:
-            raise ConsentError("an event's time must be timezone-aware: pass tzinfo=UTC (or an offset)")
+            raise ConsentError(
+                "an event's time must be timezone-aware: pass tzinfo=UTC (or an offset)",
+                kind=ErrorKind.INVALID,
+                field="given_at",
+            )
         at = at.astimezone(UTC)
         if at > self.now + SKEW:
-            raise ConsentError(f"an event cannot happen in the future ({at:%Y-%m-%d %H:%M} UTC)")
+            raise ConsentError(
+                f"an event cannot happen in the future ({at:%Y-%m-%d %H:%M} UTC)",
+                kind=ErrorKind.INVALID,
+                field="given_at",
+            )
         basis = item.basis
         if basis is None:
             basis = purpose_basis
         elif basis not in _BASES:
-            raise ConsentError(f"unknown legal basis {basis!r}: use one of {', '.join(b.value for b in LegalBasis)}")
+            raise ConsentError(
+                f"unknown legal basis {basis!r}: use one of {', '.join(b.value for b in LegalBasis)}",
+                kind=ErrorKind.INVALID,
+                field="basis",
+            )
         notice = item.notice if item.notice and item.notice.strip() else None
         detail = item.source_detail.strip()[:200] if item.source_detail and item.source_detail.strip() else None
         return _Prepared(
@@ -319,7 +331,7 @@ class _Preparer:
         try:
             identities = canonical_identities(self.loaded, given)
         except RequestError as exc:
-            raise ConsentError(str(exc)) from exc
+            raise ConsentError(str(exc), kind=exc.kind, field=exc.field) from exc
         hashes = self.keys.hashes(identities)
         if slot is not None:
             self.people[slot] = (identities, hashes)
@@ -329,7 +341,9 @@ class _Preparer:
 def _append(session: Session, keys: IdentityKeys, prepared: list[_Prepared], actor: str) -> list[dict[str, Any]]:
     """Append the events; returns their rows (:func:`event_from_mapping` makes events of them)."""
     if not actor or not actor.strip() or len(actor) > 200:
-        raise ConsentError(f"an event needs its actor (up to 200 characters), got {actor!r}")
+        raise ConsentError(
+            f"an event needs its actor (up to 200 characters), got {actor!r}", kind=ErrorKind.INVALID, field="actor"
+        )
     if not prepared:
         return []
     head = session.scalars(
@@ -456,7 +470,7 @@ def _iso(moment: datetime) -> str:
 
 def _batches(events: Iterable[EventInput], size: int) -> Iterator[list[EventInput]]:
     if size < 1:
-        raise ConsentError(f"batch_size must be at least 1, not {size}")
+        raise ConsentError(f"batch_size must be at least 1, not {size}", kind=ErrorKind.INVALID, field="batch_size")
     iterator = iter(events)
     while batch := list(islice(iterator, size)):
         yield batch

@@ -59,7 +59,9 @@ class Proof:
 
 @dataclass(frozen=True)
 class LedgerCheck:
-    """The verdict of :func:`verify_ledger`: ``ok``, or the first problem found."""
+    """The verdict of :func:`verify_ledger`: ``ok``, or the first problem found. ``fields`` names the
+    inputs that fix a problem found (``rebuild``: derive the state from the ledger again), for a front
+    end to point at."""
 
     ok: bool
     events: int
@@ -67,6 +69,7 @@ class LedgerCheck:
     head_hash: str
     message: str
     problems: list[str] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +79,7 @@ class LedgerCheck:
             "head_hash": self.head_hash,
             "message": self.message,
             "problems": self.problems,
+            "fields": self.fields,
         }
 
 
@@ -129,7 +133,8 @@ def verify_ledger(store: Store) -> LedgerCheck:
                 break
         if head is None or (head.seq, head.hash) != (last_seq, prev):
             problems.append(f"the head does not name the last event #{last_seq} (events removed from the end)")
-        problems.extend(_state_differences(session))
+        differences = _state_differences(session)
+        problems.extend(differences)
     for entry in list_entries(store, object_type="consent"):
         seq = int(str(entry.details.get("last_seq", entry.object_id)))
         if seq in hashes and hashes[seq] != entry.details.get("hash"):
@@ -137,7 +142,7 @@ def verify_ledger(store: Store) -> LedgerCheck:
         elif seq not in hashes and seq <= last_seq:
             problems.append(f"audit entry #{entry.seq} anchors event #{seq}, which is missing")
     if problems:
-        return LedgerCheck(False, count, last_seq, prev, problems[0], problems)
+        return LedgerCheck(False, count, last_seq, prev, problems[0], problems, ["rebuild"] if differences else [])
     return LedgerCheck(True, count, last_seq, prev, f"{count} events, chain and state intact (head #{last_seq})")
 
 

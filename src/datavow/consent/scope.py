@@ -18,6 +18,7 @@ from functools import cached_property
 from datavow.consent.errors import ConsentError
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import LegalBasis, Purpose
+from datavow.errors import ErrorKind
 from datavow.store.models.consent import CONSENT_CHANNELS, CONSENT_EVENTS, CONSENT_SOURCES
 
 #: ``all``: every channel at once ("no communications at all").
@@ -57,7 +58,7 @@ def purpose_spec(loaded: LoadedMap, name: str) -> Purpose:
     purposes = loaded.model.purposes
     if name in purposes:
         return purposes[name]
-    raise ConsentError(f"unknown purpose {name!r}: {_hint(name, purposes)}")
+    raise ConsentError(f"unknown purpose {name!r}: {_hint(name, purposes)}", kind=ErrorKind.INVALID, field="purpose")
 
 
 def topic_purpose(loaded: LoadedMap, topic: str) -> str:
@@ -70,7 +71,9 @@ def topic_purpose(loaded: LoadedMap, topic: str) -> str:
     known = sorted({*declared, *loaded.model.purposes})
     raise ConsentError(
         f"unknown topic {topic!r}: declare it under communication.topics with its purpose, or use a purpose's "
-        f"name ({_hint(topic, known)})"
+        f"name ({_hint(topic, known)})",
+        kind=ErrorKind.INVALID,
+        field="topic",
     )
 
 
@@ -79,13 +82,25 @@ def event_scope(loaded: LoadedMap, purpose: str | None, channel: str | None, top
     channel = check_channel(channel) if channel is not None else None
     if topic is not None:
         if channel is None:
-            raise ConsentError(f"a topic is about communication: give the channel for topic {topic!r} (or 'all')")
+            raise ConsentError(
+                f"a topic is about communication: give the channel for topic {topic!r} (or 'all')",
+                kind=ErrorKind.INVALID,
+                field="channel",
+            )
         served = topic_purpose(loaded, topic)
         if purpose is not None and purpose != served:
-            raise ConsentError(f"topic {topic!r} serves purpose {served!r}, not {purpose!r}: leave purpose out")
+            raise ConsentError(
+                f"topic {topic!r} serves purpose {served!r}, not {purpose!r}: leave purpose out",
+                kind=ErrorKind.INVALID,
+                field="purpose",
+            )
         purpose = served
     if purpose is None and channel is None:
-        raise ConsentError("an event concerns a purpose, a channel, or both: give purpose or channel")
+        raise ConsentError(
+            "an event concerns a purpose, a channel, or both: give purpose or channel",
+            kind=ErrorKind.INVALID,
+            field="purpose",
+        )
     if purpose is not None:
         purpose_spec(loaded, purpose)
     return Scope(purpose, channel, topic)
@@ -93,19 +108,29 @@ def event_scope(loaded: LoadedMap, purpose: str | None, channel: str | None, top
 
 def check_channel(channel: str) -> str:
     if channel not in CONSENT_CHANNELS:
-        raise ConsentError(f"unknown channel {channel!r}: use one of {', '.join(CONSENT_CHANNELS)}")
+        raise ConsentError(
+            f"unknown channel {channel!r}: use one of {', '.join(CONSENT_CHANNELS)}",
+            kind=ErrorKind.INVALID,
+            field="channel",
+        )
     return channel
 
 
 def check_event(event: str) -> str:
     if event not in CONSENT_EVENTS:
-        raise ConsentError(f"unknown event {event!r}: use one of {', '.join(CONSENT_EVENTS)}")
+        raise ConsentError(
+            f"unknown event {event!r}: use one of {', '.join(CONSENT_EVENTS)}", kind=ErrorKind.INVALID, field="event"
+        )
     return event
 
 
 def check_source(source: str) -> str:
     if source not in CONSENT_SOURCES:
-        raise ConsentError(f"unknown source {source!r}: use one of {', '.join(CONSENT_SOURCES)}")
+        raise ConsentError(
+            f"unknown source {source!r}: use one of {', '.join(CONSENT_SOURCES)}",
+            kind=ErrorKind.INVALID,
+            field="source",
+        )
     return source
 
 

@@ -15,6 +15,9 @@ import yaml
 
 from datavow.errors import Location, Problem
 
+#: The code of the problem a file that is not there gives (a front end may offer a way to make one).
+MISSING_FILE = "missing_file"
+
 PathKey = tuple[str | int, ...]
 
 
@@ -111,7 +114,7 @@ def read_yaml(path: Path, display: str | None = None) -> tuple[Any, SourceIndex,
         return (
             None,
             index,
-            [Problem(None, f"{name}: no such file", "check the path, or run 'datavow demo' for an example map")],
+            [Problem(None, f"{name}: no such file", "check the path", code=MISSING_FILE, fields=("map_path",))],
         )
     except (OSError, UnicodeDecodeError) as exc:
         return (

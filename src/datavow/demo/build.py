@@ -77,7 +77,7 @@ def build_demo(
     """
     names = _chosen(companies)
     if scale <= 0:
-        raise DemoError(f"the scale must be above 0, not {scale}")
+        raise DemoError(f"the scale must be above 0, not {scale}", kind=ErrorKind.INVALID, field="scale")
     server = _server_url(url) if url is not None else None
     root = Path(folder)
     plans = [_plan(root / name, name, server) for name in names]
@@ -114,10 +114,14 @@ def _chosen(companies: Iterable[str]) -> list[str]:
     if unknown:
         raise DemoError(
             f"unknown demo compan{'ies' if len(unknown) > 1 else 'y'} {', '.join(unknown)} — "
-            f"choose from {', '.join(COMPANIES)}"
+            f"choose from {', '.join(COMPANIES)}",
+            kind=ErrorKind.INVALID,
+            field="companies",
         )
     if not names:
-        raise DemoError(f"no company to build — choose from {', '.join(COMPANIES)}")
+        raise DemoError(
+            f"no company to build — choose from {', '.join(COMPANIES)}", kind=ErrorKind.INVALID, field="companies"
+        )
     return list(dict.fromkeys(names))
 
 
@@ -127,13 +131,17 @@ def _server_url(text: str) -> URL:
     except ArgumentError as exc:
         raise DemoError(
             f"'{text}' is not a database URL — write e.g. "
-            "'postgresql://user@localhost/demo' or 'mariadb://user@localhost/demo'"
+            "'postgresql://user@localhost/demo' or 'mariadb://user@localhost/demo'",
+            kind=ErrorKind.INVALID,
+            field="url",
         ) from exc
     backend = url.get_backend_name()
     if backend not in _DRIVERS:
         raise DemoError(
             f"the demo builds on SQLite files, PostgreSQL or MariaDB/MySQL, not {backend} — "
-            "leave out the URL for SQLite"
+            "leave out the URL for SQLite",
+            kind=ErrorKind.INVALID,
+            field="url",
         )
     if "+" not in url.drivername:
         url = url.set(drivername=f"{backend}+{_DRIVERS[backend]}")

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from datavow.demo.bulk import Database, Row
 from datavow.demo.fake import Clock
-from datavow.errors import DemoError
+from datavow.errors import DemoError, ErrorKind
 
 # The demo companies, in the order they are built; each is a module of this package.
 COMPANIES: tuple[str, ...] = ("mira-software", "mira-network", "miralix")
@@ -90,7 +90,11 @@ class Generated:
 def company(name: str) -> Company:
     """The demo company called ``name`` (one of :data:`COMPANIES`)."""
     if name not in COMPANIES:
-        raise DemoError(f"there is no demo company '{name}' — choose from {', '.join(COMPANIES)}")
+        raise DemoError(
+            f"there is no demo company '{name}' — choose from {', '.join(COMPANIES)}",
+            kind=ErrorKind.INVALID,
+            field="companies",
+        )
     module = import_module(f"datavow.demo.{name.replace('-', '_')}")
     found: Company = module.COMPANY
     return found
@@ -113,7 +117,7 @@ def generate(
     """
     spec = company(name)
     if scale <= 0:
-        raise DemoError(f"the scale must be above 0, not {scale}")
+        raise DemoError(f"the scale must be above 0, not {scale}", kind=ErrorKind.INVALID, field="scale")
     missing = sorted(set(spec.systems) - set(urls))
     if missing:
         raise DemoError(f"{name} needs a database URL for {', '.join(missing)}")

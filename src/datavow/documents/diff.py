@@ -18,6 +18,7 @@ import yaml
 from datavow.datamap import LoadedMap, load_map
 from datavow.documents.errors import DocumentError
 from datavow.documents.statement import Sentence, Statement
+from datavow.errors import ErrorKind
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,9 @@ def _git_show(revision: str, path: str) -> str:
     if result.returncode != 0:
         raise DocumentError(
             f"git cannot show {revision}:{path} — {result.stderr.strip() or 'unknown revision or path'}; "
-            "give a path relative to the repository root, e.g. HEAD~1:datavow.yaml"
+            "give a path relative to the repository root, e.g. HEAD~1:datavow.yaml",
+            kind=ErrorKind.NOT_FOUND,
+            field="revision",
         )
     return result.stdout
 

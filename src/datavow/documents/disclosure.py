@@ -26,7 +26,7 @@ from datavow.datamap.model import (
     RetentionCriterion,
     RetentionRule,
 )
-from datavow.errors import RequestError
+from datavow.errors import ErrorKind, RequestError
 from datavow.lint.rules import purposes_of
 from datavow.taxonomy.countries import COUNTRY_NAMES, needs_transfer_safeguard
 
@@ -282,7 +282,9 @@ def letter_template(language: str) -> Template:
         return _environment().get_template(f"letter.{language}.html.j2")
     except TemplateNotFound as exc:
         raise RequestError(
-            f"there is no access letter in language '{language}' — use one of: {', '.join(letter_languages())}"
+            f"there is no access letter in language '{language}' — use one of: {', '.join(letter_languages())}",
+            kind=ErrorKind.INVALID,
+            field="language",
         ) from exc
 
 

@@ -21,6 +21,7 @@ from datavow.datamap.model import Role
 from datavow.documents import dpv
 from datavow.documents.ropa import Record, records_of_processing
 from datavow.documents.wording import layout, pdf, wording
+from datavow.errors import ErrorKind
 from datavow.language import Language
 
 FORMATS = ("html", "pdf", "csv", "xlsx", "jsonld")
@@ -168,7 +169,9 @@ def write_ropa(loaded: LoadedMap, fmt: str, *, language: Language = "en", templa
     from datavow.documents.wording import template_folder
 
     if fmt not in FORMATS:
-        raise DocumentError(f"unknown format '{fmt}' — choose one of {', '.join(FORMATS)}")
+        raise DocumentError(
+            f"unknown format '{fmt}' — choose one of {', '.join(FORMATS)}", kind=ErrorKind.INVALID, field="format"
+        )
     records = records_of_processing(loaded)
     if fmt == "jsonld":
         return to_jsonld(records, loaded)

@@ -33,6 +33,7 @@ from markupsafe import Markup, escape
 
 from datavow.datamap import LoadedMap
 from datavow.documents.errors import DocumentError
+from datavow.errors import ErrorKind
 from datavow.language import Language
 from datavow.pdf import html_to_pdf
 
@@ -49,7 +50,11 @@ def template_folder(loaded: LoadedMap, given: Path | None) -> Path | None:
     else:
         return None
     if not folder.is_dir():
-        raise DocumentError(f"the template folder {folder} does not exist — create it or point elsewhere")
+        raise DocumentError(
+            f"the template folder {folder} does not exist — create it or point elsewhere",
+            kind=ErrorKind.NOT_FOUND,
+            field="templates",
+        )
     return folder
 
 
@@ -130,7 +135,9 @@ def wording(language: Language, name: str, folder: Path | None) -> Wording:
         try:
             modules.append(env.get_template(candidate).make_module())
         except TemplateNotFound as exc:
-            raise DocumentError(f"there is no {name} template in language '{language}'") from exc
+            raise DocumentError(
+                f"there is no {name} template in language '{language}'", kind=ErrorKind.INVALID, field="language"
+            ) from exc
         except (TemplateSyntaxError, UndefinedError) as exc:
             raise DocumentError(f"the template {candidate} is broken: {exc}") from exc
     return Wording(language=language, modules=tuple(modules), name=name)

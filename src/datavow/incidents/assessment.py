@@ -62,7 +62,11 @@ def resolve_scope(
     chosen: dict[TableKey, None] = {}
     for name in systems:
         if name not in loaded.model.systems:
-            raise IncidentError(f"no system {name!r} in the map — its systems: {', '.join(loaded.model.systems)}")
+            raise IncidentError(
+                f"no system {name!r} in the map — its systems: {', '.join(loaded.model.systems)}",
+                kind=ErrorKind.INVALID,
+                field="tables",
+            )
         chosen.update(dict.fromkeys(key for key in _personal_tables(loaded) if key[0] == name))
     for label in tables:
         chosen[_table_key(loaded, label)] = None
@@ -74,7 +78,11 @@ def resolve_scope(
         )
     tenant_list = tuple(dict.fromkeys(str(t).strip() for t in tenants if str(t).strip()))
     if tenant_list and not any(loaded.model.systems[s].tenant is not None for s, _ in chosen):
-        raise IncidentError("tenants were named, but none of the affected systems declares 'tenant:' — leave them out")
+        raise IncidentError(
+            "tenants were named, but none of the affected systems declares 'tenant:' — leave them out",
+            kind=ErrorKind.INVALID,
+            field="tenant",
+        )
     if since is not None and until is not None and since >= until:
         raise IncidentError(
             f"the window is empty: its start {since.isoformat()} is not before its end {until.isoformat()}",
@@ -100,7 +108,11 @@ def _table_key(loaded: LoadedMap, label: str) -> TableKey:
     system, dot, table = label.strip().partition(".")
     if not dot or system not in loaded.model.systems or table not in loaded.model.systems[system].tables:
         known = ", ".join(ref.label for ref in loaded.tables())
-        raise IncidentError(f"{label!r} is not a table of the map: write system.table, one of {known}")
+        raise IncidentError(
+            f"{label!r} is not a table of the map: write system.table, one of {known}",
+            kind=ErrorKind.INVALID,
+            field="tables",
+        )
     return system, table
 
 

@@ -38,7 +38,9 @@ def zone_info(name: str) -> ZoneInfo:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise IncidentError(
-            f"{name!r} is not a time zone: give an IANA zone name such as Europe/Brussels, Europe/Stockholm or UTC"
+            f"{name!r} is not a time zone: give an IANA zone name such as Europe/Brussels, Europe/Stockholm or UTC",
+            kind=ErrorKind.INVALID,
+            field="zone",
         ) from exc
 
 
@@ -54,14 +56,17 @@ def parse_moment(text: str, zone: str | None = None, *, what: str = "the time") 
         parsed = datetime.fromisoformat(raw)
     except ValueError as exc:
         raise IncidentError(
-            f"{what} {text!r} is not a time: write it as 2026-03-28T10:00+01:00, or 2026-03-28 10:00 Europe/Amsterdam"
+            f"{what} {text!r} is not a time: write it as 2026-03-28T10:00+01:00, or 2026-03-28 10:00 Europe/Amsterdam",
+            kind=ErrorKind.INVALID,
         ) from exc
     if parsed.tzinfo is not None:
         if written_zone is not None:
             # An offset and a zone name together must agree; otherwise one of them is a typo.
             local = parsed.astimezone(zone_info(written_zone))
             if local.utcoffset() != parsed.utcoffset():
-                raise IncidentError(f"{what} {text!r}: the offset does not match {written_zone} at that time")
+                raise IncidentError(
+                    f"{what} {text!r}: the offset does not match {written_zone} at that time", kind=ErrorKind.INVALID
+                )
         return parsed.astimezone(UTC)
     name = written_zone or zone
     if name is None:
@@ -83,10 +88,14 @@ def localised(naive: datetime, zone: ZoneInfo, *, text: str, what: str = "the ti
         # overlap it exists twice. The round trip through UTC tells them apart.
         exists = first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == naive
         if not exists:
-            raise IncidentError(f"{what} {text!r} does not exist in {zone.key}: the clocks skip it (daylight saving)")
+            raise IncidentError(
+                f"{what} {text!r} does not exist in {zone.key}: the clocks skip it (daylight saving)",
+                kind=ErrorKind.INVALID,
+            )
         raise IncidentError(
             f"{what} {text!r} happens twice in {zone.key} (the clocks go back): add the offset, "
-            f"e.g. {first.isoformat()} or {second.isoformat()}"
+            f"e.g. {first.isoformat()} or {second.isoformat()}",
+            kind=ErrorKind.INVALID,
         )
     return first.astimezone(UTC)
 
@@ -94,7 +103,9 @@ def localised(naive: datetime, zone: ZoneInfo, *, text: str, what: str = "the ti
 def aware_utc(moment: datetime, what: str = "the time") -> datetime:
     """A datetime given by a caller, in UTC; a naive one is refused."""
     if moment.tzinfo is None:
-        raise IncidentError(f"{what} must be timezone-aware: pass tzinfo=ZoneInfo('Europe/Brussels') or UTC")
+        raise IncidentError(
+            f"{what} must be timezone-aware: pass tzinfo=ZoneInfo('Europe/Brussels') or UTC", kind=ErrorKind.INVALID
+        )
     return moment.astimezone(UTC)
 
 

@@ -322,7 +322,11 @@ class _System:
             return []
         name = self.scope.time_columns[key]
         if name not in table.c:
-            raise IncidentError(f"{key[0]}.{key[1]} has no column {name!r} in the database for the window")
+            raise IncidentError(
+                f"{key[0]}.{key[1]} has no column {name!r} in the database for the window",
+                kind=ErrorKind.INVALID,
+                field="time_columns",
+            )
         column = table.c[name]
         where = []
         if self.scope.since is not None:

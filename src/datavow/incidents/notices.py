@@ -130,7 +130,11 @@ def _check(incident: Incident, audience: str, given: datetime, now: datetime) ->
     if incident.closed:
         raise IncidentError(f"incident {incident.id} is closed (evaluated): its notices were given")
     if given < incident.aware_at:
-        raise IncidentError("a notice cannot be given before the organisation became aware of the breach")
+        raise IncidentError(
+            "a notice cannot be given before the organisation became aware of the breach",
+            kind=ErrorKind.INVALID,
+            field="given_at",
+        )
     if given > now + _CLOCK_SKEW:
         raise IncidentError(
             "a notice cannot be recorded as given in the future: give the time it went out",
@@ -180,7 +184,11 @@ def _addressees(incident: Incident, audience: str, tenants: list[str] | None) ->
         found = [pair for pair in affected if name in (pair[1], f"{pair[0]}:{pair[1]}")]
         if not found:
             listed = ", ".join(f"{s}:{t}" for s, t in affected)
-            raise IncidentError(f"tenant {name!r} is not among the affected controllers: {listed}")
+            raise IncidentError(
+                f"tenant {name!r} is not among the affected controllers: {listed}",
+                kind=ErrorKind.INVALID,
+                field="tenant",
+            )
         chosen.extend(pair for pair in found if pair not in chosen)
     return chosen
 

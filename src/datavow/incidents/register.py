@@ -66,7 +66,11 @@ def open_incident(
     registered = aware_utc(now, "now") if now is not None else datetime.now(UTC)
     zone_info(zone)
     if aware > registered:
-        raise IncidentError(f"the time of awareness {aware.isoformat()} is in the future: give when it really was")
+        raise IncidentError(
+            f"the time of awareness {aware.isoformat()} is in the future: give when it really was",
+            kind=ErrorKind.INVALID,
+            field="aware_at",
+        )
     occurred = [
         aware_utc(t, "the time it occurred") if t is not None else None for t in (occurred_from, occurred_until)
     ]
@@ -77,7 +81,11 @@ def open_incident(
             field="occurred",
         )
     if controller_hours < 1:
-        raise IncidentError("the controllers' deadline must be at least 1 hour after awareness")
+        raise IncidentError(
+            "the controllers' deadline must be at least 1 hour after awareness",
+            kind=ErrorKind.INVALID,
+            field="controller_hours",
+        )
     with store.session() as session:
         row = IncidentRow(
             title=title,

@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
+from datavow.errors import ErrorKind
 from datavow.incidents.clock import shown
 from datavow.incidents.errors import IncidentError
 from datavow.language import NAMES, Language
@@ -54,7 +55,9 @@ def render(language: Language, name: str, **context: Any) -> str:
     try:
         template = _environment().get_or_select_template([f"{language}/{name}", name])
     except TemplateNotFound as exc:
-        raise IncidentError(f"no {name} template in {NAMES[language]} ({language})") from exc
+        raise IncidentError(
+            f"no {name} template in {NAMES[language]} ({language})", kind=ErrorKind.INVALID, field="language"
+        ) from exc
     return template.render(lang=language, **context)
 
 

@@ -111,15 +111,15 @@ class _Converter:
         self.referenced: dict[tuple[str, str, str], list[str]] = defaultdict(list)
         self.taxonomy = default_taxonomy()
 
-    def problem(self, where: Location | None, message: str, hint: str = "") -> None:
-        self.problems.append(Problem(where, message, hint))
+    def problem(self, where: Location | None, message: str, hint: str = "", fields: tuple[str, ...] = ()) -> None:
+        self.problems.append(Problem(where, message, hint, fields=fields))
 
     def note(self, topic: str, item: str) -> None:
         if item not in self.notes[topic]:
             self.notes[topic].append(item)
 
     def systems_of_datasets(self) -> dict[str, str]:
-        """Each dataset's system: the one ``--system``, else one per database the namespaces name
+        """Each dataset's system: the one ``system`` given, else one per database the namespaces name
         (keyed by the first dataset describing it), else the dataset's own."""
         datasets = [d for f in self.files for d in f.datasets]
         if self.system_key is not None:
@@ -155,21 +155,24 @@ class _Converter:
         if self.url is not None and len(set(self.system_of.values())) > 1:
             self.problem(
                 None,
-                f"--url names one database, but the files hold {count} datasets",
-                "pass --system NAME when they all describe that database (one system), import them one at "
-                "a time with --url, or leave --url out and set each ${KEY_URL}",
+                f"the URL given names one database, but the files hold {count} datasets",
+                "name the one system when they all describe that database, import them one at a time each with "
+                "its URL, or give no URL and set each ${KEY_URL}",
+                ("system", "url"),
             )
         if self.system_key is not None and not NAME_PATTERN.match(self.system_key):
             self.problem(
                 None,
                 f"'{self.system_key}' cannot name a datavow system",
                 "system keys use letters, digits, '_' and '-' (no '.')",
+                ("system",),
             )
         if self.subject is not None and not NAME_PATTERN.match(self.subject):
             self.problem(
                 None,
                 f"'{self.subject}' is not a subject key",
                 "use the key of an entry under 'subjects:' in datavow.yaml (letters, digits, '_', '-')",
+                ("subject",),
             )
 
     def system(self, dataset_file: DatasetFile, dataset: Dataset) -> None:
@@ -178,7 +181,8 @@ class _Converter:
             self.problem(
                 dataset_file.where(key, None, (), "fides_key"),
                 f"the dataset key '{key}' cannot name a datavow system",
-                "system keys use letters, digits, '_' and '-' (no '.'); rename the fides_key, or pass --system NAME",
+                "system keys use letters, digits, '_' and '-' (no '.'); rename the fides_key, or name the system",
+                ("system",),
             )
         schema = schema_of(dataset)
         system = self.fragment.systems.get(system_key)
@@ -209,7 +213,8 @@ class _Converter:
                     info.where(),
                     f"{key}.{collection.name}: system {system_key} already has a table '{collection.name}' "
                     "from another dataset",
-                    "import the datasets as separate systems (leave out --system), or rename one collection",
+                    "import the datasets as separate systems (name no system), or rename one collection",
+                    ("system",),
                 )
                 continue
             self.collections[(key, collection.name)] = info
@@ -256,8 +261,9 @@ class _Converter:
             self.problem(
                 info.where(data_field.name),
                 f"{label} is a nested field ({paths}): datavow maps SQL tables, whose columns hold one value each",
-                "keep such data in columns, or pass --skip-nested to leave it out "
+                "keep such data in columns, or skip nested fields to leave it out "
                 "(it is then listed in the fragment for review)",
+                ("skip_nested",),
             )
             return
         identities = sorted(nested_identities(data_field))
@@ -348,7 +354,8 @@ class _Converter:
                 self.problem(
                     where,
                     f"{label} refers to the nested field {reference.dataset}.{reference.field}",
-                    "pass --skip-nested to leave the reference out",
+                    "skip nested fields to leave the reference out",
+                    ("skip_nested",),
                 )
                 return
             self.fragment.systems[self.system_of[dataset_key]].tables[collection].comments.append(

@@ -199,9 +199,10 @@ def fail(problems: list[Problem], what: str) -> ImportError_:
         loc = problem.location
         return (loc.file, loc.line, loc.column) if loc else ("", 0, 0)
 
-    lines = [f"  {p}" for p in sorted(problems, key=order)]
-    count = len(lines)
-    return ImportError_(f"cannot import {what}: {count} problem{'s' if count != 1 else ''}:\n" + "\n".join(lines))
+    ordered = sorted(problems, key=order)
+    count = len(ordered)
+    head = f"cannot import {what}: {count} problem{'s' if count != 1 else ''}:\n"
+    return ImportError_(head + "\n".join(f"  {p}" for p in ordered), problems=ordered)
 
 
 def read_dataset_files(paths: Sequence[Path], problems: list[Problem]) -> list[DatasetFile]:

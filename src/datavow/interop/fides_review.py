@@ -15,11 +15,11 @@ def review_header(
     keys = ", ".join(datasets)
     lines = [
         f"datavow data map fragment, imported from the Fides dataset file(s) {', '.join(map(str, sources))}",
-        f"(dataset{'s' if len(datasets) > 1 else ''}: {keys}) by `datavow import fides`.",
+        f"(dataset{'s' if len(datasets) > 1 else ''}: {keys}) by datavow's Fides import.",
         "Add this file to datavow.yaml's `include:` list. Review before relying on it:",
     ]
     if subject is None:
-        subjects = "no --subject given; set `subject:` on each table holding personal data"
+        subjects = "no subject was given to the import; set `subject:` on each table holding personal data"
     else:
         subjects = (
             f"every table holding personal data got `subject: {subject}`; change it where a table is about other people"

@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap
-from datavow.errors import PlanError, RequestError
+from datavow.errors import ErrorKind, PlanError, RequestError
 from datavow.plan.guard import identity_conditions, reach, require_one_person
 from datavow.plan.identities import home_region, normal_forms
 from datavow.plan.model import Discovery, Link, Plan, Selection, Step, TableKey
@@ -296,7 +296,9 @@ class _Run:
         value = typed_value(table.c[step.tenant_column].type, self.tenant)
         if value is NO_MATCH:
             raise RequestError(
-                f"tenant '{self.tenant}' cannot be a value of {step.label}.{step.tenant_column}, which holds numbers"
+                f"tenant '{self.tenant}' cannot be a value of {step.label}.{step.tenant_column}, which holds numbers",
+                kind=ErrorKind.INVALID,
+                field="tenant",
             )
         return value
 
@@ -319,5 +321,7 @@ class _Run:
             if found is None:
                 raise RequestError(
                     f"tenant '{self.tenant}' is not in {system_name}.{tenant.table} — "
-                    f"check the tenant's {tenant.key[0]}"
+                    f"check the tenant's {tenant.key[0]}",
+                    kind=ErrorKind.NOT_FOUND,
+                    field="tenant",
                 )

@@ -21,7 +21,7 @@ from typing import Literal
 
 from datavow.connectors.sqlite_functions import fold_text, tidy_text
 from datavow.datamap.load import LoadedMap
-from datavow.errors import RequestError
+from datavow.errors import ErrorKind, RequestError
 from datavow.plan import national_ids, phone_numbers
 
 Format = Literal["email", "phone", "text", "integer", "national_id"]
@@ -68,60 +68,71 @@ def parse_identities(loaded: LoadedMap, given: Mapping[str, Iterable[str]]) -> d
     """
     formats = identity_formats(loaded)
     if not given:
-        raise RequestError(f"name the person by at least one identity ({', '.join(formats)})")
+        raise RequestError(
+            f"name the person by at least one identity ({', '.join(formats)})", kind=ErrorKind.INVALID, field="identity"
+        )
     region = home_region(loaded)
     parsed: dict[str, frozenset[object]] = {}
     for kind, values in given.items():
         format_ = format_of(formats, kind)
         listed = [values] if isinstance(values, str) else list(values)
         if not listed:
-            raise RequestError(f"no value given for the identity '{kind}'")
-        parsed[kind] = frozenset(parse_value(format_, value, region=region) for value in listed)
+            raise RequestError(f"no value given for the identity '{kind}'", kind=ErrorKind.INVALID, field=kind)
+        parsed[kind] = frozenset(parse_value(format_, value, region=region, field=kind) for value in listed)
     return parsed
 
 
 def format_of(formats: Mapping[str, Format], kind: str) -> Format:
     """The format of the identity ``kind``, or :class:`RequestError` naming the kinds the map knows."""
     if kind not in formats:
-        raise RequestError(f"'{kind}' is not a kind of identity this map knows — use one of: {', '.join(formats)}")
+        raise RequestError(
+            f"'{kind}' is not a kind of identity this map knows — use one of: {', '.join(formats)}",
+            kind=ErrorKind.INVALID,
+            field="identity",
+        )
     return formats[kind]
 
 
-def parse_value(format_: Format, value: str, *, region: str | None = None) -> object:
+def parse_value(format_: Format, value: str, *, region: str | None = None, field: str | None = None) -> object:
     """One value in normal form, or :class:`RequestError` saying why it is not one.
 
     ``region`` is the country a phone number or national id is read in when it names none (the
-    organisation's, :func:`home_region`); without it a phone number is kept as its digits.
+    organisation's, :func:`home_region`); without it a phone number is kept as its digits. ``field``
+    is the kind of identity the value was given as, for the error to name.
     """
     if not isinstance(value, str):
-        raise RequestError(f"{_shown(str(value))} is not text — give identity values as strings")
+        raise RequestError(
+            f"{_shown(str(value))} is not text — give identity values as strings", kind=ErrorKind.INVALID, field=field
+        )
     text = tidy_text(value)
     if not text:
-        raise RequestError("an identity value is empty")
+        raise RequestError("an identity value is empty", kind=ErrorKind.INVALID, field=field)
     if not _SPACES.sub(" ", text).isprintable():  # every character printable (text is not empty here)
-        raise RequestError(f"{_shown(text)} contains a control character")
+        raise RequestError(f"{_shown(text)} contains a control character", kind=ErrorKind.INVALID, field=field)
     if format_ == "email":
         if len(text) > _EMAIL_MAX or not _EMAIL.fullmatch(text):
-            raise RequestError(f"{_shown(text)} is not an e-mail address")
+            raise RequestError(f"{_shown(text)} is not an e-mail address", kind=ErrorKind.INVALID, field=field)
         return fold_text(text)
     if format_ == "phone":
         spaced = _SPACES.sub(" ", text)
         if not _PHONE.fullmatch(spaced) or len(phone_numbers.digits_of(spaced)) < _PHONE_MIN_DIGITS:
             raise RequestError(
-                f"{_shown(text)} is not a phone number — write its digits, with a leading + for the country code"
+                f"{_shown(text)} is not a phone number — write its digits, with a leading + for the country code",
+                kind=ErrorKind.INVALID,
+                field=field,
             )
         return phone_numbers.e164(spaced, region)
     if format_ == "national_id":
-        return national_ids.normal_national_id(text, region, _shown(text))
+        return national_ids.normal_national_id(text, region, _shown(text), field=field)
     if format_ == "integer":
         if not _INTEGER.fullmatch(text):
-            raise RequestError(f"{_shown(text)} is not a whole number")
+            raise RequestError(f"{_shown(text)} is not a whole number", kind=ErrorKind.INVALID, field=field)
         number = int(text)
         if abs(number) > _INTEGER_MAX:
-            raise RequestError(f"{_shown(text)} is too large to be an identifier")
+            raise RequestError(f"{_shown(text)} is too large to be an identifier", kind=ErrorKind.INVALID, field=field)
         return number
     if len(text) > _TEXT_MAX:
-        raise RequestError(f"{_shown(text)} is longer than {_TEXT_MAX} characters")
+        raise RequestError(f"{_shown(text)} is longer than {_TEXT_MAX} characters", kind=ErrorKind.INVALID, field=field)
     return text
 
 

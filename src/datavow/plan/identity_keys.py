@@ -42,9 +42,10 @@ def identity_hashes(loaded: LoadedMap, identities: IdentityInput) -> list[str]:
     return IdentityKeys.for_map(loaded).hashes(canonical_identities(loaded, identities))
 
 
-def normal_text(format_: Format, value: str, region: str | None) -> str:
-    """One value in the form :func:`canonical_identities` gives it: the planner's normal form, as text."""
-    return str(parse_value(format_, value, region=region))
+def normal_text(format_: Format, value: str, region: str | None, field: str | None = None) -> str:
+    """One value in the form :func:`canonical_identities` gives it: the planner's normal form, as text.
+    ``field`` is the kind of identity it was given as, for an error to name."""
+    return str(parse_value(format_, value, region=region, field=field))
 
 
 class IndexHash:

@@ -21,13 +21,13 @@ from stdnum.util import get_cc_module
 if TYPE_CHECKING:
     from stdnum.util import NumberValidationModule
 
-from datavow.errors import RequestError
+from datavow.errors import ErrorKind, RequestError
 
 # Stripped from a national id on both sides: '+' is a Swedish personnummer's "100 or older" mark.
 NATIONAL_ID_SEPARATORS = " -+\u00a0\t"
 
 
-def normal_national_id(text: str, region: str | None, shown: str) -> str:
+def normal_national_id(text: str, region: str | None, shown: str, *, field: str | None = None) -> str:
     """The number in normal form, or :class:`RequestError` saying why it is not one of ``region``'s
     national ids (``shown`` is the value as the message may show it)."""
     module = _module(region)
@@ -37,7 +37,9 @@ def normal_national_id(text: str, region: str | None, shown: str) -> str:
         valid = str(module.validate(text))
     except ValidationError as exc:
         raise RequestError(
-            f"{shown} is not a valid national identity number of {region}: {exc} — check the number"
+            f"{shown} is not a valid national identity number of {region}: {exc} — check the number",
+            kind=ErrorKind.INVALID,
+            field=field,
         ) from exc
     if region == "SE":
         return str(personnummer.get_birth_date(valid).year)[:2] + _bare(valid)[-10:]

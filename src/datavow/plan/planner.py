@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from datavow.datamap.load import LoadedMap, TableRef
 from datavow.datamap.model import Reference
-from datavow.errors import PlanError
+from datavow.errors import ErrorKind, PlanError
 from datavow.plan.identities import Form, Format, identity_formats
 from datavow.plan.model import Direction, Link, Plan, Step, TableKey
 from datavow.plan.ownership import ownership
@@ -76,10 +76,14 @@ def _requested_kinds(loaded: LoadedMap, identity_kinds: Iterable[str]) -> list[s
     carried = sorted({kind for ref in loaded.tables() for kind in ref.table.identity})
     known = f"this map finds people by {', '.join(carried)}" if carried else "no table of this map has an identity"
     if not kinds:
-        raise PlanError(f"name at least one kind of identity — {known}")
+        raise PlanError(f"name at least one kind of identity — {known}", kind=ErrorKind.INVALID, field="identity")
     unknown = [kind for kind in kinds if kind not in formats]
     if unknown:
-        raise PlanError(f"{', '.join(repr(k) for k in unknown)} is not a kind of identity this map knows — {known}")
+        raise PlanError(
+            f"{', '.join(repr(k) for k in unknown)} is not a kind of identity this map knows — {known}",
+            kind=ErrorKind.INVALID,
+            field="identity",
+        )
     if not set(kinds) & set(carried):
         raise PlanError(f"no table holds an identity of kind {', '.join(repr(k) for k in kinds)} — {known}")
     return kinds
@@ -90,9 +94,15 @@ def _tenant_text(tenant: str | None, all_tenants: bool) -> str | None:
         return None
     text = str(tenant).strip()
     if not text:
-        raise PlanError("the tenant is empty — give the tenant's key, or leave it out")
+        raise PlanError(
+            "the tenant is empty — give the tenant's key, or leave it out", kind=ErrorKind.INVALID, field="tenant"
+        )
     if all_tenants:
-        raise PlanError("a request is either for one tenant or for all tenants — give tenant or all_tenants, not both")
+        raise PlanError(
+            "a request is either for one tenant or for all tenants — give tenant or all_tenants, not both",
+            kind=ErrorKind.INVALID,
+            field="tenant",
+        )
     return text
 
 
@@ -104,7 +114,9 @@ def _chosen_systems(
     if tenant is not None and not tenant_systems:
         raise PlanError(
             f"tenant '{tenant}' was given, but no system of this map declares 'tenant:' — "
-            "leave the tenant out: this map holds no other controller's data"
+            "leave the tenant out: this map holds no other controller's data",
+            kind=ErrorKind.INVALID,
+            field="tenant",
         )
     if systems is None:
         # A processor acts for one controller on that controller's data only: the processor's own
@@ -119,12 +131,16 @@ def _chosen_systems(
     unknown = [name for name in chosen if name not in loaded.model.systems]
     if unknown:
         raise PlanError(
-            f"no system {', '.join(repr(n) for n in unknown)} in the map — its systems: {', '.join(declared)}"
+            f"no system {', '.join(repr(n) for n in unknown)} in the map — its systems: {', '.join(declared)}",
+            kind=ErrorKind.NOT_FOUND,
+            field="systems",
         )
     if tenant is not None and not set(chosen) & set(tenant_systems):
         raise PlanError(
             f"tenant '{tenant}' was given, but none of {', '.join(chosen)} declares 'tenant:' — "
-            f"leave the tenant out, or include {', '.join(tenant_systems)}"
+            f"leave the tenant out, or include {', '.join(tenant_systems)}",
+            kind=ErrorKind.INVALID,
+            field="tenant",
         )
     return chosen
 

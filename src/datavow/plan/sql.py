@@ -191,7 +191,11 @@ def tenant_value(table: sa.Table, step: Step, tenant: object | None) -> object:
         raise PlanError(f"{step.label} is scoped to a tenant, but no tenant was given — pass the plan's tenant")
     value = typed_value(table.c[step.tenant_column].type, tenant)
     if value is NO_MATCH:
-        raise RequestError(f"tenant '{tenant}' cannot be a value of {step.label}.{step.tenant_column}")
+        raise RequestError(
+            f"tenant '{tenant}' cannot be a value of {step.label}.{step.tenant_column}",
+            kind=ErrorKind.INVALID,
+            field="tenant",
+        )
     return value
 
 

@@ -23,7 +23,7 @@ from email.utils import formatdate, make_msgid
 from urllib.parse import unquote, urlsplit
 
 from datavow.datamap import LoadedMap
-from datavow.errors import ConnectionError_, RequestError
+from datavow.errors import ConnectionError_, ErrorKind, RequestError
 
 SMTP_URL_ENV = "DATAVOW_SMTP_URL"
 MAIL_FROM_ENV = "DATAVOW_MAIL_FROM"
@@ -57,21 +57,35 @@ def mail_settings(loaded: LoadedMap | None = None, environ: Mapping[str, str] | 
     env = os.environ if environ is None else environ
     url = env.get(SMTP_URL_ENV, "").strip()
     if not url:
-        raise RequestError(f"no mail server: set {SMTP_URL_ENV} to smtp://host:port or smtps://user:password@host:465")
+        raise RequestError(
+            f"no mail server: set {SMTP_URL_ENV} to smtp://host:port or smtps://user:password@host:465",
+            kind=ErrorKind.INVALID,
+            field="smtp_url",
+        )
     parts = urlsplit(url)
     if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
         raise RequestError(
             f"{SMTP_URL_ENV} must look like smtp://host:port or smtps://user:password@host:465, "
-            f"not {_without_password(url)!r}"
+            f"not {_without_password(url)!r}",
+            kind=ErrorKind.INVALID,
+            field="smtp_url",
         )
     try:
         port = parts.port or _DEFAULT_PORTS[parts.scheme]
     except ValueError:
-        raise RequestError(f"the port in {SMTP_URL_ENV} ({_without_password(url)!r}) is not a number") from None
+        raise RequestError(
+            f"the port in {SMTP_URL_ENV} ({_without_password(url)!r}) is not a number",
+            kind=ErrorKind.INVALID,
+            field="smtp_url",
+        ) from None
     contact = loaded.model.organization.contact.email if loaded is not None else None
     sender = (env.get(MAIL_FROM_ENV) or contact or "").strip()
     if not sender:
-        raise RequestError(f"no sender address: set {MAIL_FROM_ENV}, or give the map an organization.contact.email")
+        raise RequestError(
+            f"no sender address: set {MAIL_FROM_ENV}, or give the map an organization.contact.email",
+            kind=ErrorKind.INVALID,
+            field="mail_from",
+        )
     return MailSettings(
         host=parts.hostname,
         port=port,
@@ -111,12 +125,18 @@ def send_mail(settings: MailSettings, to: str, subject: str, body: str) -> None:
                 if not encrypted:
                     raise RequestError(
                         f"the mail server {settings.url} offers no encryption, so datavow will not send it "
-                        f"the password: use smtps:// in {SMTP_URL_ENV}, or a server that offers STARTTLS"
+                        f"the password: use smtps:// in {SMTP_URL_ENV}, or a server that offers STARTTLS",
+                        kind=ErrorKind.INVALID,
+                        field="smtp_url",
                     )
                 client.login(settings.username, settings.password or "")
             client.send_message(message)
     except smtplib.SMTPRecipientsRefused as exc:
-        raise RequestError(f"the mail server {settings.url} refused the address {to!r}: {exc.recipients}") from exc
+        raise RequestError(
+            f"the mail server {settings.url} refused the address {to!r}: {exc.recipients}",
+            kind=ErrorKind.INVALID,
+            field="recipient",
+        ) from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise ConnectionError_(
             f"cannot send mail through {settings.url}: {exc or type(exc).__name__}. Check {SMTP_URL_ENV} "

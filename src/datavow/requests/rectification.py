@@ -37,7 +37,7 @@ from datavow.changes.systems import (
 )
 from datavow.changes.values import as_column_value
 from datavow.datamap.load import LoadedMap
-from datavow.errors import RequestError
+from datavow.errors import ErrorKind, RequestError
 from datavow.plan.model import Discovery, Selection, Step, TableKey
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s.]{2,}$")
@@ -84,7 +84,11 @@ def validate(category: str, value: str, now: datetime) -> object:
     """The corrected value for ``category``, as Python holds it; RequestError with the reason."""
     text = value.strip()
     if not text:
-        raise RequestError(f"the corrected {category} is empty — give the value it should have")
+        raise RequestError(
+            f"the corrected {category} is empty — give the value it should have",
+            kind=ErrorKind.INVALID,
+            field="corrections",
+        )
     parts = category.split(".")
     for end in range(len(parts), 0, -1):
         check = VALIDATORS.get(".".join(parts[:end]))
@@ -95,7 +99,9 @@ def validate(category: str, value: str, now: datetime) -> object:
     try:
         return check(text, now)
     except ValueError as exc:
-        raise RequestError(f"the corrected {category} is refused: {exc}") from None
+        raise RequestError(
+            f"the corrected {category} is refused: {exc}", kind=ErrorKind.INVALID, field="corrections"
+        ) from None
 
 
 @dataclass
@@ -148,7 +154,11 @@ def rectify(
     or has nowhere to go; a database error fails that system only.
     """
     if not corrections:
-        raise RequestError("no correction given — name a data category or a field and its corrected value")
+        raise RequestError(
+            "no correction given — name a data category or a field and its corrected value",
+            kind=ErrorKind.INVALID,
+            field="corrections",
+        )
     targets = [target for key, value in corrections.items() for target in _targets(loaded, discovery, key, value, now)]
 
     def build(system: str, reflector: Reflector) -> list[_TableWork]:
@@ -190,18 +200,26 @@ def _targets(loaded: LoadedMap, discovery: Discovery, key: str, value: str, now:
         declared = tables[table_name].fields.get(column)
         if declared is None or not declared.category:
             raise RequestError(
-                f"{key} is not a personal field in the data map — name a field the map gives a category, or a category"
+                f"{key} is not a personal field in the data map — name a field the map gives a category, or a category",
+                kind=ErrorKind.INVALID,
+                field="corrections",
             )
         category = declared.category[0]
         found = [(step, sel) for step, sel in selected if step.table == (system, table_name)]
         if not found:
-            raise RequestError(f"{key}: the request selected no row of {system}.{table_name} — nothing to correct")
+            raise RequestError(
+                f"{key}: the request selected no row of {system}.{table_name} — nothing to correct",
+                kind=ErrorKind.NOT_FOUND,
+                field="corrections",
+            )
         corrected = validate(category, value, now)
         return [_Target(step, sel, column, category, corrected) for step, sel in found]
     if not loaded.taxonomy.has_category(key):
         raise RequestError(
             f"'{key}' is neither a data category nor a field of the map — write a category such as "
-            "'user.contact.email' or a field as 'system.table.column'"
+            "'user.contact.email' or a field as 'system.table.column'",
+            kind=ErrorKind.INVALID,
+            field="corrections",
         )
     corrected = validate(key, value, now)
     targets = [
@@ -211,7 +229,11 @@ def _targets(loaded: LoadedMap, discovery: Discovery, key: str, value: str, now:
         if key in declared.category
     ]
     if not targets:
-        raise RequestError(f"no table that holds the person's data has a field of category {key} — nothing to correct")
+        raise RequestError(
+            f"no table that holds the person's data has a field of category {key} — nothing to correct",
+            kind=ErrorKind.NOT_FOUND,
+            field="corrections",
+        )
     return targets
 
 
@@ -264,12 +286,18 @@ def _field(
     """The field's outcome, its SET clause and which rows it changes (those whose value differs)."""
     label = f"{target.step.label}.{target.column}"
     if target.column in key_columns(loaded, target.step.table):
-        raise RequestError(f"{label} is a key that references use — correct it in the application that owns it")
+        raise RequestError(
+            f"{label} is a key that references use — correct it in the application that owns it",
+            kind=ErrorKind.INVALID,
+            field="corrections",
+        )
     column = mapped_column(table, target.step.label, target.column)
     try:
         value = sa.literal(as_column_value(target.value, column.type), type_=column.type)
     except ValueError as exc:
-        raise RequestError(f"the corrected {target.category} does not fit {label}: {exc}") from None
+        raise RequestError(
+            f"the corrected {target.category} does not fit {label}: {exc}", kind=ErrorKind.INVALID, field="corrections"
+        ) from None
     differs = sa.and_(column.is_not(None), _exactly(column, dialect) != _exactly(value, dialect))
     return FieldRectification(label, target.category), {target.column: value}, differs
 

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from datavow.audit import append
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import LegalBasis, Purpose
-from datavow.errors import RequestError
+from datavow.errors import ErrorKind, RequestError
 from datavow.plan.identity_keys import (
     IdentityInput,
     IdentityKeys,
@@ -179,7 +179,9 @@ def object_to(
             )
             raise RequestError(
                 f"purpose {name!r} is based on {spec.basis.value}: Art. 21(1) gives a right to object only to "
-                f"processing on legitimate interests or a public task (and to direct marketing); {instead}"
+                f"processing on legitimate interests or a public task (and to direct marketing); {instead}",
+                kind=ErrorKind.INVALID,
+                field="purpose",
             )
         reason = required(
             reason or "", f"record the person's grounds for objecting to {name!r} (Art. 21(1)): pass reason"
@@ -199,7 +201,7 @@ def lift(store: Store, restriction_id: int, reason: str, actor: str, *, now: dat
             sa.select(RestrictionRow).where(RestrictionRow.id == restriction_id).with_for_update()
         ).one_or_none()
         if row is None:
-            raise RequestError(f"there is no restriction or objection #{restriction_id}")
+            raise RequestError(f"there is no restriction or objection #{restriction_id}", kind=ErrorKind.NOT_FOUND)
         if not row.active:
             raise RequestError(
                 f"{row.kind} #{restriction_id} was lifted already, on {row.lifted_at:%Y-%m-%d}: {row.lifted_reason}"
@@ -286,7 +288,7 @@ def restriction_identities(store: Store, loaded: LoadedMap, restriction_id: int)
     with store.session(write=False) as session:
         blob = session.scalar(sa.select(RestrictionRow.identities).where(RestrictionRow.id == restriction_id))
     if blob is None:
-        raise RequestError(f"there is no restriction or objection #{restriction_id}")
+        raise RequestError(f"there is no restriction or objection #{restriction_id}", kind=ErrorKind.NOT_FOUND)
     return IdentityKeys.for_map(loaded, create=False).unseal(blob, _context(restriction_id))
 
 
@@ -354,7 +356,11 @@ def _record_entries(
 def _check_request(session: Session, request_id: int, kind: LedgerKind) -> None:
     request_kind = request_row(session, request_id).kind
     if request_kind != kind.value:
-        raise RequestError(f"request {request_id} is an {request_kind} request, not a {kind.value} request")
+        raise RequestError(
+            f"request {request_id} is an {request_kind} request, not a {kind.value} request",
+            kind=ErrorKind.INVALID,
+            field="request_id",
+        )
 
 
 def _purpose(loaded: LoadedMap, name: str) -> tuple[str, Purpose]:
@@ -363,7 +369,7 @@ def _purpose(loaded: LoadedMap, name: str) -> tuple[str, Purpose]:
         return name, purposes[name]
     guess = difflib.get_close_matches(name, list(purposes), n=1)
     hint = f"did you mean {guess[0]!r}?" if guess else f"the map declares: {', '.join(sorted(purposes)) or 'none'}"
-    raise RequestError(f"unknown purpose {name!r}: {hint}")
+    raise RequestError(f"unknown purpose {name!r}: {hint}", kind=ErrorKind.INVALID, field="purpose")
 
 
 def _is_direct_marketing(purpose: Purpose) -> bool:

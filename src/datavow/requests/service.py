@@ -178,20 +178,24 @@ def run_batch(
     """
     ids = sorted(dict.fromkeys(request_ids))
     if not ids:
-        raise RequestError("a batch needs at least one request")
+        raise RequestError("a batch needs at least one request", kind=ErrorKind.INVALID, field="requests")
     records = [get(store, request_id) for request_id in ids]
     kinds = {record.kind for record in records}
     tenants = {record.tenant for record in records}
     if len(kinds) != 1 or len(tenants) != 1:
         raise RequestError(
             "a batch holds requests of one kind for one tenant; split it — found kinds "
-            f"{', '.join(sorted(k.value for k in kinds))} and tenants {sorted(map(str, tenants))}"
+            f"{', '.join(sorted(k.value for k in kinds))} and tenants {sorted(map(str, tenants))}",
+            kind=ErrorKind.INVALID,
+            field="requests",
         )
     lead = records[0]
     if lead.kind not in BATCHABLE:
         raise RequestError(
             f"{lead.kind.value} requests are answered one by one (each gets its own package or "
-            "corrections); batches are for " + ", ".join(k.value for k in BATCHABLE)
+            "corrections); batches are for " + ", ".join(k.value for k in BATCHABLE),
+            kind=ErrorKind.INVALID,
+            field="requests",
         )
     waiting = [r for r in records if r.status not in (Status.verified, Status.in_progress)]
     if waiting:

@@ -120,14 +120,18 @@ def open_store(url: str, *, create: bool = True) -> Store:
     if backend not in SUPPORTED_BACKENDS:
         raise StateError(
             f"state store URL {masked!r} uses {backend!r}; datavow keeps its state in SQLite "
-            "(sqlite:///path/state.db) or PostgreSQL (postgresql+psycopg://user@host/db)"
+            "(sqlite:///path/state.db) or PostgreSQL (postgresql+psycopg://user@host/db)",
+            kind=ErrorKind.INVALID,
+            field="state_url",
         )
     if backend == "sqlite":
         _prepare_sqlite_file(parsed, create=create)
     try:
         engine = create_engine(parsed, **_engine_options(backend))
     except (ArgumentError, NoSuchModuleError) as exc:
-        raise StateError(f"cannot open state store URL {masked!r}: {exc}") from exc
+        raise StateError(
+            f"cannot open state store URL {masked!r}: {exc}", kind=ErrorKind.INVALID, field="state_url"
+        ) from exc
     if backend == "sqlite":
         _install_sqlite_hooks(engine, in_memory=_sqlite_path(parsed) is None)
     try:
@@ -150,7 +154,9 @@ def _parse_url(url: str) -> URL:
         return make_url(url)
     except ArgumentError as exc:
         raise StateError(
-            f"{url!r} is not a database URL: use sqlite:///path/state.db or postgresql+psycopg://user@host/db"
+            f"{url!r} is not a database URL: use sqlite:///path/state.db or postgresql+psycopg://user@host/db",
+            kind=ErrorKind.INVALID,
+            field="state_url",
         ) from exc
 
 

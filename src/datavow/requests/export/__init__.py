@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap, TableRef
 from datavow.documents.disclosure import Disclosure, LetterFile, disclose, letter_template, render_letter
-from datavow.errors import RequestError
+from datavow.errors import ErrorKind, RequestError
 from datavow.plan.model import Discovery, Selection
 from datavow.plan.sql import reflect_table
 from datavow.requests.export.archive import ArchiveFile, StreamingArchive
@@ -137,13 +137,19 @@ def export_access(
     if expires_at.tzinfo is None or expires_at <= generated_at:
         raise RequestError(
             f"the export would expire at {expires_at.isoformat()}, which is not a time-zone-aware moment in the future"
-            " — pass e.g. datetime.now(UTC) + timedelta(days=30)"
+            " — pass e.g. datetime.now(UTC) + timedelta(days=30)",
+            kind=ErrorKind.INVALID,
+            field="expires_at",
         )
     letter_template(request.language)  # refuse an unknown language before reading anything
     selections = [s for s in discovery.selections.values() if not s.is_empty()]
     missing = sorted({s.step.table[0] for s in selections} - set(sources))
     if missing:
-        raise RequestError(f"no database connection for system(s) {', '.join(missing)} — pass an engine for each")
+        raise RequestError(
+            f"no database connection for system(s) {', '.join(missing)} — pass an engine for each",
+            kind=ErrorKind.INVALID,
+            field="sources",
+        )
     header = ExportHeader(request.request_id, generated_at, expires_at)
     writer = _PackageWriter(loaded, sources, request, header, tenant, StreamingArchive(generated_at))
     writer.own_records = {name: list(rows) for name, rows in (own_records or {}).items() if rows}
@@ -161,7 +167,9 @@ def _tenant(discovery: Discovery, tenant: str | None) -> str | None:
     if tenant is not None and str(tenant).strip() != planned:
         scoped = f"tenant '{planned}'" if planned is not None else "no tenant"
         raise RequestError(
-            f"the plan was compiled for {scoped}, not tenant '{tenant}' — plan the request for the tenant it is for"
+            f"the plan was compiled for {scoped}, not tenant '{tenant}' — plan the request for the tenant it is for",
+            kind=ErrorKind.INVALID,
+            field="tenant",
         )
     return planned
 
@@ -402,7 +410,7 @@ def _read_header(path: Path) -> tuple[ExportHeader, bytes]:
     with path.open("rb") as handle:
         start = handle.read(len(_MAGIC) + 4)
         if len(start) < len(_MAGIC) + 4 or start[: len(_MAGIC)] != _MAGIC:
-            raise RequestError(f"{path} is not a datavow export package")
+            raise RequestError(f"{path} is not a datavow export package", kind=ErrorKind.INVALID, field="package")
         (length,) = struct.unpack(">I", start[len(_MAGIC) :])
         header_bytes = handle.read(min(length, _HEADER_LIMIT))
     try:
@@ -415,7 +423,9 @@ def _read_header(path: Path) -> tuple[ExportHeader, bytes]:
             datetime.fromisoformat(fields["expires_at"]),
         )
     except (ValueError, KeyError, TypeError) as exc:
-        raise RequestError(f"{path} is not a datavow export package (its header is damaged)") from exc
+        raise RequestError(
+            f"{path} is not a datavow export package (its header is damaged)", kind=ErrorKind.INTEGRITY, field="package"
+        ) from exc
     return header, header_bytes
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from datavow.audit import append
-from datavow.errors import DatavowError, RequestError
+from datavow.errors import DatavowError, ErrorKind, RequestError
 from datavow.requests.export import export_header, read_export
 from datavow.requests.lifecycle import RequestKind, RequestRecord, Status, get
 from datavow.store import Store
@@ -121,7 +121,8 @@ def _package_of(record: RequestRecord, now: datetime) -> Path:
             _refuse_expired(record.id, datetime.fromisoformat(expires), now)
         raise RequestError(
             f"the package of request {record.id} is not at {path} — restore the file, or receive a new "
-            "access request to send the person their data"
+            "access request to send the person their data",
+            kind=ErrorKind.NOT_FOUND,
         )
     return path
 
@@ -136,11 +137,17 @@ def _refuse_expired(request_id: int, expires_at: datetime, now: datetime) -> Non
 
 def _empty_folder(folder: Path) -> None:
     if folder.exists() and not folder.is_dir():
-        raise RequestError(f"{folder} is a file, not a folder — name an empty folder to open the package into")
+        raise RequestError(
+            f"{folder} is a file, not a folder — name an empty folder to open the package into",
+            kind=ErrorKind.INVALID,
+            field="folder",
+        )
     if folder.is_dir() and any(folder.iterdir()):
         raise RequestError(
             f"{folder} is not empty — name an empty or new folder, so that no other file is overwritten "
-            "or sent by mistake"
+            "or sent by mistake",
+            kind=ErrorKind.INVALID,
+            field="folder",
         )
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
 
@@ -159,7 +166,10 @@ def _unpack(package: Path, key: bytes, folder: Path, now: datetime) -> list[Deli
 def _extract(opened: zipfile.ZipFile, member: zipfile.ZipInfo, folder: Path) -> DeliveredFile:
     name = PurePosixPath(member.filename)
     if name.is_absolute() or ".." in name.parts:
-        raise RequestError(f"the package holds a file named {member.filename!r}, outside its folder — it is damaged")
+        raise RequestError(
+            f"the package holds a file named {member.filename!r}, outside its folder — it is damaged",
+            kind=ErrorKind.INTEGRITY,
+        )
     target = folder.joinpath(*name.parts)
     target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -190,18 +190,24 @@ def receive(
     28(3)(e)), whose name is read from the tenant table (on the engines of ``databases`` when
     given) unless ``controller`` gives it.
     """
-    kind = _choice(RequestKind, kind, "request kind")
-    source = _choice(Source, source, "source")
+    kind = _choice(RequestKind, kind, "request kind", "kind")
+    source = _choice(Source, source, "source", "source")
     parsed = canonical_identities(loaded, identities)
     now = utc_now(None)
     received = aware(received_at, "received_at") if received_at is not None else now
     if received > now + timedelta(minutes=5):
-        raise RequestError(f"received_at {received:%Y-%m-%d %H:%M} UTC is in the future: give when it arrived")
+        raise RequestError(
+            f"received_at {received:%Y-%m-%d %H:%M} UTC is in the future: give when it arrived",
+            kind=ErrorKind.INVALID,
+            field="received_at",
+        )
     roles = set(loaded.model.organization.roles)
     if tenant is None and source is Source.data_subject and Role.controller not in roles:
         raise RequestError(
             f"{loaded.model.organization.name} is only a processor: name the controller (tenant) the request "
-            "is about, so it can be forwarded to them (Art. 28(3)(e))"
+            "is about, so it can be forwarded to them (Art. 28(3)(e))",
+            kind=ErrorKind.INVALID,
+            field="tenant",
         )
     if tenant is not None:
         tenant = tenant.strip()
@@ -313,7 +319,7 @@ def forward(
     target: Store | Session, request_id: int, controller: str, actor: str, *, now: datetime | None = None
 ) -> RequestRecord:
     """Hand a received request to the controller it belongs to (Art. 28(3)(e)): received → forwarded."""
-    controller = required(controller, "name the controller the request is forwarded to")
+    controller = required(controller, "name the controller the request is forwarded to", "controller")
     with _session(target) as session:
         row = request_row(session, request_id, lock=True)
         _move(
@@ -421,13 +427,13 @@ def list_requests(
     deadline = sa.func.coalesce(RequestRow.extended_to, RequestRow.due_at)
     query = sa.select(RequestRow)
     if status is not None:
-        query = query.where(RequestRow.status == _choice(Status, status, "status").value)
+        query = query.where(RequestRow.status == _choice(Status, status, "status", "status").value)
     windows = []
     if overdue:
         windows.append(deadline < sa.literal(moment, UTCDateTime()))
     if due_within is not None:
         if due_within < timedelta(0):
-            raise RequestError("due_within must not be negative")
+            raise RequestError("due_within must not be negative", kind=ErrorKind.INVALID, field="due_within")
         start_, end = sa.literal(moment, UTCDateTime()), sa.literal(moment + due_within, UTCDateTime())
         windows.append(sa.and_(deadline >= start_, deadline <= end))
     if windows:
@@ -449,19 +455,21 @@ def _context(request_id: int) -> str:
     return f"request:{request_id}"
 
 
-def required(text: str, message: str) -> str:
-    """``text`` stripped; :class:`RequestError` with ``message`` when it is empty."""
+def required(text: str, message: str, field: str = "reason") -> str:
+    """``text`` stripped; :class:`RequestError` with ``message`` about ``field`` when it is empty."""
     if not isinstance(text, str) or not text.strip():
-        raise RequestError(message)
+        raise RequestError(message, kind=ErrorKind.INVALID, field=field)
     return text.strip()
 
 
-def _choice(enum: type[_E], value: _E | str, what: str) -> _E:
+def _choice(enum: type[_E], value: _E | str, what: str, field: str) -> _E:
     try:
         return enum(value)
     except ValueError:
         allowed = ", ".join(member.value for member in enum)
-        raise RequestError(f"unknown {what} {value!r}: use one of {allowed}") from None
+        raise RequestError(
+            f"unknown {what} {value!r}: use one of {allowed}", kind=ErrorKind.INVALID, field=field
+        ) from None
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from datavow.errors import RequestError
+from datavow.errors import ErrorKind, RequestError
 
 #: How long a controller has to answer (Art. 12(3)).
 ANSWER_MONTHS = 1
@@ -25,7 +25,9 @@ DUE_SOON = timedelta(days=7)
 def aware(moment: datetime, name: str = "time") -> datetime:
     """``moment`` in UTC; a naive datetime is refused, never guessed."""
     if moment.tzinfo is None:
-        raise RequestError(f"{name} must be timezone-aware: pass tzinfo=UTC (or an offset)")
+        raise RequestError(
+            f"{name} must be timezone-aware: pass tzinfo=UTC (or an offset)", kind=ErrorKind.INVALID, field=name
+        )
     return moment.astimezone(UTC)
 
 
@@ -58,7 +60,11 @@ def extended_due_date(
     first month's reasons were given). Raises :class:`RequestError` saying why.
     """
     if months not in range(1, MAX_EXTENSION_MONTHS + 1):
-        raise RequestError(f"a request can be extended by 1 or 2 further months (Art. 12(3)), not {months}")
+        raise RequestError(
+            f"a request can be extended by 1 or 2 further months (Art. 12(3)), not {months}",
+            kind=ErrorKind.INVALID,
+            field="months",
+        )
     if extended:
         raise RequestError(
             "this request was extended already; Art. 12(3) allows one extension, of at most two further months in all"

@@ -13,7 +13,7 @@ from datavow.connectors.databases import Databases, borrowed
 from datavow.connectors.sql import translate_errors
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import Tenant
-from datavow.errors import PlanError, RequestError
+from datavow.errors import ErrorKind, PlanError, RequestError
 from datavow.plan.sql import NO_MATCH, reflected, typed_value
 
 
@@ -30,7 +30,9 @@ def controller_name(loaded: LoadedMap, tenant: str, databases: Databases | None 
     if not systems:
         raise RequestError(
             f"the request names tenant {tenant!r}, but no system in the map is tenant-scoped: "
-            "leave the tenant out, or declare 'tenant:' on the system that holds controllers' data"
+            "leave the tenant out, or declare 'tenant:' on the system that holds controllers' data",
+            kind=ErrorKind.INVALID,
+            field="tenant",
         )
     looked_in = []
     with borrowed(databases) as using:
@@ -41,14 +43,20 @@ def controller_name(loaded: LoadedMap, tenant: str, databases: Databases | None 
             looked_in.append(f"{system_name}.{spec.table}")
     raise RequestError(
         f"no tenant {tenant!r} in {', '.join(looked_in)}: name the tenant by its key "
-        f"({', '.join(sorted({'/'.join(spec.key) for spec in systems.values()}))})"
+        f"({', '.join(sorted({'/'.join(spec.key) for spec in systems.values()}))})",
+        kind=ErrorKind.NOT_FOUND,
+        field="tenant",
     )
 
 
 def _lookup(loaded: LoadedMap, system_name: str, spec: Tenant, tenant: str, databases: Databases) -> str | None:
     parts = [part.strip() for part in tenant.split(",")] if len(spec.key) > 1 else [tenant]
     if len(parts) != len(spec.key):
-        raise RequestError(f"tenants of {system_name} have a key of {len(spec.key)} columns: write them as 'a,b'")
+        raise RequestError(
+            f"tenants of {system_name} have a key of {len(spec.key)} columns: write them as 'a,b'",
+            kind=ErrorKind.INVALID,
+            field="tenant",
+        )
     system = loaded.model.systems[system_name]
     declared = system.tables.get(spec.table)
     schema = (declared.schema_ if declared else None) or system.schema_
@@ -59,7 +67,7 @@ def _lookup(loaded: LoadedMap, system_name: str, spec: Tenant, tenant: str, data
         if missing:
             raise PlanError(
                 f"{system_name}.{spec.table} has no column {', '.join(missing)}, which the map's tenant names — "
-                "run 'datavow check' to compare the map with the database"
+                "compare the map with the database (its drift check), then fix the map or the table"
             )
         # A tenant is named as text; compared as the key column holds it, so its index finds it.
         values = [typed_value(table.c[column].type, part) for column, part in zip(spec.key, parts, strict=True)]

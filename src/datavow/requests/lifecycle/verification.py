@@ -115,7 +115,9 @@ def check_code(store: Store, request_id: int, code: str, actor: str, *, now: dat
     """
     typed = _TYPED.sub("", code or "")
     if not re.fullmatch(rf"[0-9]{{{CODE_DIGITS}}}", typed):
-        raise RequestError(f"a verification code is {CODE_DIGITS} digits, e.g. 123456")
+        raise RequestError(
+            f"a verification code is {CODE_DIGITS} digits, e.g. 123456", kind=ErrorKind.INVALID, field="code"
+        )
     moment = utc_now(now)
     with store.session() as session:
         _received(session, request_id)

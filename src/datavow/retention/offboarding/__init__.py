@@ -146,7 +146,11 @@ def end_contract(
 def _moment(value: datetime | date) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            raise RequestError("the contract's end must be a time-zone-aware moment — pass tzinfo=UTC")
+            raise RequestError(
+                "the contract's end must be a time-zone-aware moment — pass tzinfo=UTC",
+                kind=ErrorKind.INVALID,
+                field="ended_at",
+            )
         return value.astimezone(UTC)
     return datetime.combine(value, time(), tzinfo=UTC)
 
@@ -166,7 +170,11 @@ def _controller(loaded: LoadedMap, system: str, tenant: str, engine: Engine) -> 
             named = [table.c[spec.tenant.name]] if spec.tenant.name else [sa.literal(None)]
             row = connection.execute(sa.select(*named).where(column == value).limit(1)).first()
     if row is None:
-        raise RequestError(f"tenant '{tenant}' is not in {system}.{table_name} — check the tenant's {column.name}")
+        raise RequestError(
+            f"tenant '{tenant}' is not in {system}.{table_name} — check the tenant's {column.name}",
+            kind=ErrorKind.NOT_FOUND,
+            field="tenant",
+        )
     return None if row[0] is None else str(row[0])
 
 

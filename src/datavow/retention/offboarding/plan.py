@@ -22,7 +22,7 @@ from dataclasses import replace
 import sqlalchemy as sa
 
 from datavow.datamap.load import LoadedMap
-from datavow.errors import PlanError, RequestError
+from datavow.errors import ErrorKind, PlanError, RequestError
 from datavow.plan.model import Plan, Step, TableKey
 from datavow.plan.planner import tenant_column
 from datavow.plan.sql import NO_MATCH, typed_value
@@ -35,14 +35,24 @@ def tenant_table(loaded: LoadedMap, system: str) -> TableKey:
     """The system's tenant table; :class:`PlanError` for an unknown system or one without tenants."""
     spec = loaded.model.systems.get(system)
     if spec is None:
-        raise PlanError(f"no system '{system}' in the map — its systems: {', '.join(loaded.model.systems)}")
+        raise PlanError(
+            f"no system '{system}' in the map — its systems: {', '.join(loaded.model.systems)}",
+            kind=ErrorKind.NOT_FOUND,
+            field="system",
+        )
     if spec.tenant is None:
         raise PlanError(
             f"system '{system}' declares no 'tenant:', so it holds no controller's data as a processor — "
-            "offboard a tenant of a system with 'tenant: {table: ..., key: ...}'"
+            "offboard a tenant of a system with 'tenant: {table: ..., key: ...}'",
+            kind=ErrorKind.INVALID,
+            field="system",
         )
     if len(spec.tenant.key) != 1:
-        raise PlanError(f"system '{system}' keys its tenants by {', '.join(spec.tenant.key)}: offboarding needs one")
+        raise PlanError(
+            f"system '{system}' keys its tenants by {', '.join(spec.tenant.key)}: offboarding needs one",
+            kind=ErrorKind.INVALID,
+            field="system",
+        )
     if spec.tenant.table not in spec.tables:
         raise PlanError(f"system '{system}' names tenant table '{spec.tenant.table}', which the map does not declare")
     return (system, spec.tenant.table)
@@ -56,7 +66,11 @@ def tenant_system(loaded: LoadedMap, system: str | None = None) -> str:
     found = [name for name, spec in loaded.model.systems.items() if spec.tenant is not None]
     if len(found) != 1:
         which = f"several ({', '.join(found)})" if found else "none"
-        raise PlanError(f"the map has {which} systems with 'tenant:' — name the system the tenant is in")
+        raise PlanError(
+            f"the map has {which} systems with 'tenant:' — name the system the tenant is in",
+            kind=ErrorKind.INVALID,
+            field="system",
+        )
     return found[0]
 
 
@@ -94,7 +108,11 @@ def membership(plan: Plan, tables: Mapping[TableKey, sa.Table]) -> dict[TableKey
             column = table.c[step.tenant_column]
             value = typed_value(column.type, plan.tenant)
             if value is NO_MATCH:
-                raise RequestError(f"tenant '{plan.tenant}' cannot be a value of {step.label}.{step.tenant_column}")
+                raise RequestError(
+                    f"tenant '{plan.tenant}' cannot be a value of {step.label}.{step.tenant_column}",
+                    kind=ErrorKind.INVALID,
+                    field="tenant",
+                )
             conditions[step.table] = column == sa.bindparam(None, value, type_=column.type)
             continue
         matches = []
