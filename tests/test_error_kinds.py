@@ -6,19 +6,26 @@ from __future__ import annotations
 
 import ast
 import re
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
+from sqlalchemy import exc as sa_exc
 
 import datavow
+from datavow.audit import append
 from datavow.consent.identity import Hasher
 from datavow.datamap import LoadedMap
 from datavow.datamap.source import MISSING_FILE
+from datavow.driver_errors import KINDS, Fault
 from datavow.errors import (
+    AuditError,
+    ConnectionError_,
     ConsentError,
     DatavowError,
     ErrorKind,
@@ -27,6 +34,7 @@ from datavow.errors import (
     PlanError,
     Problem,
     RequestError,
+    StateError,
     outcome_of,
 )
 from datavow.incidents import classify_incident, get_incident, open_incident
@@ -34,7 +42,7 @@ from datavow.requests import get, receive, start
 from datavow.requests.restriction import lift
 from datavow.retention import rules_of
 from datavow.secrets import KEY_ENV
-from datavow.store import Store, open_store
+from datavow.store import Store, open_store, state_error
 from tests.test_requests_lifecycle import write_shop
 
 
@@ -199,3 +207,34 @@ def test_the_cli_names_the_options_and_commands_the_library_leaves_out(tmp_path:
     assert "no such file — check the path, or run 'datavow demo' for an example map (--map)" in missing.stderr
     wrong = ImportError_("cannot import x: 1 problem:\n  bad", problems=[Problem(None, "bad", "fix", fields=("url",))])
     assert describe(wrong) == "cannot import x: 1 problem:\n  bad — fix (--url)"
+
+
+# --------------------------------------------------------------------------- the state store's driver errors
+
+
+def test_the_state_store_reports_a_driver_error_by_the_rules_the_systems_follow(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://datavow:s3cret@localhost/state"
+    gone = sa_exc.OperationalError("SELECT 1", {}, sqlite3.OperationalError("unable to open database file"))
+    missing = sa_exc.OperationalError("INSERT INTO audit_entries", {}, sqlite3.OperationalError("no such column: ts"))
+    duplicate = sa_exc.IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed: x.seq"))
+    unreachable = state_error(gone, sa.make_url(url), "open the state store")
+    assert isinstance(unreachable, ConnectionError_) and unreachable.field == "state_url"
+    assert _reported(unreachable) == (ErrorKind.UNAVAILABLE, 3, 503, "state_url")
+    assert "s3cret" not in str(unreachable) and "cannot open the state store" in str(unreachable)
+    schema = state_error(missing, "sqlite:///state.db", "append to the audit log", AuditError)
+    assert isinstance(schema, AuditError) and _reported(schema)[:3] == (ErrorKind.SCHEMA, 13, 500)
+    refused = state_error(duplicate, "sqlite:///state.db", "record the request")
+    assert isinstance(refused, StateError) and _reported(refused)[:3] == (ErrorKind.REFUSED, 13, 500)
+    assert {KINDS[fault] for fault in Fault} == {ErrorKind.UNAVAILABLE, ErrorKind.SCHEMA, ErrorKind.REFUSED}
+
+
+def test_an_audit_log_whose_table_was_changed_is_a_schema_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    with open_store(url) as store:
+        append(store, "agent:ann", "request.received", "request", "1")
+        with store.engine.begin() as connection:
+            connection.execute(sa.text("ALTER TABLE audit_entries RENAME COLUMN actor TO who"))
+        with pytest.raises(AuditError, match="could not append to the audit log at sqlite:") as caught:
+            append(store, "agent:ann", "request.verified", "request", "1")
+    assert _reported(caught.value)[:3] == (ErrorKind.SCHEMA, 13, 500)
+    assert "lacks a table or column" in str(caught.value) and "cannot connect" not in str(caught.value)

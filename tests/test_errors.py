@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from datavow import errors
-from datavow.connectors.driver_errors import BY_CLASS, BY_PEP249, Fault, fault_of, is_schema_error, missing_column
+from datavow.driver_errors import BY_CLASS, BY_PEP249, Fault, fault_of, is_schema_error, missing_column
 from datavow.errors import DatavowError, ErrorKind, Outcome, outcome_of
 from tests.faults import BACKENDS, database_url, erase_person, open_map
 

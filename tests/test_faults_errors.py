@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from datavow.connectors.driver_errors import BY_CLASS, Fault, fault_of
 from datavow.connectors.sql import connect, translate_errors
+from datavow.driver_errors import BY_CLASS, Fault, fault_of
 from datavow.errors import ConnectionError_, QueryError
 from tests.faults import BACKENDS, SERVER, database_url
 

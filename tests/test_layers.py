@@ -15,7 +15,7 @@ PACKAGE = Path(datavow.__file__).parent
 #: the same rank are independent of each other. ``docs/architecture.md`` draws the same order.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),
-    ("language", "findings", "secrets", "pdf", "taxonomy"),
+    ("language", "findings", "secrets", "pdf", "taxonomy", "driver_errors"),
     ("datamap",),
     ("store", "interop"),
     ("audit", "connectors"),

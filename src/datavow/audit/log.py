@@ -25,8 +25,8 @@ from datavow.audit.entry import (
     canonical_json,
     entry_from_row,
 )
-from datavow.errors import AuditError, ConnectionError_, ErrorKind
-from datavow.store import Store
+from datavow.errors import AuditError, DatavowError, ErrorKind
+from datavow.store import Store, state_error
 from datavow.store.models import HEAD_ID, AuditEntryRow, AuditHeadRow
 
 _ACTION = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
@@ -244,10 +244,5 @@ def _is_conflict(exc: DBAPIError) -> bool:
     return isinstance(exc, OperationalError) and ("locked" in message or "busy" in message)
 
 
-def _translate(exc: DBAPIError, url: str) -> AuditError | ConnectionError_:
-    if exc.connection_invalidated:
-        return ConnectionError_(
-            f"lost the connection to the state store at {url} while writing the audit log: "
-            f"{exc.orig}. Check that the database is reachable and try again"
-        )
-    return AuditError(f"could not append to the audit log at {url}: {exc.orig}")
+def _translate(exc: DBAPIError, url: str) -> DatavowError:
+    return state_error(exc, url, "append to the audit log", AuditError)

@@ -21,9 +21,9 @@ from datavow.changes.retention_rules import Rule, conditions, rules_of
 from datavow.changes.strategies import Keys, register_functions
 from datavow.changes.systems import Reflector
 from datavow.changes.text_dates import after_problem
-from datavow.connectors.driver_errors import reason
 from datavow.connectors.sql import reachable_connections
 from datavow.datamap import LoadedMap
+from datavow.driver_errors import reason
 from datavow.errors import ConnectionError_, DatavowError, QueryError
 from datavow.findings import Finding, Severity
 

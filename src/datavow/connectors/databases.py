@@ -24,9 +24,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
 
-from datavow.connectors.driver_errors import is_schema_error
 from datavow.connectors.sql import connect
 from datavow.datamap import LoadedMap
+from datavow.driver_errors import is_schema_error
 from datavow.errors import DatavowError
 
 T = TypeVar("T")

@@ -1,7 +1,7 @@
 """Connecting to a system's database through SQLAlchemy.
 
 Driver errors stop here, translated by their class in one place (:func:`translate_errors`, with
-:mod:`datavow.connectors.driver_errors` telling the faults apart): a database that cannot be reached
+:mod:`datavow.driver_errors` telling the faults apart): a database that cannot be reached
 or refuses the user leaves this module as a :class:`~datavow.errors.ConnectionError_` (kind
 ``unavailable``), a missing table or column as a :class:`~datavow.errors.QueryError` of kind
 ``schema``, and a statement it refuses (a constraint, a value that does not fit) as a
@@ -22,8 +22,8 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from datavow.connectors import sqlite_functions
-from datavow.connectors.driver_errors import Fault, fault_of, missing_column, reason, statement_table
-from datavow.errors import ConnectionError_, ErrorKind, MapError, QueryError
+from datavow.driver_errors import KINDS, Fault, fault_of, missing_column, reason, statement_table
+from datavow.errors import ConnectionError_, MapError, QueryError
 
 # Seconds to wait for a server to answer before calling it unreachable: `datavow check` runs
 # in CI, where a firewalled host must fail fast rather than hang for the TCP default.
@@ -164,10 +164,10 @@ def _query_error(exc: SQLAlchemyError, url: URL | str, system: str | None, fault
             f"{what} at {redact(parsed)} refused a statement{on}: {lacks} ({why}) — the data map names a table or "
             "column the database does not have (renamed or dropped?); check the data map against the database, then "
             "fix the map or the table",
-            kind=ErrorKind.SCHEMA,
+            kind=KINDS[fault],
         )
     return QueryError(
-        f"{what} at {redact(parsed)} refused a statement{on}: {why} — {_REFUSED_HINT[fault]}", kind=ErrorKind.REFUSED
+        f"{what} at {redact(parsed)} refused a statement{on}: {why} — {_REFUSED_HINT[fault]}", kind=KINDS[fault]
     )
 
 

@@ -26,9 +26,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from datavow.audit import append
 from datavow.changes.retention_rules import Rule, rules_of
-from datavow.connectors.driver_errors import reason
 from datavow.connectors.sql import redact, translate_errors
 from datavow.datamap.load import LoadedMap
+from datavow.driver_errors import reason
 from datavow.errors import DatavowError
 from datavow.retention.locks import LockLost, acquire, holder_of, release, renew
 from datavow.retention.own import OWN_SYSTEM, own_works

@@ -6,7 +6,7 @@ package. :func:`open_store` migrates the schema to the latest revision before re
 
 from __future__ import annotations
 
-from datavow.store.engine import STATE_URL_ENV, Store, default_state_url, open_store
+from datavow.store.engine import STATE_URL_ENV, Store, default_state_url, open_store, state_error
 from datavow.store.migrate import current_revision, latest_revision, upgrade_schema
 from datavow.store.models import Base
 
@@ -18,5 +18,6 @@ __all__ = [
     "default_state_url",
     "latest_revision",
     "open_store",
+    "state_error",
     "upgrade_schema",
 ]

@@ -12,10 +12,11 @@ from typing import Any, Self
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from datavow.errors import ConnectionError_, ErrorKind, StateError
+from datavow.driver_errors import KINDS, Fault, fault_of, reason
+from datavow.errors import ConnectionError_, DatavowError, ErrorKind, StateError
 from datavow.secrets import state_directory
 from datavow.store.migrate import upgrade_schema
 
@@ -138,15 +139,37 @@ def open_store(url: str, *, create: bool = True) -> Store:
         upgrade_schema(engine)
     except DBAPIError as exc:
         engine.dispose()
-        raise ConnectionError_(
-            f"cannot open the state store at {masked}: {exc.orig}. Check that the database "
-            f"is running and the state store's URL (or ${STATE_URL_ENV}) is right",
-            field="state_url",
-        ) from exc
+        raise state_error(exc, parsed, "open the state store") from exc
     except BaseException:
         engine.dispose()
         raise
     return Store(engine)
+
+
+def state_error(
+    exc: SQLAlchemyError, url: URL | str, doing: str, refused: type[DatavowError] = StateError
+) -> DatavowError:
+    """What a driver error met while ``doing`` something on the state store at ``url`` (text: with
+    its password masked already) means, by the rules the systems' databases follow (:mod:`datavow.driver_errors`): a
+    store that cannot be reached is a :class:`~datavow.errors.ConnectionError_`; one that lacks a
+    table or column, or refuses a statement, a ``refused`` error of kind ``schema`` or ``refused``."""
+    fault = fault_of(exc)
+    password = url.password if isinstance(url, URL) else None
+    why = reason(exc, str(password) if password else None)
+    url = url.render_as_string(hide_password=True) if isinstance(url, URL) else url
+    if KINDS[fault] is ErrorKind.UNAVAILABLE:
+        return ConnectionError_(
+            f"cannot {doing} at {url}: {why}. Check that the database is running and the state store's URL "
+            f"(or ${STATE_URL_ENV}) is right",
+            field="state_url",
+        )
+    if fault is Fault.SCHEMA:
+        return refused(
+            f"could not {doing} at {url}: {why} — the state store lacks a table or column this datavow uses; "
+            "upgrade its schema by opening it with this datavow, or restore it from a backup",
+            kind=KINDS[fault],
+        )
+    return refused(f"could not {doing} at {url}: the state store refused a statement: {why}", kind=KINDS[fault])
 
 
 def _parse_url(url: str) -> URL:

@@ -10,6 +10,10 @@ reports a lost server; so a psycopg SQLSTATE, a pymysql error number or SQLite's
 
 A test keeps both tables complete (every class of ``sqlalchemy.exc``, every PEP 249 class of
 sqlite3, psycopg and pymysql), so a class a later release adds is decided here, on purpose.
+
+It sits just above :mod:`datavow.errors`, below every part that talks to a database: the systems'
+databases (:mod:`datavow.connectors.sql`) and datavow's own state store and audit log
+(:func:`datavow.store.state_error`) report a fault by the same rules (:data:`KINDS`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from enum import StrEnum
 from typing import Final, Literal
 
 from sqlalchemy import exc as sa_exc
+
+from datavow.errors import ErrorKind
 
 
 class Fault(StrEnum):
@@ -31,6 +37,16 @@ class Fault(StrEnum):
     DATA = "data"  # a value does not fit its column
     STATEMENT = "statement"  # any other refusal: a permission, a syntax the database lacks
 
+
+#: The kind of error each fault is reported as, wherever it was met.
+KINDS: dict[Fault, ErrorKind] = {
+    Fault.CONNECTION: ErrorKind.UNAVAILABLE,
+    Fault.AUTHENTICATION: ErrorKind.UNAVAILABLE,
+    Fault.SCHEMA: ErrorKind.SCHEMA,
+    Fault.CONSTRAINT: ErrorKind.REFUSED,
+    Fault.DATA: ErrorKind.REFUSED,
+    Fault.STATEMENT: ErrorKind.REFUSED,
+}
 
 BY_DRIVER: Final = "driver"  # the class alone cannot tell: the driver's own code decides
 Decision = Fault | Literal["driver"]
