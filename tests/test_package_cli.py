@@ -98,6 +98,19 @@ def test_a_completed_access_package_opens_into_a_folder_and_is_audited(shop: Pat
     assert "jane" not in logged and "for-jane" not in logged  # never the person, nor a folder named after them
 
 
+def test_the_package_opened_prints_its_files_as_json(shop: Path, tmp_path: Path) -> None:
+    done = request(shop)
+    out = tmp_path / "json"
+    code, printed = invoke("requests", "package", str(done["id"]), "--map", str(shop), "--out", str(out), "--json")
+    assert code == 0, printed
+    opened = json.loads(printed)
+    assert opened["request_id"] == done["id"] and opened["folder"] == str(out) and opened["expires_at"]
+    assert {item["name"]: item["size"] for item in opened["files"]} == {
+        name: len(content) for name, content in files_under(out).items()
+    }
+    assert opened["size"] == sum(item["size"] for item in opened["files"])
+
+
 def test_a_folder_that_holds_files_is_never_written_into(shop: Path, tmp_path: Path) -> None:
     done = request(shop)
     out = tmp_path / "out"

@@ -17,8 +17,9 @@ from datavow.datamap import LoadedMap
 from datavow.demo import PASSWORD_VARIABLE, build_demo
 from datavow.requests import receive, verify
 from datavow.requests.lifecycle import Status
+from datavow.requests.restricting import flag_person
 from datavow.requests.restriction import is_restricted, restrict
-from datavow.requests.service import RunOptions, flag_person, run_request
+from datavow.requests.service import RunOptions, run_request
 from datavow.secrets import load_key, state_directory
 from datavow.store import default_state_url, open_store
 from tests.test_demo import TODAY, built_on_server

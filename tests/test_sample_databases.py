@@ -34,7 +34,7 @@ from datavow.requests.erasure import erase
 from datavow.requests.export import ExportInfo, export_access, read_export, withheld_columns
 from datavow.requests.export.rows import json_value
 from datavow.requests.rectification import rectify
-from datavow.requests.service import set_restriction_flags
+from datavow.requests.restricting import set_restriction_flags
 from tests.samples import add_restriction_flags, load_sample, map_text
 
 KEY = bytes(range(32))

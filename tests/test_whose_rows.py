@@ -33,7 +33,7 @@ from datavow.plan import Discovery, compile_plan, discover, parse_identities, re
 from datavow.requests.erasure import erase
 from datavow.requests.export import ExportInfo, export_access, read_export
 from datavow.requests.rectification import rectify
-from datavow.requests.service import set_restriction_flags
+from datavow.requests.restricting import set_restriction_flags
 
 KEY = bytes(range(32))
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -33,7 +33,11 @@ from datavow.secrets import load_key, state_directory
 from datavow.store import Store, default_state_url, open_store
 
 if TYPE_CHECKING:
-    from datavow.requests.service import Progress
+    from datavow.plan.identity_keys import IdentityInput
+    from datavow.requests.preview import Preview
+    from datavow.requests.restricting import LiftedRestriction, Restricted
+    from datavow.requests.service import Progress, RunOptions
+    from datavow.requests.submission import Submitted
 
 
 class Datavow:
@@ -109,15 +113,92 @@ class Datavow:
         """Execute a verified request (or resume one in progress) and complete it."""
         # imported here: running a request reaches the executors and the letter's templates,
         # which a dry run or a read never needs
-        from datavow.requests.service import RunOptions, run_request
+        from datavow.requests.service import run_request
 
-        options = RunOptions(
+        options = self._run_options(export_dir, corrections, progress)
+        return run_request(self.store, self.loaded, request_id, options, actor, databases=self.databases, now=now)
+
+    def submit_request(
+        self,
+        kind: str,
+        identities: IdentityInput,
+        *,
+        source: str,
+        actor: str,
+        tenant: str | None = None,
+        verified_by: str | None = None,
+        export_dir: Path | None = None,
+        corrections: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
+    ) -> Submitted:
+        """Receive a request and take it as far as it goes now: forwarded (processor mode),
+        received (waiting for verification), or, with ``verified_by``, verified and run
+        (:func:`datavow.requests.submit_request`)."""
+        from datavow.requests.submission import submit_request
+
+        options = self._run_options(export_dir, corrections, progress) if verified_by is not None else None
+        return submit_request(
+            self.store,
+            self.loaded,
+            kind,
+            identities,
+            source=source,
+            actor=actor,
+            databases=self.databases,
+            tenant=tenant,
+            verified_by=verified_by,
+            options=options,
+        )
+
+    def preview_request(self, identities: Mapping[str, Iterable[str]], *, tenant: str | None = None) -> Preview:
+        """A dry run: the plan for this person and the rows each step reaches; nothing is recorded
+        (:func:`datavow.requests.preview_request`)."""
+        from datavow.requests.preview import preview_request
+
+        return preview_request(self.loaded, identities, databases=self.databases, tenant=tenant)
+
+    def restrict_person(
+        self,
+        identities: IdentityInput,
+        purposes: Iterable[str] | None = None,
+        *,
+        reason: str,
+        actor: str,
+        request_id: int | None = None,
+    ) -> Restricted:
+        """Restrict processing of a person and set the map's restriction flags on their rows
+        (:func:`datavow.requests.restrict_person`)."""
+        from datavow.requests.restricting import restrict_person
+
+        return restrict_person(
+            self.store,
+            self.loaded,
+            identities,
+            purposes,
+            reason=reason,
+            actor=actor,
+            request_id=request_id,
+            databases=self.databases,
+        )
+
+    def lift_restriction(self, restriction_id: int, reason: str, actor: str) -> LiftedRestriction:
+        """Lift a restriction or objection; clear the flags unless another restriction stands
+        (:func:`datavow.requests.lift_restriction`)."""
+        from datavow.requests.restricting import lift_restriction
+
+        return lift_restriction(self.store, self.loaded, restriction_id, reason, actor, databases=self.databases)
+
+    def _run_options(
+        self, export_dir: Path | None, corrections: Mapping[str, str] | None, progress: Progress | None
+    ) -> RunOptions:
+        from datavow.requests.service import RunOptions
+
+        return RunOptions(
             key=self.key(create=True),
             export_dir=export_dir,
             corrections=dict(corrections or {}),
             progress=progress,
         )
-        return run_request(self.store, self.loaded, request_id, options, actor, databases=self.databases, now=now)
 
     def close(self) -> None:
         """Dispose of every engine and close the state store; the object is done with."""

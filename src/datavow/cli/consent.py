@@ -3,7 +3,6 @@ verify. Each command is a thin layer over :mod:`datavow.consent`."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,7 +11,16 @@ from typing import Any, TypeVar
 import click
 
 from datavow.cli import flags
-from datavow.cli.options import EXIT_NO, actor_option, application, identities_from, identity_options, state_options
+from datavow.cli.options import (
+    EXIT_NO,
+    actor_option,
+    application,
+    identities_from,
+    identity_options,
+    json_option,
+    state_options,
+)
+from datavow.cli.output import print_json
 from datavow.consent import (
     CONSENT_CHANNELS,
     CONSENT_SOURCES,
@@ -36,7 +44,6 @@ F = TypeVar("F", bound=Callable[..., object])
 
 
 channel_choice = click.Choice(CONSENT_CHANNELS)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
 
 @click.group("consent")
@@ -62,7 +69,7 @@ def scope_options(command: F) -> F:
             click.option("--basis", help="The legal basis (default: the purpose's)."),
             click.option("--at", "at_text", metavar="TIME", help="When it happened, ISO 8601 (default: now)."),
             actor_option,
-            json_option,
+            json_option("the event recorded"),
         )
     ):
         command = option(command)
@@ -118,7 +125,7 @@ def withdraw_command(**given: Any) -> None:
 @state_options
 @identity_options
 @click.option("--purpose", required=True, help="The purpose to ask about.")
-@json_option
+@json_option("the answer")
 @click.pass_context
 def check_command(ctx: click.Context, state_url: str | None, map_path: Path, purpose: str, as_json: bool,
                   emails: Sequence[str], phones: Sequence[str], identity_pairs: Sequence[str]) -> None:  # fmt: skip
@@ -135,7 +142,7 @@ def check_command(ctx: click.Context, state_url: str | None, map_path: Path, pur
 @identity_options
 @click.option("--channel", type=channel_choice, default="email", show_default=True, help="The channel.")
 @click.option("--topic", help="What the message is about (a topic or a purpose's name).")
-@json_option
+@json_option("the answer")
 @click.pass_context
 def contact_command(ctx: click.Context, state_url: str | None, map_path: Path, channel: str, topic: str | None,
                     as_json: bool, emails: Sequence[str], phones: Sequence[str],
@@ -155,14 +162,18 @@ def contact_command(ctx: click.Context, state_url: str | None, map_path: Path, c
 @click.option("--channel", type=channel_choice, default="email", show_default=True, help="The channel.")
 @click.option("--topic", help="What the message is about.")
 @click.option("--kind", default="email", show_default=True, help="The identity kind FILE lists.")
+@json_option("the lines kept and how many were given")
 def filter_command(file: Any, state_url: str | None, map_path: Path, channel: str, topic: str | None,
-                   kind: str) -> None:  # fmt: skip
+                   kind: str, as_json: bool) -> None:  # fmt: skip
     """Print the lines of FILE (one address each; - for stdin) that may be contacted."""
     app = application(map_path, state_url, create=False)
     loaded = app.loaded
     addresses = [line.strip() for line in file if line.strip()]
     store = app.store
     kept = filter_contactable(store, loaded, addresses, channel, topic, key=consent_key(loaded), kind=kind)
+    if as_json:
+        print_json({"contactable": kept, "given": len(addresses), "channel": channel, "topic": topic})
+        return
     for address in kept:
         click.echo(address)
     click.echo(f"{len(kept)} of {len(addresses)} may be contacted on {channel}", err=True)
@@ -174,7 +185,7 @@ def filter_command(file: Any, state_url: str | None, map_path: Path, channel: st
 @click.option("--purpose", required=True, help="The purpose to prove the state of.")
 @click.option("--channel", type=channel_choice, help="Also answer for contact on this channel.")
 @click.option("--topic", help="... about this topic.")
-@json_option
+@json_option("the proof")
 def proof_command(state_url: str | None, map_path: Path, purpose: str, channel: str | None, topic: str | None,
                   as_json: bool, emails: Sequence[str], phones: Sequence[str],
                   identity_pairs: Sequence[str]) -> None:  # fmt: skip
@@ -185,7 +196,7 @@ def proof_command(state_url: str | None, map_path: Path, purpose: str, channel: 
     store = app.store
     proof = prove(store, loaded, identity, purpose, key=consent_key(loaded), channel=channel, topic=topic)
     if as_json:
-        click.echo(json.dumps(proof.to_dict(), indent=2, ensure_ascii=False))
+        print_json(proof.to_dict())
         return
     verdict = "may" if proof.answer.allowed else "may not"
     click.echo(f"{purpose} {verdict} process {identity[0]} {identity[1]}:")
@@ -214,12 +225,16 @@ def proof_command(state_url: str | None, map_path: Path, purpose: str, channel: 
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @state_options
 @actor_option
-def import_command(file: Path, state_url: str | None, map_path: Path, actor: str) -> None:
+@json_option("how many events were recorded")
+def import_command(file: Path, state_url: str | None, map_path: Path, actor: str, as_json: bool) -> None:
     """Import a preference list (CSV): every row, or none if any is malformed."""
     app = application(map_path, state_url, create=True)
     loaded = app.loaded
     store = app.store
     result = import_csv(store, loaded, file, actor=actor, key=consent_key(loaded))
+    if as_json:
+        print_json(result.to_dict())
+        return
     where = f" (#{result.first_seq}–#{result.last_seq})" if result.events else ""
     click.echo(f"Imported {result.events} event(s) from {file.name}{where}.")
 
@@ -227,7 +242,7 @@ def import_command(file: Path, state_url: str | None, map_path: Path, actor: str
 @consent_group.command("export")
 @state_options
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write here instead of stdout.")
-@json_option
+@click.option("--json", "as_json", is_flag=True, help="Write JSON lines instead of CSV.")
 def export_command(state_url: str | None, map_path: Path, out: Path | None, as_json: bool) -> None:
     """Export the whole ledger, identities unsealed: CSV (importable again) or JSON lines."""
     app = application(map_path, state_url, create=False)
@@ -246,7 +261,7 @@ def export_command(state_url: str | None, map_path: Path, out: Path | None, as_j
 @identity_options
 @click.option("--at", "at_text", metavar="TIME", help="When the signal was received, ISO 8601 (default: now).")
 @actor_option
-@json_option
+@json_option("the events recorded")
 def gpc_command(state_url: str | None, map_path: Path, at_text: str | None, actor: str, as_json: bool,
                 emails: Sequence[str], phones: Sequence[str], identity_pairs: Sequence[str]) -> None:  # fmt: skip
     """Record a Global Privacy Control signal (Sec-GPC: 1): an opt-out of selling, sharing and
@@ -257,7 +272,7 @@ def gpc_command(state_url: str | None, map_path: Path, at_text: str | None, acto
     store = app.store
     events = record_gpc(store, loaded, identities, actor=actor, key=consent_key(loaded), at=parse_time(at_text or ""))
     if as_json:
-        click.echo(json.dumps([event.to_dict() for event in events], indent=2))
+        print_json([event.to_dict() for event in events])
     elif not events:
         click.echo("No purpose of the map sells, shares or targets advertising: nothing to opt out of.")
     for event in events if not as_json else ():
@@ -267,7 +282,7 @@ def gpc_command(state_url: str | None, map_path: Path, at_text: str | None, acto
 @consent_group.command("verify")
 @state_options
 @click.option("--rebuild", is_flag=True, help="Derive the current state from the ledger again first.")
-@json_option
+@json_option("the verdict")
 @click.pass_context
 def verify_command(ctx: click.Context, state_url: str | None, map_path: Path, rebuild: bool, as_json: bool) -> None:
     """Check the ledger's chain, its anchors in the audit log, and its derived state. Exit status 1 when broken."""
@@ -278,7 +293,7 @@ def verify_command(ctx: click.Context, state_url: str | None, map_path: Path, re
         click.echo(f"Rebuilt the current state: {rows} row(s).", err=True)
     check = verify_ledger(store)
     if as_json:
-        click.echo(json.dumps(check.to_dict(), indent=2))
+        print_json(check.to_dict())
     else:
         click.echo(("ok: " if check.ok else "BROKEN: ") + check.message)
         for problem in check.problems[1:]:
@@ -298,7 +313,7 @@ def _one(emails: Sequence[str], phones: Sequence[str], pairs: Sequence[str]) -> 
 
 def _print_answer(ctx: click.Context, answer: Answer, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(answer.to_dict(), indent=2))
+        print_json(answer.to_dict())
     else:
         click.echo("yes" if answer.allowed else "no")
         for reason in answer.reasons:
@@ -309,6 +324,6 @@ def _print_answer(ctx: click.Context, answer: Answer, as_json: bool) -> None:
 
 def _print_event(event: ConsentEvent, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(event.to_dict(), indent=2))
+        print_json(event.to_dict())
         return
     click.echo(f"Recorded #{event.seq}: {event.event} for {event.scope.describe()} at {event.at:%Y-%m-%d %H:%M} UTC.")

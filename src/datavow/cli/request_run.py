@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,51 +16,44 @@ from datavow.cli.options import (
     application,
     identities_from,
     identity_options,
+    json_option,
     progress_bar,
     split_pair,
     state_options,
 )
-from datavow.cli.output import console
-from datavow.plan import compile_plan, explain, parse_identities, render_plan
-from datavow.plan.guard import why_refused
-from datavow.requests import get, receive, verify
-from datavow.requests.lifecycle import RequestRecord, Status
-from datavow.requests.reading import find_person
+from datavow.cli.output import console, print_json
+from datavow.plan import render_plan
+from datavow.requests.lifecycle import RequestRecord, get
+from datavow.requests.submission import Outcome, Submitted
+
+if TYPE_CHECKING:
+    from datavow.requests.service import Progress
 
 
 def _corrections(pairs: Sequence[str]) -> dict[str, str]:
     return dict(split_pair(pair, "CATEGORY=VALUE or SYSTEM.TABLE.FIELD=VALUE", "--set") for pair in pairs)
 
 
-def _run(
-    app: Datavow,
-    record: RequestRecord,
-    actor: str,
-    *,
-    out: Path | None,
-    corrections: dict[str, str],
-    as_json: bool,
-) -> None:
-    with progress_bar(width=40, quiet=as_json) as bar:
-        task = bar.add_task(f"request #{record.id} ({record.kind.value})", total=None)
+@contextmanager
+def _progress(title: str, *, quiet: bool) -> Iterator[Progress]:
+    """A bar titled ``title`` while a request runs; the steps it reports replace the title."""
+    with progress_bar(width=40, quiet=quiet) as bar:
+        task = bar.add_task(title, total=None)
 
         def progress(system: str, step: str, done: int, total: int) -> None:
             bar.update(task, description=f"{step}", completed=done, total=total)
 
-        done = app.run_request(record.id, actor, export_dir=out, corrections=corrections, progress=progress)
-    _show_result(done, as_json)
+        yield progress
+
+
+def _result_json(record: RequestRecord) -> dict[str, Any]:
+    return {"id": record.id, "kind": record.kind.value, "status": record.status.value, "result": record.result or {}}
 
 
 def _show_result(record: RequestRecord, as_json: bool) -> None:
     result: dict[str, Any] = dict(record.result or {})
     if as_json:
-        click.echo(
-            json.dumps(
-                {"id": record.id, "kind": record.kind.value, "status": record.status.value, "result": result},
-                indent=2,
-                default=str,
-            )
-        )
+        print_json(_result_json(record))
         return
     console.print(f"request #{record.id} ({record.kind.value}): [bold]{record.status.value}[/]")
     if not result.get("found", True):
@@ -101,20 +94,31 @@ def _show_not_found(held: list[dict[str, Any]]) -> None:
 
 
 def _dry_run(app: Datavow, identities: dict[str, list[str]], tenant: str | None, as_json: bool) -> None:
-    loaded = app.loaded
-    values = parse_identities(loaded, identities)
-    plan = compile_plan(loaded, values.keys(), tenant=tenant)
-    discovery = app.databases.retrying(
-        lambda: find_person(loaded, plan, values, app.engines(plan.systems()), refuse_strangers=False)
-    )
+    preview = app.preview_request(identities, tenant=tenant)
     if as_json:
-        click.echo(json.dumps(explain(loaded, plan, discovery), indent=2, default=str))
+        print_json(preview.steps())
+        return
+    console.print(render_plan(preview.loaded, preview.plan, preview.discovery))
+    if preview.refusal is not None:
+        console.print(f"refused when run: {preview.refusal}", markup=False)
+    console.print("dry run: nothing was recorded or changed", style="dim")
+
+
+def _show_submitted(submitted: Submitted, as_json: bool) -> None:
+    record = submitted.record
+    if submitted.outcome is Outcome.run:
+        _show_result(record, as_json)
+    elif as_json:
+        print_json(submitted.to_dict())
+    elif submitted.outcome is Outcome.forwarded:
+        console.print(
+            f"request #{record.id} was forwarded to the controller {record.forwarded_to} "
+            "(Art. 28(3)(e)): as processor, datavow does not act on it"
+        )
     else:
-        console.print(render_plan(loaded, plan, discovery))
-        refusal = why_refused(discovery.reach) if discovery.reach is not None else None
-        if refusal is not None:
-            console.print(f"refused when run: {refusal}", markup=False)
-        console.print("dry run: nothing was recorded or changed", style="dim")
+        console.print(f"request #{record.id} received, due {record.due_at:%Y-%m-%d}. Verify the person, then run it:")
+        console.print(f"  datavow requests verify {record.id} --send   (mails a code)", markup=False)
+        console.print(f"  datavow requests run {record.id}", markup=False)
 
 
 def _request_command(name: str, kind: str, help_text: str, short_help: str) -> click.Command:
@@ -135,7 +139,7 @@ def _request_command(name: str, kind: str, help_text: str, short_help: str) -> c
         portability: bool = False,
     ) -> None:
         app = application(map_path, state_url, create=True)
-        loaded = app.loaded
+        app.loaded  # noqa: B018 (the map's problems are reported before a missing identity)
         identities = identities_from(emails, phones, identity_pairs)
         if not identities:
             raise click.UsageError("name the person: --email, --phone or --identity KIND=VALUE")
@@ -144,36 +148,23 @@ def _request_command(name: str, kind: str, help_text: str, short_help: str) -> c
             _dry_run(app, identities, tenant, as_json)
             return
         request_kind = "portability" if portability else kind
-        store = app.store
-        record = receive(
-            store,
-            loaded,
-            request_kind,
-            identities,
-            source=source,
-            tenant=tenant,
-            actor=actor,
-            databases=app.databases,
-        )
-        if record.status is Status.forwarded:
-            console.print(
-                f"request #{record.id} was forwarded to the controller {record.forwarded_to} "
-                "(Art. 28(3)(e)): as processor, datavow does not act on it"
+        with _progress(f"request ({request_kind})", quiet=as_json or verified_by is None) as progress:
+            submitted = app.submit_request(
+                request_kind,
+                identities,
+                source=source,
+                actor=actor,
+                tenant=tenant,
+                verified_by=verified_by,
+                export_dir=out,
+                corrections=fixes,
+                progress=progress,
             )
-            return
-        if verified_by is None:
-            console.print(
-                f"request #{record.id} received, due {record.due_at:%Y-%m-%d}. Verify the person, then run it:"
-            )
-            console.print(f"  datavow requests verify {record.id} --send   (mails a code)", markup=False)
-            console.print(f"  datavow requests run {record.id}", markup=False)
-            return
-        verify(store, record.id, actor, method=verified_by)
-        _run(app, record, actor, out=out, corrections=fixes, as_json=as_json)
+        _show_submitted(submitted, as_json)
 
     command.__doc__ = help_text
     command = actor_option(command)
-    command = click.option("--json", "as_json", is_flag=True, help="Print the result (or the plan) as JSON.")(command)
+    command = json_option("the request and its result (or the plan)")(command)
     command = click.option(
         "--dry-run", is_flag=True, help="Show the plan and the rows each step reaches; record and change nothing."
     )(command)
@@ -239,7 +230,7 @@ rectify_command = _request_command(
 @state_options
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Folder for an access package.")
 @click.option("--set", "corrections", metavar="CATEGORY=VALUE", multiple=True, help="Rectification values.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option("the result")
 @actor_option
 def run_command(
     state_url: str | None,
@@ -259,14 +250,18 @@ def run_command(
     store = app.store
     if len(request_ids) > 1:
         options = RunOptions(key=app.key(create=True))
-        done = run_batch(store, loaded, request_ids, options, actor, databases=app.databases)
-        for record in done[:1]:
+        batch = run_batch(store, loaded, request_ids, options, actor, databases=app.databases)
+        for record in batch[:1]:
             _show_result(record, as_json)
         if not as_json:
-            console.print(f"  {len(done)} requests completed as one batch (#{done[0].id}…#{done[-1].id})")
+            console.print(f"  {len(batch)} requests completed as one batch (#{batch[0].id}…#{batch[-1].id})")
         return
     record = get(store, request_ids[0])
-    _run(app, record, actor, out=out, corrections=_corrections(corrections), as_json=as_json)
+    with _progress(f"request #{record.id} ({record.kind.value})", quiet=as_json) as progress:
+        done = app.run_request(
+            record.id, actor, export_dir=out, corrections=_corrections(corrections), progress=progress
+        )
+    _show_result(done, as_json)
 
 
 @click.command("package", short_help="Decrypt a completed access request's package into a folder.")
@@ -279,8 +274,11 @@ def run_command(
     required=True,
     help="An empty (or new) folder to write the package's files into.",
 )
+@json_option("the files written and when the package expires")
 @actor_option
-def package_command(state_url: str | None, map_path: Path, request_id: int, folder: Path, actor: str) -> None:
+def package_command(
+    state_url: str | None, map_path: Path, request_id: int, folder: Path, as_json: bool, actor: str
+) -> None:
     """Decrypt the package of a completed access or portability request into an empty folder, to
     send it to the person. Refused once the package has expired; audited."""
     from datavow.requests.export.delivery import open_package
@@ -289,6 +287,9 @@ def package_command(state_url: str | None, map_path: Path, request_id: int, fold
     key = app.key()
     store = app.store
     opened = open_package(store, request_id, folder, key=key, actor=actor)
+    if as_json:
+        print_json(opened.to_dict())
+        return
     for file in opened.files:
         console.print(f"  {opened.folder / file.name} ({file.size:,} bytes)", markup=False)
     console.print(

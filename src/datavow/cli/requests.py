@@ -16,8 +16,16 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from datavow.cli.options import EXIT_NO, actor_option, application, identities_from, identity_options, state_options
-from datavow.datamap import LoadedMap
+from datavow.cli.options import (
+    EXIT_NO,
+    actor_option,
+    application,
+    identities_from,
+    identity_options,
+    json_option,
+    state_options,
+)
+from datavow.cli.output import print_json
 from datavow.requests.lifecycle import (
     RequestRecord,
     Status,
@@ -31,18 +39,8 @@ from datavow.requests.lifecycle import (
 from datavow.requests.lifecycle.clock import DUE_SOON
 from datavow.requests.lifecycle.letters import denial_letter, extension_letter
 from datavow.requests.lifecycle.verification import check_code, send_code
-from datavow.requests.restriction import (
-    Restriction,
-    is_restricted,
-    lift,
-    object_to,
-    restrict,
-    restriction_allows,
-    restriction_identities,
-    restrictions_of,
-)
-from datavow.requests.service import flag_person
-from datavow.store import Store
+from datavow.requests.restricting import restriction_status
+from datavow.requests.restriction import Restriction, object_to
 
 # --------------------------------------------------------------------------- datavow requests
 
@@ -61,7 +59,7 @@ from datavow.store import Store
     metavar="DAYS",
     help="Only open requests due within DAYS days (7: due soon).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the requests as JSON.")
+@json_option("the requests")
 def list_command(
     state_url: str | None,
     map_path: Path,
@@ -76,7 +74,7 @@ def list_command(
     store = app.store
     records = list_requests(store, status=status, due_within=window, overdue=overdue)
     if as_json:
-        click.echo(json.dumps([record.to_dict() for record in records], indent=2, ensure_ascii=False))
+        print_json([record.to_dict() for record in records])
         return
     if not records:
         click.echo("No requests match.")
@@ -102,7 +100,7 @@ def list_command(
 @click.argument("request_id", metavar="ID", type=int)
 @state_options
 @click.option("--reveal", is_flag=True, help="Also show the identity values (unsealed with the secret key).")
-@click.option("--json", "as_json", is_flag=True, help="Print the request as JSON.")
+@json_option("the request")
 def show(state_url: str | None, map_path: Path, request_id: int, reveal: bool, as_json: bool) -> None:
     """Show one request: its state, clock, identities and result."""
     app = application(map_path, state_url, create=False)
@@ -113,7 +111,7 @@ def show(state_url: str | None, map_path: Path, request_id: int, reveal: bool, a
     if identities is not None:
         data["identities"] = {kind: list(values) for kind, values in identities.items()}
     if as_json:
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        print_json(data)
         return
     table = Table(show_header=False, box=None)
     table.add_column(style="bold")
@@ -137,6 +135,7 @@ def show(state_url: str | None, map_path: Path, request_id: int, reveal: bool, a
 @click.option("--send", is_flag=True, help="Mail a new 6-digit code to the request's e-mail address.")
 @click.option("--code", metavar="CODE", help="The code the person gave back.")
 @click.option("--manual", metavar="HOW", help="The identity was verified another way; say how.")
+@json_option("the code sent, or the verified request,")
 @actor_option
 def verify_command(
     state_url: str | None,
@@ -145,6 +144,7 @@ def verify_command(
     send: bool,
     code: str | None,
     manual: str | None,
+    as_json: bool,
     actor: str,
 ) -> None:
     """Verify the person's identity: send a code, check the code they give back, or record a
@@ -156,6 +156,9 @@ def verify_command(
     store = app.store
     if send:
         sent = send_code(store, app.loaded, request_id, actor)
+        if as_json:
+            print_json(sent.to_dict())
+            return
         console.print(
             f"Code sent to {escape(sent.sent_to)}; it works until {sent.expires_at:%H:%M} UTC. "
             f"Then: datavow requests verify {request_id} --code CODE"
@@ -168,6 +171,9 @@ def verify_command(
         if not method:
             raise click.BadParameter("say how the identity was verified", param_hint="--manual")
         record = verify(store, request_id, actor, method=method)
+    if as_json:
+        print_json(record.to_dict())
+        return
     console.print(f"[green]✓[/] request {record.id} is verified")
 
 
@@ -176,33 +182,41 @@ def verify_command(
 @state_options
 @click.option("--months", type=click.IntRange(1, 2), required=True, help="1 or 2 further months.")
 @click.option("--reason", required=True, help="Why more time is needed; it goes to the person.")
+@json_option("the request and the letter")
 @actor_option
 def extend_command(
-    state_url: str | None, map_path: Path, request_id: int, months: int, reason: str, actor: str
+    state_url: str | None, map_path: Path, request_id: int, months: int, reason: str, as_json: bool, actor: str
 ) -> None:
     """Extend a request's deadline (Art. 12(3)) and print the letter that tells the person."""
     app = application(map_path, state_url, create=False)
-    loaded = app.loaded
-    store = app.store
-    record = extend(store, request_id, months, reason, actor)
+    record = extend(app.store, request_id, months, reason, actor)
+    letter = extension_letter(app.loaded, record)
+    if as_json:
+        print_json({"request": record.to_dict(), "letter": letter})
+        return
     click.echo(f"Request {record.id} is now due {record.deadline:%Y-%m-%d}. Send the person this letter:\n")
-    click.echo(extension_letter(loaded, record))
+    click.echo(letter)
 
 
 @click.command("deny", short_help="Refuse a request with its reason, and print the letter.")
 @click.argument("request_id", metavar="ID", type=int)
 @state_options
 @click.option("--reason", required=True, help="Why the request is refused; it goes to the person.")
+@json_option("the request and the letter")
 @actor_option
-def deny_command(state_url: str | None, map_path: Path, request_id: int, reason: str, actor: str) -> None:
+def deny_command(
+    state_url: str | None, map_path: Path, request_id: int, reason: str, as_json: bool, actor: str
+) -> None:
     """Refuse a request with its reason (Art. 12(4)) and print the letter, which tells the person
     they may complain to the supervisory authority."""
     app = application(map_path, state_url, create=False)
-    loaded = app.loaded
-    store = app.store
-    record = deny(store, request_id, reason, actor)
+    record = deny(app.store, request_id, reason, actor)
+    letter = denial_letter(app.loaded, record)
+    if as_json:
+        print_json({"request": record.to_dict(), "letter": letter})
+        return
     click.echo(f"Request {record.id} is denied. Send the person this letter:\n")
-    click.echo(denial_letter(loaded, record))
+    click.echo(letter)
 
 
 # --------------------------------------------------------------------------- datavow request
@@ -216,6 +230,7 @@ def deny_command(state_url: str | None, map_path: Path, request_id: int, reason:
 )
 @click.option("--reason", required=True, help="The Art. 18(1) ground, e.g. 'accuracy contested'.")
 @click.option("--request", "request_id", metavar="ID", type=int, help="The restriction request this answers.")
+@json_option("the entries recorded and the rows flagged")
 @actor_option
 def restrict_command(
     state_url: str | None,
@@ -226,17 +241,19 @@ def restrict_command(
     purposes: tuple[str, ...],
     reason: str,
     request_id: int | None,
+    as_json: bool,
     actor: str,
 ) -> None:
     """Restrict processing of a person (Art. 18): every purpose, or those named."""
     app = application(map_path, state_url, create=True)
-    loaded = app.loaded
     identities = identities_from(emails, phones, identity_pairs)
-    store = app.store
-    entries = restrict(store, loaded, identities, purposes or None, reason=reason, actor=actor, request_id=request_id)
-    for entry in entries:
+    done = app.restrict_person(identities, purposes or None, reason=reason, actor=actor, request_id=request_id)
+    if as_json:
+        print_json(done.to_dict())
+        return
+    for entry in done.entries:
         click.echo(f"recorded {entry.describe()}")
-    _show_flags(flag_person(loaded, identities, True, databases=app.databases), "set")
+    _show_flags(done.flagged, "set")
 
 
 @click.command("object", short_help="Record an objection to a purpose.")
@@ -245,6 +262,7 @@ def restrict_command(
 @click.option("--purpose", required=True, metavar="PURPOSE", help="The purpose the person objects to.")
 @click.option("--reason", help="The person's grounds (required unless the purpose is direct marketing).")
 @click.option("--request", "request_id", metavar="ID", type=int, help="The objection request this answers.")
+@json_option("the entry recorded")
 @actor_option
 def object_command(
     state_url: str | None,
@@ -255,14 +273,16 @@ def object_command(
     purpose: str,
     reason: str | None,
     request_id: int | None,
+    as_json: bool,
     actor: str,
 ) -> None:
     """Record an objection to a purpose (Art. 21); to direct marketing it is absolute."""
     app = application(map_path, state_url, create=True)
-    loaded = app.loaded
     identities = identities_from(emails, phones, identity_pairs)
-    store = app.store
-    entry = object_to(store, loaded, identities, purpose, reason, actor, request_id=request_id)
+    entry = object_to(app.store, app.loaded, identities, purpose, reason, actor, request_id=request_id)
+    if as_json:
+        print_json(entry.to_dict())
+        return
     click.echo(f"recorded {entry.describe()}")
 
 
@@ -270,19 +290,20 @@ def object_command(
 @click.argument("restriction_id", metavar="ID", type=int)
 @state_options
 @click.option("--reason", required=True, help="Why the restriction or objection no longer applies.")
+@json_option("the entry lifted, the reminder and the rows cleared")
 @actor_option
-def lift_command(state_url: str | None, map_path: Path, restriction_id: int, reason: str, actor: str) -> None:
+def lift_command(
+    state_url: str | None, map_path: Path, restriction_id: int, reason: str, as_json: bool, actor: str
+) -> None:
     """Lift a restriction or objection, with the reason; prints what the person must be told."""
     app = application(map_path, state_url, create=False)
-    loaded = app.loaded
-    store = app.store
-    lifted = lift(store, restriction_id, reason, actor)
-    identities = restriction_identities(store, loaded, restriction_id)
-    still = is_restricted(store, loaded, identities)
-    click.echo(f"lifted {lifted.restriction.describe()}")
-    click.echo(lifted.reminder)
-    if not still:  # another restriction of the same person keeps the flags set
-        _show_flags(flag_person(loaded, identities, False, databases=app.databases), "cleared")
+    done = app.lift_restriction(restriction_id, reason, actor)
+    if as_json:
+        print_json(done.to_dict())
+        return
+    click.echo(f"lifted {done.lifted.restriction.describe()}")
+    click.echo(done.lifted.reminder)
+    _show_flags(done.cleared, "cleared")  # none while another restriction of the person keeps them set
 
 
 def _show_flags(changed: dict[str, int], verb: str) -> None:
@@ -294,7 +315,7 @@ def _show_flags(changed: dict[str, int], verb: str) -> None:
 @state_options
 @identity_options
 @click.option("--purpose", metavar="PURPOSE", help="Ask whether this purpose may process the person.")
-@click.option("--json", "as_json", is_flag=True, help="Print the answer and the active entries as JSON.")
+@json_option("the answer and the active entries")
 @click.pass_context
 def status_command(
     ctx: click.Context,
@@ -309,30 +330,17 @@ def status_command(
     """Is this person restricted? With --purpose: may that purpose process them? Exit code 0:
     yes they are free / allowed; 1: restricted / not allowed."""
     app = application(map_path, state_url, create=True)
-    loaded = app.loaded
     identities = identities_from(emails, phones, identity_pairs)
-    store = app.store
-    allowed, why = _answer(store, loaded, identities, purpose)
-    entries = restrictions_of(store, loaded, identities)
+    status = restriction_status(app.store, app.loaded, identities, purpose)
     if as_json:
-        answer = {"allowed": allowed, "why": why, "purpose": purpose, "active": [e.to_dict() for e in entries]}
-        click.echo(json.dumps(answer, indent=2, ensure_ascii=False))
+        print_json(status.to_dict())
     else:
         console = Console(highlight=False)
-        console.print(("[green]✓ " if allowed else "[red]✗ ") + escape(why) + "[/]")
-        if entries:
-            console.print(_ledger_table(entries))
-    if not allowed:
+        console.print(("[green]✓ " if status.allowed else "[red]✗ ") + escape(status.why) + "[/]")
+        if status.active:
+            console.print(_ledger_table(status.active))
+    if not status.allowed:
         ctx.exit(EXIT_NO)
-
-
-def _answer(store: Store, loaded: LoadedMap, identities: dict[str, list[str]], purpose: str | None) -> tuple[bool, str]:
-    if purpose is not None:
-        decision = restriction_allows(store, loaded, identities, purpose)
-        return decision.allowed, decision.why
-    if is_restricted(store, loaded, identities):
-        return False, "processing of this person is restricted (Art. 18): only storage is allowed"
-    return True, "processing of this person is not restricted"
 
 
 def _ledger_table(entries: Sequence[Restriction]) -> Table:

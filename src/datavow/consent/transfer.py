@@ -42,9 +42,15 @@ _YES, _NO = {"true", "yes", "1", "y"}, {"false", "no", "0", "n"}
 
 @dataclass(frozen=True)
 class ImportResult:
+    """How many events an import recorded, and the ledger's sequence numbers of the first and last."""
+
     events: int
     first_seq: int | None
     last_seq: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``events``, ``first_seq``, ``last_seq``."""
+        return {"events": self.events, "first_seq": self.first_seq, "last_seq": self.last_seq}
 
 
 def import_csv(store: Store, loaded: LoadedMap, path: Path, *, actor: str, key: bytes) -> ImportResult:

@@ -10,6 +10,11 @@ restriction/objection ledger.
     check_code(store, record.id, "123456", "agent:ann")     # received -> verified
     execute(store, loaded, record.id, run, "system")        # in_progress, run(...), completed
 
+One call each for what the front ends do: :func:`submit_request` (received, forwarded, or verified
+and run), :func:`preview_request` (a dry run), :func:`restrict_person` and
+:func:`lift_restriction` (the ledger and the map's restriction flags together) and
+:func:`restriction_status`.
+
 See ``docs/requests.md``.
 """
 
@@ -41,6 +46,16 @@ from datavow.requests.lifecycle.execute import Executor, execute
 from datavow.requests.lifecycle.letters import denial_letter, extension_letter
 from datavow.requests.lifecycle.verification import CodeSent, check_code, send_code
 from datavow.requests.mail import MailSettings, mail_settings, send_mail
+from datavow.requests.preview import Preview, preview_request
+from datavow.requests.restricting import (
+    LiftedRestriction,
+    Restricted,
+    RestrictionStatus,
+    flag_person,
+    lift_restriction,
+    restrict_person,
+    restriction_status,
+)
 from datavow.requests.restriction import (
     Decision,
     LedgerKind,
@@ -55,24 +70,31 @@ from datavow.requests.restriction import (
     restriction_identities,
     restrictions_of,
 )
+from datavow.requests.submission import Outcome, Submitted, submit_request
 
 __all__ = [
-    "DUE_SOON",
-    "OPEN",
-    "TRANSITIONS",
     "CodeSent",
+    "DUE_SOON",
     "Decision",
     "Executor",
     "Identities",
     "IdentityKeys",
     "LedgerKind",
     "Lifted",
+    "LiftedRestriction",
     "MailSettings",
+    "OPEN",
+    "Outcome",
+    "Preview",
     "RequestKind",
     "RequestRecord",
+    "Restricted",
     "Restriction",
+    "RestrictionStatus",
     "Source",
     "Status",
+    "Submitted",
+    "TRANSITIONS",
     "canonical_identities",
     "check_code",
     "complete",
@@ -80,27 +102,33 @@ __all__ = [
     "deny",
     "due_date",
     "due_soon",
-    "execute",
     "end_of_period",
+    "execute",
     "extend",
     "extension_letter",
     "find_requests",
+    "flag_person",
     "flag_targets",
     "forward",
     "get",
     "is_restricted",
     "lift",
+    "lift_restriction",
     "list_requests",
     "mail_settings",
-    "restriction_allows",
     "object_to",
+    "preview_request",
     "receive",
     "request_identities",
     "restrict",
+    "restrict_person",
+    "restriction_allows",
     "restriction_identities",
+    "restriction_status",
     "restrictions_of",
     "send_code",
     "send_mail",
     "start",
+    "submit_request",
     "verify",
 ]

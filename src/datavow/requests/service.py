@@ -8,14 +8,13 @@ stops halfway (a crash, an unreachable system) resumes on exactly the same rows 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -27,7 +26,6 @@ from datavow.datamap import LoadedMap
 from datavow.errors import DatavowError, ErrorKind, RequestError
 from datavow.plan import compile_plan, parse_identities
 from datavow.plan.model import Discovery, Plan
-from datavow.plan.sql import reflect_table, selection_clauses
 from datavow.requests.erasure import erase
 from datavow.requests.erasure.still_held import still_held
 from datavow.requests.export import ExportInfo, export_access
@@ -47,7 +45,7 @@ from datavow.requests.lifecycle.execute import interrupted
 from datavow.requests.lifecycle.persisted import load_discovery, save_discovery
 from datavow.requests.reading import Source, find_person, snapshots
 from datavow.requests.rectification import rectify
-from datavow.requests.restriction import flag_targets
+from datavow.requests.restricting import set_restriction_flags
 from datavow.secrets import state_directory
 from datavow.store import Store
 
@@ -323,57 +321,6 @@ def _finished(result: SystemsResult, what: str) -> dict[str, Any]:
             "the request again to finish (what was found is kept)"
         )
     return result.to_dict()
-
-
-def set_restriction_flags(
-    loaded: LoadedMap, discovery: Discovery, engines: Mapping[str, Engine], value: bool
-) -> dict[str, int]:
-    """Set each ``restriction_flag`` column of the person's rows to ``value`` (Art. 18), one
-    transaction per system; returns rows changed per table."""
-    changed: dict[str, int] = {}
-    for system in discovery.plan.systems():
-        with engines[system].begin() as connection:
-            for selection in discovery.selections.values():
-                if selection.step.table[0] != system or selection.is_empty():
-                    continue
-                ref = loaded.table(*selection.step.table)
-                flag = ref.table.restriction_flag
-                if flag is None:
-                    continue
-                table = reflect_table(loaded, selection.step, connection)
-                rows = 0
-                for clause in selection_clauses(table, selection.changeable(), connection.dialect.name):
-                    statement = (
-                        sa.update(table).where(clause, table.c[flag].is_distinct_from(value)).values({flag: value})
-                    )
-                    rows += connection.execute(statement).rowcount
-                changed[selection.step.label] = rows
-    return changed
-
-
-def flag_person(
-    loaded: LoadedMap,
-    given: Mapping[str, Iterable[str]],
-    value: bool,
-    *,
-    databases: Databases,
-    tenant: str | None = None,
-) -> dict[str, int]:
-    """Set (or clear) the map's ``restriction_flag`` columns on a person's rows, so the
-    application itself knows processing is restricted (Art. 18). Returns rows changed per table;
-    nothing to do when the map declares no flag."""
-    flagged_systems = sorted({system for system, _, _ in flag_targets(loaded)})
-    if not flagged_systems:
-        return {}
-    identities = parse_identities(loaded, given)
-    plan = compile_plan(loaded, identities.keys(), tenant=tenant, systems=flagged_systems)
-
-    def attempt() -> dict[str, int]:
-        engines = databases.engines(loaded, plan.systems())
-        discovery = find_person(loaded, plan, identities, engines)
-        return set_restriction_flags(loaded, discovery, engines, value)
-
-    return databases.retrying(attempt)
 
 
 def _consent_ledger(

@@ -15,6 +15,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from datavow.audit import append
 from datavow.errors import DatavowError, ErrorKind, RequestError
@@ -47,6 +48,16 @@ class DeliveredPackage:
     @property
     def size(self) -> int:
         return sum(file.size for file in self.files)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the request, the folder, each file with its size, and when the package expires."""
+        return {
+            "request_id": self.request_id,
+            "folder": str(self.folder),
+            "files": [{"name": file.name, "size": file.size} for file in self.files],
+            "size": self.size,
+            "expires_at": self.expires_at.isoformat(),
+        }
 
 
 def open_package(

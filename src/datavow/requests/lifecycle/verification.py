@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -47,6 +48,10 @@ class CodeSent:
     request_id: int
     sent_to: str
     expires_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the request, the masked address and when the code stops working (ISO 8601)."""
+        return {"request_id": self.request_id, "sent_to": self.sent_to, "expires_at": self.expires_at.isoformat()}
 
 
 def send_code(
