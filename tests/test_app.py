@@ -177,7 +177,7 @@ ALLOWED: dict[str, str] = {
     "incidents/render.py:_environment": "the notices' template environment: package files",
     "documents/disclosure.py:_environment": "the access letter's template environment: package files",
     "documents/wording.py:environment": "a template environment per folder and mode: the folder's files",
-    "taxonomy/__init__.py:default_taxonomy": "fideslang's default taxonomy: a constant of the installed package",
+    "taxonomy/__init__.py:default_taxonomy": "fideslang's default taxonomy as datavow ships it: a package file",
     "plan/national_ids.py:written_forms": "the written forms of a national id: a pure function of its text",
     "plan/national_ids.py:_module": "python-stdnum's module for a region: a constant of the installed package",
     "plan/phone_numbers.py:written_forms": "the written forms of a phone number: a pure function of its text",

@@ -14,7 +14,7 @@ PACKAGE = Path(datavow.__file__).parent
 #: Lowest first. A part may import from its own part and from any part of a lower rank; parts of
 #: the same rank are independent of each other. ``docs/architecture.md`` draws the same order.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors",),
+    ("errors", "lazy"),
     ("language", "findings", "secrets", "pdf", "taxonomy", "driver_errors"),
     ("datamap",),
     ("store", "interop"),

@@ -8,6 +8,7 @@ one the database makes (SQLite's ASCII-only ``lower()``, PostgreSQL's C locale, 
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -29,7 +30,7 @@ from datavow.incidents.assessment import Scope
 from datavow.incidents.impact import count_impact
 from datavow.plan import compile_plan, discover, parse_identities
 from datavow.plan.identities import Form, normal_forms, parse_value
-from datavow.plan.matching import postgresql_index_expression
+from datavow.plan.matching import WHITESPACE, postgresql_index_expression
 from datavow.plan.model import Selection, Step
 from datavow.plan.sql import reflect_table, selection_clauses
 
@@ -181,6 +182,11 @@ def test_text_identities_keep_their_case(database: Database) -> None:
         assert found == {30, 31}
     else:
         assert found == {31}
+
+
+def test_the_whitespace_trimmed_in_sql_is_what_str_strip_removes() -> None:
+    every_space = "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace())
+    assert WHITESPACE == every_space
 
 
 def test_sqlite_functions_fold_unicode_on_every_connection(tmp_path: Path) -> None:

@@ -24,20 +24,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
-from sqlalchemy.engine import Engine
-
 from datavow.connectors.databases import Catalogue, Databases
 from datavow.datamap import LoadedMap, load_map
-from datavow.requests.lifecycle import RequestRecord
 from datavow.secrets import load_key, state_directory
-from datavow.store import Store, default_state_url, open_store
+from datavow.store.location import default_state_url
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from datavow.plan.identity_keys import IdentityInput
+    from datavow.requests.lifecycle import RequestRecord
     from datavow.requests.preview import Preview
     from datavow.requests.restricting import LiftedRestriction, Restricted
     from datavow.requests.service import Progress, RunOptions
     from datavow.requests.submission import Submitted
+    from datavow.store import Store
 
 
 class Datavow:
@@ -80,6 +81,10 @@ class Datavow:
         if self._store is None:
             with self._lock:
                 if self._store is None:
+                    # imported here: a command that never touches the state store (a dry run, a
+                    # check) does not pay for the ORM, the models or Alembic
+                    from datavow.store.engine import open_store
+
                     store = open_store(self.state_url, create=self.create)
                     statements = Catalogue()  # the store's own compiled statements (consent answers)
                     statements.attach(store.engine)

@@ -19,11 +19,6 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from datavow.errors import SecretError
 
 KEY_ENV = "DATAVOW_SECRET_KEY"
@@ -81,16 +76,25 @@ def new_key_text() -> str:
 
 def derive(key: bytes, purpose: str) -> bytes:
     """A 32-byte subkey for one purpose, e.g. ``"erasure-hash"`` or ``"export"``."""
+    # cryptography is imported where it is used: finding the state directory or a dry run needs none
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"datavow:" + purpose.encode()).derive(key)
 
 
 def seal(key: bytes, data: bytes, context: bytes = b"") -> bytes:
     """Encrypt and authenticate ``data``; ``context`` must be given again to open it."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce = os.urandom(12)
     return nonce + AESGCM(key).encrypt(nonce, data, context)
 
 
 def unseal(key: bytes, blob: bytes, context: bytes = b"") -> bytes:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     try:
         return AESGCM(key).decrypt(blob[:12], blob[12:], context)
     except (InvalidTag, ValueError) as exc:
@@ -103,6 +107,8 @@ def _chunk_aad(prefix: bytes, index: int, last: bool) -> bytes:
 
 def seal_stream(key: bytes, chunks: Iterable[bytes], context: bytes = b"") -> Iterator[bytes]:
     """Encrypt a stream: a header, then each chunk as length + nonce + ciphertext."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     prefix = os.urandom(16)
     yield _MAGIC + prefix
     aead = AESGCM(key)
@@ -132,6 +138,9 @@ def seal_stream(key: bytes, chunks: Iterable[bytes], context: bytes = b"") -> It
 
 def open_stream(key: bytes, source: Iterable[bytes], context: bytes = b"") -> Iterator[bytes]:
     """Decrypt what :func:`seal_stream` wrote; raises :class:`SecretError` on any tampering."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     reader = _Reader(iter(source))
     header = reader.take(4 + 16)
     if header[:4] != _MAGIC:

@@ -23,11 +23,12 @@ from datavow.cli.options import (
 )
 from datavow.cli.output import console, print_json
 from datavow.plan import render_plan
-from datavow.requests.lifecycle import RequestRecord, get
-from datavow.requests.submission import Outcome, Submitted
 
 if TYPE_CHECKING:
+    # a dry run records nothing: the command imports the state store's side only when it runs
+    from datavow.requests.lifecycle import RequestRecord
     from datavow.requests.service import Progress
+    from datavow.requests.submission import Submitted
 
 
 def _corrections(pairs: Sequence[str]) -> dict[str, str]:
@@ -105,6 +106,8 @@ def _dry_run(app: Datavow, identities: dict[str, list[str]], tenant: str | None,
 
 
 def _show_submitted(submitted: Submitted, as_json: bool) -> None:
+    from datavow.requests.submission import Outcome
+
     record = submitted.record
     if submitted.outcome is Outcome.run:
         _show_result(record, as_json)
@@ -243,6 +246,7 @@ def run_command(
 ) -> None:
     """Execute verified requests, or finish interrupted ones. Several erasure (or restriction)
     requests run as one batch: one plan, one statement per table for all of them."""
+    from datavow.requests.lifecycle import get
     from datavow.requests.service import RunOptions, run_batch
 
     app = application(map_path, state_url, create=False)

@@ -16,7 +16,6 @@ brings the decomposed form as well, and its collation decides case (a ``_ci`` on
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,8 +31,13 @@ from datavow.plan.identities import Form
 from datavow.plan.national_ids import NATIONAL_ID_SEPARATORS
 from datavow.plan.phone_numbers import PHONE_SEPARATORS
 
-# What Python's str.strip() removes, so that both sides trim the same characters.
-WHITESPACE = "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace())
+# What Python's str.strip() removes, so that both sides trim the same characters: written out, as
+# finding them among every code point took a noticeable part of start-up (tests/test_matching.py
+# checks the list against str.isspace()). PostgreSQL's expression indexes are built on this text.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+    "\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 ASCII_WHITESPACE = "".join(char for char in WHITESPACE if ord(char) < 128)
 # MariaDB's regular expressions (PCRE): whitespace and Unicode separators at either end.
 _MARIADB_ENDS = r"^[\s\p{Z}]+|[\s\p{Z}]+$"

@@ -10,8 +10,10 @@ number the ``phonenumbers`` library cannot read is still compared by its digits,
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import phonenumbers
+if TYPE_CHECKING:
+    from phonenumbers import PhoneNumber
 
 # What a phone number is compared without, on both sides: the separators people type, and the
 # no-break spaces and tabs that word processors and spreadsheets leave behind.
@@ -25,6 +27,8 @@ def digits_of(text: str) -> str:
 def e164(text: str, region: str | None) -> str:
     """``text`` in E.164 (``+32472112234``) when it reads as a possible number of ``region`` (or
     of the country its ``+``/``00`` names); otherwise its digits, with the ``+`` it was given."""
+    import phonenumbers
+
     number = _parsed(text, region)
     if number is None:
         return ("+" if text.startswith("+") else "") + digits_of(text)
@@ -39,6 +43,8 @@ def written_forms(text: str, region: str | None) -> frozenset[str]:
     is of the organisation's country (``region``): elsewhere ``0…`` means another number; and the
     "(0)" habit, ``+CC 0NSN`` and ``00CC 0NSN``. A number that cannot be read gives its digits.
     """
+    import phonenumbers
+
     number = _parsed(text, region)
     if number is None:
         return _literal_forms(text)
@@ -53,7 +59,10 @@ def written_forms(text: str, region: str | None) -> frozenset[str]:
     return frozenset(forms)
 
 
-def _parsed(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+def _parsed(text: str, region: str | None) -> PhoneNumber | None:
+    # imported where a number is read: a request by e-mail never pays for phonenumbers' metadata
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(text.strip(), region)
     except phonenumbers.NumberParseException:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
@@ -17,11 +16,8 @@ from sqlalchemy.orm import Session
 
 from datavow.driver_errors import KINDS, Fault, fault_of, reason
 from datavow.errors import ConnectionError_, DatavowError, ErrorKind, StateError
-from datavow.secrets import state_directory
+from datavow.store.location import STATE_URL_ENV
 from datavow.store.migrate import upgrade_schema
-
-#: Environment variable that overrides the default state store URL.
-STATE_URL_ENV = "DATAVOW_STATE_URL"
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
@@ -94,18 +90,6 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.url!r})"
-
-
-def default_state_url(map_path: Path, environ: Mapping[str, str] | None = None) -> str:
-    """``$DATAVOW_STATE_URL`` if set, else ``sqlite:///<map's directory>/.datavow/state.db``.
-
-    Pure: nothing is created until :func:`open_store` opens the URL.
-    """
-    env = os.environ if environ is None else environ
-    if env.get(STATE_URL_ENV):
-        return env[STATE_URL_ENV]
-    state_db = state_directory(map_path) / "state.db"
-    return f"sqlite:///{state_db}"
 
 
 def open_store(url: str, *, create: bool = True) -> Store:

@@ -1,7 +1,9 @@
 """Data categories, data subjects and data uses: fideslang's default taxonomy, extended.
 
-fideslang is a dependency, not retyped: its categories keep their keys, names and parents, so a
-Fides user's map reads the same here. datavow adds what the GDPR needs and fideslang lacks: which
+fideslang's taxonomy is not retyped: its categories keep their keys, names and parents, so a
+Fides user's map reads the same here. They are shipped as data (``fideslang.json``, written from
+the installed fideslang by :mod:`datavow.taxonomy.generate` and checked against it by a test), so
+that loading a map does not import fideslang. datavow adds what the GDPR needs and fideslang lacks: which
 categories are special (Art. 9) or about criminal offences (Art. 10), and the categories a map
 declares under ``taxonomy:``.
 """
@@ -9,12 +11,15 @@ declares under ``taxonomy:``.
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
-from fideslang.default_taxonomy import DEFAULT_TAXONOMY
+#: fideslang's default taxonomy: its data categories, data subjects and data uses.
+FIDESLANG_FILE = Path(__file__).with_name("fideslang.json")
 
 Article = Literal["art9", "art10"]
 
@@ -129,13 +134,14 @@ class Taxonomy:
 @lru_cache(maxsize=1)
 def default_taxonomy() -> Taxonomy:
     """fideslang's default taxonomy with datavow's GDPR additions."""
+    fideslang = json.loads(FIDESLANG_FILE.read_text(encoding="utf-8"))
     categories: dict[str, Category] = {}
-    for item in DEFAULT_TAXONOMY.data_category:
-        categories[item.fides_key] = Category(
-            key=item.fides_key,
-            name=item.name or item.fides_key,
-            description=item.description or "",
-            parent=item.parent_key,
+    for item in fideslang["data_category"]:
+        categories[item["key"]] = Category(
+            key=item["key"],
+            name=item["name"] or item["key"],
+            description=item["description"] or "",
+            parent=item["parent"],
         )
     for key, (name, description) in _DATAVOW_CATEGORIES.items():
         categories[key] = Category(
@@ -152,14 +158,11 @@ def default_taxonomy() -> Taxonomy:
                 special=article,
                 origin=base.origin,
             )
-    subjects = {
-        s.fides_key: Term(s.fides_key, s.name or s.fides_key, s.description or "")
-        for s in DEFAULT_TAXONOMY.data_subject
-    }
-    uses = {
-        u.fides_key: Term(u.fides_key, u.name or u.fides_key, u.description or "") for u in DEFAULT_TAXONOMY.data_use
-    }
+    subjects, uses = (
+        {term["key"]: Term(term["key"], term["name"] or term["key"], term["description"] or "") for term in terms}
+        for terms in (fideslang["data_subject"], fideslang["data_use"])
+    )
     return Taxonomy(categories=categories, subjects=subjects, uses=uses)
 
 
-__all__ = ["Article", "Category", "Taxonomy", "Term", "default_taxonomy"]
+__all__ = ["FIDESLANG_FILE", "Article", "Category", "Taxonomy", "Term", "default_taxonomy"]
