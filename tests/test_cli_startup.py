@@ -6,6 +6,7 @@ the library into SQLAlchemy or the store's tables."""
 from __future__ import annotations
 
 import ast
+import gc
 import importlib
 import os
 import re
@@ -18,7 +19,7 @@ import pytest
 
 import datavow
 from datavow.cli import COMMANDS, main, request_group, requests_group
-from datavow.cli.lazy import LazyGroup
+from datavow.cli.lazy import Lazy, LazyGroup
 from tests import test_requests_lifecycle as lifecycle
 
 CLI = Path(datavow.__file__).parent / "cli"
@@ -38,6 +39,7 @@ NOT_IN_A_DRY_RUN = (
     "datavow.audit",
     "datavow.requests.lifecycle",
     "datavow.requests.service",
+    "datavow.connectors.drift",
 )
 
 shop = lifecycle.shop
@@ -122,10 +124,25 @@ def test_the_import_check_sees_a_forbidden_import(tmp_path: Path) -> None:
     assert _forbidden_imports(probe) == ["probe.py:2 imports datavow.store.models", "probe.py:3 imports sqlalchemy"]
 
 
-@pytest.mark.parametrize("package", ["datavow.store", "datavow.requests"])
+@pytest.mark.parametrize("package", ["datavow.connectors", "datavow.store", "datavow.requests"])
 def test_every_public_name_of_a_package_imported_lazily_is_found(package: str) -> None:
     module = importlib.import_module(package)
     found = {name: getattr(module, name) for name in module.__all__}
     assert all(value is not None for value in found.values())
     with pytest.raises(AttributeError, match="no_such_name"):
         module.no_such_name  # noqa: B018
+
+
+def test_a_command_is_imported_with_the_collector_paused_and_its_objects_kept_out_of_later_scans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probe = tmp_path / "datavow_probe_command.py"
+    probe.write_text("import gc\nimport click\n\nCOLLECTING = gc.isenabled()\ncommand = click.Command('probe')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "datavow_probe_command", raising=False)
+    frozen = gc.get_freeze_count()
+    command = Lazy("datavow_probe_command:command", "").load()
+    assert command.name == "probe"
+    assert sys.modules["datavow_probe_command"].COLLECTING is False
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > frozen
