@@ -3,35 +3,30 @@ register with its 72-hour clock (Art. 33, 34); thin over :mod:`datavow.incidents
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from rich.table import Table
 
-from datavow.cli.options import actor_option, application, split_pair, state_options
-from datavow.cli.output import console
+from datavow.cli.options import actor_option, application, json_option, split_pair, state_options
+from datavow.cli.output import console, print_json
 from datavow.incidents import (
     AUTHORITY_HOURS,
     Incident,
-    analyse_incident,
     classify_incident,
     close_incident,
     export_register,
     get_incident,
     list_incidents,
     notify,
-    open_incident,
-    parse_moment,
     resolve_incident,
-    resolve_scope,
 )
-from datavow.incidents.clock import shown, zone_info
+from datavow.incidents.clock import shown
+from datavow.incidents.defaults import analyse_breach, read_moment, register_breach
 from datavow.incidents.model import EXEMPTIONS, KINDS, PRIORITIES, RISKS
 from datavow.language import LANGUAGES
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the incident as JSON.")
 zone_option = click.option(
     "--zone",
     metavar="ZONE",
@@ -45,10 +40,6 @@ _STYLE = {"overdue": "bold red", "due_soon": "yellow", "done_late": "red", "done
 @click.group("incident")
 def incident_group() -> None:
     """The incident register: register a breach, analyse, classify, notify, resolve, evaluate."""
-
-
-def _moment(text: str | None, zone: str | None, what: str) -> datetime | None:
-    return parse_moment(text, zone, what=what) if text is not None else None
 
 
 @incident_group.command("open")
@@ -66,7 +57,7 @@ def _moment(text: str | None, zone: str | None, what: str) -> datetime | None:
     help="Hours after awareness by which each affected controller is told (your contracts' 'without undue delay'; "
     "default: the map's incidents.controller_hours, else 24).",
 )
-@json_option
+@json_option("the incident")
 @actor_option
 def open_command(
     title: str,
@@ -84,22 +75,18 @@ def open_command(
 ) -> None:
     """Register a breach (stage 1). The 72-hour clock runs from --aware, not from now."""
     app = application(map_path, state_url, create=True)
-    settings = app.loaded.model.incidents
-    zone = zone or settings.zone
-    display = zone or _written_zone(aware_text) or "UTC"
-    aware = _moment(aware_text, zone, "--aware") or datetime.now(UTC)
-    store = app.store
-    done = open_incident(
-        store,
+    done = register_breach(
+        app.store,
+        app.loaded,
         title,
         description,
-        aware_at=aware,
-        zone=display,
-        occurred_from=_moment(occurred_from, zone, "--occurred-from"),
-        occurred_until=_moment(occurred_until, zone, "--occurred-until"),
-        discovery=discovery,
-        controller_hours=controller_hours or settings.controller_hours,
         actor=actor,
+        aware=aware_text,
+        zone=zone,
+        occurred_from=occurred_from,
+        occurred_until=occurred_until,
+        discovery=discovery,
+        controller_hours=controller_hours,
     )
     due = shown(done.authority_clock(done.registered_at).due_at, done.zone)
     _print(
@@ -125,7 +112,7 @@ def open_command(
     help="The time column a window applies to (default: the table's retention 'after' column).",
 )
 @zone_option
-@json_option
+@json_option("the incident")
 @actor_option
 def analyse_command(
     incident_id: int,
@@ -143,22 +130,22 @@ def analyse_command(
 ) -> None:
     """Count what the breach affects (stage 2): people and records per table and tenant, from the live databases."""
     app = application(map_path, state_url, create=True)
-    loaded = app.loaded
-    zone = zone or loaded.model.incidents.zone
     columns = dict(split_pair(item, "SYSTEM.TABLE=COLUMN", "--time-column") for item in time_columns)
-    scope = resolve_scope(
-        loaded,
+    done = analyse_breach(
+        app.store,
+        app.loaded,
+        incident_id,
+        actor=actor,
         tables=tables,
         systems=systems,
         tenants=tenants,
-        since=_moment(since, zone, "--since"),
-        until=_moment(until, zone, "--until"),
+        since=since,
+        until=until,
         time_columns=columns,
+        zone=zone,
     )
-    store = app.store
-    done = analyse_incident(store, loaded, incident_id, scope, actor=actor)
     if as_json:
-        click.echo(json.dumps(done.to_dict(), indent=2))
+        print_json(done.to_dict())
         return
     impact = done.impact or {}
     for row in impact.get("tables", []):
@@ -185,7 +172,7 @@ def analyse_command(
 @click.option("--measures", help="The measures taken or proposed (Art. 33(3)(d)); required unless --risk none.")
 @click.option("--exemption", type=click.Choice(tuple(EXEMPTIONS)), help="An Art. 34(3) exemption (high risk only).")
 @click.option("--exemption-reason", help="Why the exemption applies.")
-@json_option
+@json_option("the incident")
 @actor_option
 def classify_command(
     incident_id: int,
@@ -219,7 +206,7 @@ def classify_command(
         actor=actor,
     )
     if as_json:
-        click.echo(json.dumps(done.to_dict(), indent=2))
+        print_json(done.to_dict())
         return
     authority = "must be told (Art. 33)" if done.notify_authority else "need not be told by you"
     people = "must be told (Art. 34)" if done.notify_people else "need not be told"
@@ -242,7 +229,7 @@ def classify_command(
 @click.option("--more-to-follow", is_flag=True, help="A phased notice: more information follows (Art. 33(4)).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Folder for the documents.")
 @click.option("--draft", is_flag=True, help="Write the documents without recording the notice as given.")
-@click.option("--json", "as_json", is_flag=True, help="Print the notices written as JSON.")
+@json_option("the notices written")
 @actor_option
 def notify_command(
     incident_id: int,
@@ -274,14 +261,14 @@ def notify_command(
         actor=actor,
         language=loaded.model.documents.language_for(language_code),
         tenants=list(tenants) or None,
-        given_at=_moment(given_text, zone, "--at"),
+        given_at=read_moment(given_text, zone, "the time the notice was given"),
         delay_reason=delay_reason,
         final=not more_to_follow,
         out_dir=out_dir,
         draft=draft,
     )
     if as_json:
-        click.echo(json.dumps([document.to_dict() for document in written], indent=2))
+        print_json([document.to_dict() for document in written])
         return
     for document in written:
         who = f"controller {document.system}:{document.tenant}" if document.tenant else document.audience
@@ -295,7 +282,7 @@ def notify_command(
 @id_argument
 @state_options
 @click.option("--resolution", required=True, help="What was done to resolve the breach.")
-@json_option
+@json_option("the incident")
 @actor_option
 def resolve_command(
     incident_id: int, state_url: str | None, map_path: Path, resolution: str, as_json: bool, actor: str
@@ -312,7 +299,7 @@ def resolve_command(
 @state_options
 @click.option("--lessons", required=True, help="What was learnt.")
 @click.option("--changes", required=True, help="What changes in the procedure ('none', and why, if nothing).")
-@json_option
+@json_option("the incident")
 @actor_option
 def close_command(
     incident_id: int, state_url: str | None, map_path: Path, lessons: str, changes: str, as_json: bool, actor: str
@@ -327,7 +314,7 @@ def close_command(
 @incident_group.command("list")
 @state_options
 @click.option("--open", "open_only", is_flag=True, help="Only incidents not yet evaluated.")
-@json_option
+@json_option("the incidents with their clocks")
 def list_command(state_url: str | None, map_path: Path, open_only: bool, as_json: bool) -> None:
     """Every incident, newest first; overdue and due-soon clocks stand out."""
     now = datetime.now(UTC)
@@ -335,7 +322,7 @@ def list_command(state_url: str | None, map_path: Path, open_only: bool, as_json
     store = app.store
     found = list_incidents(store, open_only=open_only)
     if as_json:
-        click.echo(json.dumps([incident.to_dict(now) for incident in found], indent=2))
+        print_json([incident.to_dict(now) for incident in found])
         return
     table = Table(title="incidents", title_justify="left")
     for column in ("id", "title", "stage", "risk", "aware", f"authority ({AUTHORITY_HOURS} h)", "controllers"):
@@ -362,14 +349,14 @@ def list_command(state_url: str | None, map_path: Path, open_only: bool, as_json
 @incident_group.command("show")
 @id_argument
 @state_options
-@json_option
+@json_option("the incident")
 def show_command(incident_id: int, state_url: str | None, map_path: Path, as_json: bool) -> None:
     """One incident: every stage's facts, its clocks and its notices."""
     app = application(map_path, state_url, create=False)
     store = app.store
     found = get_incident(store, incident_id)
     if as_json:
-        click.echo(json.dumps(found.to_dict(), indent=2))
+        print_json(found.to_dict())
         return
     facts = found.to_dict()
     for key in ("title", "description", "stage", "risk", "risk_reasoning", "consequences", "measures", "resolution"):
@@ -420,19 +407,8 @@ def export_command(
         console.print(str(path), markup=False)
 
 
-def _written_zone(text: str | None) -> str | None:
-    """The zone name written in a time (``… Europe/Amsterdam``), to show the incident's times in."""
-    if text is None:
-        return None
-    name = text.strip().rstrip("]").replace("[", " ").split()[-1]
-    if "/" in name or name.upper() == "UTC":
-        zone_info(name)
-        return name
-    return None
-
-
 def _print(incident: Incident, as_json: bool, message: str) -> None:
     if as_json:
-        click.echo(json.dumps(incident.to_dict(), indent=2))
+        print_json(incident.to_dict())
     else:
         console.print(message, markup=False)

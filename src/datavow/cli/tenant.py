@@ -3,7 +3,6 @@ end of its contract (Art. 28(3)(g)); thin over :mod:`datavow.retention.offboardi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -12,8 +11,8 @@ from typing import Any, TypeVar
 import click
 from rich.table import Table
 
-from datavow.cli.options import EXIT_NO, actor_option, application, state_options
-from datavow.cli.output import console
+from datavow.cli.options import EXIT_NO, actor_option, application, json_option, state_options
+from datavow.cli.output import console, print_json
 from datavow.retention.offboarding import (
     Offboarding,
     delete_tenant,
@@ -31,7 +30,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 system_option = click.option(
     "--system", metavar="NAME", help="The system the tenant is in (default: the map's one system with 'tenant:')."
 )
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
 
 def out_option(what: str, default: str) -> Callable[[F], F]:
@@ -59,7 +57,7 @@ def tenant_group() -> None:
     help="The day the contract ended (default: today, UTC).",
 )
 @click.option("--reason", help="Why, or which notice ended it, for the audit log.")
-@json_option
+@json_option()
 @actor_option
 def end_command(
     tenant: str,
@@ -79,7 +77,7 @@ def end_command(
     store = app.store
     done = end_contract(store, loaded, tenant_system(loaded, system), tenant, ended_at=day, actor=actor, reason=reason)
     if as_json:
-        click.echo(json.dumps(done.to_dict(), indent=2))
+        print_json(done.to_dict())
         return
     console.print(
         f"{_who(done)}: contract ended {done.contract_ended_at:%Y-%m-%d}; its data is to be returned and deleted "
@@ -93,7 +91,7 @@ def end_command(
 @state_options
 @system_option
 @out_option("the package", ".datavow/exports")
-@json_option
+@json_option()
 @actor_option
 def export_command(
     tenant: str,
@@ -119,7 +117,7 @@ def export_command(
             "expires_at": package.header.expires_at.isoformat(),
             "rows": package.rows,
         }
-        click.echo(json.dumps(summary, indent=2))
+        print_json(summary)
         return
     for label, rows in package.rows.items():
         console.print(f"  {label}: {rows:,} rows", markup=False)
@@ -136,7 +134,7 @@ def export_command(
 @system_option
 @click.option("--force", is_flag=True, help="Delete although the data was never returned (recorded as forced).")
 @click.option("--chunk-rows", type=click.IntRange(min=1), help="Rows per transaction (default: sized to the time).")
-@json_option
+@json_option()
 @actor_option
 def delete_command(
     tenant: str,
@@ -166,7 +164,7 @@ def delete_command(
             stop=stop,
         )
     if as_json:
-        click.echo(json.dumps(done.to_dict(), indent=2))
+        print_json(done.to_dict())
     else:
         style = "green" if done.status == "done" else "red"
         console.print(
@@ -193,7 +191,7 @@ def delete_command(
 @state_options
 @system_option
 @out_option("the certificate", ".datavow/certificates")
-@json_option
+@json_option()
 @actor_option
 def certificate_command(
     tenant: str,
@@ -210,7 +208,7 @@ def certificate_command(
     store = app.store
     done = write_certificate(store, loaded, tenant_system(loaded, system), tenant, actor=actor, out_dir=out_dir)
     if as_json:
-        click.echo(json.dumps(done.facts, indent=2))
+        print_json(done.facts)
         return
     chain = "verified" if done.facts["chain"]["ok"] else "DID NOT VERIFY"
     console.print(f"{done.html}\n{done.json}\n(the audit chain {chain} when it was written)", markup=False)
@@ -219,7 +217,7 @@ def certificate_command(
 @tenant_group.command("list")
 @state_options
 @system_option
-@json_option
+@json_option()
 def list_command(state_url: str | None, map_path: Path, system: str | None, as_json: bool) -> None:
     """Every offboarding, soonest due first; those past their due date and not deleted are overdue."""
     now = datetime.now(UTC)
@@ -227,7 +225,7 @@ def list_command(state_url: str | None, map_path: Path, system: str | None, as_j
     store = app.store
     found = list_offboardings(store, system=system)
     if as_json:
-        click.echo(json.dumps([item.to_dict(now) for item in found], indent=2))
+        print_json([item.to_dict(now) for item in found])
         return
     table = Table(title="offboardings", title_justify="left")
     for column in ("system", "tenant", "controller", "ended", "due", "status", "exported", "deleted"):

@@ -1,0 +1,65 @@
+"""Registering and analysing a breach with the map's defaults, one call each: times as text read
+in the zone given or the map's, the display zone taken from what was written, awareness now when not
+given, the controllers' hours from the map. Real SQLite databases and state store."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from datavow.datamap import LoadedMap, load_map
+from datavow.incidents import IncidentError, analyse_breach, register_breach
+from datavow.store import Store, open_store
+from tests import test_requests_lifecycle as lifecycle
+
+shop = lifecycle.shop
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with open_store(f"sqlite:///{tmp_path / 'state.db'}") as opened:
+        yield opened
+
+
+def _with_settings(shop: LoadedMap, settings: str) -> LoadedMap:
+    text = shop.path.read_text()
+    shop.path.write_text(text.replace("identities:\n", f"incidents: {settings}\nidentities:\n", 1))
+    return load_map(shop.path)
+
+
+def test_a_time_with_its_zone_sets_the_display_zone_and_the_clock(store: Store, shop: LoadedMap) -> None:
+    done = register_breach(store, shop, "Laptop", "Stolen.", actor="dpo", aware="2026-03-20 10:00 Europe/Amsterdam")
+    assert done.aware_at == datetime(2026, 3, 20, 9, 0, tzinfo=UTC) and done.zone == "Europe/Amsterdam"
+    assert done.controller_hours == 24  # the map says nothing: the default
+
+    now = register_breach(store, shop, "Mail", "Sent to the wrong list.", actor="dpo")
+    assert abs(now.aware_at - datetime.now(UTC)) < timedelta(minutes=1) and now.zone == "UTC"
+
+    with pytest.raises(IncidentError, match="has no time zone"):
+        register_breach(store, shop, "Logs", "Exposed.", actor="dpo", aware="2026-03-20 10:00")
+
+
+def test_the_maps_zone_and_controller_hours_are_the_defaults(store: Store, shop: LoadedMap) -> None:
+    configured = _with_settings(shop, "{zone: Europe/Brussels, controller_hours: 12}")
+    done = register_breach(
+        store, configured, "Logs", "Exposed.", actor="dpo", aware="2026-03-20 10:00", occurred_from="2026-03-19 08:00"
+    )
+    assert done.zone == "Europe/Brussels" and done.controller_hours == 12
+    assert done.aware_at == datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
+    assert done.occurred_from == datetime(2026, 3, 19, 7, 0, tzinfo=UTC)
+    given = register_breach(store, configured, "Logs", "Again.", actor="dpo", zone="UTC", controller_hours=6)
+    assert given.zone == "UTC" and given.controller_hours == 6
+
+
+def test_analysing_counts_the_tables_named(store: Store, shop: LoadedMap) -> None:
+    with sqlite3.connect(shop.directory / "shop.db") as db:
+        db.executemany("INSERT INTO customers VALUES (?, ?, 0)", [(1, "a@example.com"), (2, "b@example.com")])
+    incident = register_breach(store, shop, "Dump", "Customers exposed.", actor="dpo", aware="2026-03-20T10:00Z")
+    done = analyse_breach(store, shop, incident.id, actor="dpo", tables=["shop.customers"])
+    assert done.stage == "analysed" and (done.impact or {})["records"] == 2
+    with pytest.raises(IncidentError, match="not a table of the map"):
+        analyse_breach(store, shop, incident.id, actor="dpo", tables=["shop.nothing"])
