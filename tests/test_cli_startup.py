@@ -28,9 +28,10 @@ SOURCES = str(Path(datavow.__file__).parent.parent)
 #: What only some commands need: none of it is imported for ``--help`` or a dry run.
 HEAVY = ("alembic", "faker", "jinja2", "weasyprint", "openpyxl")
 
-#: What a dry run of an e-mail request does without: it records nothing (no state store, its
-#: models, the audit log or a request's lifecycle), seals nothing (no cryptography), reads
-#: fideslang's taxonomy from datavow's own copy and has no phone number to parse.
+#: What a dry run of an e-mail request on SQLite does without: it records nothing (no state store,
+#: its models, the audit log or a request's lifecycle), seals nothing (no cryptography), reads
+#: fideslang's taxonomy from datavow's own copy, has no phone number to parse, compares no drift
+#: and speaks no PostgreSQL.
 NOT_IN_A_DRY_RUN = (
     "sqlalchemy.orm",
     "datavow.store.engine",
@@ -40,6 +41,7 @@ NOT_IN_A_DRY_RUN = (
     "datavow.requests.lifecycle",
     "datavow.requests.service",
     "datavow.connectors.drift",
+    "sqlalchemy.dialects.postgresql",
 )
 
 shop = lifecycle.shop

@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
@@ -62,6 +61,8 @@ def column_form(expression: ColumnElement[Any], form: Form) -> ColumnElement[Any
 def postgresql_index_expression(column: str, form: Form) -> str:
     """The SQL of the expression index that lets PostgreSQL find ``column`` (a quoted name) compared
     in ``form`` without reading the whole table: ``CREATE INDEX … ON users (<this>)``."""
+    from sqlalchemy.dialects.postgresql.base import PGDialect  # only for this: see plan.sql.array_of
+
     dialect = PGDialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves its dialects' __init__ untyped
     return str(column_form(sa.literal_column(column, sa.String), form).compile(dialect=dialect))
 

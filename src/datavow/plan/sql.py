@@ -18,10 +18,9 @@ import re
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import NoSuchTableError
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
@@ -32,6 +31,9 @@ from datavow.errors import ErrorKind, PlanError, RequestError
 from datavow.plan.identities import Form
 from datavow.plan.matching import column_form
 from datavow.plan.model import Selection, Step
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import ARRAY
 
 # Values per IN list; some databases plan long lists badly or refuse them.
 IN_LIST_SIZE = 1000
@@ -301,6 +303,9 @@ def array_of(element: sa.types.TypeEngine[Any]) -> ARRAY[Any]:
     """A PostgreSQL array of ``element``; of text where reflection did not know the column's type
     (``bpchar`` as pg_dump writes a ``character`` key, a domain): PostgreSQL compares those with
     text, and an array of an unknown type cannot be written in SQL at all."""
+    # imported here: a request on SQLite or MariaDB never loads the PostgreSQL dialect
+    from sqlalchemy.dialects.postgresql import ARRAY
+
     return ARRAY(sa.Text() if isinstance(element, sa.types.NullType) else element)
 
 
