@@ -1,6 +1,8 @@
-"""Registering and analysing a breach with the map's defaults, one call each: times as text read
-in the zone given or the map's, the display zone taken from what was written, awareness now when not
-given, the controllers' hours from the map. Real SQLite databases and state store."""
+"""Registering, analysing and notifying a breach and exporting the register with the map's defaults,
+one call each: times as text read in the zone given or the map's, the display zone taken from what
+was written, awareness now when not given, the controllers' hours and the documents' language from
+the map; a time that cannot be read names its input, and the CLI its option. Real SQLite databases
+and state store."""
 
 from __future__ import annotations
 
@@ -10,9 +12,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from datavow.audit import list_entries
+from datavow.cli import main
 from datavow.datamap import LoadedMap, load_map
-from datavow.incidents import IncidentError, analyse_breach, register_breach
+from datavow.incidents import (
+    IncidentError,
+    analyse_breach,
+    classify_incident,
+    export_breach_register,
+    get_incident,
+    notify_breach,
+    register_breach,
+)
 from datavow.store import Store, open_store
 from tests import test_requests_lifecycle as lifecycle
 
@@ -63,3 +76,61 @@ def test_analysing_counts_the_tables_named(store: Store, shop: LoadedMap) -> Non
     assert done.stage == "analysed" and (done.impact or {})["records"] == 2
     with pytest.raises(IncidentError, match="not a table of the map"):
         analyse_breach(store, shop, incident.id, actor="dpo", tables=["shop.nothing"])
+
+
+def test_a_notice_is_given_at_a_time_read_in_the_maps_zone(store: Store, shop: LoadedMap, tmp_path: Path) -> None:
+    configured = _with_settings(shop, "{zone: Europe/Brussels}")
+    incident = register_breach(store, configured, "Laptop", "Stolen.", actor="dpo", aware="2026-03-20 10:00")
+    analyse_breach(store, configured, incident.id, actor="dpo", tables=["shop.customers"])
+    classify_incident(
+        store, incident.id, risk="risk", reasoning="r", kinds=["confidentiality"], consequences="c", measures="m",
+        actor="dpo",
+    )  # fmt: skip
+    written = notify_breach(
+        store,
+        configured,
+        incident.id,
+        "authority",
+        actor="dpo",
+        given="2026-03-21 10:00",
+        out_dir=tmp_path / "notices",
+        draft=True,
+    )
+    assert [document.audience for document in written] == ["authority"]
+    assert all(Path(path).is_file() for path in written[0].files.values())
+    assert written[0].files["pdf"].parent == tmp_path / "notices"
+
+    with pytest.raises(IncidentError, match="is not a time") as refused:
+        notify_breach(store, configured, incident.id, "authority", actor="dpo", given="tomorrow", draft=True)
+    assert refused.value.field == "given_at"
+    given = notify_breach(store, configured, incident.id, "authority", actor="dpo", given="2026-03-21 10:00")
+    assert given and get_incident(store, incident.id).notices[0].given_at == datetime(2026, 3, 21, 9, 0, tzinfo=UTC)
+
+
+def test_the_register_is_exported_for_the_maps_organisation(store: Store, shop: LoadedMap, tmp_path: Path) -> None:
+    register_breach(store, shop, "Laptop", "Stolen.", actor="dpo", aware="2026-03-20T10:00Z")
+    written = export_breach_register(store, shop, actor="dpo", csv_path=tmp_path / "register.csv")
+    assert written == [tmp_path / "register.csv"] and "Laptop" in written[0].read_text()
+    (entry,) = list_entries(store, action="incident.register_exported")
+    assert entry.details["language"] == shop.model.documents.language
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "flag"),
+    [("aware_at", "yesterday", "--aware"), ("occurred_from", "2026-13-01", "--occurred-from")],
+)
+def test_a_time_that_cannot_be_read_names_its_input(
+    store: Store, shop: LoadedMap, field: str, value: str, flag: str
+) -> None:
+    aware, occurred_from = (value, None) if field == "aware_at" else (None, value)
+    with pytest.raises(IncidentError) as refused:
+        register_breach(store, shop, "Laptop", "Stolen.", actor="dpo", aware=aware, occurred_from=occurred_from)
+    assert refused.value.field == field
+
+    result = CliRunner().invoke(
+        main,
+        ["incident", "open", "Laptop", "--description", "Stolen.", flag, value, "--map", str(shop.path)],
+        env={"DATAVOW_STATE_URL": f"sqlite:///{shop.directory / 'state.db'}"},
+    )
+    assert result.exit_code == 11, result.output
+    assert "is not a time" in result.stderr and f"({flag})" in result.stderr, result.stderr

@@ -171,7 +171,7 @@ def test_a_dry_run_shows_the_rows_and_records_nothing(shop: LoadedMap, databases
     assert _emails(shop)[1] == "jane.doe@example.com"
 
 
-def test_the_application_object_submits_restricts_and_lifts_in_one_call_each(shop: LoadedMap) -> None:
+def test_the_application_object_submits_restricts_answers_and_lifts_in_one_call_each(shop: LoadedMap) -> None:
     _add_customers(shop)
     with Datavow.open(shop.path, create=True) as app:
         received = app.submit_request("access", JANE, source="data_subject", actor="agent")
@@ -184,8 +184,11 @@ def test_the_application_object_submits_restricts_and_lifts_in_one_call_each(sho
 
         restricted = app.restrict_person(JANE, reason="accuracy contested", actor="dpo")
         assert _flags(shop)[1] == 1
+        status = app.restriction_status(JANE)
+        assert not status.allowed and [entry.id for entry in status.active] == [restricted.entries[0].id]
         lifted = app.lift_restriction(restricted.entries[0].id, "checked", "dpo")
         assert lifted.cleared == {"shop.customers": 1} and _flags(shop)[1] == 0
+        assert app.restriction_status(JANE).allowed and not app.restriction_status(JANE).active
 
         preview = app.preview_request({"email": ["jane.doe@example.com"]})
         assert [row["rows"] for row in preview.steps() if row["table"] == "shop.customers"] == [1]

@@ -206,6 +206,21 @@ def test_a_batch_of_erasures_runs_as_one_plan(shop: Path) -> None:
     assert len(json.loads(log)) == 1  # one discovery for the whole batch
 
 
+def test_a_batch_prints_every_requests_result_as_json(shop: Path) -> None:
+    ids = []
+    for email in ("jane@example.com", "bob@example.com"):
+        code, out = invoke("request", "erase", "--map", str(shop), "--email", email, "--source", "controller", "--json")
+        assert code == 0, out
+        ids.append(str(json.loads(out)["id"]))
+        invoke("requests", "verify", ids[-1], "--map", str(shop), "--manual", "controller's instruction")
+    code, out = invoke("requests", "run", *reversed(ids), "--map", str(shop), "--json")
+    assert code == 0, out
+    results = json.loads(out)
+    assert [str(result["id"]) for result in results] == ids  # in the order of their ids
+    assert {(result["kind"], result["status"]) for result in results} == {("erasure", "completed")}
+    assert all(result["result"] for result in results)
+
+
 def test_restriction_sets_the_flag_and_lifting_clears_it(shop: Path) -> None:
     code, out = invoke(
         "request", "restrict", "--map", str(shop), "--email", "jane@example.com", "--reason", "accuracy contested"

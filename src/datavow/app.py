@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from datavow.plan.identity_keys import IdentityInput
     from datavow.requests.lifecycle import RequestRecord
     from datavow.requests.preview import Preview
-    from datavow.requests.restricting import LiftedRestriction, Restricted
+    from datavow.requests.restricting import LiftedRestriction, Restricted, RestrictionStatus
     from datavow.requests.service import Progress, RunOptions
     from datavow.requests.submission import Submitted
     from datavow.store import Store
@@ -123,6 +123,14 @@ class Datavow:
         options = self._run_options(export_dir, corrections, progress)
         return run_request(self.store, self.loaded, request_id, options, actor, databases=self.databases, now=now)
 
+    def run_batch(self, request_ids: Iterable[int], actor: str, *, now: datetime | None = None) -> list[RequestRecord]:
+        """Execute verified erasure (or restriction) requests of one kind as one plan and complete
+        each; the records in the order of their ids (:func:`datavow.requests.service.run_batch`)."""
+        from datavow.requests.service import run_batch
+
+        options = self._run_options(None, None, None)
+        return run_batch(self.store, self.loaded, list(request_ids), options, actor, databases=self.databases, now=now)
+
     def submit_request(
         self,
         kind: str,
@@ -192,6 +200,13 @@ class Datavow:
         from datavow.requests.restricting import lift_restriction
 
         return lift_restriction(self.store, self.loaded, restriction_id, reason, actor, databases=self.databases)
+
+    def restriction_status(self, identities: IdentityInput, purpose: str | None = None) -> RestrictionStatus:
+        """Is this person restricted? With ``purpose``: may that purpose process them?
+        (:func:`datavow.requests.restriction_status`)."""
+        from datavow.requests.restricting import restriction_status
+
+        return restriction_status(self.store, self.loaded, identities, purpose)
 
     def _run_options(
         self, export_dir: Path | None, corrections: Mapping[str, str] | None, progress: Progress | None

@@ -14,16 +14,17 @@ from datavow.cli.output import console, print_json
 from datavow.incidents import (
     AUTHORITY_HOURS,
     Incident,
+    analyse_breach,
     classify_incident,
     close_incident,
-    export_register,
+    export_breach_register,
     get_incident,
     list_incidents,
-    notify,
+    notify_breach,
+    register_breach,
     resolve_incident,
 )
 from datavow.incidents.clock import shown
-from datavow.incidents.defaults import analyse_breach, read_moment, register_breach
 from datavow.incidents.model import EXEMPTIONS, KINDS, PRIORITIES, RISKS
 from datavow.language import LANGUAGES
 
@@ -250,18 +251,16 @@ def notify_command(
     """Write the notices to the authority, to each affected controller, or to the people (HTML, PDF), and
     record them as given."""
     app = application(map_path, state_url, create=True)
-    loaded = app.loaded
-    zone = zone or loaded.model.incidents.zone
-    store = app.store
-    written = notify(
-        store,
-        loaded,
+    written = notify_breach(
+        app.store,
+        app.loaded,
         incident_id,
         audience,
         actor=actor,
-        language=loaded.model.documents.language_for(language_code),
-        tenants=list(tenants) or None,
-        given_at=read_moment(given_text, zone, "the time the notice was given"),
+        language=language_code,
+        tenants=tenants,
+        given=given_text,
+        zone=zone,
         delay_reason=delay_reason,
         final=not more_to_follow,
         out_dir=out_dir,
@@ -393,15 +392,8 @@ def export_command(
     if csv_path is None and pdf_path is None:
         raise click.UsageError("give --csv FILE, --pdf FILE or both")
     app = application(map_path, state_url, create=False)
-    loaded = app.loaded
-    store = app.store
-    written = export_register(
-        store,
-        actor=actor,
-        organization=loaded.model.organization.name,
-        csv_path=csv_path,
-        pdf_path=pdf_path,
-        language=loaded.model.documents.language_for(language_code),
+    written = export_breach_register(
+        app.store, app.loaded, actor=actor, csv_path=csv_path, pdf_path=pdf_path, language=language_code
     )
     for path in written:
         console.print(str(path), markup=False)

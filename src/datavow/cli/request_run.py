@@ -233,7 +233,7 @@ rectify_command = _request_command(
 @state_options
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Folder for an access package.")
 @click.option("--set", "corrections", metavar="CATEGORY=VALUE", multiple=True, help="Rectification values.")
-@json_option("the result")
+@json_option("the result (with several IDs, a list: one result per request)")
 @actor_option
 def run_command(
     state_url: str | None,
@@ -246,24 +246,19 @@ def run_command(
 ) -> None:
     """Execute verified requests, or finish interrupted ones. Several erasure (or restriction)
     requests run as one batch: one plan, one statement per table for all of them."""
-    from datavow.requests.lifecycle import get
-    from datavow.requests.service import RunOptions, run_batch
-
     app = application(map_path, state_url, create=False)
-    loaded = app.loaded
-    store = app.store
     if len(request_ids) > 1:
-        options = RunOptions(key=app.key(create=True))
-        batch = run_batch(store, loaded, request_ids, options, actor, databases=app.databases)
-        for record in batch[:1]:
-            _show_result(record, as_json)
-        if not as_json:
-            console.print(f"  {len(batch)} requests completed as one batch (#{batch[0].id}…#{batch[-1].id})")
+        batch = app.run_batch(request_ids, actor)
+        if as_json:
+            print_json([_result_json(record) for record in batch])
+            return
+        _show_result(batch[0], as_json)
+        console.print(f"  {len(batch)} requests completed as one batch (#{batch[0].id}…#{batch[-1].id})")
         return
-    record = get(store, request_ids[0])
-    with _progress(f"request #{record.id} ({record.kind.value})", quiet=as_json) as progress:
+    (request_id,) = request_ids
+    with _progress(f"request #{request_id}", quiet=as_json) as progress:
         done = app.run_request(
-            record.id, actor, export_dir=out, corrections=_corrections(corrections), progress=progress
+            request_id, actor, export_dir=out, corrections=_corrections(corrections), progress=progress
         )
     _show_result(done, as_json)
 

@@ -39,7 +39,6 @@ from datavow.requests.lifecycle import (
 from datavow.requests.lifecycle.clock import DUE_SOON
 from datavow.requests.lifecycle.letters import denial_letter, extension_letter
 from datavow.requests.lifecycle.verification import check_code, send_code
-from datavow.requests.restricting import restriction_status
 from datavow.requests.restriction import Restriction, object_to
 
 # --------------------------------------------------------------------------- datavow requests
@@ -331,7 +330,7 @@ def status_command(
     yes they are free / allowed; 1: restricted / not allowed."""
     app = application(map_path, state_url, create=True)
     identities = identities_from(emails, phones, identity_pairs)
-    status = restriction_status(app.store, app.loaded, identities, purpose)
+    status = app.restriction_status(identities, purpose)
     if as_json:
         print_json(status.to_dict())
     else:

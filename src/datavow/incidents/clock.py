@@ -44,9 +44,10 @@ def zone_info(name: str) -> ZoneInfo:
         ) from exc
 
 
-def parse_moment(text: str, zone: str | None = None, *, what: str = "the time") -> datetime:
+def parse_moment(text: str, zone: str | None = None, *, what: str = "the time", field: str | None = None) -> datetime:
     """``text`` as a UTC moment. ``zone`` interprets a time written without an offset or zone name;
-    without it such a time is refused."""
+    without it such a time is refused. An error about the text names ``field``, the input it came
+    from (``aware_at``, ``given_at``, …), so that a front end can point at it."""
     raw = text.strip()
     named = _BRACKETED.match(raw) or _NAMED.match(raw)
     written_zone = named.group("zone") if named else None
@@ -58,6 +59,7 @@ def parse_moment(text: str, zone: str | None = None, *, what: str = "the time") 
         raise IncidentError(
             f"{what} {text!r} is not a time: write it as 2026-03-28T10:00+01:00, or 2026-03-28 10:00 Europe/Amsterdam",
             kind=ErrorKind.INVALID,
+            field=field,
         ) from exc
     if parsed.tzinfo is not None:
         if written_zone is not None:
@@ -65,7 +67,9 @@ def parse_moment(text: str, zone: str | None = None, *, what: str = "the time") 
             local = parsed.astimezone(zone_info(written_zone))
             if local.utcoffset() != parsed.utcoffset():
                 raise IncidentError(
-                    f"{what} {text!r}: the offset does not match {written_zone} at that time", kind=ErrorKind.INVALID
+                    f"{what} {text!r}: the offset does not match {written_zone} at that time",
+                    kind=ErrorKind.INVALID,
+                    field=field,
                 )
         return parsed.astimezone(UTC)
     name = written_zone or zone
@@ -76,10 +80,12 @@ def parse_moment(text: str, zone: str | None = None, *, what: str = "the time") 
             kind=ErrorKind.INVALID,
             field="zone",
         )
-    return localised(parsed, zone_info(name), text=text, what=what)
+    return localised(parsed, zone_info(name), text=text, what=what, field=field)
 
 
-def localised(naive: datetime, zone: ZoneInfo, *, text: str, what: str = "the time") -> datetime:
+def localised(
+    naive: datetime, zone: ZoneInfo, *, text: str, what: str = "the time", field: str | None = None
+) -> datetime:
     """The wall-clock time ``naive`` in ``zone`` as a UTC moment; a time the zone skips (spring
     forward) or shows twice (fall back) is refused."""
     first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
@@ -91,20 +97,24 @@ def localised(naive: datetime, zone: ZoneInfo, *, text: str, what: str = "the ti
             raise IncidentError(
                 f"{what} {text!r} does not exist in {zone.key}: the clocks skip it (daylight saving)",
                 kind=ErrorKind.INVALID,
+                field=field,
             )
         raise IncidentError(
             f"{what} {text!r} happens twice in {zone.key} (the clocks go back): add the offset, "
             f"e.g. {first.isoformat()} or {second.isoformat()}",
             kind=ErrorKind.INVALID,
+            field=field,
         )
     return first.astimezone(UTC)
 
 
-def aware_utc(moment: datetime, what: str = "the time") -> datetime:
-    """A datetime given by a caller, in UTC; a naive one is refused."""
+def aware_utc(moment: datetime, what: str = "the time", field: str | None = None) -> datetime:
+    """A datetime given by a caller, in UTC; a naive one is refused (naming ``field``)."""
     if moment.tzinfo is None:
         raise IncidentError(
-            f"{what} must be timezone-aware: pass tzinfo=ZoneInfo('Europe/Brussels') or UTC", kind=ErrorKind.INVALID
+            f"{what} must be timezone-aware: pass tzinfo=ZoneInfo('Europe/Brussels') or UTC",
+            kind=ErrorKind.INVALID,
+            field=field,
         )
     return moment.astimezone(UTC)
 

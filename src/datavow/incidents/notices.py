@@ -88,7 +88,7 @@ def notify(
     at ``given_at`` (default: now)."""
     incident = get_incident(store, incident_id)
     moment = aware_utc(now, "now") if now is not None else datetime.now(UTC)
-    given = aware_utc(given_at, "the time the notice was given") if given_at is not None else moment
+    given = aware_utc(given_at, "the time the notice was given", "given_at") if given_at is not None else moment
     _check(incident, audience, given, moment)
     folder = out_dir or state_directory(loaded.path) / "incidents" / str(incident.id)
     folder.mkdir(parents=True, exist_ok=True)

@@ -62,7 +62,7 @@ def open_incident(
         _required(title, "a title", "title"),
         _required(description, "a description", "description"),
     )
-    aware = aware_utc(aware_at, "the time of awareness")
+    aware = aware_utc(aware_at, "the time of awareness", "aware_at")
     registered = aware_utc(now, "now") if now is not None else datetime.now(UTC)
     zone_info(zone)
     if aware > registered:
@@ -72,7 +72,8 @@ def open_incident(
             field="aware_at",
         )
     occurred = [
-        aware_utc(t, "the time it occurred") if t is not None else None for t in (occurred_from, occurred_until)
+        aware_utc(t, "the time it occurred", field) if t is not None else None
+        for t, field in ((occurred_from, "occurred_from"), (occurred_until, "occurred_until"))
     ]
     if occurred[0] and occurred[1] and occurred[0] > occurred[1]:
         raise IncidentError(
