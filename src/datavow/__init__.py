@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from datavow.datamap import DataMap, LoadedMap, load_map
     from datavow.errors import DatavowError, MapError, Problem
 
+#: This release of datavow.
 __version__ = "0.1.0"
 
 #: Each public name and the module it lives in.

@@ -83,6 +83,7 @@ def check_map(
     )
 
 
+#: The finding for a table erasure deletes from that a table under a legal hold references.
 HELD_PARENT = "erasure-held-parent"
 
 
@@ -132,3 +133,6 @@ def record_check(report: CheckReport, store: Store, actor: str) -> AuditEntry:
             "failed_rules": failed,
         },
     )
+
+
+__all__ = ["HELD_PARENT", "CheckReport", "check_map", "held_parent_findings", "record_check"]

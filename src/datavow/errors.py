@@ -64,6 +64,7 @@ class Outcome:
     http_status: int
 
 
+#: Each kind's exit code and HTTP status: the one table the CLI and the HTTP service read.
 OUTCOMES: dict[ErrorKind, Outcome] = {
     ErrorKind.INVALID: Outcome(None, 422),
     ErrorKind.NOT_FOUND: Outcome(None, 404),
@@ -251,3 +252,28 @@ class DocumentError(DatavowError):
 
     exit_code = 12
     kind = ErrorKind.INVALID
+
+
+__all__ = [
+    "OUTCOMES",
+    "AuditError",
+    "ConnectionError_",
+    "ConsentError",
+    "DatavowError",
+    "DemoError",
+    "DocumentError",
+    "ErrorKind",
+    "ImportError_",
+    "IncidentError",
+    "Location",
+    "MapError",
+    "Outcome",
+    "PlanError",
+    "Problem",
+    "QueryError",
+    "Reported",
+    "RequestError",
+    "SecretError",
+    "StateError",
+    "outcome_of",
+]

@@ -33,6 +33,7 @@ from datavow.errors import RequestError
 from datavow.secrets import derive
 
 SQLITE_KEYED_SHA256 = "datavow_keyed_sha256"
+#: What a pseudonymised value starts with, so a reader can tell it from a real one.
 PSEUDONYM_PREFIX = "anon-"
 HASH_WIDTH = 64  # hex characters of a keyed hash when the column is long enough
 PSEUDONYM_WIDTH = 24  # hex characters after the prefix: unique enough within one erasure

@@ -35,6 +35,7 @@ class DriftRule:
     article: str | None = None
 
 
+#: The drift rules by id: how a live schema can differ from the map, with severity and fix.
 DRIFT_RULES: dict[str, DriftRule] = {
     rule.id: rule
     for rule in (

@@ -147,6 +147,8 @@ def interpolate(text: str, where: Location | None) -> str:
 
 
 def resolve_url(raw: str, base: Path, where: Location | None) -> str:
+    """A system's database URL with ``${VAR}`` filled in and a relative SQLite path made relative to
+    the map's folder (``base``); a URL that does not parse is a map problem at ``where``."""
     url_text = interpolate(raw, where)
     try:
         url = make_url(url_text)

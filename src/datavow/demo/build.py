@@ -16,6 +16,7 @@ from datavow.demo.generate import COMPANIES, Progress, company, generate
 from datavow.demo.mapfiles import packaged_map, point_map
 from datavow.errors import DemoError, ErrorKind
 
+#: The file name of each demo company's data map.
 MAP_FILE = "datavow.yaml"
 # A server URL's password is never written into the map; the map reads it from here instead.
 PASSWORD_VARIABLE = "DATAVOW_DEMO_PASSWORD"

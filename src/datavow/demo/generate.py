@@ -82,6 +82,8 @@ class Company:
 
 @dataclass(frozen=True)
 class Generated:
+    """What the generator wrote: rows per table and people per subject category."""
+
     rows: dict[str, int] = field(default_factory=dict)  # "system.table" -> rows written
     people: dict[str, int] = field(default_factory=dict)  # subject category -> people in it
     distinct_people: int = 0

@@ -262,6 +262,7 @@ def close_incident(
 
 
 def get_incident(store: Store, incident_id: int) -> Incident:
+    """The incident with this number, as the register keeps it; not found if there is none."""
     with store.session(write=False) as session:
         row = session.get(IncidentRow, incident_id)
         if row is None:

@@ -38,6 +38,8 @@ def field_path(ref: TableRef, field: str) -> PathKey:
 
 @dataclass(frozen=True)
 class Rule:
+    """One lint rule: its id, severity, the article it enforces, the fix hint, and the check itself."""
+
     id: str
     severity: Severity
     article: str
@@ -58,6 +60,7 @@ class Rule:
             )
 
 
+#: Every registered lint rule by its id (filled as the rule modules are imported).
 RULES: dict[str, Rule] = {}
 
 
@@ -99,6 +102,7 @@ def run_lint(
 
 
 def all_rules() -> list[Rule]:
+    """Every lint rule datavow knows, each with its id, severity, article and fix hint."""
     from datavow.lint import record, rules  # noqa: F401 - importing registers the rules
 
     return [RULES[key] for key in sorted(RULES)]

@@ -24,6 +24,7 @@ from datavow.plan.identities import Format, parse_identities, parse_value
 from datavow.secrets import derive, load_key, seal, state_directory, unseal
 
 #: Identity kind -> the normalised values a person is named by, e.g. ``{"email": ("jane@x.org",)}``.
+#: A person's identities in normal form: each kind (``email``, ``phone``, ...) with its values.
 Identities = Mapping[str, tuple[str, ...]]
 #: What callers may pass: one value or several per kind.
 IdentityInput = Mapping[str, str | Iterable[str]]

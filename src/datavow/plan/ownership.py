@@ -33,8 +33,8 @@ from types import MappingProxyType
 from typing import Literal
 
 from datavow.datamap.load import LoadedMap, TableRef
+from datavow.plan.model import TableKey
 
-TableKey = tuple[str, str]
 ReferenceKey = tuple[str, str, str]  # (system, table, reference name)
 Meaning = Literal["owns", "links", "ambiguous"]
 

@@ -77,6 +77,8 @@ class RulePlan:
 
 @dataclass(frozen=True)
 class RetentionPlan:
+    """What a sweep would do now: each rule with the rows it would delete or erase and the rows holds keep."""
+
     now: datetime
     rules: list[RulePlan]
 
@@ -200,6 +202,8 @@ class SystemSweep:
 
 @dataclass
 class SweepResult:
+    """What a sweep did: per system, the rows it deleted or erased, the rows kept, and any failure."""
+
     now: datetime
     systems: list[SystemSweep]
     seconds: float = 0.0

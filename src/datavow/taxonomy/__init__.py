@@ -21,6 +21,7 @@ from typing import Literal
 #: fideslang's default taxonomy: its data categories, data subjects and data uses.
 FIDESLANG_FILE = Path(__file__).with_name("fideslang.json")
 
+#: Which GDPR article makes a category special: Art. 9 (special categories) or Art. 10 (criminal data).
 Article = Literal["art9", "art10"]
 
 # Keys whose category and every descendant is a special category (Art. 9(1)) or criminal data
@@ -56,6 +57,8 @@ _DATAVOW_CATEGORIES: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class Category:
+    """One data category: its key, name and parent, whether it is special (Art. 9 / 10), and where it comes from."""
+
     key: str
     name: str
     description: str
@@ -75,6 +78,8 @@ class Term:
 
 @dataclass(frozen=True)
 class Taxonomy:
+    """The data categories, data subjects and data uses a map can name."""
+
     categories: Mapping[str, Category]
     subjects: Mapping[str, Term]
     uses: Mapping[str, Term]

@@ -18,7 +18,9 @@ from datavow.store.models.base import Base, UTCDateTime, UTCTimestamp
 from datavow.store.models.requests import one_of
 
 CONSENT_EVENTS = ("granted", "withdrawn")
+#: Where a consent event came from: a form, an import, the API, an authorised agent, a GPC signal.
 CONSENT_SOURCES = ("form", "import", "api", "agent", "gpc")
+#: The channels a contact preference can name (``all`` for every channel).
 CONSENT_CHANNELS = ("email", "phone", "sms", "post", "all")
 #: The consent head table holds exactly one row, with this id.
 CONSENT_HEAD_ID = 1
