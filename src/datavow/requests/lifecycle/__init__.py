@@ -18,10 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -35,55 +33,23 @@ from datavow.plan.identity_keys import (
     IdentityInput,
     IdentityKeys,
     canonical_identities,
-    identity_hashes,
-    kinds_from_text,
     kinds_text,
 )
-from datavow.requests.lifecycle.clock import DUE_SOON, aware, due_date, extended_due_date, utc_now
+from datavow.requests.lifecycle.clock import aware, due_date, extended_due_date, utc_now
+from datavow.requests.lifecycle.listing import due_soon, find_requests, list_requests
+from datavow.requests.lifecycle.record import (
+    OPEN,
+    TRANSITIONS,
+    RequestKind,
+    RequestRecord,
+    Source,
+    Status,
+    choice,
+    record_of,
+)
 from datavow.requests.lifecycle.tenants import controller_name
 from datavow.store import Store
-from datavow.store.models import RequestIdentityRow, RequestRow, UTCDateTime
-
-
-class RequestKind(StrEnum):
-    """The right a request exercises."""
-
-    access = "access"  # Art. 15
-    erasure = "erasure"  # Art. 17
-    rectification = "rectification"  # Art. 16
-    restriction = "restriction"  # Art. 18
-    objection = "objection"  # Art. 21
-    portability = "portability"  # Art. 20
-
-
-class Status(StrEnum):
-    received = "received"
-    verified = "verified"
-    in_progress = "in_progress"
-    completed = "completed"
-    denied = "denied"
-    forwarded = "forwarded"
-
-
-class Source(StrEnum):
-    """Who brought the request: the person, a controller we process for, or an agent for either."""
-
-    data_subject = "data_subject"
-    controller = "controller"
-    agent = "agent"
-
-
-#: The states a request can move to from each state; the last three are final.
-TRANSITIONS: Mapping[Status, frozenset[Status]] = {
-    Status.received: frozenset({Status.verified, Status.denied, Status.forwarded}),
-    Status.verified: frozenset({Status.in_progress, Status.denied}),
-    Status.in_progress: frozenset({Status.completed, Status.denied}),
-    Status.completed: frozenset(),
-    Status.denied: frozenset(),
-    Status.forwarded: frozenset(),
-}
-#: States in which the clock runs.
-OPEN = frozenset({Status.received, Status.verified, Status.in_progress})
+from datavow.store.models import RequestIdentityRow, RequestRow
 
 # Per state: the verb that moves a request into it (for "allowed now: verify, deny"), how the
 # message says it ("cannot be started") and the audit action that records it.
@@ -94,69 +60,6 @@ _VERB = {
     Status.denied: ("deny", "denied", "request.denied"),
     Status.forwarded: ("forward", "forwarded", "request.forwarded"),
 }
-_E = TypeVar("_E", bound=StrEnum)
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    """A request as the state store holds it. Its identities stay sealed: read them with
-    :func:`request_identities`. ``completed_at`` is when it was closed: completed, denied or
-    forwarded."""
-
-    id: int
-    kind: RequestKind
-    status: Status
-    source: Source
-    tenant: str | None
-    received_at: datetime
-    due_at: datetime
-    extended_to: datetime | None
-    extension_reason: str | None
-    verified_at: datetime | None
-    started_at: datetime | None
-    completed_at: datetime | None
-    denied_reason: str | None
-    forwarded_to: str | None
-    identity_kinds: tuple[str, ...]
-    result: dict[str, Any] | None
-
-    @property
-    def deadline(self) -> datetime:
-        """When the answer is due: the extended date if there is one (Art. 12(3))."""
-        return self.extended_to or self.due_at
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN
-
-    def is_overdue(self, now: datetime | None = None) -> bool:
-        return self.is_open and utc_now(now) > self.deadline
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: times as ISO 8601 UTC, enums as their values."""
-
-        def when(moment: datetime | None) -> str | None:
-            return moment.isoformat() if moment else None
-
-        return {
-            "id": self.id,
-            "kind": self.kind.value,
-            "status": self.status.value,
-            "source": self.source.value,
-            "tenant": self.tenant,
-            "identity_kinds": list(self.identity_kinds),
-            "received_at": when(self.received_at),
-            "due_at": when(self.due_at),
-            "extended_to": when(self.extended_to),
-            "extension_reason": self.extension_reason,
-            "deadline": when(self.deadline),
-            "verified_at": when(self.verified_at),
-            "started_at": when(self.started_at),
-            "completed_at": when(self.completed_at),
-            "denied_reason": self.denied_reason,
-            "forwarded_to": self.forwarded_to,
-            "result": self.result,
-        }
 
 
 # --------------------------------------------------------------------------- receiving
@@ -190,8 +93,8 @@ def receive(
     28(3)(e)), whose name is read from the tenant table (on the engines of ``databases`` when
     given) unless ``controller`` gives it.
     """
-    kind = _choice(RequestKind, kind, "request kind", "kind")
-    source = _choice(Source, source, "source", "source")
+    kind = choice(RequestKind, kind, "request kind", "kind")
+    source = choice(Source, source, "source", "source")
     parsed = canonical_identities(loaded, identities)
     now = utc_now(None)
     received = aware(received_at, "received_at") if received_at is not None else now
@@ -240,7 +143,7 @@ def receive(
             return forward(session, row.id, controller, actor, now=now)  # not ours to verify or answer
         if verified_by is not None:
             return verify(session, row.id, actor, method=verified_by, now=now)
-        return _record(row)
+        return record_of(row)
 
 
 _ARTICLE = {
@@ -264,7 +167,7 @@ def verify(
         row = request_row(session, request_id, lock=True)
         moment = utc_now(now)
         _move(session, row, Status.verified, actor, details={"method": method}, verified_at=moment)
-        return _record(row)
+        return record_of(row)
 
 
 def start(target: Store | Session, request_id: int, actor: str, *, now: datetime | None = None) -> RequestRecord:
@@ -272,7 +175,7 @@ def start(target: Store | Session, request_id: int, actor: str, *, now: datetime
     with _session(target) as session:
         row = request_row(session, request_id, lock=True)
         _move(session, row, Status.in_progress, actor, started_at=utc_now(now))
-        return _record(row)
+        return record_of(row)
 
 
 def complete(
@@ -300,7 +203,7 @@ def complete(
             completed_at=utc_now(now),
             result=payload,
         )
-        return _record(row)
+        return record_of(row)
 
 
 def deny(
@@ -312,7 +215,7 @@ def deny(
     with _session(target) as session:
         row = request_row(session, request_id, lock=True)
         _move(session, row, Status.denied, actor, reason=reason, completed_at=utc_now(now), denied_reason=reason)
-        return _record(row)
+        return record_of(row)
 
 
 def forward(
@@ -332,7 +235,7 @@ def forward(
             completed_at=utc_now(now),
             forwarded_to=controller,
         )
-        return _record(row)
+        return record_of(row)
 
 
 def extend(
@@ -358,7 +261,7 @@ def extend(
         row.extended_to, row.extension_reason = new_due, reason
         details = {"months": months, "due_at": row.due_at.isoformat(), "extended_to": new_due.isoformat()}
         append(session, actor, "request.extended", "request", str(row.id), reason=reason, details=details)
-        return _record(row)
+        return record_of(row)
 
 
 # --------------------------------------------------------------------------- reading
@@ -367,7 +270,7 @@ def extend(
 def get(store: Store, request_id: int) -> RequestRecord:
     """The request with this id; :class:`RequestError` if there is none."""
     with store.session(write=False) as session:
-        return _record(request_row(session, request_id))
+        return record_of(request_row(session, request_id))
 
 
 def request_identities(store: Store, loaded: LoadedMap, request_id: int) -> dict[str, tuple[str, ...]]:
@@ -382,7 +285,7 @@ def read_request(
     """The request and the identities it names, unsealed, read in the caller's transaction."""
     row = request_row(session, request_id)
     identities = IdentityKeys.for_map(loaded, create=False).unseal(row.identities, _context(request_id))
-    return _record(row), identities
+    return record_of(row), identities
 
 
 def ensure_startable(record: RequestRecord) -> None:
@@ -401,53 +304,6 @@ def begin(session: Session, record: RequestRecord, actor: str, *, now: datetime 
     return start(session, record.id, actor, now=now)
 
 
-def find_requests(store: Store, loaded: LoadedMap, identities: IdentityInput) -> list[RequestRecord]:
-    """Every request naming any of these identities, oldest first (by keyed hash, nothing is unsealed)."""
-    hashes = identity_hashes(loaded, identities)
-    matching = sa.select(RequestIdentityRow.request_id).where(RequestIdentityRow.identity_hash.in_(hashes))
-    with store.session(write=False) as session:
-        rows = session.scalars(sa.select(RequestRow).where(RequestRow.id.in_(matching)).order_by(RequestRow.id))
-        return [_record(row) for row in rows]
-
-
-def list_requests(
-    store: Store,
-    status: Status | str | None = None,
-    due_within: timedelta | None = None,
-    overdue: bool = False,
-    now: datetime | None = None,
-) -> list[RequestRecord]:
-    """Requests, soonest deadline first.
-
-    ``overdue`` keeps open requests past their deadline; ``due_within`` open requests not yet
-    overdue whose deadline falls within that period (:data:`~datavow.requests.lifecycle.clock.DUE_SOON` is
-    the usual one). Both together: either.
-    """
-    moment = utc_now(now)
-    deadline = sa.func.coalesce(RequestRow.extended_to, RequestRow.due_at)
-    query = sa.select(RequestRow)
-    if status is not None:
-        query = query.where(RequestRow.status == _choice(Status, status, "status", "status").value)
-    windows = []
-    if overdue:
-        windows.append(deadline < sa.literal(moment, UTCDateTime()))
-    if due_within is not None:
-        if due_within < timedelta(0):
-            raise RequestError("due_within must not be negative", kind=ErrorKind.INVALID, field="due_within")
-        start_, end = sa.literal(moment, UTCDateTime()), sa.literal(moment + due_within, UTCDateTime())
-        windows.append(sa.and_(deadline >= start_, deadline <= end))
-    if windows:
-        query = query.where(RequestRow.status.in_([s.value for s in OPEN]), sa.or_(*windows))
-    query = query.order_by(deadline, RequestRow.id)
-    with store.session(write=False) as session:
-        return [_record(row) for row in session.scalars(query)]
-
-
-def due_soon(store: Store, now: datetime | None = None, within: timedelta = DUE_SOON) -> list[RequestRecord]:
-    """Open requests not yet overdue that are due within ``within`` (7 days by default)."""
-    return list_requests(store, due_within=within, now=now)
-
-
 # --------------------------------------------------------------------------- internals
 
 
@@ -460,16 +316,6 @@ def required(text: str, message: str, field: str = "reason") -> str:
     if not isinstance(text, str) or not text.strip():
         raise RequestError(message, kind=ErrorKind.INVALID, field=field)
     return text.strip()
-
-
-def _choice(enum: type[_E], value: _E | str, what: str, field: str) -> _E:
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(member.value for member in enum)
-        raise RequestError(
-            f"unknown {what} {value!r}: use one of {allowed}", kind=ErrorKind.INVALID, field=field
-        ) from None
 
 
 @contextmanager
@@ -525,22 +371,28 @@ def _refusal(request_id: int, current: Status, to: Status) -> str:
     return f"request {request_id} is {current.value}, so it cannot be {_VERB[to][1]}: {then}"
 
 
-def _record(row: RequestRow) -> RequestRecord:
-    return RequestRecord(
-        id=row.id,
-        kind=RequestKind(row.kind),
-        status=Status(row.status),
-        source=Source(row.source),
-        tenant=row.tenant,
-        received_at=row.received_at,
-        due_at=row.due_at,
-        extended_to=row.extended_to,
-        extension_reason=row.extension_reason,
-        verified_at=row.verified_at,
-        started_at=row.started_at,
-        completed_at=row.completed_at,
-        denied_reason=row.denied_reason,
-        forwarded_to=row.forwarded_to,
-        identity_kinds=kinds_from_text(row.identity_kinds),
-        result=row.result,
-    )
+__all__ = [
+    "OPEN",
+    "TRANSITIONS",
+    "RequestKind",
+    "RequestRecord",
+    "Source",
+    "Status",
+    "begin",
+    "complete",
+    "deny",
+    "due_soon",
+    "ensure_startable",
+    "extend",
+    "find_requests",
+    "forward",
+    "get",
+    "list_requests",
+    "read_request",
+    "receive",
+    "request_identities",
+    "request_row",
+    "required",
+    "start",
+    "verify",
+]
