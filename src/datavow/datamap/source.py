@@ -100,6 +100,19 @@ def _convert(node: yaml.Node, path: PathKey, file: str, index: SourceIndex, prob
     return yaml.constructor.SafeConstructor().construct_object(node)
 
 
+def _compose(text: str) -> yaml.Node | None:
+    """The document's node tree, by libyaml where PyYAML was built with it (parsing a large map in
+    Python took longer than importing the whole planner); a document libyaml refuses is parsed
+    again by PyYAML, so that an error reads as PyYAML words it."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return yaml.compose(text, Loader=fast)
+        except yaml.YAMLError:
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
 def read_yaml(path: Path, display: str | None = None) -> tuple[Any, SourceIndex, list[Problem]]:
     """Parse one YAML file into plain values and a position index.
 
@@ -123,7 +136,7 @@ def read_yaml(path: Path, display: str | None = None) -> tuple[Any, SourceIndex,
             [Problem(None, f"{name}: cannot be read ({exc})", "check the file's permissions and encoding (UTF-8)")],
         )
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _loc(name, mark) if mark is not None else Location(name, 1, 1)
