@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -10,15 +9,20 @@ from typing import Any
 import click
 from rich.table import Table
 
-from datavow.cli.options import EXIT_NO, actor_option, application, map_option, progress_bar, state_options
+from datavow.cli.options import (
+    EXIT_NO,
+    actor_option,
+    application,
+    json_option,
+    map_option,
+    progress_bar,
+    state_options,
+)
 from datavow.cli.output import console, print_json
-from datavow.retention import SweepResult, SystemSweep, retention_plan, run_sweep
-from datavow.retention.history import sweep_report
+from datavow.retention import SweepResult, SystemSweep, plan_retention, run_worker, sweep_report, sweep_retention
 from datavow.retention.offboarding import DueRun
-from datavow.retention.own import OWN_SYSTEM
-from datavow.retention.schedule import Stop, work
+from datavow.retention.schedule import Stop
 from datavow.retention.sweep import default_worker
-from datavow.retention.systems import swept_systems
 
 
 @click.group("retention")
@@ -47,17 +51,15 @@ def _when(value: object) -> str:
 @map_option
 @system_option
 @click.option("--at", "at", type=click.DateTime(), help="Judge what is due at this moment (UTC) instead of now.")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@json_option("the plan")
 def plan_command(map_path: Path, systems: tuple[str, ...], at: datetime | None, as_json: bool) -> None:
     """Show, for each rule: how many rows are due, the oldest, rows a hold keeps, and what will be
     done (and to which referencing tables). Changes nothing."""
     app = application(map_path)
-    loaded = app.loaded
     now = at.replace(tzinfo=UTC) if at is not None else datetime.now(UTC)
-    chosen = [name for name in systems if name != OWN_SYSTEM]
-    plan = retention_plan(loaded, app.engines(swept_systems(app.loaded, systems)), now=now, systems=chosen or None)
+    plan = plan_retention(app.loaded, app.databases, systems=systems, now=now)
     if as_json:
-        click.echo(json.dumps(plan.to_dict(), indent=2))
+        print_json(plan.to_dict())
         return
     table = Table(title=f"retention at {now:%Y-%m-%d %H:%M} UTC", title_justify="left")
     for column in ("rule", "keep", "after", "due", "oldest", "held", "action"):
@@ -103,7 +105,7 @@ def _show(outcome: SystemSweep) -> None:
 @state_options
 @system_option
 @click.option("--chunk-rows", type=click.IntRange(min=1), help="Rows per transaction (default: sized to the time).")
-@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@json_option("what was done")
 @actor_option
 def run_command(
     state_url: str | None,
@@ -116,11 +118,7 @@ def run_command(
     """Sweep now: delete or anonymise every due row, in short transactions, one system at a time
     (locked against any other sweep of it), recorded in the audit log. Safe to stop and run again."""
     app = application(map_path, state_url, create=True)
-    loaded = app.loaded
-    key = app.key(create=True)
     stop = Stop()
-    store = app.store
-    engines = app.engines(swept_systems(app.loaded, systems))
     with (
         progress_bar(width=36, quiet=as_json) as bar,
         stop.on_signals(),
@@ -132,14 +130,14 @@ def run_command(
                 tasks[label] = bar.add_task(label, total=total or None)
             bar.update(tasks[label], completed=done, total=total or None)
 
-        result = run_sweep(
-            loaded,
-            engines,
-            store,
-            systems=systems or None,
-            chunk_rows=chunk_rows,
-            key=key,
+        result = sweep_retention(
+            app.loaded,
+            app.databases,
+            app.store,
+            key=app.key(create=True),
             actor=actor,
+            systems=systems,
+            chunk_rows=chunk_rows,
             progress=progress,
             stop=stop,
         )
@@ -148,7 +146,7 @@ def run_command(
 
 def _finish(result: SweepResult, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        print_json(result.to_dict())
     else:
         for outcome in result.systems:
             _show(outcome)
@@ -164,7 +162,7 @@ def _finish(result: SweepResult, as_json: bool) -> None:
 @retention_group.command("sweeps")
 @state_options
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="How many, newest first.")
-@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+@json_option("them")
 def sweeps_command(state_url: str | None, map_path: Path, limit: int, as_json: bool) -> None:
     """The sweeps recorded in the state store, and when each system is next due."""
     app = application(map_path, state_url, create=False)
@@ -212,8 +210,6 @@ def worker_command(
     Ctrl-C finish the current chunk and release the lock). Several workers may share one state
     store: each system is swept by one of them at a time."""
     app = application(map_path, state_url, create=True)
-    loaded = app.loaded
-    key = app.key(create=True)
     stop = Stop()
     name = worker_name or default_worker()
     incomplete: list[SystemSweep | DueRun] = []
@@ -235,25 +231,23 @@ def worker_command(
             parts.append(f"{sum(run.deletion.deleted.values()):,} rows deleted")
         console.print(f"{what}: {run.status}, " + ", ".join(p for p in parts if p), markup=False)
 
-    store = app.store
-    engines = app.engines(swept_systems(app.loaded, tenants=True))
     with stop.on_signals():
         console.print(
             f"worker {name}: " + ("sweeping what is due" if once else f"watching the schedule every {poll:g} s"),
             style="dim",
         )
-        ran = work(
-            loaded,
-            engines,
-            store,
-            once=once,
-            poll=poll,
+        ran = run_worker(
+            app.loaded,
+            app.databases,
+            app.store,
+            key=app.key(create=True),
             actor=actor,
             worker=name,
             stop=stop,
-            key=key,
             report=report,
             report_offboarding=offboarded,
+            once=once,
+            poll=poll,
         )
     console.print(f"worker {name}: {ran} run{'s' if ran != 1 else ''} (sweeps and offboardings)", style="dim")
     if once and incomplete:
