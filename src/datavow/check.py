@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ class CheckReport:
     findings: list[Finding]
     drift_systems: list[str] = field(default_factory=list)
     fingerprint: str = ""
+    recorded: AuditEntry | None = None  # the audit entry (map.checked), when the check was recorded
 
     def count(self, severity: Severity) -> int:
         return Counter(f.severity for f in self.findings)[severity]
@@ -135,4 +136,23 @@ def record_check(report: CheckReport, store: Store, actor: str) -> AuditEntry:
     )
 
 
-__all__ = ["HELD_PARENT", "CheckReport", "check_map", "held_parent_findings", "record_check"]
+def check_and_record(
+    source: str | Path | LoadedMap,
+    store: Callable[[], Store] | None = None,
+    actor: str = "datavow",
+    *,
+    drift: bool = True,
+    systems: Iterable[str] | None = None,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] = (),
+) -> CheckReport:
+    """Check the map (:func:`check_map`) and, given ``store`` (the state store, asked for only once
+    the map has loaded, so that a map that does not load leaves no store behind), record the outcome
+    in its audit log as ``actor`` (:func:`record_check`); the report carries the entry."""
+    report = check_map(source, drift=drift, systems=systems, select=select, ignore=ignore)
+    if store is None:
+        return report
+    return replace(report, recorded=record_check(report, store(), actor))
+
+
+__all__ = ["HELD_PARENT", "CheckReport", "check_and_record", "check_map", "held_parent_findings", "record_check"]

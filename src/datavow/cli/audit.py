@@ -4,7 +4,6 @@ CLI to turn into exit codes."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +15,8 @@ from rich.text import Text
 
 from datavow.audit.log import list_entries
 from datavow.audit.verify import verify_chain
-from datavow.cli.options import EXIT_NO, application, state_options
+from datavow.cli.options import EXIT_NO, application, json_option, state_options
+from datavow.cli.output import print_json
 
 
 @click.group("audit")
@@ -31,7 +31,7 @@ def audit() -> None:
     metavar="HASH",
     help="A head hash recorded earlier; fail if it is no longer in the log.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option("the result")
 @click.pass_context
 def verify(
     ctx: click.Context,
@@ -43,10 +43,9 @@ def verify(
     """Recompute the hash chain and name the first entry that was changed, removed or
     reordered. Exits 0 when the log is intact, 1 when it is not."""
     app = application(map_path, state_url, create=False)
-    store = app.store
-    result = verify_chain(store, expect_head=expect_head)
+    result = verify_chain(app.store, expect_head=expect_head)
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        print_json(result.to_dict())
     else:
         console = Console(highlight=False)
         if result.ok:
@@ -68,7 +67,7 @@ def verify(
 @click.option("--action", help="An action (request.erased) or a pattern with * (request.*).")
 @click.option("--object", "object_ref", metavar="TYPE[:ID]", help="Entries about one object.")
 @click.option("--since", metavar="TIME", help="ISO date or time; UTC unless it has an offset.")
-@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+@json_option("the entries")
 def show(
     state_url: str | None,
     map_path: Path,
@@ -81,9 +80,8 @@ def show(
     """Show the latest audit entries, newest first."""
     object_type, _, object_id = (object_ref or "").partition(":")
     app = application(map_path, state_url, create=False)
-    store = app.store
     entries = list_entries(
-        store,
+        app.store,
         since=_parse_since(since),
         action=action,
         object_type=object_type or None,
@@ -92,7 +90,7 @@ def show(
         newest_first=True,
     )
     if as_json:
-        click.echo(json.dumps([entry.to_dict() for entry in entries], indent=2, ensure_ascii=False))
+        print_json([entry.to_dict() for entry in entries])
         return
     if not entries:
         click.echo("No audit entries match.")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 from rich.table import Table
 
-from datavow.check import check_map, record_check
-from datavow.cli.options import actor_option, application, map_option
-from datavow.cli.output import console
+from datavow.check import check_and_record
+from datavow.cli.options import actor_option, application, json_option, map_option
+from datavow.cli.output import console, print_json
 from datavow.findings import Severity
 from datavow.lint import all_rules
 
@@ -24,7 +23,7 @@ _STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info:
 @click.option("--system", "systems", multiple=True, help="Check drift for this system only (repeatable).")
 @click.option("--select", multiple=True, help="Run only this lint rule (repeatable).")
 @click.option("--ignore", multiple=True, help="Skip this lint rule (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("the report")
 @click.option("--record", is_flag=True, help="Write the result to the audit log (map.checked).")
 @click.option(
     "--state",
@@ -52,15 +51,19 @@ def check(
     Exit code 0: no errors; 1: errors found; 2: the map itself is invalid.
     """
     ctx.meta["datavow.json"] = as_json
-    report = check_map(map_path, drift=not no_drift, systems=systems or None, select=select or None, ignore=ignore)
-    if record:
-        app = application(map_path, state_url, create=True)
-        store = app.store
-        entry = record_check(report, store, actor)
-        if not as_json:
-            console.print(f"recorded as audit entry #{entry.seq}", style="dim")
+    report = check_and_record(
+        map_path,
+        (lambda: application(map_path, state_url, create=True).store) if record else None,
+        actor,
+        drift=not no_drift,
+        systems=systems or None,
+        select=select or None,
+        ignore=ignore,
+    )
+    if report.recorded is not None and not as_json:
+        console.print(f"recorded as audit entry #{report.recorded.seq}", style="dim")
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
+        print_json(report.to_dict())
     else:
         for finding in report.findings:
             where = f"{finding.location}: " if finding.location else ""
@@ -79,26 +82,12 @@ def check(
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the rules as JSON.")
+@json_option("the rules")
 def rules(as_json: bool) -> None:
     """List the lint rules: id, severity, the article each enforces, and the fix."""
     found = all_rules()
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "id": r.id,
-                        "severity": r.severity.value,
-                        "article": r.article,
-                        "summary": r.summary,
-                        "hint": r.hint,
-                    }
-                    for r in found
-                ],
-                indent=2,
-            )
-        )
+        print_json([r.to_dict() for r in found])
         return
     table = Table("rule", "severity", "article", "what it catches")
     for r in found:

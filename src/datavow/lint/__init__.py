@@ -47,6 +47,16 @@ class Rule:
     hint: str
     check: RuleCheck
 
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready: the rule's id, severity, article, what it catches (``summary``) and the fix."""
+        return {
+            "id": self.id,
+            "severity": self.severity.value,
+            "article": self.article,
+            "summary": self.summary,
+            "hint": self.hint,
+        }
+
     def run(self, loaded: LoadedMap) -> Iterator[Finding]:
         for hit in self.check(loaded):
             yield Finding(
