@@ -140,3 +140,15 @@ def test_consent_benchmark_runs_at_tiny_size(postgres_url: str, tmp_path: Path) 
         # Every event went through record_events; the list holds people who may and who may not be e-mailed.
         assert backend["events"] == 20_000 and backend["details"]["state_rows"] > 2_000
         assert 0 < backend["contactable"] < backend["list_size"] == 2_000
+
+
+def test_startup_benchmark_measures_help_and_a_dry_run(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    done = run_benchmark("startup.py", "--runs", "1", "--json", str(results))
+
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    reported = json.loads(results.read_text())
+    assert [result["command"] for result in reported] == ["datavow --help", "dry run"]
+    help_run, dry_run = reported
+    assert 0 < help_run["fastest_s"] and 0 < help_run["modules"] < dry_run["modules"]
+    assert "sqlalchemy" in dry_run["by_package_ms"]

@@ -14,10 +14,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from stdnum.exceptions import ValidationError
-from stdnum.se import personnummer
-from stdnum.util import get_cc_module
-
 if TYPE_CHECKING:
     from stdnum.util import NumberValidationModule
 
@@ -33,6 +29,9 @@ def normal_national_id(text: str, region: str | None, shown: str, *, field: str 
     module = _module(region)
     if module is None:
         return _bare(text)
+    from stdnum.exceptions import ValidationError
+    from stdnum.se import personnummer
+
     try:
         valid = str(module.validate(text))
     except ValidationError as exc:
@@ -57,6 +56,8 @@ def written_forms(text: str, region: str | None) -> frozenset[str]:
         return frozenset({bare}) if bare else frozenset()
     if region != "SE":
         return frozenset({_bare(str(module.compact(text)))})
+    from stdnum.se import personnummer
+
     short = bare[-10:]
     # the birth date's century comes from the 12-digit form, or from the '+' of the 10-digit one
     century = str(personnummer.get_birth_date(text).year)[:2]
@@ -69,5 +70,9 @@ def _bare(text: str) -> str:
 
 @lru_cache(maxsize=64)
 def _module(region: str | None) -> NumberValidationModule | None:
-    """python-stdnum's personal id module of the country (``stdnum.se.personnummer`` for SE)."""
+    """python-stdnum's personal id module of the country (``stdnum.se.personnummer`` for SE).
+    python-stdnum is imported here, when a map first names a national id: a request by e-mail or
+    phone never needs it."""
+    from stdnum.util import get_cc_module
+
     return None if region is None else get_cc_module(region.lower(), "personalid")
