@@ -146,15 +146,20 @@ def _folded_postgresql(element: _Folded, compiler: SQLCompiler, **kw: Any) -> st
 
 
 def _postgresql(element: _Tidied | _Folded, compiler: SQLCompiler, *, lower: bool, **kw: Any) -> str:
-    """NFC, trimmed, lowered under the ICU root collation; ASCII text (every character one byte in
-    UTF-8) is its own NFC form and has only ASCII whitespace to trim, so it skips ``normalize``,
-    which costs about six times what the rest does: a statement over a whole table (a batch of
-    thousands) pays it on every row."""
+    """NFC, trimmed, lowered under the ICU root collation. ASCII text (every character one byte in
+    UTF-8) is its own NFC form, has only ASCII whitespace to trim, and lowers under ICU's root
+    collation exactly as under ``C`` (A-Z to a-z, nothing else), so it skips ``normalize`` and
+    lowers under ``C``: ``normalize`` costs about six times the rest, and ICU's ``lower`` twice what
+    the C one does, on every row of a statement that reads a whole table (a batch of thousands)."""
     value = _argument(element, compiler, **kw)
+    is_ascii = f"octet_length({value}) = char_length({value})"
     ascii_ = f"btrim({value}, {_literal(compiler, ASCII_WHITESPACE)})"
     unicode_ = f"btrim(normalize({value}, NFC), {_literal(compiler, WHITESPACE)})"
-    tidied = f"CASE WHEN octet_length({value}) = char_length({value}) THEN {ascii_} ELSE {unicode_} END"
-    return f'lower({tidied} COLLATE "und-x-icu")' if lower else tidied
+    if lower:
+        ascii_ = f'lower({ascii_} COLLATE "C") COLLATE "und-x-icu"'
+        unicode_ = f'lower({unicode_} COLLATE "und-x-icu")'
+    # in parentheses, as CREATE INDEX takes an expression that is not a function call
+    return f"(CASE WHEN {is_ascii} THEN {ascii_} ELSE {unicode_} END)"
 
 
 @compiles(_Tidied, "mysql")
