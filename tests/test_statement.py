@@ -15,7 +15,7 @@ from datavow.cli import main
 from datavow.datamap import LoadedMap, load_map
 from datavow.demo import packaged_map
 from datavow.documents import DocumentError, write_statement
-from datavow.documents.diff import statement_diff
+from datavow.documents.diff import compare_statements, statement_diff
 from datavow.language import LANGUAGES, Language
 
 # The topics each seed statement (../shared/seeds) covers, read from it by hand.
@@ -182,6 +182,12 @@ def test_changing_one_retention_period_changes_exactly_its_sentence(tmp_path: Pa
             ("added", "retention", ("purposes.support.retention",)),
         ], code
         assert "24" in changes[0].text and "36" in changes[1].text
+    compared = compare_statements(str(before.path), str(after.path), "nl")
+    assert [(c.change, c.sources) for c in compared] == [
+        ("removed", ("purposes.support.retention",)),
+        ("added", ("purposes.support.retention",)),
+    ]
+    assert compare_statements(str(before.path), str(before.path)) == []
     result = CliRunner().invoke(main, ["statement", "diff", str(before.path), str(after.path), "--json"])
     assert result.exit_code == 1, result.output
     assert [c["text"] for c in json.loads(result.output)] == [

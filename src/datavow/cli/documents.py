@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 from rich.markup import escape
 
-from datavow.cli.options import application, map_option
-from datavow.cli.output import console
-from datavow.documents.diff import load_revision, statement_diff, temporary_folder
+from datavow.cli.options import application, json_option, map_option
+from datavow.cli.output import console, print_json
+from datavow.documents.diff import compare_statements
 from datavow.documents.ropa import records_of_processing
 from datavow.documents.ropa_formats import FORMATS, write_ropa
 from datavow.documents.statement import Statement, write_statement
-from datavow.language import language
 
 _templates_option = click.option(
     "--templates",
@@ -121,20 +119,16 @@ def statement(
     show_default=True,
     help="Compare the statements in this language.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the changed sentences as JSON.")
+@json_option("the changed sentences")
 @_templates_option
 def statement_diff_command(old: str, new: str, lang: str, as_json: bool, templates: Path | None) -> None:
     """Show which sentences of the statement change between two maps (OLD and NEW: files, or REV:path).
 
     Exit code 0: the statement is the same; 1: it changes.
     """
-    code = language(lang)
-    with temporary_folder() as before, temporary_folder() as after:
-        first = write_statement(load_revision(old, Path(before)), code, templates=templates)
-        second = write_statement(load_revision(new, Path(after)), code, templates=templates)
-    changes = statement_diff(first, second)
+    changes = compare_statements(old, new, lang, templates)
     if as_json:
-        click.echo(json.dumps([change.to_dict() for change in changes], indent=2, ensure_ascii=False))
+        print_json([change.to_dict() for change in changes])
     else:
         for change in changes:
             sign, style = ("-", "red") if change.change == "removed" else ("+", "green")

@@ -5,7 +5,8 @@ templates, one set per language and overridable by a company, decide how it is w
 (:mod:`datavow.documents.wording`). Nothing is stated that the map does not support.
 """
 
+from datavow.documents.diff import compare_statements
 from datavow.documents.errors import DocumentError
 from datavow.documents.statement import Statement, write_statement
 
-__all__ = ["DocumentError", "Statement", "write_statement"]
+__all__ = ["DocumentError", "Statement", "compare_statements", "write_statement"]

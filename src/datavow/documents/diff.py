@@ -17,8 +17,9 @@ import yaml
 
 from datavow.datamap import LoadedMap, load_map
 from datavow.documents.errors import DocumentError
-from datavow.documents.statement import Sentence, Statement
+from datavow.documents.statement import Sentence, Statement, write_statement
 from datavow.errors import ErrorKind
+from datavow.language import language
 
 
 @dataclass(frozen=True)
@@ -88,3 +89,16 @@ def _git_show(revision: str, path: str) -> str:
 
 def temporary_folder() -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(prefix="datavow-diff-")
+
+
+def compare_statements(old: str, new: str, language_code: str = "en", templates: Path | None = None) -> list[Change]:
+    """The sentences of the statement that change from the map ``old`` to the map ``new`` (each a
+    file, or ``REV:path`` read from git), both written in ``language_code`` with ``templates``."""
+    code = language(language_code)
+    with temporary_folder() as before, temporary_folder() as after:
+        first = write_statement(load_revision(old, Path(before)), code, templates=templates)
+        second = write_statement(load_revision(new, Path(after)), code, templates=templates)
+    return statement_diff(first, second)
+
+
+__all__ = ["Change", "compare_statements", "load_revision", "statement_diff"]
