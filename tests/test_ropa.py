@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from datavow.cli import main
 from datavow.datamap import LoadedMap, load_map
 from datavow.demo import packaged_map
+from datavow.documents import write_record
 from datavow.documents.ropa import records_of_processing
 from datavow.documents.ropa_formats import write_ropa
 from datavow.lint import run_lint
@@ -130,3 +131,12 @@ def test_html_and_pdf_render(maps: dict[str, LoadedMap], tmp_path: Path) -> None
     image = pdf[0].render(scale=1).to_pil().convert("L")
     dark = sum(image.histogram()[:128])
     assert dark > 2000, "the first page is blank"
+
+
+def test_the_written_record_counts_the_fields_the_map_leaves_empty(maps: dict[str, LoadedMap]) -> None:
+    loaded = maps["mira-network"]
+    written = write_record(loaded, "csv", language="nl")
+    gaps = sum(1 for record in records_of_processing(loaded) for entry in record.entries() if entry.missing)
+    assert written.missing == gaps > 0
+    assert isinstance(written.content, str) and written.content == write_ropa(loaded, "csv", language="nl")
+    assert write_record(loaded, "csv").content == write_ropa(loaded, "csv", language=loaded.model.documents.language)

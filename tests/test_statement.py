@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from datavow.cli import main
 from datavow.datamap import LoadedMap, load_map
 from datavow.demo import packaged_map
-from datavow.documents import DocumentError, write_statement
+from datavow.documents import DocumentError, write_statement, write_statements
 from datavow.documents.diff import compare_statements, statement_diff
 from datavow.language import LANGUAGES, Language
 
@@ -254,3 +254,11 @@ def test_the_statement_pdf_renders(maps: dict[str, LoadedMap], tmp_path: Path) -
     assert sum(image.histogram()[:128]) > 2000, "the first page is blank"
     binary = CliRunner().invoke(main, arguments)
     assert binary.exit_code == 2 and "--out" in binary.output
+
+
+def test_statements_come_in_the_languages_asked_for(maps: dict[str, LoadedMap]) -> None:
+    loaded = next(iter(maps.values()))
+    documents = loaded.model.documents
+    assert [s.language for s in write_statements(loaded)] == [documents.language]
+    assert [s.language for s in write_statements(loaded, ["all"])] == list(documents.languages)
+    assert [s.language for s in write_statements(loaded, ["DE", "nl-BE"])] == ["de", "nl"]

@@ -11,9 +11,8 @@ from rich.markup import escape
 from datavow.cli.options import application, json_option, map_option
 from datavow.cli.output import console, print_json
 from datavow.documents.diff import compare_statements
-from datavow.documents.ropa import records_of_processing
-from datavow.documents.ropa_formats import FORMATS, write_ropa
-from datavow.documents.statement import Statement, write_statement
+from datavow.documents.ropa_formats import FORMATS, write_record
+from datavow.documents.statement import Statement, write_statements
 
 _templates_option = click.option(
     "--templates",
@@ -44,12 +43,10 @@ def ropa(map_path: Path, fmt: str, lang: str | None, out: Path | None, templates
 
     A field the map cannot fill is marked missing with the lint rule that flags it.
     """
-    app = application(map_path)
-    loaded = app.loaded
-    _emit(write_ropa(loaded, fmt, language=loaded.model.documents.language_for(lang), templates=templates), out)
-    missing = sum(1 for record in records_of_processing(loaded) for entry in record.entries() if entry.missing)
-    if missing:
-        console.print(f"{missing} field(s) missing; `datavow check --no-drift` names the gaps", style="yellow")
+    written = write_record(application(map_path).loaded, fmt, language=lang, templates=templates)
+    _emit(written.content, out)
+    if written.missing:
+        console.print(f"{written.missing} field(s) missing; `datavow check --no-drift` names the gaps", style="yellow")
 
 
 def _write(statement: Statement, fmt: str, templates: Path | None) -> str | bytes:
@@ -94,17 +91,14 @@ def statement(
     """Write the privacy statement from the map, in Markdown, HTML or PDF."""
     if ctx.invoked_subcommand is not None:
         return
-    app = application(map_path)
-    loaded = app.loaded
-    documents = loaded.model.documents
-    chosen = list(documents.languages) if "all" in langs else [documents.language_for(value) for value in langs or [""]]
-    for code in chosen:
-        written = write_statement(loaded, code, templates=templates)
+    statements = write_statements(application(map_path).loaded, langs, templates=templates)
+    for written in statements:
+        code = written.language
         if trace:
             for topic, text, sources in written.trace():
                 click.echo(f"{code}\t{topic}\t{' '.join(sources)}\t{text}")
             continue
-        target = out / f"statement.{code}.{fmt}" if out is not None and len(chosen) > 1 else out
+        target = out / f"statement.{code}.{fmt}" if out is not None and len(statements) > 1 else out
         _emit(_write(written, fmt, templates), target)
 
 

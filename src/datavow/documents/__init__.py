@@ -7,6 +7,16 @@ templates, one set per language and overridable by a company, decide how it is w
 
 from datavow.documents.diff import compare_statements
 from datavow.documents.errors import DocumentError
-from datavow.documents.statement import Statement, write_statement
+from datavow.documents.ropa_formats import FORMATS, WrittenRecord, write_record
+from datavow.documents.statement import Statement, write_statement, write_statements
 
-__all__ = ["DocumentError", "Statement", "compare_statements", "write_statement"]
+__all__ = [
+    "FORMATS",
+    "DocumentError",
+    "Statement",
+    "WrittenRecord",
+    "compare_statements",
+    "write_record",
+    "write_statement",
+    "write_statements",
+]

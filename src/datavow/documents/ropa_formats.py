@@ -13,6 +13,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -183,3 +184,22 @@ def write_ropa(loaded: LoadedMap, fmt: str, *, language: Language = "en", templa
         return to_xlsx(records, words)
     html = to_html(records, words, loaded, folder)
     return pdf(html) if fmt == "pdf" else html
+
+
+@dataclass(frozen=True)
+class WrittenRecord:
+    """The record of processing in one format, and how many of its fields the map leaves empty
+    (each is marked missing in the record, and a lint rule names it)."""
+
+    content: str | bytes
+    missing: int
+
+
+def write_record(
+    loaded: LoadedMap, fmt: str, *, language: str | None = None, templates: Path | None = None
+) -> WrittenRecord:
+    """:func:`write_ropa` in the language ``language`` names (else the map's default), with the count
+    of fields the map leaves empty."""
+    content = write_ropa(loaded, fmt, language=loaded.model.documents.language_for(language), templates=templates)
+    missing = sum(1 for record in records_of_processing(loaded) for entry in record.entries() if entry.missing)
+    return WrittenRecord(content, missing)

@@ -8,7 +8,7 @@ the statement diff compares sentence by sentence with them attached.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,3 +121,16 @@ def write_statement(loaded: LoadedMap, language: Language, *, templates: Path | 
 def _part(section: Section, title: str, words: Wording) -> Part:
     blocks = tuple(Block(words.phrase(f.kind, f.data), f.sources, f.item) for f in section.facts)
     return Part(section.topic, title, tuple(b for b in blocks if b.text))
+
+
+def write_statements(
+    loaded: LoadedMap, languages: Sequence[str] = (), *, templates: Path | None = None
+) -> list[Statement]:
+    """The statement in each of ``languages`` (codes such as ``"nl"`` or ``"de-DE"``): every language
+    the map publishes when they include ``"all"``, the map's default language when there are none."""
+    documents = loaded.model.documents
+    if "all" in languages:
+        chosen = list(documents.languages)
+    else:
+        chosen = [documents.language_for(code) for code in languages or [""]]
+    return [write_statement(loaded, code, templates=templates) for code in chosen]
