@@ -26,11 +26,12 @@ from datavow.audit import (
     AuditEntry,
     BreakKind,
     append,
+    audit_trail,
     list_entries,
     verify_chain,
 )
 from datavow.cli.audit import audit
-from datavow.errors import AuditError, StateError
+from datavow.errors import AuditError, ErrorKind, StateError
 from datavow.store import Store, default_state_url, open_store
 from datavow.store.models import AuditEntryRow, AuditHeadRow
 from tests import test_store
@@ -379,6 +380,26 @@ def test_list_entries_filters(store: Store) -> None:
     assert seqs(since=datetime.now(UTC) - timedelta(minutes=1)) == [1, 2, 3, 4]
     with pytest.raises(AuditError, match="timezone-aware"):
         list_entries(store, since=datetime(2024, 1, 1))
+
+
+def test_the_trail_reads_times_and_objects_as_a_person_writes_them(store: Store) -> None:
+    append(store, "alice", "request.received", "request", "1")
+    append(store, "bob", "request.erased", "request", "1")
+    append(store, "bob", "request.erased", "request", "2")
+    today = datetime.now(UTC).date().isoformat()
+
+    def seqs(**filters: Any) -> list[int]:
+        return [entry.seq for entry in audit_trail(store, **filters)]
+
+    assert seqs() == [3, 2, 1]
+    assert seqs(about="request:1") == [2, 1]
+    assert seqs(about="request", action="request.erased", limit=1) == [3]
+    assert seqs(since=today) == [3, 2, 1]  # a date is midnight UTC
+    assert seqs(since="2999-01-01T00:00+02:00") == []
+    assert seqs(since=datetime(2000, 1, 1)) == [3, 2, 1]  # a naive time is read as UTC
+    with pytest.raises(AuditError, match="not an ISO date or time") as refused:
+        audit_trail(store, since="last tuesday")
+    assert refused.value.kind == ErrorKind.INVALID and refused.value.field == "since"
 
 
 def test_the_docs_explain_every_kind_of_break() -> None:

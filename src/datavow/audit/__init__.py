@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datavow.audit.entry import GENESIS_HASH, AuditEntry, canonical_json
 from datavow.audit.log import append, list_entries
+from datavow.audit.trail import audit_trail
 from datavow.audit.verify import BreakKind, ChainBreak, VerifyResult, verify_chain
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "ChainBreak",
     "VerifyResult",
     "append",
+    "audit_trail",
     "canonical_json",
     "list_entries",
     "verify_chain",

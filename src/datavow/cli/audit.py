@@ -4,7 +4,6 @@ CLI to turn into exit codes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -13,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from datavow.audit.log import list_entries
+from datavow.audit.trail import audit_trail
 from datavow.audit.verify import verify_chain
 from datavow.cli.options import EXIT_NO, application, json_option, state_options
 from datavow.cli.output import print_json
@@ -78,17 +77,8 @@ def show(
     as_json: bool,
 ) -> None:
     """Show the latest audit entries, newest first."""
-    object_type, _, object_id = (object_ref or "").partition(":")
-    app = application(map_path, state_url, create=False)
-    entries = list_entries(
-        app.store,
-        since=_parse_since(since),
-        action=action,
-        object_type=object_type or None,
-        object_id=object_id or None,
-        limit=limit,
-        newest_first=True,
-    )
+    store = application(map_path, state_url, create=False).store
+    entries = audit_trail(store, since=since, about=object_ref, action=action, limit=limit)
     if as_json:
         print_json([entry.to_dict() for entry in entries])
         return
@@ -114,16 +104,3 @@ def show(
         )
         table.add_row(*(Text(cell) for cell in cells))  # Text: '[' in a reason is not markup
     Console(highlight=False).print(table)
-
-
-def _parse_since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO date or time, e.g. 2024-05-01 or 2024-05-01T09:30+02:00",
-            param_hint="--since",
-        ) from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
