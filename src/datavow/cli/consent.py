@@ -27,7 +27,6 @@ from datavow.consent import (
     Answer,
     ConsentEvent,
     consent_allows,
-    consent_key,
     export_events,
     filter_contactable,
     import_csv,
@@ -98,7 +97,7 @@ def _record(event: str, **given: Any) -> None:
         basis=given["basis"],
         actor=given["actor"],
         at=parse_time(given["at_text"] or ""),
-        key=consent_key(loaded),
+        key=app.key(create=True),
     )
     _print_event(recorded, given["as_json"])
 
@@ -133,7 +132,7 @@ def check_command(ctx: click.Context, state_url: str | None, map_path: Path, pur
     app = application(map_path, state_url, create=False)
     loaded = app.loaded
     store = app.store
-    answer = consent_allows(store, loaded, _one(emails, phones, identity_pairs), purpose, key=consent_key(loaded))
+    answer = consent_allows(store, loaded, _one(emails, phones, identity_pairs), purpose, key=app.key(create=True))
     _print_answer(ctx, answer, as_json)
 
 
@@ -152,7 +151,7 @@ def contact_command(ctx: click.Context, state_url: str | None, map_path: Path, c
     loaded = app.loaded
     identity = _one(emails, phones, identity_pairs)
     store = app.store
-    answer = may_contact(store, loaded, identity, channel, topic, key=consent_key(loaded))
+    answer = may_contact(store, loaded, identity, channel, topic, key=app.key(create=True))
     _print_answer(ctx, answer, as_json)
 
 
@@ -170,7 +169,7 @@ def filter_command(file: Any, state_url: str | None, map_path: Path, channel: st
     loaded = app.loaded
     addresses = [line.strip() for line in file if line.strip()]
     store = app.store
-    kept = filter_contactable(store, loaded, addresses, channel, topic, key=consent_key(loaded), kind=kind)
+    kept = filter_contactable(store, loaded, addresses, channel, topic, key=app.key(create=True), kind=kind)
     if as_json:
         print_json({"contactable": kept, "given": len(addresses), "channel": channel, "topic": topic})
         return
@@ -194,7 +193,7 @@ def proof_command(state_url: str | None, map_path: Path, purpose: str, channel: 
     loaded = app.loaded
     identity = _one(emails, phones, identity_pairs)
     store = app.store
-    proof = prove(store, loaded, identity, purpose, key=consent_key(loaded), channel=channel, topic=topic)
+    proof = prove(store, loaded, identity, purpose, key=app.key(create=True), channel=channel, topic=topic)
     if as_json:
         print_json(proof.to_dict())
         return
@@ -231,7 +230,7 @@ def import_command(file: Path, state_url: str | None, map_path: Path, actor: str
     app = application(map_path, state_url, create=True)
     loaded = app.loaded
     store = app.store
-    result = import_csv(store, loaded, file, actor=actor, key=consent_key(loaded))
+    result = import_csv(store, loaded, file, actor=actor, key=app.key(create=True))
     if as_json:
         print_json(result.to_dict())
         return
@@ -249,10 +248,10 @@ def export_command(state_url: str | None, map_path: Path, out: Path | None, as_j
     loaded = app.loaded
     store = app.store
     if out is None:
-        export_events(store, loaded, sys.stdout, key=consent_key(loaded), as_json=as_json)
+        export_events(store, loaded, sys.stdout, key=app.key(create=True), as_json=as_json)
         return
     with out.open("w", encoding="utf-8", newline="") as handle:
-        count = export_events(store, loaded, handle, key=consent_key(loaded), as_json=as_json)
+        count = export_events(store, loaded, handle, key=app.key(create=True), as_json=as_json)
     click.echo(f"Exported {count} event(s) to {out}.")
 
 
@@ -270,7 +269,7 @@ def gpc_command(state_url: str | None, map_path: Path, at_text: str | None, acto
     loaded = app.loaded
     identities = identities_from(emails, phones, identity_pairs)
     store = app.store
-    events = record_gpc(store, loaded, identities, actor=actor, key=consent_key(loaded), at=parse_time(at_text or ""))
+    events = record_gpc(store, loaded, identities, actor=actor, key=app.key(create=True), at=parse_time(at_text or ""))
     if as_json:
         print_json([event.to_dict() for event in events])
     elif not events:
