@@ -28,6 +28,7 @@ who are still there. See ``benchmarks/README.md``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -262,7 +263,16 @@ def lookup_indexes(loaded: LoadedMap, engine: sa.Engine) -> list[str]:
                     form = formats.get(kind)
                     if form in ("email", "text", "national_id"):
                         matched = postgresql_index_expression(quote(column), form)
-                        wanted.append((f"{name}_{column}_matched", matched, None))
+                        # named by its expression: a demo built by an earlier datavow gets the new one
+                        digest = hashlib.sha256(matched.encode()).hexdigest()[:8]
+                        wanted.append((f"{name}_{column}_matched_{digest}", matched, None))
+                        stale = sorted(
+                            ix for ix in named if ix is not None and ix.startswith(f"{name}_{column}_matched")
+                        )
+                        for index in stale:
+                            if index != f"{name}_{column}_matched_{digest}"[:63]:
+                                owner = f"{quote(schema)}." if schema else ""
+                                conn.exec_driver_sql(f"DROP INDEX {owner}{quote(index)}")
                     if form == "email":
                         wanted.append((f"{name}_{column}_folded", f"lower(trim({quote(column)}))", None))
                     elif form != "phone":
