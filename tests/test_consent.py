@@ -285,6 +285,8 @@ def test_a_bulk_import_out_of_time_order_keeps_the_latest_state_and_a_chain_that
     with any_store.session(write=False) as session:
         assert sorted(session.execute(kept).all()) == stored
     assert verify_ledger(any_store).ok
+    rebuilt = verify_ledger(any_store, rebuild=True)  # one call: derive the state again, then verify
+    assert rebuilt.ok and rebuilt.rebuilt == len(stored) and verify_ledger(any_store).rebuilt is None
 
 
 def test_events_that_are_wrong_are_refused_with_the_reason(store: Store, shop: LoadedMap, key: bytes) -> None:

@@ -32,7 +32,6 @@ from datavow.consent import (
     import_csv,
     may_contact,
     prove,
-    rebuild_state,
     record_event,
     record_gpc,
     verify_ledger,
@@ -285,12 +284,9 @@ def gpc_command(state_url: str | None, map_path: Path, at_text: str | None, acto
 @click.pass_context
 def verify_command(ctx: click.Context, state_url: str | None, map_path: Path, rebuild: bool, as_json: bool) -> None:
     """Check the ledger's chain, its anchors in the audit log, and its derived state. Exit status 1 when broken."""
-    app = application(map_path, state_url, create=False)
-    store = app.store
-    if rebuild:
-        rows = rebuild_state(store)
-        click.echo(f"Rebuilt the current state: {rows} row(s).", err=True)
-    check = verify_ledger(store)
+    check = verify_ledger(application(map_path, state_url, create=False).store, rebuild=rebuild)
+    if check.rebuilt is not None:
+        click.echo(f"Rebuilt the current state: {check.rebuilt} row(s).", err=True)
     if as_json:
         print_json(check.to_dict())
     else:

@@ -70,6 +70,8 @@ class LedgerCheck:
     message: str
     problems: list[str] = field(default_factory=list)
     fields: list[str] = field(default_factory=list)
+    #: The rows of the current state derived again from the ledger first, when that was asked for.
+    rebuilt: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +82,7 @@ class LedgerCheck:
             "message": self.message,
             "problems": self.problems,
             "fields": self.fields,
+            "rebuilt": self.rebuilt,
         }
 
 
@@ -114,8 +117,10 @@ def prove(
     return Proof(identity, purpose, answer, contact, events, verify_ledger(store))
 
 
-def verify_ledger(store: Store) -> LedgerCheck:
-    """Recompute the chain of every event, check the head, the audit anchors, and the state."""
+def verify_ledger(store: Store, *, rebuild: bool = False) -> LedgerCheck:
+    """Recompute the chain of every event, check the head, the audit anchors, and the state;
+    with ``rebuild``, derive the state from the ledger again first (:func:`rebuild_state`)."""
+    rebuilt = rebuild_state(store) if rebuild else None
     problems: list[str] = []
     prev, count, last_seq = GENESIS_HASH, 0, 0
     hashes: dict[int, str] = {}
@@ -142,8 +147,11 @@ def verify_ledger(store: Store) -> LedgerCheck:
         elif seq not in hashes and seq <= last_seq:
             problems.append(f"audit entry #{entry.seq} anchors event #{seq}, which is missing")
     if problems:
-        return LedgerCheck(False, count, last_seq, prev, problems[0], problems, ["rebuild"] if differences else [])
-    return LedgerCheck(True, count, last_seq, prev, f"{count} events, chain and state intact (head #{last_seq})")
+        return LedgerCheck(
+            False, count, last_seq, prev, problems[0], problems, ["rebuild"] if differences else [], rebuilt
+        )
+    intact = f"{count} events, chain and state intact (head #{last_seq})"
+    return LedgerCheck(True, count, last_seq, prev, intact, rebuilt=rebuilt)
 
 
 def rebuild_state(store: Store) -> int:
