@@ -21,7 +21,6 @@ from datavow.retention.offboarding import (
     list_offboardings,
 )
 from datavow.retention.offboarding.certificate import write_certificate
-from datavow.retention.offboarding.plan import tenant_system
 from datavow.retention.schedule import Stop
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,7 +74,7 @@ def end_command(
     loaded = app.loaded
     day = ended_on.date() if ended_on is not None else datetime.now(UTC).date()
     store = app.store
-    done = end_contract(store, loaded, tenant_system(loaded, system), tenant, ended_at=day, actor=actor, reason=reason)
+    done = end_contract(store, loaded, system, tenant, ended_at=day, actor=actor, reason=reason)
     if as_json:
         print_json(done.to_dict())
         return
@@ -107,7 +106,7 @@ def export_command(
     app = application(map_path, state_url, create=True)
     loaded = app.loaded
     store = app.store
-    done = export_tenant(store, loaded, tenant_system(loaded, system), tenant, actor=actor, out_dir=out_dir)
+    done = export_tenant(store, loaded, system, tenant, actor=actor, out_dir=out_dir)
     package = done.package
     if as_json:
         summary = {
@@ -156,7 +155,7 @@ def delete_command(
         done = delete_tenant(
             store,
             loaded,
-            tenant_system(loaded, system),
+            system,
             tenant,
             actor=actor,
             force=force,
@@ -206,7 +205,7 @@ def certificate_command(
     app = application(map_path, state_url, create=True)
     loaded = app.loaded
     store = app.store
-    done = write_certificate(store, loaded, tenant_system(loaded, system), tenant, actor=actor, out_dir=out_dir)
+    done = write_certificate(store, loaded, system, tenant, actor=actor, out_dir=out_dir)
     if as_json:
         print_json(done.facts)
         return

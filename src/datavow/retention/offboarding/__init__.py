@@ -36,7 +36,7 @@ from datavow.plan.sql import NO_MATCH, reflected, typed_value
 from datavow.retention.offboarding.delete import Kept, kept_of, tenant_works
 from datavow.retention.offboarding.documents import file_safe
 from datavow.retention.offboarding.export import ReturnFacts, ReturnPackage, write_return
-from datavow.retention.offboarding.plan import tenant_plan, tenant_table
+from datavow.retention.offboarding.plan import tenant_plan, tenant_system, tenant_table
 from datavow.retention.offboarding.state import (
     Offboarding,
     due_offboardings,
@@ -77,7 +77,7 @@ RETURN_READABLE = timedelta(days=30)
 def end_contract(
     store: Store,
     loaded: LoadedMap,
-    system: str,
+    system: str | None,
     tenant: str,
     *,
     ended_at: datetime | date,
@@ -89,8 +89,10 @@ def end_contract(
     ``ended_at``: its data is to be returned and deleted within ``retention.offboarding``.
 
     Refuses a system without ``tenant:``, a tenant not in its tenant table, and a contract ended
-    already.
+    already. Here and in the other offboarding steps, ``system`` may be ``None`` when the map has
+    exactly one system with tenants.
     """
+    system = tenant_system(loaded, system)
     tenant = str(tenant).strip()
     moment = _moment(ended_at)
     with _engine(loaded, system, engine) as connected:
@@ -212,7 +214,7 @@ class TenantExport:
 def export_tenant(
     store: Store,
     loaded: LoadedMap,
-    system: str,
+    system: str | None,
     tenant: str,
     *,
     actor: str,
@@ -223,6 +225,7 @@ def export_tenant(
     """Return the tenant's data: every row of it in ``system`` in one encrypted package (in
     ``.datavow/exports`` unless ``out_dir`` says otherwise), readable until the deletion is due
     and for at least 30 days. Running it again replaces the package."""
+    system = tenant_system(loaded, system)
     tenant = str(tenant).strip()
     current = get_offboarding(store, system, tenant)
     if current.status in ("deleted", "certified"):
@@ -306,7 +309,7 @@ class TenantDeletion:
 def delete_tenant(
     store: Store,
     loaded: LoadedMap,
-    system: str,
+    system: str | None,
     tenant: str,
     *,
     actor: str,
@@ -325,6 +328,7 @@ def delete_tenant(
     Running it again deletes what a stopped run left, and what a hold kept once the hold ended;
     otherwise it changes nothing.
     """
+    system = tenant_system(loaded, system)
     tenant = str(tenant).strip()
     now = now or datetime.now(UTC)
     current = get_offboarding(store, system, tenant)

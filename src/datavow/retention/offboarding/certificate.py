@@ -22,6 +22,7 @@ from datavow.audit import AuditEntry, append, list_entries, verify_chain
 from datavow.datamap.load import LoadedMap
 from datavow.errors import RequestError
 from datavow.retention.offboarding.documents import file_safe, organization_facts, render, system_facts
+from datavow.retention.offboarding.plan import tenant_system
 from datavow.retention.offboarding.state import get_offboarding, object_id, row_of
 from datavow.secrets import state_directory
 from datavow.store import Store
@@ -41,7 +42,7 @@ class Certificate:
 def write_certificate(
     store: Store,
     loaded: LoadedMap,
-    system: str,
+    system: str | None,
     tenant: str,
     *,
     actor: str,
@@ -50,6 +51,7 @@ def write_certificate(
     """Write the certificate of deletion of ``tenant``'s data in ``system`` (to
     ``.datavow/certificates`` unless ``out_dir`` says otherwise) and record it
     (``tenant.certified``). Refused before the deletion finished."""
+    system = tenant_system(loaded, system)
     tenant = str(tenant).strip()
     current = get_offboarding(store, system, tenant)
     if current.status not in ("deleted", "certified"):
