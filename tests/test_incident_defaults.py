@@ -12,10 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from datavow.audit import list_entries
 from datavow.cli import main
+from datavow.connectors.databases import Databases
 from datavow.datamap import LoadedMap, load_map
 from datavow.incidents import (
     IncidentError,
@@ -76,6 +78,20 @@ def test_analysing_counts_the_tables_named(store: Store, shop: LoadedMap) -> Non
     assert done.stage == "analysed" and (done.impact or {})["records"] == 2
     with pytest.raises(IncidentError, match="not a table of the map"):
         analyse_breach(store, shop, incident.id, actor="dpo", tables=["shop.nothing"])
+
+
+def test_the_analysis_counts_on_the_applications_kept_engine(store: Store, shop: LoadedMap) -> None:
+    with sqlite3.connect(shop.directory / "shop.db") as db:
+        db.executemany("INSERT INTO customers VALUES (?, ?, 0)", [(1, "a@example.com"), (2, "b@example.com")])
+    incident = register_breach(store, shop, "Dump", "Customers exposed.", actor="dpo", aware="2026-03-20T10:00Z")
+    with Databases() as databases:
+        kept = databases.engines(shop, ["shop"])["shop"]
+        checkouts: list[object] = []
+        sa.event.listen(kept, "checkout", lambda *_: checkouts.append(1))
+        done = analyse_breach(store, shop, incident.id, actor="dpo", tables=["shop.customers"], databases=databases)
+        assert (done.impact or {})["records"] == 2
+        assert checkouts, "the count ran on another engine than the application's"
+        assert databases.engines(shop, ["shop"])["shop"] is kept
 
 
 def test_a_notice_is_given_at_a_time_read_in_the_maps_zone(store: Store, shop: LoadedMap, tmp_path: Path) -> None:

@@ -144,6 +144,7 @@ def analyse_command(
         until=until,
         time_columns=columns,
         zone=zone,
+        databases=app.databases,
     )
     if as_json:
         print_json(done.to_dict())

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from datavow.connectors.databases import Databases
 from datavow.datamap import LoadedMap
 from datavow.incidents.assessment import resolve_scope
 from datavow.incidents.clock import parse_moment, zone_info
@@ -85,9 +86,11 @@ def analyse_breach(
     until: str | None = None,
     time_columns: Mapping[str, str] | None = None,
     zone: str | None = None,
+    databases: Databases | None = None,
 ) -> Incident:
     """Count what the breach affects (stage 2) in the tables and systems named, for the tenants
-    named, within the window ``since``–``until`` (text, read in ``zone``, else the map's zone)."""
+    named, within the window ``since``–``until`` (text, read in ``zone``, else the map's zone).
+    With ``databases`` (the application's), the count runs on its kept engines."""
     zone = zone or loaded.model.incidents.zone
     scope = resolve_scope(
         loaded,
@@ -98,7 +101,8 @@ def analyse_breach(
         until=read_moment(until, zone, "the end of the window", "until"),
         time_columns=dict(time_columns or {}),
     )
-    return analyse_incident(store, loaded, incident_id, scope, actor=actor)
+    engines = databases.engines(loaded, {system for system, _ in scope.tables}) if databases is not None else None
+    return analyse_incident(store, loaded, incident_id, scope, actor=actor, engines=engines)
 
 
 def notify_breach(
