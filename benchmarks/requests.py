@@ -6,7 +6,7 @@ for the same people in the same run (issue 3, "Performance"):
 
 1. one access request end to end (plan, discovery, encrypted export package): median and p95;
 2. one erasure end to end (plan, discovery, erase), and access and erasure through the state
-   store (receive, verify, ``run_request``): median;
+   store (``submit_request``: received, verified and run): median;
 3. a batch of erasures as ONE plan (one discovery and one erase for all the people): time and
    people per second;
 4. peak memory of an access export for a person with 1,000,000 rows, each side in a fresh process.
@@ -57,11 +57,11 @@ from datavow.errors import RequestError
 from datavow.plan import compile_plan, identity_formats, parse_identities
 from datavow.plan.identities import parse_value
 from datavow.plan.matching import postgresql_index_expression
-from datavow.requests import receive
+from datavow.requests import submit_request
 from datavow.requests.erasure import erase
 from datavow.requests.export import ExportInfo, export_access
 from datavow.requests.reading import find_person, snapshots
-from datavow.requests.service import RunOptions, run_request
+from datavow.requests.service import RunOptions
 from datavow.secrets import load_key, state_directory
 from datavow.store import Store, default_state_url, open_store
 
@@ -375,10 +375,11 @@ class Datavow:
         return {step.step: step.changed for step in result.steps if step.changed}
 
     def via_store(self, store: Store, kind: str, email: str, tenant: int | None) -> dict[str, Any]:
-        """Received from the controller (the tenant), verified as it arrives (one transaction), then
-        run: run_request plans for the request's tenant, uses the engines the databases keep, and
-        keeps what discovery found in the store."""
-        record = receive(
+        """What a front end calls (``submit_request``): received from the controller (the tenant),
+        verified as it arrives and run at once; it plans for the request's tenant, uses the engines
+        the databases keep, and keeps what discovery found in the store."""
+        options = RunOptions(key=self.key, export_dir=self.folder / "store-exports")
+        done = submit_request(
             store,
             self.loaded,
             kind,
@@ -388,10 +389,9 @@ class Datavow:
             actor="benchmark",
             databases=self.databases,
             verified_by="benchmark",
+            options=options,
         )
-        options = RunOptions(key=self.key, export_dir=self.folder / "store-exports")
-        done = run_request(store, self.loaded, record.id, options, "benchmark", databases=self.databases)
-        return done.result or {}
+        return done.record.result or {}
 
     def access_via_store(self, store: Store, email: str, tenant: int | None) -> dict[str, int]:
         result = self.via_store(store, "access", email, tenant)
@@ -826,12 +826,12 @@ NOT_MEASURED = [
     "lives); mira-network and miralix are built for size, their requests are not written in SQL by hand here",
     "the raw access baseline streams each table to CSV; datavow writes JSON and CSV of each table, the Art. 15 "
     "letter and a manifest into a ZIP, encrypted (a table with more rows than one fetch is read twice)",
-    "'via state store' is tenant-scoped (platform only): run_request plans with the request's tenant, and "
-    "mira-software's platform is multi-tenant; its state store is the default SQLite file beside the map, and "
-    "a request commits three transactions there (received and verified, started with what discovery found, "
-    "completed), each synced to disk; 'library call' is what run_request wraps (plan for the tenant, discovery, "
-    "erase or export) on the same engines, without the store, and 'over the library call' is the difference of "
-    "the two medians",
+    "'via state store' is tenant-scoped (platform only): submit_request, verified on arrival, plans with the "
+    "request's tenant, and mira-software's platform is multi-tenant; its state store is the default SQLite file "
+    "beside the map, and a request commits two transactions there (received, verified and started with what "
+    "discovery found; completed), each synced to disk; 'library call' is what it wraps (plan for the tenant, "
+    "discovery, erase or export) on the same engines, without the store, and 'over the library call' is the "
+    "difference of the two medians",
     "the other rows reuse one set of engines, as a service would; the first requests of each kind warm "
     "caches and are not counted",
     "erasures change the database: each pair runs from the same rows (copied before, put back between the two "

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy.orm import Session
 
 from datavow.app import Datavow
 from datavow.connectors.databases import Databases
@@ -25,6 +27,7 @@ from datavow.requests import (
     preview_request,
     restrict_person,
     restriction_status,
+    service,
     submit_request,
 )
 from datavow.requests.service import RunOptions
@@ -160,6 +163,94 @@ def test_a_request_verified_on_receipt_runs_at_once(any_store: Store, shop: Load
     assert submitted.to_dict()["result"] == submitted.record.result
     emails = _emails(shop)
     assert emails[1] != "jane.doe@example.com" and emails[2] == "john@example.com"
+
+
+def _count_write_transactions(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Each write session the store opens from now on appends to the list returned."""
+    writes: list[bool] = []
+    opened = store.session
+
+    @contextmanager
+    def counted(*, write: bool = True) -> Iterator[Session]:
+        if write:
+            writes.append(True)
+        with opened(write=write) as session:
+            yield session
+
+    monkeypatch.setattr(store, "session", counted)
+    return writes
+
+
+def test_a_request_verified_on_receipt_is_recorded_in_two_write_transactions(
+    any_store: Store, shop: LoadedMap, databases: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _add_customers(shop)
+    options = RunOptions(key=load_key(state_directory(shop.path), create=True))
+    writes = _count_write_transactions(any_store, monkeypatch)
+    submitted = submit_request(
+        any_store,
+        shop,
+        "erasure",
+        JANE,
+        source="agent",
+        actor="agent",
+        verified_by="passport",
+        options=options,
+        databases=databases,
+    )
+    assert len(writes) == 2  # received, verified, started and discovered together; then completed
+    assert submitted.outcome is Outcome.run and submitted.record.status is Status.completed
+    assert lifecycle.actions(any_store, submitted.record.id) == [
+        "request.received",
+        "request.verified",
+        "request.started",
+        "request.discovered",
+        "request.completed",
+    ]
+    assert _emails(shop)[1] != "jane.doe@example.com"
+
+
+@pytest.mark.parametrize(
+    ("error", "entries"),
+    [
+        (
+            RequestError("a system is unreachable"),
+            ["request.received", "request.verified", "request.started", "request.interrupted"],
+        ),
+        (RuntimeError("a bug"), ["request.received", "request.verified"]),
+    ],
+)
+def test_a_request_verified_on_receipt_whose_discovery_fails_is_recorded_all_the_same(
+    store: Store,
+    shop: LoadedMap,
+    databases: Databases,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    entries: list[str],
+) -> None:
+    _add_customers(shop)
+    options = RunOptions(key=load_key(state_directory(shop.path), create=True))
+
+    def failing(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(service, "find_person", failing)
+    with pytest.raises(type(error), match=str(error)):
+        submit_request(
+            store,
+            shop,
+            "erasure",
+            JANE,
+            source="agent",
+            actor="agent",
+            verified_by="passport",
+            options=options,
+            databases=databases,
+        )
+    (record,) = list_requests(store)
+    assert record.verified_at is not None and record.received_at is not None
+    assert lifecycle.actions(store, record.id) == entries
+    assert _emails(shop)[1] == "jane.doe@example.com"
 
 
 def test_a_dry_run_shows_the_rows_and_records_nothing(shop: LoadedMap, databases: Databases) -> None:

@@ -30,6 +30,7 @@ from datavow.requests.erasure import erase
 from datavow.requests.erasure.still_held import still_held
 from datavow.requests.export import ExportInfo, export_access
 from datavow.requests.lifecycle import (
+    Receipt,
     RequestKind,
     RequestRecord,
     Status,
@@ -96,7 +97,80 @@ def run_request(
         record, given = read_request(session, loaded, request_id)
         kept = _kept_discovery(session, loaded, record, given, options.key)
     ensure_startable(record)
+    return _run(store, loaded, record, given, kept, options, actor, databases=databases, now=now)
+
+
+def run_received(
+    store: Store,
+    loaded: LoadedMap,
+    receipt: Receipt,
+    options: RunOptions,
+    *,
+    databases: Databases,
+    now: datetime | None = None,
+) -> RequestRecord:
+    """Record a request verified on arrival (``receipt`` with ``verified_by``) and run it at once,
+    as :func:`receive` then :func:`run_request` would, in two transactions instead of three:
+    discovery runs first, and the request is received, verified, started and what discovery found
+    kept in one; then it is completed. If it fails before that, the request is still recorded as
+    received and verified (its clock runs from receipt), started and interrupted as
+    :func:`run_request` records a failure, and the error is raised."""
+    if receipt.verified_by is None or receipt.forwarded:
+        raise RequestError("only a request verified on arrival, and not forwarded, is run as it is received")
+    # not in the store yet: what planning needs (kind, tenant); the id comes when it is recorded
+    pending = RequestRecord(
+        id=0,
+        kind=receipt.kind,
+        status=Status.verified,
+        source=receipt.source,
+        tenant=receipt.tenant,
+        received_at=receipt.received_at,
+        due_at=receipt.received_at,
+        extended_to=None,
+        extension_reason=None,
+        verified_at=receipt.now,
+        started_at=None,
+        completed_at=None,
+        denied_reason=None,
+        forwarded_to=None,
+        identity_kinds=tuple(sorted(receipt.identities)),
+        result=None,
+    )
+    return _run(
+        store,
+        loaded,
+        pending,
+        receipt.identities,
+        None,
+        options,
+        receipt.actor,
+        databases=databases,
+        now=now,
+        receipt=receipt,
+    )
+
+
+def _run(
+    store: Store,
+    loaded: LoadedMap,
+    record: RequestRecord,
+    given: Mapping[str, Sequence[str]],
+    kept: Discovery | None,
+    options: RunOptions,
+    actor: str,
+    *,
+    databases: Databases,
+    now: datetime | None = None,
+    receipt: Receipt | None = None,
+) -> RequestRecord:
+    """Run ``record`` (startable); with ``receipt`` it is not recorded yet, and is recorded in the
+    transaction that starts it, or, on a failure before that, in the one that writes the failure."""
     started = False
+
+    def begun(session: Session) -> RequestRecord:
+        """Start the request in ``session``, recording it first when it is not recorded yet."""
+        current = record if receipt is None else receipt.record(session)
+        return begin(session, current, actor, now=now)
 
     def found(plan: Plan, identities: Mapping[str, frozenset[object]], sources: Mapping[str, Source]) -> Discovery:
         """What discovery found (or the discovery kept), kept in the store in the transaction that
@@ -107,10 +181,10 @@ def run_request(
             discovery = find_person(loaded, plan, identities, sources, check_tenant=record.tenant is None)
         if not started:
             with store.session() as session:
-                begun = begin(session, record, actor, now=now)
+                running = begun(session)
                 if kept is None:
-                    _keep(session, begun, discovery, options.key, actor)
-            record, started, kept = begun, True, discovery  # committed
+                    _keep(session, running, discovery, options.key, actor)
+            record, started, kept = running, True, discovery  # committed
         return discovery
 
     def attempt() -> dict[str, Any]:
@@ -121,7 +195,8 @@ def run_request(
             with snapshots(engines) as connections:
                 discovery = found(plan, identities, connections)
                 return _export(store, loaded, record, identities, discovery, connections, options)
-        done = _carry_out(loaded, record, identities, found(plan, identities, engines), engines, options)
+        discovery = found(plan, identities, engines)  # before ``record`` is read: this records it
+        done = _carry_out(loaded, record, identities, discovery, engines, options)
         if record.kind is RequestKind.erasure and not done.get("found", True):
             # found nothing now, but earlier erasures may have left rows a hold keeps: say so
             done["still_held"] = still_held(store, loaded, given, datetime.now(UTC))
@@ -132,10 +207,15 @@ def run_request(
     except DatavowError as exc:
         with store.session() as session:
             if not started:  # failed before it began: it begins, and is interrupted, in one transaction
-                record = begin(session, record, actor, now=now)
+                record = begun(session)
             interrupted(session, actor, record.id, exc)
         raise
-    return complete(store, request_id, result, actor, now=now)
+    except BaseException:
+        if receipt is not None and not started:  # recorded as received and verified all the same
+            with store.session() as session:
+                receipt.record(session)
+        raise
+    return complete(store, record.id, result, actor, now=now)
 
 
 def _kept_discovery(

@@ -12,7 +12,7 @@ from datavow.connectors.databases import Databases
 from datavow.datamap import LoadedMap
 from datavow.errors import ErrorKind, RequestError
 from datavow.plan.identity_keys import IdentityInput
-from datavow.requests.lifecycle import RequestKind, RequestRecord, Source, Status, receive
+from datavow.requests.lifecycle import RequestKind, RequestRecord, Source, prepare_receipt
 from datavow.store import Store
 
 if TYPE_CHECKING:
@@ -57,14 +57,15 @@ def submit_request(
 
     Forwarded in processor mode, it stops there. Without ``verified_by`` it waits for the person's
     identity to be verified. With ``verified_by`` (how the identity was verified) it is received and
-    verified in one transaction and run at once with ``options`` on the engines of ``databases``.
+    verified and run at once with ``options`` on the engines of ``databases``: received, verified,
+    started and what discovery found are committed together, then the request is completed
+    (:func:`~datavow.requests.service.run_received`).
     """
     if verified_by is not None and options is None:
         raise RequestError(
             "a request verified on receipt runs at once: give the options to run it with", kind=ErrorKind.INVALID
         )
-    record = receive(
-        store,
+    receipt = prepare_receipt(
         loaded,
         kind,
         identities,
@@ -75,14 +76,15 @@ def submit_request(
         databases=databases,
         verified_by=verified_by,
     )
-    if record.status is Status.forwarded:
-        return Submitted(Outcome.forwarded, record)
-    if verified_by is None or options is None:
-        return Submitted(Outcome.received, record)
+    if receipt.forwarded or verified_by is None or options is None:
+        with store.session() as session:
+            record = receipt.record(session)
+        return Submitted(Outcome.forwarded if receipt.forwarded else Outcome.received, record)
     # imported here: running reaches the executors and the letter's templates, which receiving never needs
-    from datavow.requests.service import run_request
+    from datavow.requests.service import run_received
 
-    return Submitted(Outcome.run, run_request(store, loaded, record.id, options, actor, databases=databases))
+    # received, verified, started and what discovery found in one transaction; then completed
+    return Submitted(Outcome.run, run_received(store, loaded, receipt, options, databases=databases))
 
 
 __all__ = ["Outcome", "Submitted", "submit_request"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -93,6 +94,93 @@ def receive(
     28(3)(e)), whose name is read from the tenant table (on the engines of ``databases`` when
     given) unless ``controller`` gives it.
     """
+    prepared = prepare_receipt(
+        loaded,
+        kind,
+        identities,
+        source=source,
+        tenant=tenant,
+        actor=actor,
+        received_at=received_at,
+        controller=controller,
+        databases=databases,
+        verified_by=verified_by,
+    )
+    with store.session() as session:
+        return prepared.record(session)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A request checked and ready to be recorded (:func:`prepare_receipt`): :meth:`record`
+    writes it in the caller's transaction, so a caller can commit it together with what follows."""
+
+    loaded: LoadedMap
+    kind: RequestKind
+    source: Source
+    identities: dict[str, tuple[str, ...]]  # canonical: what is sealed and hashed
+    tenant: str | None
+    controller: str | None
+    received_at: datetime
+    now: datetime
+    actor: str
+    verified_by: str | None
+
+    @property
+    def forwarded(self) -> bool:
+        """Recorded as forwarded to the controller (processor mode), not ours to verify or answer."""
+        return self.source is Source.data_subject and self.controller is not None
+
+    def record(self, session: Session) -> RequestRecord:
+        """Write the request with ``request.received`` (then ``request.forwarded`` or, given
+        ``verified_by``, ``request.verified``) in ``session``; the caller commits."""
+        keys = IdentityKeys.for_map(self.loaded)
+        row = RequestRow(
+            kind=self.kind.value,
+            status=Status.received.value,
+            source=self.source.value,
+            tenant=self.tenant,
+            received_at=self.received_at,
+            due_at=due_date(self.received_at),
+            identity_kinds=kinds_text(self.identities),
+            identities=b"",
+        )
+        session.add(row)
+        session.flush()  # the id is part of what the identities are sealed to
+        row.identities = keys.seal(self.identities, _context(row.id))
+        session.add_all(RequestIdentityRow(request_id=row.id, identity_hash=h) for h in keys.hashes(self.identities))
+        details = {
+            "kind": self.kind.value,
+            "source": self.source.value,
+            "tenant": self.tenant,
+            "identity_kinds": sorted(self.identities),
+            "due_at": row.due_at.isoformat(),
+        }
+        reason = _ARTICLE[self.kind]
+        append(session, self.actor, "request.received", "request", str(row.id), reason=reason, details=details)
+        if self.forwarded:
+            assert self.controller is not None
+            return forward(session, row.id, self.controller, self.actor, now=self.now)
+        if self.verified_by is not None:
+            return verify(session, row.id, self.actor, method=self.verified_by, now=self.now)
+        return record_of(row)
+
+
+def prepare_receipt(
+    loaded: LoadedMap,
+    kind: RequestKind | str,
+    identities: IdentityInput,
+    *,
+    source: Source | str,
+    tenant: str | None = None,
+    actor: str,
+    received_at: datetime | None = None,
+    controller: str | None = None,
+    databases: Databases | None = None,
+    verified_by: str | None = None,
+) -> Receipt:
+    """What :func:`receive` checks before it writes anything (same arguments, same errors): the
+    request ready to be recorded with :meth:`Receipt.record`."""
     kind = choice(RequestKind, kind, "request kind", "kind")
     source = choice(Source, source, "source", "source")
     parsed = canonical_identities(loaded, identities)
@@ -115,35 +203,8 @@ def receive(
     if tenant is not None:
         tenant = tenant.strip()
         controller = controller or controller_name(loaded, tenant, databases)
-    keys = IdentityKeys.for_map(loaded)
-    with store.session() as session:
-        row = RequestRow(
-            kind=kind.value,
-            status=Status.received.value,
-            source=source.value,
-            tenant=tenant,
-            received_at=received,
-            due_at=due_date(received),
-            identity_kinds=kinds_text(parsed),
-            identities=b"",
-        )
-        session.add(row)
-        session.flush()  # the id is part of what the identities are sealed to
-        row.identities = keys.seal(parsed, _context(row.id))
-        session.add_all(RequestIdentityRow(request_id=row.id, identity_hash=h) for h in keys.hashes(parsed))
-        details = {
-            "kind": kind.value,
-            "source": source.value,
-            "tenant": tenant,
-            "identity_kinds": sorted(parsed),
-            "due_at": row.due_at.isoformat(),
-        }
-        append(session, actor, "request.received", "request", str(row.id), reason=_ARTICLE[kind], details=details)
-        if source is Source.data_subject and controller is not None:
-            return forward(session, row.id, controller, actor, now=now)  # not ours to verify or answer
-        if verified_by is not None:
-            return verify(session, row.id, actor, method=verified_by, now=now)
-        return record_of(row)
+    IdentityKeys.for_map(loaded)  # the keys exist before anything else is done for the request
+    return Receipt(loaded, kind, source, parsed, tenant, controller, received, now, actor, verified_by)
 
 
 _ARTICLE = {
@@ -374,6 +435,7 @@ def _refusal(request_id: int, current: Status, to: Status) -> str:
 __all__ = [
     "OPEN",
     "TRANSITIONS",
+    "Receipt",
     "RequestKind",
     "RequestRecord",
     "Source",
@@ -388,6 +450,7 @@ __all__ = [
     "forward",
     "get",
     "list_requests",
+    "prepare_receipt",
     "read_request",
     "receive",
     "request_identities",
