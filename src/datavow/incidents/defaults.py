@@ -101,8 +101,7 @@ def analyse_breach(
         until=read_moment(until, zone, "the end of the window", "until"),
         time_columns=dict(time_columns or {}),
     )
-    engines = databases.engines(loaded, {system for system, _ in scope.tables}) if databases is not None else None
-    return analyse_incident(store, loaded, incident_id, scope, actor=actor, engines=engines)
+    return analyse_incident(store, loaded, incident_id, scope, actor=actor, databases=databases)
 
 
 def notify_breach(

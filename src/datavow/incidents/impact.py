@@ -28,9 +28,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
+from datavow.connectors.databases import Databases, borrowed
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap, TableRef
 from datavow.errors import ErrorKind
@@ -41,7 +41,6 @@ from datavow.plan.matching import column_form
 from datavow.plan.model import Plan, Step, TableKey
 from datavow.plan.ownership import ownership
 from datavow.plan.sql import NO_MATCH, reflected, typed_value
-from datavow.requests.service import open_engines
 from datavow.retention.offboarding.plan import tenant_plan, tenant_table
 
 # Joins followed from one table, at most: references deeper than this name nobody new.
@@ -49,21 +48,21 @@ _DEPTH = 4
 
 
 def count_impact(
-    loaded: LoadedMap, scope: Scope, *, engines: Mapping[str, Engine] | None = None, now: datetime | None = None
+    loaded: LoadedMap, scope: Scope, *, databases: Databases | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
     """Count the people and records the incident affects, per table and per tenant, and say which
-    controllers (tenants) are affected. The result is stored with the incident as its ``impact``."""
+    controllers (tenants) are affected, on the engines of ``databases`` (the application's) or of
+    databases of its own. The result is stored with the incident as its ``impact``."""
     tables: list[dict[str, Any]] = []
     systems: dict[str, dict[str, Any]] = {}
     controllers: list[dict[str, Any]] = []
     by_system: dict[str, list[TableKey]] = {}
     for key in scope.tables:
         by_system.setdefault(key[0], []).append(key)
-    given = dict(engines or {})
-    with open_engines(loaded, [system for system in by_system if system not in given]) as opened:
-        available = {**given, **opened}
+    with borrowed(databases) as using:
+        engines = using.engines(loaded, by_system)
         for system, keys in by_system.items():
-            engine = available[system]
+            engine = engines[system]
             with engine.connect() as connection, translate_errors(engine.url, system):
                 counted = _System(loaded, scope, system, connection)
                 found = counted.tables(keys)

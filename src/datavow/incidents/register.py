@@ -19,15 +19,15 @@ time is audited. Nothing moves backwards, and nothing changes once the incident 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from datavow.audit import append
+from datavow.connectors.databases import Databases
 from datavow.datamap.load import LoadedMap
 from datavow.errors import ErrorKind
 from datavow.incidents.assessment import Scope, duties
@@ -122,14 +122,15 @@ def analyse_incident(
     scope: Scope,
     *,
     actor: str,
-    engines: Mapping[str, Engine] | None = None,
+    databases: Databases | None = None,
     now: datetime | None = None,
 ) -> Incident:
     """Stage 2, analysis: what the incident affects, from the map, and how many people and records,
-    counted in the live databases (:func:`datavow.incidents.impact.count_impact`)."""
+    counted in the live databases (:func:`datavow.incidents.impact.count_impact`, on the engines of
+    ``databases`` when given)."""
     current = get_incident(store, incident_id)
     _check_stage(current, "analyse", allowed=("registered", "analysed", "classified"))
-    impact = count_impact(loaded, scope, engines=engines, now=now)
+    impact = count_impact(loaded, scope, databases=databases, now=now)
     with _row(store, incident_id) as (session, row):
         row.impact = impact
         row.analysed_at, row.analysed_by = _now(now), actor

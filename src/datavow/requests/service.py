@@ -1,6 +1,6 @@
 """Running a verified request end to end: plan, discover (kept), then erase, rectify or export.
 
-This is where the parts meet: the lifecycle (:mod:`.lifecycle_execute`) moves the request and
+This is where the parts meet: the lifecycle (:mod:`datavow.requests.lifecycle`) moves the request and
 writes the audit log; the planner finds the person; the executors change or read the databases.
 What discovery found is sealed into the state store *before* anything changes, so a run that
 stops halfway (a crash, an unreachable system) resumes on exactly the same rows when run again.
@@ -8,8 +8,7 @@ stops halfway (a crash, an unreachable system) resumes on exactly the same rows 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,13 +61,6 @@ class RunOptions:
     export_days: int = 30  # how long a package stays downloadable
     corrections: Mapping[str, str] = field(default_factory=dict)  # rectification: category or field -> value
     progress: Progress | None = None
-
-
-@contextmanager
-def open_engines(loaded: LoadedMap, systems: list[str]) -> Iterator[dict[str, Engine]]:
-    """One engine per system of the plan, with databases of their own, disposed afterwards."""
-    with Databases() as databases:
-        yield databases.engines(loaded, systems)
 
 
 def plan_for(loaded: LoadedMap, record: RequestRecord, identities: Mapping[str, frozenset[object]]) -> Plan:
