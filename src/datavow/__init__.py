@@ -32,6 +32,8 @@ _SOURCES = {
 __all__ = ["DataMap", "Datavow", "DatavowError", "LoadedMap", "MapError", "Problem", "__version__", "load_map"]
 
 
+# The same as datavow.lazy.lazy_names, written out: ``datavow --help`` imports this package and,
+# of datavow, only the command group and the errors (tests/test_cli_startup.py).
 def __getattr__(name: str) -> Any:
     if name not in _SOURCES:
         raise AttributeError(f"module 'datavow' has no attribute {name!r}")
