@@ -101,7 +101,7 @@ def restrict_person(
     """Restrict processing of a person (Art. 18), for every purpose or those named, and set the
     map's restriction flags on their rows in the databases of ``databases``."""
     entries = restrict(store, loaded, identities, purposes, reason=reason, actor=actor, request_id=request_id)
-    return Restricted(tuple(entries), flag_person(loaded, _lists(identities), True, databases=databases))
+    return Restricted(tuple(entries), flag_person(loaded, identities, True, databases=databases))
 
 
 def lift_restriction(
@@ -158,7 +158,7 @@ def set_restriction_flags(
 
 def flag_person(
     loaded: LoadedMap,
-    given: Mapping[str, Iterable[str]],
+    given: IdentityInput,
     value: bool,
     *,
     databases: Databases,
@@ -179,11 +179,6 @@ def flag_person(
         return set_restriction_flags(loaded, discovery, engines, value)
 
     return databases.retrying(attempt)
-
-
-def _lists(identities: IdentityInput) -> dict[str, list[str]]:
-    """``identities`` as kind -> values, whether one value or several was given per kind."""
-    return {kind: [values] if isinstance(values, str) else list(values) for kind, values in identities.items()}
 
 
 __all__ = [
