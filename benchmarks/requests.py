@@ -315,19 +315,24 @@ class Datavow:
         with snapshots(self.engines) as connections:
             identities, discovery = self._find(emails, connections)
             started = time.perf_counter()
-            out = self.folder / "access.zip.dvs"
-            now = datetime.now(UTC)
-            package = export_access(
-                self.loaded,
-                discovery,
-                connections,
-                out,
-                key=self.key,
-                request=ExportInfo("BENCH", now, identities),
-                expires_at=now + timedelta(days=1),
-            )
-        out.unlink()
+            rows = self._package(identities, discovery, connections, "access.zip.dvs")
         self.phases["export"].append((time.perf_counter() - started) * 1000)
+        return rows
+
+    def _package(self, identities: Any, discovery: Any, connections: Mapping[str, Any], name: str) -> dict[str, int]:
+        """Write the person's access package into the folder, drop it, and give its rows per table."""
+        out = self.folder / name
+        now = datetime.now(UTC)
+        package = export_access(
+            self.loaded,
+            discovery,
+            connections,
+            out,
+            key=self.key,
+            request=ExportInfo("BENCH", now, identities),
+            expires_at=now + timedelta(days=1),
+        )
+        out.unlink()
         return {table.label: table.rows for table in package.tables}
 
     def erase(self, emails: Sequence[str]) -> dict[str, int]:
@@ -335,9 +340,7 @@ class Datavow:
         started = time.perf_counter()
         result = erase(self.loaded, discovery, self.engines, key=self.key, now=datetime.now(UTC))
         self.phases["erase"].append((time.perf_counter() - started) * 1000)
-        if not result.complete:
-            raise SystemExit(f"datavow's erasure failed: {result.to_dict()['systems']}")
-        return {step.step: step.changed for step in result.steps if step.changed}
+        return _changed(result)
 
     def _tenant_plan(self, email: str, tenant: int | None) -> tuple[Any, Any, dict[str, sa.Engine]]:
         identities = parse_identities(self.loaded, {"email": [email]})
@@ -348,31 +351,16 @@ class Datavow:
         """What ``run_request`` wraps for an access, without the state store: plan for the tenant,
         discovery and export in one snapshot per system, on the engines the process keeps."""
         identities, plan, engines = self._tenant_plan(email, tenant)
-        out = self.folder / "library-access.zip.dvs"
-        now = datetime.now(UTC)
         with snapshots(engines) as connections:
             discovery = find_person(self.loaded, plan, identities, connections)
-            package = export_access(
-                self.loaded,
-                discovery,
-                connections,
-                out,
-                key=self.key,
-                request=ExportInfo("BENCH", now, identities),
-                expires_at=now + timedelta(days=1),
-            )
-        out.unlink()
-        return {table.label: table.rows for table in package.tables}
+            return self._package(identities, discovery, connections, "library-access.zip.dvs")
 
     def erase_library(self, email: str, tenant: int | None) -> dict[str, int]:
         """What ``run_request`` wraps for an erasure, without the state store: plan for the tenant,
         discovery, erase, on the engines the process keeps."""
         identities, plan, engines = self._tenant_plan(email, tenant)
         discovery = find_person(self.loaded, plan, identities, engines)
-        result = erase(self.loaded, discovery, engines, key=self.key, now=datetime.now(UTC))
-        if not result.complete:
-            raise SystemExit(f"datavow's erasure failed: {result.to_dict()['systems']}")
-        return {step.step: step.changed for step in result.steps if step.changed}
+        return _changed(erase(self.loaded, discovery, engines, key=self.key, now=datetime.now(UTC)))
 
     def via_store(self, store: Store, kind: str, email: str, tenant: int | None) -> dict[str, Any]:
         """What a front end calls (``submit_request``): received from the controller (the tenant),
@@ -402,6 +390,13 @@ class Datavow:
         steps = self.via_store(store, "erasure", email, tenant).get("steps", [])
         counts = {s["step"]: s["deleted"] + s["anonymised"] + s["minimised"] for s in steps}
         return {label: count for label, count in counts.items() if count}
+
+
+def _changed(result: Any) -> dict[str, int]:
+    """Rows changed per step of a complete erasure; a failed one ends the run."""
+    if not result.complete:
+        raise SystemExit(f"datavow's erasure failed: {result.to_dict()['systems']}")
+    return {step.step: step.changed for step in result.steps if step.changed}
 
 
 # --------------------------------------------------------------------------- measuring
