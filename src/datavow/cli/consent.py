@@ -223,18 +223,25 @@ def proof_command(state_url: str | None, map_path: Path, purpose: str, channel: 
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @state_options
 @actor_option
+@click.option("--batch-id", help="Name the import (default: the file's SHA-256); a batch is imported once.")
 @json_option("how many events were recorded")
-def import_command(file: Path, state_url: str | None, map_path: Path, actor: str, as_json: bool) -> None:
-    """Import a preference list (CSV): every row, or none if any is malformed."""
+def import_command(
+    file: Path, state_url: str | None, map_path: Path, actor: str, batch_id: str | None, as_json: bool
+) -> None:
+    """Import a preference list (CSV) once: every row, or none if any is malformed."""
     app = application(map_path, state_url, create=True)
-    loaded = app.loaded
-    store = app.store
-    result = import_csv(store, loaded, file, actor=actor, key=app.key(create=True))
+    result = import_csv(app.store, app.loaded, file, actor=actor, key=app.key(create=True), batch_id=batch_id)
     if as_json:
         print_json(result.to_dict())
         return
+    if result.imported_before is not None:
+        click.echo(f"{file.name} was already imported on {result.imported_before:%Y-%m-%d %H:%M} UTC "
+                   f"(batch {result.batch_id}): 0 new events.")  # fmt: skip
+        return
     where = f" (#{result.first_seq}–#{result.last_seq})" if result.events else ""
     click.echo(f"Imported {result.events} event(s) from {file.name}{where}.")
+    if result.skipped:
+        click.echo(f"Skipped {result.skipped} row(s) imported before (the same row, by checksum).")
 
 
 @consent_group.command("export")

@@ -20,10 +20,11 @@ from datavow.consent.cache import ConsentCache
 from datavow.consent.errors import ConsentError
 from datavow.consent.filtering import filter_contactable
 from datavow.consent.gpc import GPC_EXEMPT, GPC_USES, gpc_purposes, record_gpc
+from datavow.consent.imports import ImportResult, import_csv
 from datavow.consent.ledger import ConsentEvent, EventInput, record_event, record_events
 from datavow.consent.proof import LedgerCheck, Proof, prove, rebuild_state, verify_ledger
 from datavow.consent.scope import ALL_CHANNELS, Scope
-from datavow.consent.transfer import ImportResult, export_events, import_csv, ledger_for_export
+from datavow.consent.transfer import export_events, ledger_for_export
 from datavow.datamap import LoadedMap
 from datavow.secrets import load_key, state_directory
 from datavow.store.models.consent import CONSENT_CHANNELS, CONSENT_SOURCES

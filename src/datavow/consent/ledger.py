@@ -112,7 +112,7 @@ class ConsentEvent:
 
 
 @dataclass
-class _Prepared:
+class PreparedEvent:
     """An event checked and normalised, before it has a place in the chain."""
 
     identities: dict[str, tuple[str, ...]]
@@ -169,22 +169,42 @@ def record_events(
     return count
 
 
-def prepare_all(loaded: LoadedMap, key: bytes, events: Iterable[EventInput]) -> list[_Prepared]:
+def prepare_all(loaded: LoadedMap, key: bytes, events: Iterable[EventInput]) -> list[PreparedEvent]:
     """Check every event; raises on the first one that is wrong."""
     return _prepare_all(loaded, identity_keys(key), events, utc_now())
 
 
 def append_prepared(
-    store: Store, key: bytes, prepared: list[_Prepared], actor: str, batch_size: int = BATCH
+    store: Store, key: bytes, prepared: list[PreparedEvent], actor: str, batch_size: int = BATCH
 ) -> list[ConsentEvent]:
     """Append events :func:`prepare_all` checked, in one transaction: all of them or none."""
+    with store.session() as session:
+        return append_in(session, key, prepared, actor, batch_size)
+
+
+def append_in(
+    session: Session, key: bytes, prepared: list[PreparedEvent], actor: str, batch_size: int = BATCH
+) -> list[ConsentEvent]:
+    """Append events :func:`prepare_all` checked, in the caller's transaction."""
     keys = identity_keys(key)
     recorded: list[ConsentEvent] = []
-    with store.session() as session:
-        for start in range(0, len(prepared), batch_size):
-            rows = _append(session, keys, prepared[start : start + batch_size], actor)
-            recorded.extend(event_from_mapping(row) for row in rows)
+    for start in range(0, len(prepared), batch_size):
+        rows = _append(session, keys, prepared[start : start + batch_size], actor)
+        recorded.extend(event_from_mapping(row) for row in rows)
     return recorded
+
+
+def lock_head(session: Session) -> ConsentHeadRow:
+    """The ledger's head, locked until the transaction ends: appends wait for its holder."""
+    head = session.scalars(
+        sa.select(ConsentHeadRow).where(ConsentHeadRow.id == CONSENT_HEAD_ID).with_for_update()
+    ).one_or_none()
+    if head is None:
+        raise ConsentError(
+            "the consent ledger has no head row: the state store was edited; verify the audit chain to find where",
+            kind=ErrorKind.INTEGRITY,
+        )
+    return head
 
 
 def notice_hash(text: str) -> str:
@@ -245,7 +265,9 @@ _LATER_WINS = (
 # --------------------------------------------------------------------------- internals
 
 
-def _prepare_all(loaded: LoadedMap, keys: IdentityKeys, items: Iterable[EventInput], now: datetime) -> list[_Prepared]:
+def _prepare_all(
+    loaded: LoadedMap, keys: IdentityKeys, items: Iterable[EventInput], now: datetime
+) -> list[PreparedEvent]:
     return list(map(_Preparer(loaded, keys, now).prepare, items))
 
 
@@ -266,7 +288,7 @@ class _Preparer:
         # (kind, value as given) -> the identities and their hashes, for events naming one value.
         self.people: dict[tuple[str, str], tuple[dict[str, tuple[str, ...]], list[str]]] = {}
 
-    def prepare(self, item: EventInput) -> _Prepared:
+    def prepare(self, item: EventInput) -> PreparedEvent:
         event = check_event(item.event)
         scope, purpose_basis = self.scope(item.purpose, item.channel, item.topic)
         source = check_source(item.source)
@@ -296,7 +318,7 @@ class _Preparer:
             )
         notice = item.notice if item.notice and item.notice.strip() else None
         detail = item.source_detail.strip()[:200] if item.source_detail and item.source_detail.strip() else None
-        return _Prepared(
+        return PreparedEvent(
             identities,
             hashes,
             event,
@@ -338,7 +360,7 @@ class _Preparer:
         return identities, hashes
 
 
-def _append(session: Session, keys: IdentityKeys, prepared: list[_Prepared], actor: str) -> list[dict[str, Any]]:
+def _append(session: Session, keys: IdentityKeys, prepared: list[PreparedEvent], actor: str) -> list[dict[str, Any]]:
     """Append the events; returns their rows (:func:`event_from_mapping` makes events of them)."""
     if not actor or not actor.strip() or len(actor) > 200:
         raise ConsentError(
@@ -346,14 +368,7 @@ def _append(session: Session, keys: IdentityKeys, prepared: list[_Prepared], act
         )
     if not prepared:
         return []
-    head = session.scalars(
-        sa.select(ConsentHeadRow).where(ConsentHeadRow.id == CONSENT_HEAD_ID).with_for_update()
-    ).one_or_none()
-    if head is None:
-        raise ConsentError(
-            "the consent ledger has no head row: the state store was edited; verify the audit chain to find where",
-            kind=ErrorKind.INTEGRITY,
-        )
+    head = lock_head(session)
     _store_notices(session, prepared)
     recorded_at = utc_now()
     recorded = _iso(recorded_at)
@@ -402,7 +417,7 @@ def _append(session: Session, keys: IdentityKeys, prepared: list[_Prepared], act
     return events
 
 
-def _store_notices(session: Session, prepared: list[_Prepared]) -> None:
+def _store_notices(session: Session, prepared: list[PreparedEvent]) -> None:
     texts = {item.notice_hash: item.notice for item in prepared if item.notice_hash and item.notice}
     if not texts:
         return
@@ -412,7 +427,7 @@ def _store_notices(session: Session, prepared: list[_Prepared]) -> None:
         session.execute(sa.insert(ConsentNoticeRow), new)
 
 
-def _audit(session: Session, actor: str, prepared: list[_Prepared]) -> None:
+def _audit(session: Session, actor: str, prepared: list[PreparedEvent]) -> None:
     first, last = prepared[0].row, prepared[-1].row
     if len(prepared) == 1:
         details: dict[str, object] = {

@@ -1,5 +1,5 @@
-"""Preference lists in and out: CSV import (all rows or none), ledger export, and a person's
-ledger for their access export.
+"""Preference lists in and out: reading an import file (:mod:`datavow.consent.imports` records
+it), ledger export, and a person's ledger for their access export.
 
 An import file has a header row. Columns (any order; see ``docs/consent.md``):
 
@@ -21,14 +21,13 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TextIO
 
 import sqlalchemy as sa
 
 from datavow.consent.errors import ConsentError
 from datavow.consent.identity import Hasher
-from datavow.consent.ledger import EventInput, append_prepared, event_from_mapping, prepare_all, unseal_identities
+from datavow.consent.ledger import EventInput, event_from_mapping, prepare_all, unseal_identities
 from datavow.datamap import LoadedMap
 from datavow.plan.identity_keys import IdentityInput
 from datavow.store import Store
@@ -38,37 +37,6 @@ SCOPE_COLUMNS = ("event", "allowed", "purpose", "channel", "topic", "at", "sourc
 #: Written by :func:`export_events`, ignored on import.
 EXPORT_ONLY = ("seq", "recorded_at", "actor", "source_detail", "notice_hash", "prev_hash", "hash")
 _YES, _NO = {"true", "yes", "1", "y"}, {"false", "no", "0", "n"}
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    """How many events an import recorded, and the ledger's sequence numbers of the first and last."""
-
-    events: int
-    first_seq: int | None
-    last_seq: int | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``events``, ``first_seq``, ``last_seq``."""
-        return {"events": self.events, "first_seq": self.first_seq, "last_seq": self.last_seq}
-
-
-def import_csv(store: Store, loaded: LoadedMap, path: Path, *, actor: str, key: bytes) -> ImportResult:
-    """Import a preference list. Every row is checked first; if any is malformed,
-    :class:`ConsentError` lists each such row by its line number and nothing is written.
-    Otherwise all rows are appended in one transaction."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConsentError(f"cannot read {path}: {exc}") from exc
-    items, problems = _rows(loaded, key, text, path.name)
-    if problems:
-        shown = problems[:50] + ([f"... and {len(problems) - 50} more"] if len(problems) > 50 else [])
-        raise ConsentError(f"{path.name}: {len(problems)} malformed row(s), nothing imported:\n  " + "\n  ".join(shown))
-    if not items:
-        return ImportResult(0, None, None)
-    recorded = append_prepared(store, key, prepare_all(loaded, key, items), actor)
-    return ImportResult(len(recorded), recorded[0].seq, recorded[-1].seq)
 
 
 def export_events(store: Store, loaded: LoadedMap, out: TextIO, *, key: bytes, as_json: bool = False) -> int:
@@ -125,7 +93,19 @@ def _event_rows(store: Store, loaded: LoadedMap, key: bytes, hashes: list[str] |
             yield data
 
 
-def _rows(loaded: LoadedMap, key: bytes, text: str, name: str) -> tuple[list[EventInput], list[str]]:
+@dataclass(frozen=True)
+class ImportRow:
+    """One row of an import file, checked: the event it records, and what it says apart from
+    where it stands in the file (its line), which is what makes two rows the same."""
+
+    item: EventInput
+    source: str  # the row's source in words, without the file and line
+    line: int
+
+
+def parse_rows(loaded: LoadedMap, key: bytes, text: str, name: str) -> tuple[list[ImportRow], list[str]]:
+    """The rows of an import file, each checked as :func:`~datavow.consent.record_event` checks
+    an event, and the problems of the rows that are malformed, by line."""
     reader = csv.DictReader(io.StringIO(text))
     header = [column.strip() for column in reader.fieldnames or []]
     kinds = Hasher(loaded, key).formats
@@ -140,20 +120,21 @@ def _rows(loaded: LoadedMap, key: bytes, text: str, name: str) -> tuple[list[Eve
     if ("event" in header) == ("allowed" in header):
         raise ConsentError(f"{name}: line 1: give exactly one of the columns 'event' and 'allowed'")
     reader.fieldnames = header
-    items, problems = [], []
+    rows: list[ImportRow] = []
+    problems: list[str] = []
     for raw in reader:
         line = reader.line_num
         try:
-            item = _item(raw, kinds, f"{name}, line {line}")
+            item, source = _item(raw, kinds, f"{name}, line {line}")
             prepare_all(loaded, key, [item])  # every check record_event makes, before anything is written
         except ConsentError as exc:
             problems.append(f"line {line}: {exc}")
             continue
-        items.append(item)
-    return items, problems
+        rows.append(ImportRow(item, source, line))
+    return rows, problems
 
 
-def _item(raw: dict[str, Any], kinds: Mapping[str, Any], where: str) -> EventInput:
+def _item(raw: dict[str, Any], kinds: Mapping[str, Any], where: str) -> tuple[EventInput, str]:
     if None in raw:
         raise ConsentError("more cells than the header has columns")
     cells = {column: (value or "").strip() for column, value in raw.items()}
@@ -168,7 +149,7 @@ def _item(raw: dict[str, Any], kinds: Mapping[str, Any], where: str) -> EventInp
     else:
         event = cells["event"]
     source = "; ".join(part for part in (cells.get("source"), cells.get("source_detail")) if part)
-    return EventInput(
+    event_input = EventInput(
         identities,
         event,
         purpose=cells.get("purpose") or None,
@@ -180,6 +161,7 @@ def _item(raw: dict[str, Any], kinds: Mapping[str, Any], where: str) -> EventInp
         basis=cells.get("basis") or None,
         at=parse_time(cells.get("at") or ""),
     )
+    return event_input, source
 
 
 def parse_time(text: str) -> datetime | None:

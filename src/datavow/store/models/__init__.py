@@ -14,6 +14,8 @@ from datavow.store.models.consent import (
     ConsentEventIdentityRow,
     ConsentEventRow,
     ConsentHeadRow,
+    ConsentImportedRow,
+    ConsentImportRow,
     ConsentNoticeRow,
     ConsentStateRow,
 )
@@ -34,6 +36,8 @@ __all__ = [
     "ConsentEventIdentityRow",
     "ConsentEventRow",
     "ConsentHeadRow",
+    "ConsentImportedRow",
+    "ConsentImportRow",
     "ConsentNoticeRow",
     "ConsentStateRow",
     "IncidentNoticeRow",

@@ -101,3 +101,30 @@ class ConsentHeadRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (CheckConstraint(f"id = {CONSENT_HEAD_ID}", name="single_row"),)
+
+
+class ConsentImportRow(Base):
+    """One committed import, by its batch id (the file's SHA-256 unless the importer names one)."""
+
+    __tablename__ = "consent_imports"
+
+    batch_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    file_name: Mapped[str] = mapped_column(String(300))
+    rows: Mapped[int] = mapped_column(Integer)  # rows in the file
+    events: Mapped[int] = mapped_column(Integer)  # events it recorded (rows imported before are skipped)
+    first_seq: Mapped[int | None] = mapped_column(BigInteger)
+    last_seq: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ConsentImportedRow(Base):
+    """The checksum of one imported row and the event it became: a row seen again is skipped."""
+
+    __tablename__ = "consent_import_rows"
+
+    checksum: Mapped[str] = mapped_column(String(64), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("consent_imports.batch_id"))
+    seq: Mapped[int] = mapped_column(ForeignKey("consent_events.seq"))
+
+    __table_args__ = {"sqlite_with_rowid": False}
