@@ -85,7 +85,9 @@ class Datavow:
                     # check) does not pay for the ORM, the models or Alembic
                     from datavow.store.engine import open_store
 
-                    store = open_store(self.state_url, create=self.create)
+                    # the audit log's head is signed with the installation's key, asked for at
+                    # the first append: a command that only reads never needs it
+                    store = open_store(self.state_url, create=self.create, key=self._signing_key)
                     statements = Catalogue()  # the store's own compiled statements (consent answers)
                     statements.attach(store.engine)
                     statements.attach(store.reader)
@@ -100,6 +102,9 @@ class Datavow:
                 if self._key is None:
                     self._key = load_key(state_directory(self.map_path), create=create)
         return self._key
+
+    def _signing_key(self) -> bytes:
+        return self.key(create=True)
 
     def engines(self, systems: Iterable[str]) -> dict[str, Engine]:
         """An engine for each of the map's ``systems``, made the first time and kept."""

@@ -4,6 +4,10 @@ Appends are serialised by locking the single head row (``SELECT … FOR UPDATE``
 SQLite write sessions already hold the database lock from ``BEGIN IMMEDIATE``). The unique
 ``seq`` and ``prev_hash`` columns are the backstop: should two writers ever read the same head,
 only one of them can commit, and :func:`append` retries the other.
+
+When the store has a key, the head is signed in the same transaction (:mod:`datavow.audit.signing`):
+the head's signature is checked before the log is extended, so a forged head is never signed
+over, and the first signed append opens the signed part of the log with an ``audit.signed`` entry.
 """
 
 from __future__ import annotations
@@ -25,7 +29,14 @@ from datavow.audit.entry import (
     canonical_json,
     entry_from_row,
 )
-from datavow.errors import AuditError, DatavowError, ErrorKind
+from datavow.audit.signing import (
+    SIGNED,
+    head_signature,
+    latest_prune,
+    session_signing_key,
+    signature_matches,
+)
+from datavow.errors import AuditError, DatavowError, ErrorKind, SecretError
 from datavow.store import Store, state_error
 from datavow.store.models import HEAD_ID, AuditEntryRow, AuditHeadRow
 
@@ -202,13 +213,31 @@ def _append_retrying(store: Store, fields: dict[str, Any]) -> AuditEntry:
 # than running them on SQLite).
 _ENTRIES = cast(Table, AuditEntryRow.__table__)
 _HEADS = cast(Table, AuditHeadRow.__table__)
-_HEAD = select(AuditHeadRow.seq, AuditHeadRow.hash).where(AuditHeadRow.id == HEAD_ID).with_for_update()
+_HEAD = (
+    select(AuditHeadRow.seq, AuditHeadRow.hash, AuditHeadRow.signed_from, AuditHeadRow.signature)
+    .where(AuditHeadRow.id == HEAD_ID)
+    .with_for_update()
+)
 _INSERT = insert(_ENTRIES)
 _MOVE_HEAD = (
     update(_HEADS)
     .where(_HEADS.c.id == HEAD_ID, _HEADS.c.seq == bindparam("head_seq"), _HEADS.c.hash == bindparam("head_hash"))
-    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+    .values(
+        seq=bindparam("new_seq"),
+        hash=bindparam("new_hash"),
+        signed_from=bindparam("signed_from"),
+        signature=bindparam("signature"),
+    )
 )
+_MARKER = select(AuditEntryRow.seq).where(AuditEntryRow.action == SIGNED).order_by(AuditEntryRow.seq).limit(1)
+_MARKER_FIELDS = {
+    "actor": "datavow",
+    "action": SIGNED,
+    "object_type": "audit_log",
+    "object_id": "audit_log",
+    "reason": "the audit log is signed from this entry on",
+    "details": {},
+}
 
 
 def _append_locked(session: Session, fields: dict[str, Any]) -> AuditEntry:
@@ -218,21 +247,69 @@ def _append_locked(session: Session, fields: dict[str, Any]) -> AuditEntry:
             "the audit head record is missing, so the log cannot be extended safely: run "
             "a verification of the audit chain and restore the state store from a backup"
         )
-    entry = AuditEntry(
-        seq=head.seq + 1,
-        ts=datetime.now(UTC),
-        prev_hash=head.hash,
-        hash="",
-        **fields,
-    ).sealed()
-    session.execute(_INSERT, entry.row_values())
+    subkey = session_signing_key(session)
+    signed_from: int | None = head.signed_from
+    if subkey is None:
+        if head.signature is not None or signed_from is not None:
+            raise SecretError(
+                "the audit log is signed, so it can only be extended with the installation's key: open the "
+                "state store with the key"
+            )
+    elif head.signature is None:
+        _check_never_signed(session, head.seq)
+    elif signed_from is None or not signature_matches(
+        head_signature(subkey, head.seq, head.hash, signed_from), head.signature
+    ):
+        raise AuditError(
+            f"the audit log's head (#{head.seq}) does not carry this key's signature, so the log is not "
+            "extended: the head was rewritten, or this is not the key the log was signed with. Verify the "
+            "audit chain"
+        )
+    prev_seq, prev_hash = head.seq, head.hash
+    if subkey is not None and signed_from is None:
+        # The first signed append: an entry in the chain itself says the log is signed from here.
+        marker = _insert_entry(session, prev_seq, prev_hash, _MARKER_FIELDS)
+        signed_from, prev_seq, prev_hash = marker.seq, marker.seq, marker.hash
+    entry = _insert_entry(session, prev_seq, prev_hash, fields)
+    signature = None
+    if subkey is not None and signed_from is not None:
+        signature = head_signature(subkey, entry.seq, entry.hash, signed_from)
     # Guarded update: if the head moved since it was read, nothing changes and we retry.
     moved = session.execute(
-        _MOVE_HEAD, {"head_seq": head.seq, "head_hash": head.hash, "new_seq": entry.seq, "new_hash": entry.hash}
+        _MOVE_HEAD,
+        {
+            "head_seq": head.seq,
+            "head_hash": head.hash,
+            "new_seq": entry.seq,
+            "new_hash": entry.hash,
+            "signed_from": signed_from,
+            "signature": signature,
+        },
     )
     if cast(CursorResult[Any], moved).rowcount != 1:
         raise _ChainMoved()
     return entry
+
+
+def _insert_entry(session: Session, prev_seq: int, prev_hash: str, fields: dict[str, Any]) -> AuditEntry:
+    entry = AuditEntry(seq=prev_seq + 1, ts=datetime.now(UTC), prev_hash=prev_hash, hash="", **fields).sealed()
+    session.execute(_INSERT, entry.row_values())
+    return entry
+
+
+def _check_never_signed(session: Session, head_seq: int) -> None:
+    """An unsigned head is only extended when no ``audit.signed`` entry says the log was signed:
+    otherwise its signature was removed, and signing over it would vouch for a forgery."""
+    marker = session.scalar(_MARKER)
+    if marker is None:
+        # the entry may have been pruned since: the prune recorded whether the log was signed
+        prune = latest_prune(session, 0)
+        marker = prune[1].get("signed_from") if prune is not None else None
+    if marker is not None:
+        raise AuditError(
+            f"the audit log is signed from #{marker}, but its head (#{head_seq}) carries no signature: the "
+            "head was rewritten, so the log is not extended. Verify the audit chain"
+        )
 
 
 def _is_conflict(exc: DBAPIError) -> bool:

@@ -20,6 +20,7 @@ from datavow.cli.options import (
 )
 from datavow.cli.output import console, print_json
 from datavow.retention import SweepResult, SystemSweep, plan_retention, run_worker, sweep_report, sweep_retention
+from datavow.retention.anchoring import AnchorRun
 from datavow.retention.offboarding import DueRun
 from datavow.retention.schedule import Stop
 from datavow.retention.sweep import default_worker
@@ -231,6 +232,13 @@ def worker_command(
             parts.append(f"{sum(run.deletion.deleted.values()):,} rows deleted")
         console.print(f"{what}: {run.status}, " + ", ".join(p for p in parts if p), markup=False)
 
+    def anchored(run: AnchorRun) -> None:
+        console.print(f"anchored the audit log's head #{run.anchor.seq} in {run.file}", markup=False)
+        if run.mailed_to is not None:
+            console.print(f"  and mailed it to {run.mailed_to}", markup=False)
+        if run.mail_error is not None:
+            console.print(f"  but could not mail it: {run.mail_error}", markup=False, style="red")
+
     with stop.on_signals():
         console.print(
             f"worker {name}: " + ("sweeping what is due" if once else f"watching the schedule every {poll:g} s"),
@@ -248,6 +256,7 @@ def worker_command(
             report_offboarding=offboarded,
             once=once,
             poll=poll,
+            report_anchor=anchored,
         )
     console.print(f"worker {name}: {ran} run{'s' if ran != 1 else ''} (sweeps and offboardings)", style="dim")
     if once and incomplete:

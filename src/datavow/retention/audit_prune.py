@@ -21,12 +21,13 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from datavow.audit.entry import format_timestamp
 from datavow.audit.log import append
-from datavow.audit.verify import PRUNED
+from datavow.audit.signing import PRUNED, checkpoint_signature, session_signing_key
 from datavow.datamap.model import Duration
 from datavow.retention.work import Chunk, Due
 from datavow.store import Store
-from datavow.store.models import HEAD_ID, AuditCheckpointRow, AuditEntryRow
+from datavow.store.models import HEAD_ID, AuditCheckpointRow, AuditEntryRow, AuditHeadRow
 
 
 class AuditPrune:
@@ -36,7 +37,7 @@ class AuditPrune:
     does = "prune the oldest entries"
 
     def __init__(self, store: Store, period: Duration, now: datetime, actor: str = "datavow") -> None:
-        self.store, self.cutoff, self.actor = store, period.before(now), actor
+        self.store, self.now, self.cutoff, self.actor = store, now, period.before(now), actor
 
     def _old(self) -> sa.ColumnElement[bool]:
         # never the last entry: the head stays, and with it the chain's anchor
@@ -60,27 +61,41 @@ class AuditPrune:
             through = min(first + rows - 1, (young - 1) if young is not None else first - 1)
             if through < first:
                 return Chunk(0)
-            through_hash = session.scalar(sa.select(AuditEntryRow.hash).where(AuditEntryRow.seq == through))
+            through_hash, through_ts = session.execute(
+                sa.select(AuditEntryRow.hash, AuditEntryRow.ts).where(AuditEntryRow.seq == through)
+            ).one()
             count = through - first + 1
             checkpoint = session.get(AuditCheckpointRow, HEAD_ID)
             total = (checkpoint.pruned if checkpoint is not None else 0) + count
-            append(
+            # The range, with when its last entry was written and when the sweep ran, so that
+            # verification can hold it to the map's retention; and whether the log was signed.
+            recorded = {
+                "from_seq": first,
+                "through_seq": through,
+                "through_hash": through_hash,
+                "entries": count,
+                "through_ts": format_timestamp(through_ts),
+                "at": format_timestamp(self.now),
+                "signed_from": session.scalar(sa.select(AuditHeadRow.signed_from).where(AuditHeadRow.id == HEAD_ID)),
+            }
+            entry = append(
                 session,
                 self.actor,
                 PRUNED,
                 "audit_log",
                 "audit_log",
                 f"entries older than {self.cutoff:%Y-%m-%d} are past the audit log's retention period",
-                {"from_seq": first, "through_seq": through, "through_hash": through_hash, "entries": count},
+                recorded,
             )
             if checkpoint is None:
-                session.add(
-                    AuditCheckpointRow(
-                        id=HEAD_ID, seq=through, hash=through_hash, pruned=total, pruned_at=datetime.now(UTC)
-                    )
-                )
+                checkpoint = AuditCheckpointRow(id=HEAD_ID, seq=through, hash=through_hash, pruned=total)
+                session.add(checkpoint)
             else:
                 checkpoint.seq, checkpoint.hash, checkpoint.pruned = through, str(through_hash), total
-                checkpoint.pruned_at = datetime.now(UTC)
+            checkpoint.pruned_at = datetime.now(UTC)
+            subkey = session_signing_key(session)
+            checkpoint.signature = None
+            if subkey is not None and recorded["signed_from"] is not None:
+                checkpoint.signature = checkpoint_signature(subkey, through, through_hash, total, entry.details)
             session.execute(sa.delete(AuditEntryRow).where(AuditEntryRow.seq <= through))
         return Chunk(count, {self.label: count}, seconds=time.perf_counter() - started)

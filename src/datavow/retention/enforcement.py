@@ -9,6 +9,7 @@ from datetime import datetime
 
 from datavow.connectors.databases import Databases
 from datavow.datamap import LoadedMap
+from datavow.retention.anchoring import AnchorRun
 from datavow.retention.offboarding import DueRun
 from datavow.retention.own import OWN_SYSTEM
 from datavow.retention.schedule import Stop, work
@@ -76,10 +77,12 @@ def run_worker(
     report_offboarding: Callable[[DueRun], None] | None = None,
     once: bool = False,
     poll: float = 60.0,
+    report_anchor: Callable[[AnchorRun], None] | None = None,
 ) -> int:
-    """Sweep each system when the map's schedule says, and offboard the former controllers whose
-    time has come (:func:`work`), until ``stop``; ``once``: what is due now, then return. Opens the
-    systems with a retention rule and the tenant-scoped ones. Returns how many runs there were."""
+    """Sweep each system when the map's schedule says, offboard the former controllers whose time
+    has come, and anchor the audit log's head when the map's ``retention.anchor`` says
+    (:func:`work`), until ``stop``; ``once``: what is due now, then return. Opens the systems with a
+    retention rule and the tenant-scoped ones. Returns how many runs there were."""
     engines = databases.engines(loaded, swept_systems(loaded, tenants=True))
     return work(
         loaded,
@@ -93,6 +96,7 @@ def run_worker(
         key=key,
         report=report,
         report_offboarding=report_offboarding,
+        report_anchor=report_anchor,
     )
 
 

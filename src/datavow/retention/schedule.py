@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from datavow.changes.retention_rules import rules_of
 from datavow.datamap.load import LoadedMap
 from datavow.datamap.model import Interval
+from datavow.retention.anchoring import AnchorRun, anchor_if_due
 from datavow.retention.offboarding import DueRun, run_due_offboardings
 from datavow.retention.own import OWN_SYSTEM
 from datavow.retention.sweep import Progress, SystemSweep, run_sweep
@@ -116,10 +117,12 @@ def work(
     report: Callable[[SystemSweep], None],
     report_offboarding: Callable[[DueRun], None] | None = None,
     progress: Progress | None = None,
+    report_anchor: Callable[[AnchorRun], None] | None = None,
 ) -> int:
     """The worker loop: sweep each system when it is due, one at a time, then delete the former
-    controllers whose offboarding is due (:func:`run_due_offboardings`); ``once``: what is due now,
-    then return. Returns how many sweeps and offboardings ran."""
+    controllers whose offboarding is due (:func:`run_due_offboardings`), then anchor the audit
+    log's head when the map's ``retention.anchor`` says (:func:`anchor_if_due`); ``once``: what is
+    due now, then return. Returns how many sweeps and offboardings ran."""
     ran = 0
     while not stop():
         now = datetime.now(UTC)
@@ -150,6 +153,10 @@ def work(
                 if report_offboarding is not None:
                     report_offboarding(run)
                 ran += run.status not in ("locked", "skipped")
+        if not stop():
+            anchored = anchor_if_due(loaded, store, key=key, actor=actor)
+            if anchored is not None and report_anchor is not None:
+                report_anchor(anchored)
         if once:
             break
         # What is still due now is locked by another worker (or failed): look again in ``poll``.

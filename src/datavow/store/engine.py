@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
@@ -24,6 +24,10 @@ SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 # Execution option read by the SQLite BEGIN hook: write transactions take the lock up front.
 _WRITE_OPTION = "datavow_write"
 
+#: Where a session from :meth:`Store.session` keeps the store's key source (``session.info``), so
+#: that what is appended inside a caller's transaction can be signed (:mod:`datavow.audit`).
+KEY_INFO = "datavow.key"
+
 # Seconds a SQLite writer waits for another writer's lock before giving up.
 _SQLITE_BUSY_TIMEOUT = 30
 #: Page cache per SQLite connection, in KiB (SQLite's default is 2,000 KiB).
@@ -40,10 +44,15 @@ class Store:
 
     Create it with :func:`open_store`. Close it (or use it as a context manager) to release
     its connections.
+
+    ``key`` gives the installation's key when something is to be signed (the audit log's head);
+    it is asked for only then, so a store opened to read never needs it. A store without one
+    can append to an audit log that was never signed, and refuses to extend a signed one.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, key: Callable[[], bytes] | None = None) -> None:
         self.engine = engine
+        self.key = key
         read_options: dict[str, Any] = {_WRITE_OPTION: False}
         if engine.dialect.name == "postgresql":
             # One snapshot for the whole read, so a verify never sees half an append.
@@ -75,7 +84,7 @@ class Store:
         read-only snapshot that does not block writers.
         """
         engine = self.engine if write else self._reader
-        with Session(engine, expire_on_commit=False) as session, session.begin():
+        with Session(engine, expire_on_commit=False, info={KEY_INFO: self.key}) as session, session.begin():
             yield session
 
     def close(self) -> None:
@@ -92,8 +101,10 @@ class Store:
         return f"Store({self.url!r})"
 
 
-def open_store(url: str, *, create: bool = True) -> Store:
+def open_store(url: str, *, create: bool = True, key: Callable[[], bytes] | None = None) -> Store:
     """Open the state store at ``url`` and upgrade its schema to the latest revision.
+
+    ``key`` gives the installation's key when the audit log's head is signed (see :class:`Store`).
 
     With ``create=False`` a missing SQLite file is an error instead of a new empty store, so
     read-only commands (``datavow audit verify``) do not report on a database that was never
@@ -127,7 +138,7 @@ def open_store(url: str, *, create: bool = True) -> Store:
     except BaseException:
         engine.dispose()
         raise
-    return Store(engine)
+    return Store(engine, key)
 
 
 def state_error(

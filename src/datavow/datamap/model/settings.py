@@ -84,6 +84,14 @@ class OwnRetention(Strict):
     sweeps: DurationField = Field(default_factory=lambda: Duration(1, "year"))  # the sweep history
 
 
+class AnchorSchedule(Strict):
+    """Where and how often the worker anchors the audit log's head (see ``docs/audit.md``)."""
+
+    file: str = Field(min_length=1)  # the anchor file: relative paths are beside the map
+    every: IntervalField = Field(default_factory=lambda: Interval(1, "day"))
+    mail: bool = False  # also mail each anchor to the DPO (else the organisation's contact)
+
+
 class RetentionSettings(Strict):
     """The top-level ``retention:`` section: the sweep schedule, chunking, datavow's own records and
     offboarding of a processor's tenants."""
@@ -95,6 +103,7 @@ class RetentionSettings(Strict):
     systems: dict[str, SweepSchedule] = Field(default_factory=dict)
     own: OwnRetention = Field(default_factory=OwnRetention)
     offboarding: DurationField = Field(default_factory=lambda: Duration(90, "day"))  # after a contract ends
+    anchor: AnchorSchedule | None = None  # the worker anchors the audit log's head; default: never
 
     def schedule(self, system: str) -> tuple[Interval, str | None]:
         """How often, and at what time of day, ``system`` is swept."""

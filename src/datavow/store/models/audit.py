@@ -49,6 +49,11 @@ class AuditHeadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+    # The first entry appended under a signature (an ``audit.signed`` entry) and the HMAC of
+    # (seq, hash, signed_from) under a key kept outside the store; both empty in a log that was
+    # never signed (see :mod:`datavow.audit.signing`).
+    signed_from: Mapped[int | None] = mapped_column(BigInteger)
+    signature: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (CheckConstraint(f"id = {HEAD_ID}", name="single_row"),)
 
@@ -67,5 +72,8 @@ class AuditCheckpointRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
     pruned: Mapped[int] = mapped_column(BigInteger)  # entries pruned in all
     pruned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # HMAC of the checkpoint and the pruned range its ``audit.pruned`` entry records; empty when
+    # the log was not signed at the time of the prune.
+    signature: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (CheckConstraint(f"id = {HEAD_ID}", name="single_checkpoint"),)
