@@ -23,6 +23,9 @@ from datavow.plan.sql import reflect_table, reflected, selection_clauses
 
 Status = Literal["done", "failed"]
 T = TypeVar("T")
+#: Told in a system's open transaction, once its statements ran, what they changed (each step's
+#: result as JSON by its label, and the rows changed in all), before the transaction commits.
+Committing = Callable[[str, Mapping[str, Mapping[str, Any]], int], None]
 
 
 @dataclass(frozen=True)
@@ -133,15 +136,19 @@ def commit(
     prepared: Mapping[str, T],
     failed: Mapping[str, SystemOutcome],
     run: Callable[[str, T, Connection], None],
+    ready: Callable[[str, T], None] | None = None,
 ) -> tuple[dict[str, SystemOutcome], list[T]]:
     """Run each prepared system's work in one transaction of its own; a database error rolls that
-    system back. Returns every system's outcome, in plan order, and the work that committed."""
+    system back. ``ready`` is told of each system's work once it ran, before it commits. Returns
+    every system's outcome, in plan order, and the work that committed."""
     outcomes = dict(failed)
     for system, work in prepared.items():
         engine = engines[system]
         try:
             with engine.begin() as connection:
                 run(system, work, connection)
+                if ready is not None:
+                    ready(system, work)
         except SQLAlchemyError as exc:
             outcomes[system] = SystemOutcome(system, "failed", str(translate(exc, engine.url, system)))
         else:

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from datavow.changes.systems import (
+    Committing,
     Reflector,
     SystemsResult,
     clauses,
@@ -147,8 +148,10 @@ def rectify(
     corrections: Mapping[str, str],
     *,
     now: datetime,
+    committing: Committing | None = None,
 ) -> RectificationResult:
-    """Apply each correction to every selected row that holds its field(s), in every system.
+    """Apply each correction to every selected row that holds its field(s), in every system
+    (``committing`` is told what each system's transaction changed before it commits).
 
     Raises :class:`RequestError` before any change when a value is invalid, does not fit a column,
     or has nowhere to go; a database error fails that system only.
@@ -178,7 +181,12 @@ def rectify(
                     statement = item.table.update().where(clause, differs).values(assign)
                     outcome.rows += connection.execute(statement).rowcount
 
-    systems, committed = commit(engines, discovery, prepared, failed, run)
+    def ready(system: str, work: list[_TableWork]) -> None:
+        if committing is not None:
+            fields = [outcome for item in work for outcome, _, _ in item.fields]
+            committing(system, {f.field: f.to_dict() for f in fields}, sum(f.rows for f in fields))
+
+    systems, committed = commit(engines, discovery, prepared, failed, run, ready)
     return RectificationResult(
         systems, [outcome for work in committed for item in work for outcome, _, _ in item.fields]
     )

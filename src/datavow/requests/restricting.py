@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from datavow.changes.systems import Committing
 from datavow.connectors.databases import Databases
 from datavow.datamap import LoadedMap
 from datavow.plan import compile_plan, parse_identities
@@ -131,13 +132,19 @@ def restriction_status(
 
 
 def set_restriction_flags(
-    loaded: LoadedMap, discovery: Discovery, engines: Mapping[str, Engine], value: bool
+    loaded: LoadedMap,
+    discovery: Discovery,
+    engines: Mapping[str, Engine],
+    value: bool,
+    committing: Committing | None = None,
 ) -> dict[str, int]:
     """Set each ``restriction_flag`` column of the person's rows to ``value`` (Art. 18), one
-    transaction per system; returns rows changed per table."""
+    transaction per system (``committing`` is told what each changed before it commits); returns
+    rows changed per table."""
     changed: dict[str, int] = {}
     for system in discovery.plan.systems():
         with engines[system].begin() as connection:
+            here: dict[str, int] = {}
             for selection in discovery.selections.values():
                 if selection.step.table[0] != system or selection.is_empty():
                     continue
@@ -152,7 +159,10 @@ def set_restriction_flags(
                         sa.update(table).where(clause, table.c[flag].is_distinct_from(value)).values({flag: value})
                     )
                     rows += connection.execute(statement).rowcount
-                changed[selection.step.label] = rows
+                here[selection.step.label] = rows
+            if committing is not None:
+                committing(system, {label: {"flagged": rows} for label, rows in here.items()}, sum(here.values()))
+            changed.update(here)
     return changed
 
 

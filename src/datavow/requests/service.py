@@ -39,10 +39,9 @@ from datavow.requests.lifecycle import (
     get,
     read_request,
     request_identities,
-    start,
 )
-from datavow.requests.lifecycle.execute import interrupted
 from datavow.requests.lifecycle.persisted import load_discovery, save_discovery
+from datavow.requests.lifecycle.runs import Changes, interrupted, mark_step, new_run
 from datavow.requests.reading import Source, find_person, snapshots
 from datavow.requests.rectification import rectify
 from datavow.requests.restricting import set_restriction_flags
@@ -158,11 +157,12 @@ def _run(
     """Run ``record`` (startable); with ``receipt`` it is not recorded yet, and is recorded in the
     transaction that starts it, or, on a failure before that, in the one that writes the failure."""
     started = False
+    run, resuming = new_run(), record.status is Status.in_progress
 
     def begun(session: Session) -> RequestRecord:
         """Start the request in ``session``, recording it first when it is not recorded yet."""
         current = record if receipt is None else receipt.record(session)
-        return begin(session, current, actor, now=now)
+        return begin(session, current, actor, now=now, run=run)
 
     def found(plan: Plan, identities: Mapping[str, frozenset[object]], sources: Mapping[str, Source]) -> Discovery:
         """What discovery found (or the discovery kept), kept in the store in the transaction that
@@ -175,7 +175,7 @@ def _run(
             with store.session() as session:
                 running = begun(session)
                 if kept is None:
-                    _keep(session, running, discovery, options.key, actor)
+                    _keep(session, running, discovery, options.key, actor, [running.id])
             record, started, kept = running, True, discovery  # committed
         return discovery
 
@@ -188,7 +188,8 @@ def _run(
                 discovery = found(plan, identities, connections)
                 return _export(store, loaded, record, identities, discovery, connections, options)
         discovery = found(plan, identities, engines)  # before ``record`` is read: this records it
-        done = _carry_out(loaded, record, identities, discovery, engines, options)
+        changes = Changes(store, record.id, run, [record.id], resumed=resuming)
+        done = _carry_out(loaded, record, identities, discovery, engines, options, changes)
         if record.kind is RequestKind.erasure and not done.get("found", True):
             # found nothing now, but earlier erasures may have left rows a hold keeps: say so
             done["still_held"] = still_held(store, loaded, given, datetime.now(UTC))
@@ -219,11 +220,15 @@ def _kept_discovery(
     return load_discovery(session, record.id, plan_for(loaded, record, parse_identities(loaded, given)), key)
 
 
-def _keep(session: Session, record: RequestRecord, discovery: Discovery, key: bytes, actor: str) -> None:
-    """Seal what discovery found into the store, before anything changes, with its audit entry."""
+def _keep(
+    session: Session, record: RequestRecord, discovery: Discovery, key: bytes, actor: str, holders: Sequence[int]
+) -> None:
+    """Seal what discovery found into the store, before anything changes, with its audit entry;
+    the run holding ``holders`` has reached its changes."""
     save_discovery(session, record.id, discovery, key)
     details = {"rows": discovery.counts(), "systems": discovery.plan.systems()}
     append(session, actor, "request.discovered", "request", str(record.id), details=details)
+    mark_step(session, holders, "discovered")
 
 
 READS_ONLY = (RequestKind.access, RequestKind.portability)
@@ -277,23 +282,23 @@ def run_batch(
         for kind, values in person.items():
             merged.setdefault(kind, set()).update(values)
     identities = {kind: frozenset(values) for kind, values in merged.items()}
-    with store.session() as session:
+    run = new_run()
+    with store.session() as session:  # each request started, or taken up (resumed), by this run
         for record in records:
-            if record.status is Status.verified:
-                start(session, record.id, actor, now=now)
+            begin(session, record, actor, now=now, run=run)
         append(session, actor, "request.batched", "request", str(lead.id), details={"requests": ids})
     plan = plan_for(loaded, lead, identities)
+    changes = Changes(store, lead.id, run, ids, resumed=any(r.status is Status.in_progress for r in records))
 
     def attempt() -> dict[str, Any]:
         engines = databases.engines(loaded, plan.systems())
-        discovery = _kept_or_found(store, loaded, lead, plan, identities, engines, options.key, actor, people)
-        return _carry_out(loaded, lead, identities, discovery, engines, options)
+        discovery = _kept_or_found(store, loaded, lead, plan, identities, engines, options.key, actor, people, ids)
+        return _carry_out(loaded, lead, identities, discovery, engines, options, changes)
 
     try:
         result = databases.retrying(attempt)
     except DatavowError as exc:
-        details = {"error": type(exc).__name__, "batch": ids}
-        append(store, actor, "request.interrupted", "request", str(lead.id), details=details)
+        interrupted(store, actor, ids, exc, {"batch": ids})
         raise
     summary = {**result, "batch": lead.id, "batch_size": len(ids)}
     with store.session() as session:
@@ -310,6 +315,7 @@ def _kept_or_found(
     key: bytes,
     actor: str,
     people: Sequence[Mapping[str, frozenset[object]]] | None = None,
+    holders: Sequence[int] = (),
 ) -> Discovery:
     with store.session(write=False) as session:
         kept = load_discovery(session, record.id, plan, key)
@@ -317,7 +323,7 @@ def _kept_or_found(
         return kept
     discovery = find_person(loaded, plan, identities, sources, people=people)
     with store.session() as session:
-        _keep(session, record, discovery, key, actor)
+        _keep(session, record, discovery, key, actor, holders or [record.id])
     return discovery
 
 
@@ -328,12 +334,22 @@ def _carry_out(
     discovery: Discovery,
     engines: Mapping[str, Engine],
     options: RunOptions,
+    changes: Changes,
 ) -> dict[str, Any]:
+    """Erase, rectify or flag; the result counts what every run of the request changed."""
     now = datetime.now(UTC)
     kind = RequestKind(record.kind)
     if kind is RequestKind.erasure:
-        erased = erase(loaded, discovery, engines, key=options.key, now=now, progress=options.progress)
-        return {"found": discovery.found_anything, **_finished(erased, "erasure")}
+        erased = erase(
+            loaded,
+            discovery,
+            engines,
+            key=options.key,
+            now=now,
+            progress=options.progress,
+            committing=changes.committing,
+        )
+        return {"found": discovery.found_anything, **_counted(_finished(erased, "erasure"), changes, "steps", "step")}
     if kind is RequestKind.rectification:
         if not options.corrections:
             raise RequestError(
@@ -341,10 +357,15 @@ def _carry_out(
                 kind=ErrorKind.INVALID,
                 field="corrections",
             )
-        return _finished(rectify(loaded, discovery, engines, options.corrections, now=now), "rectification")
+        rectified = rectify(loaded, discovery, engines, options.corrections, now=now, committing=changes.committing)
+        return _counted(_finished(rectified, "rectification"), changes, "fields", "field")
     if kind in (RequestKind.restriction, RequestKind.objection):
-        flagged = set_restriction_flags(loaded, discovery, engines, True)
-        return {"found": bool(discovery.found_anything), "flagged": flagged}
+        flagged = set_restriction_flags(loaded, discovery, engines, True, changes.committing)
+        counted = changes.steps()
+        return {
+            "found": bool(discovery.found_anything),
+            "flagged": {label: int(counted.get(label, {}).get("flagged", rows)) for label, rows in flagged.items()},
+        }
     raise RequestError(f"requests of kind {kind.value} are not executed here")
 
 
@@ -380,6 +401,15 @@ def _export(
         "tables": {t.label: t.rows for t in package.tables},
         "expires_at": package.header.expires_at.isoformat(),
     }
+
+
+def _counted(done: dict[str, Any], changes: Changes, items: str, label: str) -> dict[str, Any]:
+    """``done`` with each of its ``items`` (steps, fields), and the rows changed in all, as the run
+    that changed each system counted them: a resumed run finds nothing left where another committed."""
+    counted = changes.steps()
+    done[items] = [counted.get(item[label], item) for item in done[items]]
+    done["changed"] = changes.changed
+    return done
 
 
 def _finished(result: SystemsResult, what: str) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from datavow.changes.held_parents import still_referenced
 from datavow.changes.holds import HoldCondition, hold_condition
 from datavow.changes.strategies import Erasing, Keys, Rewrite, register_functions, rewrite
 from datavow.changes.systems import (
+    Committing,
     Reflector,
     SystemsResult,
     clauses,
@@ -170,15 +171,17 @@ def erase(
     now: datetime,
     progress: Progress | None = None,
     actions: Mapping[TableKey, TableAction] | None = None,
+    committing: Committing | None = None,
 ) -> ErasureResult:
     """Erase the rows ``discovery`` selected, in every system of its plan.
 
     ``key`` is the installation's secret key (the keyed hash derives its own from it); ``now`` the
     moment holds are judged at. ``actions`` says what to do to a table instead of its ``erase:``
     (a retention rule deletes rows a person's erasure would anonymise, and its cascade with them);
-    a table it leaves out is erased as the map declares. Raises :class:`RequestError` before any
-    change when a strategy does not fit its column; a database error fails that system only (see
-    :attr:`ErasureResult.systems`).
+    a table it leaves out is erased as the map declares. ``committing`` is told what each system's
+    transaction changed before it commits (a request keeps it, to count it when resumed). Raises
+    :class:`RequestError` before any change when a strategy does not fit its column; a database
+    error fails that system only (see :attr:`ErasureResult.systems`).
     """
     keys = Keys.for_run(key)
 
@@ -208,7 +211,12 @@ def erase(
             if progress is not None:
                 progress(system, item.outcome.step, done, total)
 
-    systems, committed = commit(engines, discovery, prepared_work, failed, run)
+    def ready(system: str, work: _SystemWork) -> None:
+        if committing is not None:
+            steps = {outcome.step: outcome.to_dict() for outcome in work.outcomes}
+            committing(system, steps, sum(outcome.changed for outcome in work.outcomes))
+
+    systems, committed = commit(engines, discovery, prepared_work, failed, run, ready)
     return ErasureResult(systems, [outcome for work in committed for outcome in work.outcomes])
 
 

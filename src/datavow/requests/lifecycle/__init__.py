@@ -48,6 +48,7 @@ from datavow.requests.lifecycle.record import (
     choice,
     record_of,
 )
+from datavow.requests.lifecycle.runs import hold, new_run, take_up
 from datavow.requests.lifecycle.tenants import controller_name
 from datavow.store import Store
 from datavow.store.models import RequestIdentityRow, RequestRow
@@ -356,13 +357,20 @@ def ensure_startable(record: RequestRecord) -> None:
         raise RequestError(_refusal(record.id, record.status, Status.in_progress))
 
 
-def begin(session: Session, record: RequestRecord, actor: str, *, now: datetime | None = None) -> RequestRecord:
-    """In the caller's transaction: start a verified request, or write that one in progress is
-    resumed (``request.resumed``)."""
-    if record.status is Status.in_progress:
-        append(session, actor, "request.resumed", "request", str(record.id))
-        return record
-    return start(session, record.id, actor, now=now)
+def begin(
+    session: Session, record: RequestRecord, actor: str, *, now: datetime | None = None, run: str | None = None
+) -> RequestRecord:
+    """In the caller's transaction: start a verified request, or take up one in progress
+    (``request.resumed``, after ``request.interrupted`` for a run that left it without a word);
+    either way ``run`` (a new one by default) holds it until it ends (see :mod:`.runs`)."""
+    run = run or new_run()
+    row = request_row(session, record.id, lock=True)
+    if Status(row.status) is Status.in_progress:
+        take_up(session, row, actor, run)
+        return record_of(row)
+    started = start(session, record.id, actor, now=now)
+    hold(row, run)
+    return started
 
 
 # --------------------------------------------------------------------------- internals
@@ -420,6 +428,8 @@ def _move(
     if to not in TRANSITIONS[current]:
         raise RequestError(_refusal(row.id, current, to))
     row.status = to.value
+    if to is not Status.in_progress:  # an ended request is held by no run
+        row.run_id = row.run_step = None
     for name, value in changes.items():
         setattr(row, name, value)
     session.flush()

@@ -12,12 +12,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from datavow.audit import append
 from datavow.datamap import LoadedMap
 from datavow.errors import DatavowError
 from datavow.requests.lifecycle import RequestRecord, begin, complete, read_request
+from datavow.requests.lifecycle.runs import interrupted
 from datavow.store import Store
 
 #: ``run(record, identities) -> result``: does the work in the application databases and returns
@@ -51,9 +49,3 @@ def execute(
         interrupted(store, actor, request_id, exc)
         raise
     return complete(store, request_id, result, actor, now=now)
-
-
-def interrupted(target: Store | Session, actor: str, request_id: int, exc: DatavowError) -> None:
-    """Write ``request.interrupted`` with the error's class (not its message, which may quote the
-    person's data); the request stays in progress, to be run again."""
-    append(target, actor, "request.interrupted", "request", str(request_id), details={"error": type(exc).__name__})

@@ -19,7 +19,7 @@ from datavow.store.models.consent import (
     ConsentNoticeRow,
     ConsentStateRow,
 )
-from datavow.store.models.discoveries import RequestDiscoveryRow
+from datavow.store.models.discoveries import RequestDiscoveryRow, RequestProgressRow
 from datavow.store.models.incidents import IncidentNoticeRow, IncidentRow
 from datavow.store.models.offboarding import OffboardingRow
 from datavow.store.models.requests import RequestIdentityRow, RequestRow, VerificationCodeRow
@@ -45,6 +45,7 @@ __all__ = [
     "OffboardingRow",
     "RequestDiscoveryRow",
     "RequestIdentityRow",
+    "RequestProgressRow",
     "RequestRow",
     "RestrictionIdentityRow",
     "RestrictionRow",

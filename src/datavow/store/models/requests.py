@@ -48,6 +48,10 @@ class RequestRow(Base):
     identity_kinds: Mapped[str] = mapped_column(String(200))
     identities: Mapped[bytes] = mapped_column(LargeBinary)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The run that holds the request in progress ("host:pid:token") and the step it last recorded;
+    # cleared when a run ends. A run that finds another's left behind writes request.interrupted.
+    run_id: Mapped[str | None] = mapped_column(String(100))
+    run_step: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
         CheckConstraint(one_of("kind", REQUEST_KINDS), name="kind"),
