@@ -158,6 +158,7 @@ def _run(
     transaction that starts it, or, on a failure before that, in the one that writes the failure."""
     started = False
     run, resuming = new_run(), record.status is Status.in_progress
+    changes: Changes | None = None  # one for the run, whichever attempt commits a system
 
     def begun(session: Session) -> RequestRecord:
         """Start the request in ``session``, recording it first when it is not recorded yet."""
@@ -180,6 +181,7 @@ def _run(
         return discovery
 
     def attempt() -> dict[str, Any]:
+        nonlocal changes
         identities = parse_identities(loaded, given)
         plan = plan_for(loaded, record, identities)
         engines = databases.engines(loaded, plan.systems())
@@ -188,7 +190,7 @@ def _run(
                 discovery = found(plan, identities, connections)
                 return _export(store, loaded, record, identities, discovery, connections, options)
         discovery = found(plan, identities, engines)  # before ``record`` is read: this records it
-        changes = Changes(store, record.id, run, [record.id], resumed=resuming)
+        changes = changes or Changes(store, record.id, run, [record.id], resumed=resuming)
         done = _carry_out(loaded, record, identities, discovery, engines, options, changes)
         if record.kind is RequestKind.erasure and not done.get("found", True):
             # found nothing now, but earlier erasures may have left rows a hold keeps: say so

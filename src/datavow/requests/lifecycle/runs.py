@@ -122,7 +122,7 @@ class Changes:
     def committing(self, system: str, steps: Mapping[str, Mapping[str, Any]], changed: int) -> None:
         """Called in ``system``'s open transaction, once its statements ran: keep what they
         changed before it commits, unless they changed nothing where an earlier run committed."""
-        if not changed and system in self.kept:  # an earlier run committed here: its counts stand
+        if not changed and system in self.kept:  # an earlier run (or attempt) committed here: its counts stand
             self.counted[system] = self.kept[system]
             return
         done = {label: dict(step) for label, step in steps.items()}
@@ -138,7 +138,7 @@ class Changes:
                 )
             )
             mark_step(session, self.holders, f"changing {system}")
-        self.counted[system] = (changed, done)
+        self.counted[system] = self.kept[system] = (changed, done)
 
     @property
     def changed(self) -> int:
