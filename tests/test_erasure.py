@@ -387,6 +387,28 @@ def test_a_second_run_changes_nothing(backend: str, tmp_path: Path, request: pyt
     assert second.step("shop.invoices").kept == 1  # still held, still reported
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_erasure_changes_the_rows_discovery_found_by_their_keys(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Customers are read by their key (orders point at it): the erasure finds them by that key, so
+    a row added after discovery with Alice's address is not one the guard counted, and stays."""
+    shop = make_shop(backend, tmp_path, request)
+    discovery = discovered(shop.loaded, shop.engines)
+    selection = discovery.selections[("shop", "customers")]
+    assert selection.keys == {(1,), (2,)}
+    assert selection.by_key().conditions == {("id",): {(1,), (2,)}}
+    with shop.engine.begin() as conn:
+        conn.execute(CUSTOMERS.insert(), {"id": 4, "email": ALICE, "name": "Alice Late", "city": "Aalst"})
+
+    result = erase(shop.loaded, discovery, shop.engines, key=KEY, now=NOW)
+
+    assert result.complete and result.step("shop.customers").changed == 2
+    late, *_ = rows(shop.engine, CUSTOMERS, CUSTOMERS.c.id == 4)
+    assert late["name"] == "Alice Late" and late["email"] == ALICE
+    assert all(row["email"] != ALICE for row in rows(shop.engine, CUSTOMERS, CUSTOMERS.c.id.in_([1, 2])))
+
+
 def test_an_expired_hold_is_erased_by_a_later_run(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     shop = make_shop("sqlite", tmp_path, request)
     discovery = discovered(shop.loaded, shop.engines)

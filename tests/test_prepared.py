@@ -3,7 +3,7 @@ rows and values as SQLAlchemy gives, several statements in one pipeline, cursor 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ from sqlalchemy.pool import NullPool
 
 from datavow.connectors.databases import Catalogue, catalogue_of
 from datavow.plan.prepared import Query, execute, execute_all
+from datavow.plan.sql import typed_column, typed_rows
 from datavow.store.models.base import UTCDateTime
 
 metadata = sa.MetaData()
@@ -92,3 +93,35 @@ def test_a_time_with_an_offset_is_compared_as_the_moment_it_is(engine: sa.Engine
     with engine.connect() as connection:
         (row,) = execute(connection, ("test.after",), lambda: statement, {"after": moment})
     assert row[0] == 5  # 04:30 … 08:30 UTC
+
+
+def test_arrays_go_in_the_binary_format_and_match_as_the_text_one_did(engine: sa.Engine) -> None:
+    ids = sa.bindparam("ids", type_=sa.ARRAY(sa.Integer))
+    both = sa.select(events.c.id).where(events.c.email == sa.any_(WANTED), events.c.id == sa.any_(ids))
+    seen: list[str] = []
+    odd = 'it\'s "quoted" {a,b} \\ NULL'
+    with engine.begin() as connection:
+        connection.execute(events.insert(), {"id": 99, "email": odd})
+    with engine.connect() as connection:
+        sa.event.listen(connection, "before_cursor_execute", lambda *args: seen.append(args[2]))
+        got = execute(
+            connection,
+            ("test.both",),
+            lambda: both.order_by(events.c.id),
+            {"emails": ["p1@example.org", "p2@example.org", odd], "ids": [1, 2, 4, 99]},
+        )
+    assert [row[0] for row in got] == [1, 2, 4, 99]  # quotes, braces, a backslash: matched as they are
+    assert "%(emails)b" in seen[0] and "%(ids)b" in seen[0]
+
+
+def test_typed_column_keeps_what_a_column_can_hold_as_it_holds_it() -> None:
+    numbers = typed_column(sa.Integer(), {(1,), ("2",), (" 3 ",), ("x",), (None,), (True,), (4, 5)})
+    texts = typed_column(sa.String(), {("a",), (7,), (None,)})
+    anything = typed_column(sa.Date(), {(date(2026, 1, 2),), (None,)})
+    assert sorted(numbers, key=repr) == [1, 2, 3]  # True is 1; text that is no number, NULL and a pair go
+    assert (
+        sorted(map(str, texts)) == ["7", "a"]
+        and all(type(text) is str for text in texts)
+        and anything == [date(2026, 1, 2)]
+    )
+    assert sorted(typed_rows([sa.Integer()], {("5",), (6,), ("y",)})) == [(5,), (6,)]

@@ -96,6 +96,7 @@ class _State:
     identities: Conditions = field(default_factory=dict)
     links: list[set[tuple[object, ...]]] = field(default_factory=list)  # values, by link
     rows: int = 0
+    keys: set[tuple[object, ...]] | None = None  # the rows' primary keys, where the step reads them
 
     def conditions(self, *, own_only: bool = False) -> Conditions:
         merged: Conditions = {columns: set(values) for columns, values in self.identities.items()}
@@ -161,7 +162,9 @@ class _Run:
         # Leaves pass nothing on: they are counted once, at the end, with every value they got.
         self._count([state for state in self.states.values() if not state.step.reads and state.has_values()])
         selections = {
-            key: Selection(state.step, state.conditions(), state.rows, state.tenant, shared_parents(self, state))
+            key: Selection(
+                state.step, state.conditions(), state.rows, state.tenant, shared_parents(self, state), state.keys
+            )
             for key, state in self.states.items()
         }
         plan = replace(self.plan, steps=tuple(state.step for state in self.states.values()))
@@ -173,6 +176,10 @@ class _Run:
         reads = [table.c[column] for column in step.reads]
         found: list[tuple[dict[str, object], bool]] = []
         state.rows = 0
+        # The key of every row read, where the step reads its whole key and compares it as it is
+        # (a key column that is an identity is compared in its normal form: no key is kept then).
+        key = step.key if step.key and set(step.key) <= set(step.reads) else ()
+        keys: set[tuple[object, ...]] | None = set() if key and not any(c in step.normalise for c in key) else None
 
         def statement(clause: ColumnElement[bool], own: ColumnElement[bool] | None) -> sa.Select[Any]:
             flag = [sa.func.max(sa.case((own, 1), else_=0))] if own is not None else []
@@ -182,8 +189,11 @@ class _Run:
             for row in self._read(state, statement):
                 values = dict(zip(step.reads, row, strict=False))
                 state.rows += row[-1]
+                if keys is not None:
+                    keys.add(tuple(values[column] for column in key))
                 is_own = step.table not in self.tells_own or bool(row[len(reads)])
                 found.append((values, is_own))
+        state.keys = keys
         return self._pass_on(step, found)
 
     def _read(

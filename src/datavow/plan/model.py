@@ -111,6 +111,9 @@ class Selection:
     # Parent rows that rows of other people point at too (a shared address): columns -> the value
     # tuples of those rows -> how many other rows point at each. Exported, never changed.
     shared: dict[tuple[str, ...], dict[tuple[object, ...], int]] = field(default_factory=dict)
+    # The primary keys of the selected rows, where discovery read them (a table whose key later
+    # steps need): the same rows as the conditions select, found again by key (see :meth:`by_key`).
+    keys: set[tuple[object, ...]] | None = None
 
     def is_empty(self) -> bool:
         return not any(self.conditions.values())
@@ -133,7 +136,20 @@ class Selection:
             columns: {value for value in values if value not in self.shared.get(columns, {})}
             for columns, values in self.conditions.items()
         }
-        return Selection(self.step, conditions, max(self.rows - self.shared_rows, 0), self.tenant)
+        keys = self.keys
+        if keys is not None:  # shared rows named by their key leave the keys too; by other columns, the keys go
+            shared = self.shared.get(self.step.key, {}) if set(self.shared) == {self.step.key} else None
+            keys = None if shared is None else {key for key in keys if key not in shared}
+        return Selection(self.step, conditions, max(self.rows - self.shared_rows, 0), self.tenant, keys=keys)
+
+    def by_key(self) -> Selection:
+        """The same rows selected by their primary keys, as discovery read them, where it did:
+        a change then finds each row by its key instead of matching every identity again (a batch
+        matches tens of thousands of addresses, in every statement that would repeat the match).
+        The rows are the ones discovery found and the guard counted, never one added since."""
+        if self.keys is None or not self.step.key:
+            return self
+        return Selection(self.step, {self.step.key: set(self.keys)}, self.rows, self.tenant, keys=self.keys)
 
 
 @dataclass

@@ -335,6 +335,8 @@ def typed_rows(
 ) -> list[tuple[object, ...]]:
     """The value tuples as columns of ``types`` hold them, dropping those no row can match (a
     NULL, text in a number column)."""
+    if len(types) == 1:
+        return [(value,) for value in typed_column(types[0], values)]
     converters = [_converter(column_type) for column_type in types]
     width = len(types)
     typed: dict[tuple[object, ...], None] = {}
@@ -345,6 +347,27 @@ def typed_rows(
         if not any(v is None or v is NO_MATCH for v in converted):
             typed[converted] = None
     return list(typed)
+
+
+def typed_column(column_type: sa.types.TypeEngine[Any], values: Collection[tuple[object, ...]]) -> list[object]:
+    """:func:`typed_rows` of one column, as a list of values. A batch binds tens of thousands of
+    values, most of them already of the column's Python type: those are taken as they are in one
+    pass, and only the others are converted one by one."""
+    try:
+        python_type: type | None = column_type.python_type
+    except NotImplementedError:
+        python_type = None
+    if python_type is not int and python_type is not str:
+        python_type = None
+    kept: dict[object, None] = dict.fromkeys(row[0] for row in values if len(row) == 1 and type(row[0]) is python_type)
+    if len(kept) < len(values):
+        for row in values:
+            if len(row) != 1 or type(row[0]) is python_type:
+                continue
+            value = row[0] if python_type is None else typed_value(column_type, row[0])
+            if value is not None and value is not NO_MATCH:
+                kept[value] = None
+    return list(kept)
 
 
 def _converter(column_type: sa.types.TypeEngine[object]) -> Callable[[object], object]:

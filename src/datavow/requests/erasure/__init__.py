@@ -266,7 +266,7 @@ def _system_work(
         outcome = StepErasure(step.label, actions.get(step.table) or _action(loaded.table(*step.table).table))
         outcome.shared, outcome.shared_with = selection.shared_rows, selection.shared_with
         work.outcomes.append(outcome)
-        changeable = selection.changeable()  # a shared parent row is other people's data too
+        changeable = selection.changeable().by_key()  # a shared parent row is other people's data too
         if changeable.is_empty() or outcome.action == "none":
             continue
         table = reflector.step(step)
