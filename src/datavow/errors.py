@@ -152,6 +152,15 @@ class MapError(DatavowError):
         super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in self.problems))
 
 
+def shown(value: object, limit: int = 60) -> str:
+    """``value`` as a message quotes it: in quotes, control characters escaped, cut to ``limit``
+    characters (an identity or a map's value may be any text, of any length)."""
+    safe = "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in str(value))
+    if len(safe) > limit:
+        safe = safe[: limit - 3] + "..."
+    return f"'{safe}'"
+
+
 def _problem_order(problem: Problem) -> tuple[str, int, int]:
     loc = problem.location
     return (loc.file, loc.line, loc.column) if loc else ("", 0, 0)
@@ -276,4 +285,5 @@ __all__ = [
     "SecretError",
     "StateError",
     "outcome_of",
+    "shown",
 ]
