@@ -106,10 +106,11 @@ class DatavowGroup(LazyGroup):
             _report_map_error(ctx, exc)
             sys.exit(outcome_of(exc).exit_code)
         except DatavowError as exc:
+            from rich.text import Text
+
             from datavow.cli.output import err_console
 
-            err_console.print("[bold red]error:[/] ", end="")
-            err_console.print(describe(exc), markup=False)
+            err_console.print(Text.assemble(("error:", "bold red"), " ", describe(exc)))
             sys.exit(outcome_of(exc).exit_code)
 
 
@@ -130,9 +131,9 @@ def _report_map_error(ctx: click.Context, exc: MapError) -> None:
         print_json({"ok": False, "problems": problems})
         return
     count = len(exc.problems)
-    err_console.print(f"[bold red]The data map has {count} problem{'s' if count != 1 else ''}:[/]")
+    err_console.print(f"The data map has {count} problem{'s' if count != 1 else ''}:", style="bold red")
     for problem in exc.problems:
-        err_console.print(f"  {describe_problem(problem)}", markup=False)
+        err_console.print(f"  {describe_problem(problem)}")
 
 
 def _lazy(target: str, short_help: str) -> Lazy:

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -19,7 +17,7 @@ from datavow.audit.marks import mark_entries
 from datavow.audit.trail import audit_trail
 from datavow.audit.verify import verify_chain
 from datavow.cli.options import EXIT_NO, application, json_option, state_options
-from datavow.cli.output import print_json
+from datavow.cli.output import console, print_json
 from datavow.datamap.model.settings import OwnRetention
 from datavow.errors import SecretError
 from datavow.secrets import KEY_ENV, KEY_FILE, state_directory
@@ -76,16 +74,15 @@ def verify(
     if as_json:
         print_json(result.to_dict())
     else:
-        console = Console(highlight=False)
         if result.ok:
-            console.print(f"[green]✓[/] {escape(result.message)}")
-            console.print(f"  {escape(result.signing)}")
+            console.print(Text.assemble(("✓", "green"), " ", result.message))
+            console.print(f"  {result.signing}")
             if result.anchors:
                 console.print(f"  {result.anchors} anchored head{'s' if result.anchors != 1 else ''} found in the log")
             console.print(f"  head hash: {result.head_hash}")
             console.print("  Anchor it outside this database (datavow audit anchor FILE); pass the file as --anchor.")
         else:
-            console.print(f"[red]✗ {escape(result.message)}[/]")
+            console.print(f"✗ {result.message}", style="red")
             if result.entries:
                 before = "entry" if result.entries == 1 else f"{result.entries} entries"
                 console.print(f"  The {before} before it verified.")
@@ -93,7 +90,7 @@ def verify(
             if more > 0:
                 console.print(f"  {more} more problem{'s' if more != 1 else ''}:")
                 for problem in result.problems[1:]:
-                    console.print(f"  - {escape(problem.message)}")
+                    console.print(f"  - {problem.message}")
     if not result.ok:
         ctx.exit(EXIT_NO)
 
@@ -173,4 +170,4 @@ def show(
             f"✗ {mark}" if mark else "ok",
         )
         table.add_row(*(Text(cell) for cell in cells))  # Text: '[' in a reason is not markup
-    Console(highlight=False).print(table)
+    console.print(table)

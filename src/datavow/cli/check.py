@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from datavow.check import check_and_record
 from datavow.cli.options import actor_option, application, json_option, map_option
@@ -68,16 +69,19 @@ def check(
         for finding in report.findings:
             where = f"{finding.location}: " if finding.location else ""
             style = _STYLE[finding.severity]
-            console.print(f"{where}[{style}]{finding.severity.value}[/] [bold]{finding.rule}[/]: ", end="")
-            console.print(finding.message + (f" [{finding.article}]" if finding.article else ""), markup=False)
+            article = f" [{finding.article}]" if finding.article else ""
+            console.print(
+                Text.assemble(where, (finding.severity.value, style), " ", (finding.rule, "bold"), ": ")
+                + Text(finding.message + article)
+            )
             if finding.hint:
-                console.print(f"    fix: {finding.hint}", style="dim", markup=False)
+                console.print(f"    fix: {finding.hint}", style="dim")
         counts = report.counts_text()
         drift = (
             f"; drift checked on {', '.join(report.drift_systems)}" if report.drift_systems else "; drift not checked"
         )
-        verdict = "[bold green]ok[/]" if report.ok else "[bold red]failed[/]"
-        console.print(f"{verdict}: {counts}{drift}")
+        verdict = Text("ok", "bold green") if report.ok else Text("failed", "bold red")
+        console.print(Text.assemble(verdict, f": {counts}{drift}"))
     sys.exit(0 if report.ok else 1)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.progress import TaskID
 from rich.table import Table
+from rich.text import Text
 
 from datavow.check import check_map
 from datavow.cli.options import progress_bar
@@ -44,25 +45,25 @@ def demo(folder: Path, url: str | None, scale: float, seed: int, companies: tupl
         report = check_map(company.map_path)
         record_demo(company, report)
         reports.append((company, report))
-        verdict = "[green]ok[/]" if report.ok else "[red]failed[/]"
+        verdict = Text("ok", "green") if report.ok else Text("failed", "red")
         summary.add_row(
             company.title,
             str(len(company.systems)),
             str(len(company.rows)),
             f"{company.total_rows:,}",
             f"{company.people:,}",
-            f"{verdict}: {report.counts_text(hide_zero=True)}",
+            Text.assemble(verdict, f": {report.counts_text(hide_zero=True)}"),
         )
     console.print(summary)
     console.print(f"Built and checked in {time.monotonic() - started:.1f} s in {folder}/\n")
     for company, report in reports:
         errors = [f for f in report.findings if f.severity is Severity.error]
         if errors:
-            console.print(f"[bold]{company.title}[/]: what its privacy statement leaves open")
+            console.print(Text.assemble((company.title, "bold"), ": what its privacy statement leaves open"))
             for finding in errors:
-                console.print(f"  {finding.rule} [{finding.article}]: {finding.message}", markup=False)
+                console.print(f"  {finding.rule} [{finding.article}]: {finding.message}")
     first = built[0].map_path if built else folder / "mira-software" / "datavow.yaml"
-    console.print("\n[bold]Try next:[/]")
+    console.print("\nTry next:", style="bold")
     for command, why in (
         (f"datavow check --map {first}", "lint + drift against the live databases, with a fix for each finding"),
         (f"datavow check --map {first} --json", "the same, for CI"),
@@ -79,5 +80,5 @@ def demo(folder: Path, url: str | None, scale: float, seed: int, companies: tupl
         (f"datavow audit verify --map {first}", "prove nobody changed the log"),
         ("datavow import fides DATASET.yml", "bring a Fides dataset into a map"),
     ):
-        console.print(f"  [bold]{command}[/]")
+        console.print(f"  {command}", style="bold")
         console.print(f"      {why}", style="dim")

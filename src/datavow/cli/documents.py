@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.markup import escape
 
 from datavow.cli.options import application, json_option, map_option
 from datavow.cli.output import console, print_json
@@ -126,8 +125,8 @@ def statement_diff_command(old: str, new: str, lang: str, as_json: bool, templat
     else:
         for change in changes:
             sign, style = ("-", "red") if change.change == "removed" else ("+", "green")
-            console.print(f"[{style}]{sign} {escape(f'[{change.topic}] {change.text}')}[/]", highlight=False)
-            console.print(f"    from: {' '.join(change.sources)}", style="dim", markup=False)
+            console.print(f"{sign} [{change.topic}] {change.text}", style=style)
+            console.print(f"    from: {' '.join(change.sources)}", style="dim")
         console.print(f"{len(changes)} sentence(s) changed" if changes else "the statement does not change")
     sys.exit(1 if changes else 0)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from datavow.cli.options import actor_option, application, json_option, split_pair, state_options
 from datavow.cli.output import console, print_json
@@ -152,14 +153,13 @@ def analyse_command(
     impact = done.impact or {}
     for row in impact.get("tables", []):
         people = "–" if row["people"] is None else f"{row['people']:,}"
-        console.print(f"  {row['table']}: {row['records']:,} records, {people} people", markup=False)
+        console.print(f"  {row['table']}: {row['records']:,} records, {people} people")
     for item in done.controllers:
-        console.print(f"  controller {item['system']}:{item['tenant']} {item['name'] or ''}", markup=False)
+        console.print(f"  controller {item['system']}:{item['tenant']} {item['name'] or ''}")
     special = ", ".join(impact.get("special", {})) or "none"
     console.print(
         f"incident {done.id}: about {impact.get('people', 0):,} people, {impact.get('records', 0):,} records; "
         f"special categories: {special}. Next: datavow incident classify {done.id}",
-        markup=False,
     )
 
 
@@ -212,7 +212,7 @@ def classify_command(
         return
     authority = "must be told (Art. 33)" if done.notify_authority else "need not be told by you"
     people = "must be told (Art. 34)" if done.notify_people else "need not be told"
-    console.print(f"incident {done.id}: {risk} risk; the authority {authority}; the people {people}.", markup=False)
+    console.print(f"incident {done.id}: {risk} risk; the authority {authority}; the people {people}.")
 
 
 @incident_group.command("notify")
@@ -273,7 +273,7 @@ def notify_command(
     for document in written:
         who = f"controller {document.system}:{document.tenant}" if document.tenant else document.audience
         late = " (late)" if document.late else ""
-        console.print(f"{who}, notice {document.phase}{late}: {document.files['pdf']}", markup=False)
+        console.print(f"{who}, notice {document.phase}{late}: {document.files['pdf']}")
     if draft:
         console.print("drafts only: nothing was recorded as given", style="dim")
 
@@ -340,8 +340,8 @@ def list_command(state_url: str | None, map_path: Path, open_only: bool, as_json
             incident.stage,
             incident.risk or "",
             shown(incident.aware_at, incident.zone),
-            f"[{_STYLE[authority.status]}]{due}[/]" if authority.status in _STYLE else due,
-            f"[{_STYLE[worst]}]{ctext}[/]" if worst else (ctext if controllers else ""),
+            Text(due, _STYLE.get(authority.status, "")),
+            Text(ctext, _STYLE[worst]) if worst else (ctext if controllers else ""),
         )
     console.print(table)
 
@@ -361,16 +361,14 @@ def show_command(incident_id: int, state_url: str | None, map_path: Path, as_jso
     facts = found.to_dict()
     for key in ("title", "description", "stage", "risk", "risk_reasoning", "consequences", "measures", "resolution"):
         if facts[key]:
-            console.print(f"{key}: {facts[key]}", markup=False)
-    console.print(f"aware: {shown(found.aware_at, found.zone)}", markup=False)
+            console.print(f"{key}: {facts[key]}")
+    console.print(f"aware: {shown(found.aware_at, found.zone)}")
     authority = found.authority_clock(datetime.now(UTC))
-    console.print(f"authority: due {shown(authority.due_at, found.zone)}, {authority.status}", markup=False)
+    console.print(f"authority: due {shown(authority.due_at, found.zone)}, {authority.status}")
     for notice in found.notices:
         who = f"controller {notice.system}:{notice.tenant}" if notice.tenant else notice.audience
         late = f" LATE: {notice.delay_reason}" if notice.late else ""
-        console.print(
-            f"notice to {who}, phase {notice.phase}: {shown(notice.given_at, found.zone)}{late}", markup=False
-        )
+        console.print(f"notice to {who}, phase {notice.phase}: {shown(notice.given_at, found.zone)}{late}")
 
 
 @incident_group.command("export")
@@ -397,11 +395,11 @@ def export_command(
         app.store, app.loaded, actor=actor, csv_path=csv_path, pdf_path=pdf_path, language=language_code
     )
     for path in written:
-        console.print(str(path), markup=False)
+        console.print(str(path))
 
 
 def _print(incident: Incident, as_json: bool, message: str) -> None:
     if as_json:
         print_json(incident.to_dict())
     else:
-        console.print(message, markup=False)
+        console.print(message)

@@ -127,7 +127,7 @@ def progress_bar(*, width: int, quiet: bool = False) -> Progress:
     from datavow.cli.output import console
 
     return Progress(
-        TextColumn(f"{{task.description:<{width}}}"),
+        TextColumn(f"{{task.description:<{width}}}", markup=False),  # a table's name is not markup
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

@@ -2,6 +2,10 @@
 
 Only the modules of commands import this (rich costs a noticeable part of start-up), never the
 command registry that ``datavow --help`` reads.
+
+The consoles print text as it is: never as markup (``[red]jane`` stays ``[red]jane``), never with
+emoji codes (``file:100:`` stays ``file:100:``). Identities, names from the map and messages are
+text a user wrote; styles are given as :class:`rich.text.Text` or ``style=``, never inside a string.
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ from typing import Any
 import click
 from rich.console import Console
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def print_json(data: Any) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from rich.text import Text
 
 from datavow.app import Datavow
 from datavow.cli.options import (
@@ -56,7 +57,7 @@ def _show_result(record: RequestRecord, as_json: bool) -> None:
     if as_json:
         print_json(_result_json(record))
         return
-    console.print(f"request #{record.id} ({record.kind.value}): [bold]{record.status.value}[/]")
+    console.print(Text.assemble(f"request #{record.id} ({record.kind.value}): ", (record.status.value, "bold")))
     if not result.get("found", True):
         _show_not_found(result.get("still_held") or [])
     if "package" in result:
@@ -64,7 +65,6 @@ def _show_result(record: RequestRecord, as_json: bool) -> None:
         console.print(
             f"  it is encrypted; open it for delivery: datavow requests package {record.id} --out DIR",
             style="dim",
-            markup=False,
         )
     for step in result.get("steps", []):
         parts = [f"{name} {step[name]}" for name in ("deleted", "anonymised", "kept", "minimised") if step.get(name)]
@@ -72,11 +72,11 @@ def _show_result(record: RequestRecord, as_json: bool) -> None:
         if step.get("shared"):
             parts.append(f"kept {step['shared']} shared with {step['shared_with']} others")
         if parts:
-            console.print(f"  {step['step']}: {', '.join(parts)}{held}", markup=False)
+            console.print(f"  {step['step']}: {', '.join(parts)}{held}")
     for item in result.get("fields", []):
-        console.print(f"  {item['field']}: {item['rows']} rows corrected", markup=False)
+        console.print(f"  {item['field']}: {item['rows']} rows corrected")
     for table, rows in (result.get("flagged") or {}).items():
-        console.print(f"  {table}: restriction flag set on {rows} rows", markup=False)
+        console.print(f"  {table}: restriction flag set on {rows} rows")
 
 
 def _show_not_found(held: list[dict[str, Any]]) -> None:
@@ -91,7 +91,7 @@ def _show_not_found(held: list[dict[str, Any]]) -> None:
             why = "kept while rows under a legal hold refer to them"
         else:
             why = f"held for {item['hold_purpose']} until its period starts and ends"
-        console.print(f"  {item['step']}: {item['rows']} rows {why}", markup=False)
+        console.print(f"  {item['step']}: {item['rows']} rows {why}")
 
 
 def _dry_run(app: Datavow, identities: dict[str, list[str]], tenant: str | None, as_json: bool) -> None:
@@ -101,7 +101,7 @@ def _dry_run(app: Datavow, identities: dict[str, list[str]], tenant: str | None,
         return
     console.print(render_plan(preview.loaded, preview.plan, preview.discovery))
     if preview.refusal is not None:
-        console.print(f"refused when run: {preview.refusal}", markup=False)
+        console.print(f"refused when run: {preview.refusal}")
     console.print("dry run: nothing was recorded or changed", style="dim")
 
 
@@ -120,8 +120,8 @@ def _show_submitted(submitted: Submitted, as_json: bool) -> None:
         )
     else:
         console.print(f"request #{record.id} received, due {record.due_at:%Y-%m-%d}. Verify the person, then run it:")
-        console.print(f"  datavow requests verify {record.id} --send   (mails a code)", markup=False)
-        console.print(f"  datavow requests run {record.id}", markup=False)
+        console.print(f"  datavow requests verify {record.id} --send   (mails a code)")
+        console.print(f"  datavow requests run {record.id}")
 
 
 def _request_command(name: str, kind: str, help_text: str, short_help: str) -> click.Command:
@@ -290,9 +290,8 @@ def package_command(
         print_json(opened.to_dict())
         return
     for file in opened.files:
-        console.print(f"  {opened.folder / file.name} ({file.size:,} bytes)", markup=False)
+        console.print(f"  {opened.folder / file.name} ({file.size:,} bytes)")
     console.print(
         f"request #{opened.request_id}: {len(opened.files)} files written to {opened.folder}; the package "
         f"expires {opened.expires_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC. Send them to the person by a secure channel.",
-        markup=False,
     )

@@ -11,8 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -25,7 +23,7 @@ from datavow.cli.options import (
     json_option,
     state_options,
 )
-from datavow.cli.output import print_json
+from datavow.cli.output import console, print_json
 from datavow.requests.lifecycle import (
     RequestRecord,
     Status,
@@ -92,7 +90,7 @@ def list_command(
             _left(record, now),
             Text(", ".join(record.identity_kinds)),
         )
-    Console(highlight=False).print(table)
+    console.print(table)
 
 
 @click.command("show")
@@ -125,7 +123,7 @@ def show(state_url: str | None, map_path: Path, request_id: int, reveal: bool, a
         else:
             shown = str(value)
         table.add_row(key.replace("_", " "), Text(shown))
-    Console(highlight=False).print(table)
+    console.print(table)
 
 
 @click.command("verify")
@@ -150,7 +148,6 @@ def verify_command(
     verification done another way."""
     if sum((send, code is not None, manual is not None)) != 1:
         raise click.UsageError("give exactly one of --send, --code CODE or --manual HOW")
-    console = Console(highlight=False)
     app = application(map_path, state_url, create=False)
     store = app.store
     if send:
@@ -159,7 +156,7 @@ def verify_command(
             print_json(sent.to_dict())
             return
         console.print(
-            f"Code sent to {escape(sent.sent_to)}; it works until {sent.expires_at:%H:%M} UTC. "
+            f"Code sent to {sent.sent_to}; it works until {sent.expires_at:%H:%M} UTC. "
             f"Then: datavow requests verify {request_id} --code CODE"
         )
         return
@@ -173,7 +170,7 @@ def verify_command(
     if as_json:
         print_json(record.to_dict())
         return
-    console.print(f"[green]✓[/] request {record.id} is verified")
+    console.print(Text.assemble(("✓", "green"), f" request {record.id} is verified"))
 
 
 @click.command("extend", short_help="Extend a request's deadline by 1 or 2 months, with a reason.")
@@ -334,8 +331,7 @@ def status_command(
     if as_json:
         print_json(status.to_dict())
     else:
-        console = Console(highlight=False)
-        console.print(("[green]✓ " if status.allowed else "[red]✗ ") + escape(status.why) + "[/]")
+        console.print(("✓ " if status.allowed else "✗ ") + status.why, style="green" if status.allowed else "red")
         if status.active:
             console.print(_ledger_table(status.active))
     if not status.allowed:

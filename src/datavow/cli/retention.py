@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from datavow.cli.options import (
     EXIT_NO,
@@ -76,7 +77,7 @@ def plan_command(map_path: Path, systems: tuple[str, ...], at: datetime | None, 
     console.print(table)
     for rule in plan.rules:
         if rule.cascade and rule.due:
-            console.print(f"  {rule.label}: with rows of {', '.join(rule.cascade)} that reference them", markup=False)
+            console.print(f"  {rule.label}: with rows of {', '.join(rule.cascade)} that reference them")
     if not plan.rules:
         console.print("no table of this map has a retention rule (see docs/datamap.md)", style="dim")
     else:
@@ -85,10 +86,8 @@ def plan_command(map_path: Path, systems: tuple[str, ...], at: datetime | None, 
 
 def _show(outcome: SystemSweep) -> None:
     style = {"done": "green", "locked": "yellow"}.get(outcome.status, "red")
-    console.print(
-        f"[bold]{outcome.system}[/]: [{style}]{outcome.status}[/]" + (f" — {outcome.error}" if outcome.error else ""),
-        markup=True,
-    )
+    error = f" — {outcome.error}" if outcome.error else ""
+    console.print(Text.assemble((outcome.system, "bold"), ": ", (outcome.status, style), error))
     for rule in outcome.rules:
         if not rule.changed and not rule.kept:
             continue
@@ -98,7 +97,6 @@ def _show(outcome: SystemSweep) -> None:
         console.print(
             f"  {rule.label}: {', '.join(parts)} ({rule.chunks} chunks, longest "
             f"{rule.longest_transaction * 1000:.0f} ms)",
-            markup=False,
         )
 
 
@@ -189,7 +187,7 @@ def sweeps_command(state_url: str | None, map_path: Path, limit: int, as_json: b
     console.print(table)
     for turn in turns:
         at = f" at {turn.at}" if turn.at else ""
-        console.print(f"{turn.system}: every {turn.every}{at}, next {turn.next:%Y-%m-%d %H:%M} UTC", markup=False)
+        console.print(f"{turn.system}: every {turn.every}{at}, next {turn.next:%Y-%m-%d %H:%M} UTC")
 
 
 @click.command("worker")
@@ -225,12 +223,12 @@ def worker_command(
         what = f"offboarding of {due.controller or due.tenant} in {due.system}"
         if run.error is not None or run.status not in ("done", "locked"):
             incomplete.append(run)
-            console.print(f"[bold]{what}[/]: [red]{run.status}[/] — {run.error or ''}", markup=True)
+            console.print(Text.assemble((what, "bold"), ": ", (run.status, "red"), f" — {run.error or ''}"))
             return
         parts = ["exported first" if run.exported is not None else ""]
         if run.deletion is not None:
             parts.append(f"{sum(run.deletion.deleted.values()):,} rows deleted")
-        console.print(f"{what}: {run.status}, " + ", ".join(p for p in parts if p), markup=False)
+        console.print(f"{what}: {run.status}, " + ", ".join(p for p in parts if p))
 
     def anchored(run: AnchorRun) -> None:
         console.print(f"anchored the audit log's head #{run.anchor.seq} in {run.file}", markup=False)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from datavow.cli.options import EXIT_NO, actor_option, application, json_option, state_options
 from datavow.cli.output import console, print_json
@@ -81,7 +82,6 @@ def end_command(
     console.print(
         f"{_who(done)}: contract ended {done.contract_ended_at:%Y-%m-%d}; its data is to be returned and deleted "
         f"by {done.due_at:%Y-%m-%d}. Next: 'datavow tenant export {done.tenant}'.",
-        markup=False,
     )
 
 
@@ -119,11 +119,10 @@ def export_command(
         print_json(summary)
         return
     for label, rows in package.rows.items():
-        console.print(f"  {label}: {rows:,} rows", markup=False)
+        console.print(f"  {label}: {rows:,} rows")
     console.print(
         f"{_who(done.offboarding)}: {sum(package.rows.values()):,} rows in {package.path} "
         f"(SHA-256 {package.sha256}, readable until {package.header.expires_at:%Y-%m-%d})",
-        markup=False,
     )
 
 
@@ -166,12 +165,10 @@ def delete_command(
         print_json(done.to_dict())
     else:
         style = "green" if done.status == "done" else "red"
-        console.print(
-            f"{_who(done.offboarding)}: [{style}]{done.status}[/]" + (f" — {done.error}" if done.error else ""),
-            markup=True,
-        )
+        error = f" — {done.error}" if done.error else ""
+        console.print(Text.assemble(f"{_who(done.offboarding)}: ", (done.status, style), error))
         for label, rows in done.deleted.items():
-            console.print(f"  {label}: {rows:,} deleted", markup=False)
+            console.print(f"  {label}: {rows:,} deleted")
         for kept in done.kept:
             why = []
             if kept.held:
@@ -179,7 +176,7 @@ def delete_command(
                 why.append(f"{kept.held:,} under the hold for {kept.purpose}{until}")
             if kept.referenced:
                 why.append(f"{kept.referenced:,} still referenced by rows that stay")
-            console.print(f"  {kept.table}: kept {', '.join(why)}", markup=False)
+            console.print(f"  {kept.table}: kept {', '.join(why)}")
         console.print(f"{done.changed:,} rows deleted in {done.chunks} chunks", style="dim")
     if done.status != "done":
         raise SystemExit(EXIT_NO)
@@ -210,7 +207,7 @@ def certificate_command(
         print_json(done.facts)
         return
     chain = "verified" if done.facts["chain"]["ok"] else "DID NOT VERIFY"
-    console.print(f"{done.html}\n{done.json}\n(the audit chain {chain} when it was written)", markup=False)
+    console.print(f"{done.html}\n{done.json}\n(the audit chain {chain} when it was written)")
 
 
 @tenant_group.command("list")
@@ -236,7 +233,7 @@ def list_command(state_url: str | None, map_path: Path, system: str | None, as_j
             item.tenant,
             item.controller or "",
             _day(item.contract_ended_at),
-            f"[red]{due}[/]" if item.overdue(now) else due,
+            Text(due, "red") if item.overdue(now) else due,
             item.status,
             _day(item.exported_at),
             _day(item.deleted_at),
