@@ -300,7 +300,12 @@ class _Preparer:
                 kind=ErrorKind.INVALID,
                 field="given_at",
             )
-        at = at.astimezone(UTC)
+        try:
+            at = at.astimezone(UTC)
+        except OverflowError as exc:  # a time near year 1 or 9999 whose offset moves it out of range
+            raise ConsentError(
+                f"the time {at.isoformat()} is out of range in UTC", kind=ErrorKind.INVALID, field="given_at"
+            ) from exc
         if at > self.now + SKEW:
             raise ConsentError(
                 f"an event cannot happen in the future ({at:%Y-%m-%d %H:%M} UTC)",

@@ -122,7 +122,13 @@ def parse_rows(loaded: LoadedMap, key: bytes, text: str, name: str) -> tuple[lis
     reader.fieldnames = header
     rows: list[ImportRow] = []
     problems: list[str] = []
-    for raw in reader:
+    while True:
+        try:
+            raw = next(reader, None)
+        except csv.Error as exc:  # a cell past the csv module's size limit, a quote never closed
+            raise ConsentError(f"{name}: line {reader.reader.line_num}: {exc}; nothing imported") from exc
+        if raw is None:
+            break
         line = reader.line_num
         try:
             item, source = _item(raw, kinds, f"{name}, line {line}")

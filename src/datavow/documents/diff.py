@@ -13,9 +13,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from datavow.datamap import LoadedMap, load_map
+from datavow.datamap.source import read_yaml
 from datavow.documents.errors import DocumentError
 from datavow.documents.statement import Sentence, Statement, write_statement
 from datavow.errors import ErrorKind
@@ -60,13 +59,22 @@ def load_revision(spec: str, workdir: Path) -> LoadedMap:
     if Path(spec).is_file() or ":" not in spec:
         return load_map(spec)
     revision, _, path = spec.partition(":")
-    target = workdir / Path(path).name
-    target.write_text(_git_show(revision, path), encoding="utf-8")
-    raw = yaml.safe_load(target.read_text(encoding="utf-8")) or {}
-    for include in raw.get("include") or [] if isinstance(raw, dict) else []:
-        relative = (Path(path).parent / str(include)).as_posix()
-        (workdir / str(include)).parent.mkdir(parents=True, exist_ok=True)
-        (workdir / str(include)).write_text(_git_show(revision, relative), encoding="utf-8")
+    # The repository's layout is kept under workdir, so that includes find each other as they do in
+    # the repository; nothing is ever written outside workdir.
+    root = workdir.resolve()
+    target = (root / path).resolve()
+    if not target.is_relative_to(root) or target == root:
+        target = root / Path(path).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(_git_show(revision, target.relative_to(root).as_posix()), encoding="utf-8")
+    raw = read_yaml(target)[0]  # within the loader's bounds; load_map reports what is wrong with it
+    includes = raw.get("include") if isinstance(raw, dict) else None
+    for include in includes if isinstance(includes, list) else []:
+        copy = (target.parent / str(include)).resolve()
+        if not copy.is_relative_to(root):
+            continue  # outside the repository: load_map reports the include as missing
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(_git_show(revision, copy.relative_to(root).as_posix()), encoding="utf-8")
     return load_map(target)
 
 
