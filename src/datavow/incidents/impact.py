@@ -33,7 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from datavow.connectors.databases import Databases, borrowed
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap, TableRef
-from datavow.errors import ErrorKind
+from datavow.errors import ErrorKind, shown
 from datavow.incidents.assessment import Scope, describe
 from datavow.incidents.errors import IncidentError
 from datavow.plan.identities import identity_formats
@@ -211,7 +211,7 @@ class _System:
         table = self.table((self.system, name))
         key = table.c[spec.tenant.key[0]]
         wanted = set(tenants) | set(self.scope.tenants)
-        values = [v for t in wanted if (v := typed_value(key.type, t)) is not NO_MATCH]
+        values = [v for t in wanted if (v := typed_value(key, t)) is not NO_MATCH]
         named = table.c[spec.tenant.name] if spec.tenant.name else sa.null()
         names: dict[str, str | None] = {}
         if values:
@@ -220,7 +220,7 @@ class _System:
         unknown = [t for t in self.scope.tenants if t not in names]
         if unknown:
             raise IncidentError(
-                f"tenant {', '.join(repr(t) for t in unknown)} is not in {self.system}.{name} — check the tenant's "
+                f"tenant {', '.join(shown(t) for t in unknown)} is not in {self.system}.{name} — check the tenant's "
                 f"{key.name}, or name no tenant to count every tenant",
                 kind=ErrorKind.NOT_FOUND,
                 field="tenant",
@@ -238,7 +238,7 @@ class _System:
         where = self._window(key, table)
         text = sa.cast(tenant, sa.String) if tenant is not None else sa.cast(sa.null(), sa.String)
         if self.scope.tenants and tenant is not None:
-            values = [v for t in self.scope.tenants if (v := typed_value(tenant.type, t)) is not NO_MATCH]
+            values = [v for t in self.scope.tenants if (v := typed_value(tenant, t)) is not NO_MATCH]
             where.append(tenant.in_(values) if values else sa.false())
         elif self.scope.tenants:
             where.append(sa.false())  # a table of no tenant holds none of the named tenants' rows

@@ -17,13 +17,21 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap
-from datavow.errors import ErrorKind, PlanError, RequestError
+from datavow.errors import ErrorKind, PlanError, RequestError, shown
 from datavow.plan.guard import identity_conditions, reach, require_one_person
 from datavow.plan.identities import home_region, normal_forms
 from datavow.plan.model import Discovery, Link, Plan, Selection, Step, TableKey
 from datavow.plan.prepared import bind, execute, prepared
 from datavow.plan.shared import shared_parents
-from datavow.plan.sql import NO_MATCH, conditions_match, reflect_table, reflected, selection_clauses, typed_value
+from datavow.plan.sql import (
+    NO_MATCH,
+    conditions_match,
+    reflect_table,
+    reflected,
+    selection_clauses,
+    typed_value,
+    unfit_tenant,
+)
 
 Conditions = dict[tuple[str, ...], set[tuple[object, ...]]]
 
@@ -303,13 +311,10 @@ class _Run:
 
     def _tenant_value(self, table: sa.Table, step: Step) -> object:
         assert step.tenant_column is not None and self.tenant is not None
-        value = typed_value(table.c[step.tenant_column].type, self.tenant)
+        column = table.c[step.tenant_column]
+        value = typed_value(column, self.tenant)
         if value is NO_MATCH:
-            raise RequestError(
-                f"tenant '{self.tenant}' cannot be a value of {step.label}.{step.tenant_column}, which holds numbers",
-                kind=ErrorKind.INVALID,
-                field="tenant",
-            )
+            raise unfit_tenant(self.tenant, f"{step.label}.{step.tenant_column}", column)
         return value
 
     def _check_tenants_exist(self) -> None:
@@ -322,7 +327,7 @@ class _Run:
             schema = (declared.schema_ if declared else None) or self.loaded.model.systems[system_name].schema_
             table = reflected(state.connection, schema, tenant.table, system=system_name)
             column = table.c[tenant.key[0]]
-            value = typed_value(column.type, self.tenant)
+            value = typed_value(column, self.tenant)
             found = None
             if value is not NO_MATCH:
                 statement = sa.select(sa.literal(1)).select_from(table).where(column == value).limit(1)
@@ -330,7 +335,7 @@ class _Run:
                     found = state.connection.execute(statement).first()
             if found is None:
                 raise RequestError(
-                    f"tenant '{self.tenant}' is not in {system_name}.{tenant.table} — "
+                    f"tenant {shown(self.tenant)} is not in {system_name}.{tenant.table} — "
                     f"check the tenant's {tenant.key[0]}",
                     kind=ErrorKind.NOT_FOUND,
                     field="tenant",

@@ -21,7 +21,7 @@ from typing import Literal
 
 from datavow.connectors.sqlite_functions import fold_text, tidy_text
 from datavow.datamap.load import LoadedMap
-from datavow.errors import ErrorKind, RequestError
+from datavow.errors import ErrorKind, RequestError, shown
 from datavow.plan import national_ids, phone_numbers
 
 Format = Literal["email", "phone", "text", "integer", "national_id"]
@@ -102,37 +102,38 @@ def parse_value(format_: Format, value: str, *, region: str | None = None, field
     """
     if not isinstance(value, str):
         raise RequestError(
-            f"{_shown(str(value))} is not text — give identity values as strings", kind=ErrorKind.INVALID, field=field
+            f"{shown(str(value))} is not text — give identity values as strings", kind=ErrorKind.INVALID, field=field
         )
     text = tidy_text(value)
     if not text:
         raise RequestError("an identity value is empty", kind=ErrorKind.INVALID, field=field)
     if not _SPACES.sub(" ", text).isprintable():  # every character printable (text is not empty here)
-        raise RequestError(f"{_shown(text)} contains a control character", kind=ErrorKind.INVALID, field=field)
+        raise RequestError(f"{shown(text)} contains a control character", kind=ErrorKind.INVALID, field=field)
     if format_ == "email":
         if len(text) > _EMAIL_MAX or not _EMAIL.fullmatch(text):
-            raise RequestError(f"{_shown(text)} is not an e-mail address", kind=ErrorKind.INVALID, field=field)
+            raise RequestError(f"{shown(text)} is not an e-mail address", kind=ErrorKind.INVALID, field=field)
         return fold_text(text)
     if format_ == "phone":
         spaced = _SPACES.sub(" ", text)
         if not _PHONE.fullmatch(spaced) or len(phone_numbers.digits_of(spaced)) < _PHONE_MIN_DIGITS:
             raise RequestError(
-                f"{_shown(text)} is not a phone number — write its digits, with a leading + for the country code",
+                f"{shown(text)} is not a phone number — write its digits, with a leading + for the country code",
                 kind=ErrorKind.INVALID,
                 field=field,
             )
         return phone_numbers.e164(spaced, region)
     if format_ == "national_id":
-        return national_ids.normal_national_id(text, region, _shown(text), field=field)
+        return national_ids.normal_national_id(text, region, shown(text), field=field)
     if format_ == "integer":
         if not _INTEGER.fullmatch(text):
-            raise RequestError(f"{_shown(text)} is not a whole number", kind=ErrorKind.INVALID, field=field)
-        number = int(text)
+            raise RequestError(f"{shown(text)} is not a whole number", kind=ErrorKind.INVALID, field=field)
+        # Past 19 digits no 64-bit column holds it; a number of thousands of digits is not even read.
+        number = int(text) if len(text.lstrip("+-").lstrip("0")) <= 19 else _INTEGER_MAX + 1
         if abs(number) > _INTEGER_MAX:
-            raise RequestError(f"{_shown(text)} is too large to be an identifier", kind=ErrorKind.INVALID, field=field)
+            raise RequestError(f"{shown(text)} is too large to be an identifier", kind=ErrorKind.INVALID, field=field)
         return number
     if len(text) > _TEXT_MAX:
-        raise RequestError(f"{_shown(text)} is longer than {_TEXT_MAX} characters", kind=ErrorKind.INVALID, field=field)
+        raise RequestError(f"{shown(text)} is longer than {_TEXT_MAX} characters", kind=ErrorKind.INVALID, field=field)
     return text
 
 
@@ -158,11 +159,3 @@ def normal_forms(form: str | None, value: object, region: str | None = None) -> 
     if form == "national_id":
         return set(national_ids.written_forms(value, region))
     return {value}
-
-
-def _shown(text: str) -> str:
-    """A value as an error message may show it: quoted, control characters escaped, shortened."""
-    safe = "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)
-    if len(safe) > 60:
-        safe = safe[:57] + "..."
-    return f"'{safe}'"

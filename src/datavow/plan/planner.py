@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from datavow.datamap.load import LoadedMap, TableRef
 from datavow.datamap.model import Reference
-from datavow.errors import ErrorKind, PlanError
+from datavow.errors import ErrorKind, PlanError, shown
 from datavow.plan.identities import Form, Format, identity_formats
 from datavow.plan.model import Direction, Link, Plan, Step, TableKey
 from datavow.plan.ownership import ownership
@@ -113,7 +113,7 @@ def _chosen_systems(
     tenant_systems = [name for name, system in loaded.model.systems.items() if system.tenant is not None]
     if tenant is not None and not tenant_systems:
         raise PlanError(
-            f"tenant '{tenant}' was given, but no system of this map declares 'tenant:' — "
+            f"tenant {shown(tenant)} was given, but no system of this map declares 'tenant:' — "
             "leave the tenant out: this map holds no other controller's data",
             kind=ErrorKind.INVALID,
             field="tenant",
@@ -137,7 +137,7 @@ def _chosen_systems(
         )
     if tenant is not None and not set(chosen) & set(tenant_systems):
         raise PlanError(
-            f"tenant '{tenant}' was given, but none of {', '.join(chosen)} declares 'tenant:' — "
+            f"tenant {shown(tenant)} was given, but none of {', '.join(chosen)} declares 'tenant:' — "
             f"leave the tenant out, or include {', '.join(tenant_systems)}",
             kind=ErrorKind.INVALID,
             field="tenant",

@@ -33,6 +33,7 @@ from datavow.plan.sql import (
     array_of,
     compared,
     compared_type,
+    dialect_of,
     tenant_value,
     typed_column,
     typed_rows,
@@ -120,10 +121,11 @@ def bind(
     params: dict[str, object] = {}
     for columns in sorted(conditions):
         types = [compared_type(table, step, column) for column in columns]
+        dialect = dialect_of(table)
         if len(columns) == 1:
-            arrays = [typed_column(types[0], conditions[columns])]
+            arrays = [typed_column(types[0], conditions[columns], dialect)]
         else:
-            rows = typed_rows(types, conditions[columns])
+            rows = typed_rows(types, conditions[columns], dialect)
             arrays = [[row[i] for row in rows] for i in range(len(columns))]
         if not arrays[0]:
             continue

@@ -27,7 +27,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from datavow.connectors.databases import catalogue_of
 from datavow.connectors.sql import translate_errors
 from datavow.datamap.load import LoadedMap
-from datavow.errors import ErrorKind, PlanError, RequestError
+from datavow.errors import ErrorKind, PlanError, RequestError, shown
 from datavow.plan.identities import Form
 from datavow.plan.matching import column_form
 from datavow.plan.model import Selection, Step
@@ -98,6 +98,7 @@ def reflected(connection: sa.Connection, schema: str | None, name: str, *, syste
                 "compare the data map with the database (its drift check), then fix the map or the table",
                 kind=ErrorKind.SCHEMA,
             ) from exc
+    table.info["dialect"] = connection.dialect.name  # what its columns' types mean (see value_range)
     return table if catalogue is None else catalogue.keep_table(schema, name, table)
 
 
@@ -191,14 +192,20 @@ def tenant_value(table: sa.Table, step: Step, tenant: object | None) -> object:
     assert step.tenant_column is not None
     if tenant is None:
         raise PlanError(f"{step.label} is scoped to a tenant, but no tenant was given — pass the plan's tenant")
-    value = typed_value(table.c[step.tenant_column].type, tenant)
+    column = table.c[step.tenant_column]
+    value = typed_value(column, tenant)
     if value is NO_MATCH:
-        raise RequestError(
-            f"tenant '{tenant}' cannot be a value of {step.label}.{step.tenant_column}",
-            kind=ErrorKind.INVALID,
-            field="tenant",
-        )
+        raise unfit_tenant(tenant, f"{step.label}.{step.tenant_column}", column)
     return value
+
+
+def unfit_tenant(tenant: object, where: str, column: ColumnElement[Any]) -> RequestError:
+    """The error for a tenant that no row of ``column`` (``where``, as the map names it) can hold."""
+    return RequestError(
+        f"tenant {shown(tenant)} cannot be a value of {where}, which holds {holds(column)}",
+        kind=ErrorKind.INVALID,
+        field="tenant",
+    )
 
 
 class _NoMatch:
@@ -208,19 +215,55 @@ class _NoMatch:
 NO_MATCH = _NoMatch()  # see typed_value
 
 
-def typed_value(column_type: sa.types.TypeEngine[object], value: object) -> object:
-    """``value`` as the column holds it: a number given as text for a number column, a number for a
-    text column; ``NO_MATCH`` when no row of the column can hold it."""
-    try:
-        python_type = column_type.python_type
-    except NotImplementedError:
-        return value
-    if python_type is int and isinstance(value, str):
-        text = value.strip()
-        return int(text) if _INTEGER.fullmatch(text) else NO_MATCH
-    if python_type is str and isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
+def typed_value(column: ColumnElement[Any], value: object) -> object:
+    """``value`` as ``column`` holds it: a number given as text for a number column, a number for a
+    text column; ``NO_MATCH`` when no row of the column can hold it (text that is not a number, a
+    number or text beyond what the column's type holds, see :func:`value_range`). Comparing a
+    column with such a value would make some databases refuse the statement, and some drivers raise."""
+    return _converter(column.type, dialect_of(column))(value)
+
+
+def dialect_of(element: ColumnElement[Any] | sa.Table) -> str | None:
+    """The database a reflected table, or a column of one, is in (:func:`reflected` notes it on the
+    table); None when not known."""
+    table = element if isinstance(element, sa.Table) else getattr(element, "table", None)
+    while table is not None and not isinstance(table, sa.Table):
+        table = getattr(table, "element", None)  # an alias of the table
+    return None if table is None else table.info.get("dialect")
+
+
+#: The whole numbers every database datavow talks to keeps in a column of numbers, at most.
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def value_range(column_type: sa.types.TypeEngine[Any], dialect: str | None) -> tuple[int, int] | int | None:
+    """What a column of ``column_type`` can hold: the lowest and highest whole number of a number
+    column, the most characters of a text column of bounded length, None when unbounded.
+
+    PostgreSQL holds a column's values to its type and refuses to compare a value beyond it
+    ("integer out of range"): SMALLINT in 16 bits, INTEGER in 32, BIGINT in 64. SQLite keeps every
+    integer in 64 bits and any text in any column, whatever the type says; MariaDB's UNSIGNED
+    columns hold 0 to 2**64 - 1 at most. Where the database is not known, 64 bits.
+    """
+    if isinstance(column_type, sa.Integer):
+        if dialect == "postgresql":
+            small, big = isinstance(column_type, sa.SmallInteger), isinstance(column_type, sa.BigInteger)
+            bits = 16 if small else 64 if big else 32
+            return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+        return (0, 2**64 - 1) if getattr(column_type, "unsigned", False) else INT64
+    if isinstance(column_type, sa.String) and column_type.length and dialect not in (None, "sqlite"):
+        return int(column_type.length)
+    return None
+
+
+def holds(column: ColumnElement[Any]) -> str:
+    """What ``column`` holds, in words: for a message about a value it cannot hold."""
+    bound = value_range(column.type, dialect_of(column))
+    if isinstance(bound, tuple):
+        return f"whole numbers from {bound[0]:,} to {bound[1]:,}"
+    if isinstance(bound, int):
+        return f"text of at most {bound:,} characters"
+    return f"values of type {column.type}"
 
 
 def compared_type(table: sa.Table, step: Step, column: str) -> sa.types.TypeEngine[Any]:
@@ -261,7 +304,7 @@ class _Piece:
     ) -> None:
         self.columns = columns
         self.expressions = [compared(table, step, column) for column in columns]
-        self.values = typed_rows([expression.type for expression in self.expressions], values)
+        self.values = typed_rows([expression.type for expression in self.expressions], values, dialect)
         self.dialect = dialect
         if dialect == "postgresql":
             self.cost = len(columns)
@@ -331,13 +374,13 @@ def _json_each(values: list[object]) -> sa.TableValuedAlias:
 
 
 def typed_rows(
-    types: Sequence[sa.types.TypeEngine[Any]], values: Collection[tuple[object, ...]]
+    types: Sequence[sa.types.TypeEngine[Any]], values: Collection[tuple[object, ...]], dialect: str | None = None
 ) -> list[tuple[object, ...]]:
-    """The value tuples as columns of ``types`` hold them, dropping those no row can match (a
-    NULL, text in a number column)."""
+    """The value tuples as columns of ``types`` (in a database of ``dialect``) hold them, dropping
+    those no row can match (a NULL, text in a number column, a number beyond the column's type)."""
     if len(types) == 1:
-        return [(value,) for value in typed_column(types[0], values)]
-    converters = [_converter(column_type) for column_type in types]
+        return [(value,) for value in typed_column(types[0], values, dialect)]
+    converters = [_converter(column_type, dialect) for column_type in types]
     width = len(types)
     typed: dict[tuple[object, ...], None] = {}
     for row in values:
@@ -349,10 +392,13 @@ def typed_rows(
     return list(typed)
 
 
-def typed_column(column_type: sa.types.TypeEngine[Any], values: Collection[tuple[object, ...]]) -> list[object]:
+def typed_column(
+    column_type: sa.types.TypeEngine[Any], values: Collection[tuple[object, ...]], dialect: str | None = None
+) -> list[object]:
     """:func:`typed_rows` of one column, as a list of values. A batch binds tens of thousands of
     values, most of them already of the column's Python type: those are taken as they are in one
-    pass, and only the others are converted one by one."""
+    pass (and checked against the column's bounds at once), and only the others are converted one
+    by one."""
     try:
         python_type: type | None = column_type.python_type
     except NotImplementedError:
@@ -360,25 +406,64 @@ def typed_column(column_type: sa.types.TypeEngine[Any], values: Collection[tuple
     if python_type is not int and python_type is not str:
         python_type = None
     kept: dict[object, None] = dict.fromkeys(row[0] for row in values if len(row) == 1 and type(row[0]) is python_type)
+    convert = _converter(column_type, dialect)
+    if kept and python_type is not None and not _all_fit(column_type, dialect, kept):
+        kept = dict.fromkeys(value for value in kept if convert(value) is not NO_MATCH)
     if len(kept) < len(values):
         for row in values:
             if len(row) != 1 or type(row[0]) is python_type:
                 continue
-            value = row[0] if python_type is None else typed_value(column_type, row[0])
+            value = convert(row[0])
             if value is not None and value is not NO_MATCH:
                 kept[value] = None
     return list(kept)
 
 
-def _converter(column_type: sa.types.TypeEngine[object]) -> Callable[[object], object]:
-    """:func:`typed_value` for one column type, its type looked up once (a batch has many values)."""
+def _all_fit(column_type: sa.types.TypeEngine[Any], dialect: str | None, values: dict[Any, None]) -> bool:
+    """Whether every one of ``values`` (all of the column's Python type) is within its bounds."""
+    bound = value_range(column_type, dialect)
+    if isinstance(bound, int):  # text of bounded length
+        return max(map(len, values)) <= bound
+    if isinstance(next(iter(values)), int):
+        low, high = bound or INT64
+        return bool(low <= min(values) and max(values) <= high)
+    return True
+
+
+def _converter(column_type: sa.types.TypeEngine[object], dialect: str | None) -> Callable[[object], object]:
+    """How a value becomes one a column of ``column_type`` holds, or ``NO_MATCH``; its type and
+    bounds looked up once (a batch has many values)."""
     try:
         python_type = column_type.python_type
     except NotImplementedError:
         return _as_is
-    if python_type is int or python_type is str:
-        return lambda value: value if type(value) is python_type else typed_value(column_type, value)
+    bound = value_range(column_type, dialect)
+    if python_type is int:
+        low, high = bound if isinstance(bound, tuple) else INT64
+        return lambda value: value if type(value) is int and low <= value <= high else _to_int(value, low, high)
+    if python_type is str:
+        longest = bound if isinstance(bound, int) else None
+        return lambda value: _to_text(value, longest)
     return _as_is
+
+
+def _to_int(value: object, low: int, high: int) -> object:
+    if isinstance(value, str):
+        text = value.strip()
+        if not _INTEGER.fullmatch(text) or len(text.lstrip("+-").lstrip("0")) > 20:  # longer: out of any range
+            return NO_MATCH
+        value = int(text)
+    if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+        return NO_MATCH
+    return value
+
+
+def _to_text(value: object, longest: int | None) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if longest is not None and isinstance(value, str) and len(value) > longest:
+        return NO_MATCH
+    return value
 
 
 def _as_is(value: object) -> object:

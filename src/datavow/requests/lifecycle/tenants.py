@@ -13,7 +13,7 @@ from datavow.connectors.databases import Databases, borrowed
 from datavow.connectors.sql import translate_errors
 from datavow.datamap import LoadedMap
 from datavow.datamap.model import Tenant
-from datavow.errors import ErrorKind, PlanError, RequestError
+from datavow.errors import ErrorKind, PlanError, RequestError, shown
 from datavow.plan.sql import NO_MATCH, reflected, typed_value
 
 
@@ -29,7 +29,7 @@ def controller_name(loaded: LoadedMap, tenant: str, databases: Databases | None 
     systems = tenant_systems(loaded)
     if not systems:
         raise RequestError(
-            f"the request names tenant {tenant!r}, but no system in the map is tenant-scoped: "
+            f"the request names tenant {shown(tenant)}, but no system in the map is tenant-scoped: "
             "leave the tenant out, or declare 'tenant:' on the system that holds controllers' data",
             kind=ErrorKind.INVALID,
             field="tenant",
@@ -42,7 +42,7 @@ def controller_name(loaded: LoadedMap, tenant: str, databases: Databases | None 
                 return name
             looked_in.append(f"{system_name}.{spec.table}")
     raise RequestError(
-        f"no tenant {tenant!r} in {', '.join(looked_in)}: name the tenant by its key "
+        f"no tenant {shown(tenant)} in {', '.join(looked_in)}: name the tenant by its key "
         f"({', '.join(sorted({'/'.join(spec.key) for spec in systems.values()}))})",
         kind=ErrorKind.NOT_FOUND,
         field="tenant",
@@ -70,7 +70,7 @@ def _lookup(loaded: LoadedMap, system_name: str, spec: Tenant, tenant: str, data
                 "compare the map with the database (its drift check), then fix the map or the table"
             )
         # A tenant is named as text; compared as the key column holds it, so its index finds it.
-        values = [typed_value(table.c[column].type, part) for column, part in zip(spec.key, parts, strict=True)]
+        values = [typed_value(table.c[column], part) for column, part in zip(spec.key, parts, strict=True)]
         if any(value is NO_MATCH for value in values):
             return None
         condition = [table.c[column] == value for column, value in zip(spec.key, values, strict=True)]

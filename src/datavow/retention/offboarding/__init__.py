@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from datavow.audit import append
 from datavow.connectors.sql import connect, redact, translate_errors
 from datavow.datamap.load import LoadedMap
-from datavow.errors import DatavowError, ErrorKind, RequestError
+from datavow.errors import DatavowError, ErrorKind, RequestError, shown
 from datavow.plan.sql import NO_MATCH, reflected, typed_value
 from datavow.retention.offboarding.delete import Kept, kept_of, tenant_works
 from datavow.retention.offboarding.documents import file_safe
@@ -166,14 +166,14 @@ def _controller(loaded: LoadedMap, system: str, tenant: str, engine: Engine) -> 
     with translate_errors(engine.url, system), engine.connect() as connection:
         table = reflected(connection, ref.schema, table_name, system=system)
         column = table.c[spec.tenant.key[0]]
-        value = typed_value(column.type, tenant)
+        value = typed_value(column, tenant)
         row = None
         if value is not NO_MATCH:
             named = [table.c[spec.tenant.name]] if spec.tenant.name else [sa.literal(None)]
             row = connection.execute(sa.select(*named).where(column == value).limit(1)).first()
     if row is None:
         raise RequestError(
-            f"tenant '{tenant}' is not in {system}.{table_name} — check the tenant's {column.name}",
+            f"tenant {shown(tenant)} is not in {system}.{table_name} — check the tenant's {column.name}",
             kind=ErrorKind.NOT_FOUND,
             field="tenant",
         )

@@ -22,10 +22,10 @@ from dataclasses import replace
 import sqlalchemy as sa
 
 from datavow.datamap.load import LoadedMap
-from datavow.errors import ErrorKind, PlanError, RequestError
+from datavow.errors import ErrorKind, PlanError
 from datavow.plan.model import Plan, Step, TableKey
 from datavow.plan.planner import tenant_column
-from datavow.plan.sql import NO_MATCH, typed_value
+from datavow.plan.sql import NO_MATCH, typed_value, unfit_tenant
 from datavow.retention.cascade import cascade_plan, table_step, with_reads
 
 Seeds = dict[TableKey, dict[tuple[str, ...], set[tuple[object, ...]]]]
@@ -106,13 +106,9 @@ def membership(plan: Plan, tables: Mapping[TableKey, sa.Table]) -> dict[TableKey
         table = tables[step.table]
         if step.tenant_column:
             column = table.c[step.tenant_column]
-            value = typed_value(column.type, plan.tenant)
+            value = typed_value(column, plan.tenant)
             if value is NO_MATCH:
-                raise RequestError(
-                    f"tenant '{plan.tenant}' cannot be a value of {step.label}.{step.tenant_column}",
-                    kind=ErrorKind.INVALID,
-                    field="tenant",
-                )
+                raise unfit_tenant(plan.tenant, f"{step.label}.{step.tenant_column}", column)
             conditions[step.table] = column == sa.bindparam(None, value, type_=column.type)
             continue
         matches = []

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from datavow.errors import ErrorKind, RequestError
+from datavow.errors import ErrorKind, RequestError, shown
 from datavow.store import Store
 from datavow.store.models import OffboardingRow
 
@@ -150,7 +150,8 @@ def row_of(session: Session, system: str, tenant: str) -> OffboardingRow:
     ).one_or_none()
     if row is None:
         raise RequestError(
-            f"the contract of tenant '{tenant}' of {system} was never ended — record the end of the contract first",
+            f"the contract of tenant {shown(tenant)} of {system} was never ended — "
+            "record the end of the contract first",
             kind=ErrorKind.NOT_FOUND,
         )
     return row
