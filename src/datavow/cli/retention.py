@@ -231,11 +231,11 @@ def worker_command(
         console.print(f"{what}: {run.status}, " + ", ".join(p for p in parts if p))
 
     def anchored(run: AnchorRun) -> None:
-        console.print(f"anchored the audit log's head #{run.anchor.seq} in {run.file}", markup=False)
+        console.print(f"anchored the audit log's head #{run.anchor.seq} in {run.file}")
         if run.mailed_to is not None:
-            console.print(f"  and mailed it to {run.mailed_to}", markup=False)
+            console.print(f"  and mailed it to {run.mailed_to}")
         if run.mail_error is not None:
-            console.print(f"  but could not mail it: {run.mail_error}", markup=False, style="red")
+            console.print(f"  but could not mail it: {run.mail_error}", style="red")
 
     with stop.on_signals():
         console.print(
