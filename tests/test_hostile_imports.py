@@ -1,6 +1,7 @@
 """The other files datavow reads from users meet hostile input as the map loader does: a preference
 list with a cell past the CSV reader's limit or a time that leaves the calendar in UTC, a map read
-from a git revision that is an alias bomb or includes files outside its folder. Each is refused as
+from a git revision that is an alias bomb or includes files outside its folder, an anchor file of
+nested brackets or numbers no column holds. Each is refused as
 a :class:`DatavowError` saying where, never a traceback, and nothing is written.
 
 Real things: SQLite state stores, a git repository, the shop's map.
@@ -15,10 +16,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from datavow.audit.anchors import read_anchors
 from datavow.consent import ConsentError, consent_key, import_csv
 from datavow.datamap import LoadedMap
 from datavow.documents.diff import load_revision
-from datavow.errors import MapError
+from datavow.errors import AuditError, MapError
 from datavow.store import Store
 from datavow.store.models import ConsentEventRow
 from tests import test_requests_lifecycle as lifecycle
@@ -104,3 +106,19 @@ def test_a_map_read_from_git_finds_its_includes_and_never_writes_outside_its_fol
         load_revision("HEAD:maps/datavow.yaml", elsewhere)
     assert [p.relative_to(elsewhere).as_posix() for p in elsewhere.rglob("*")] == ["maps", "maps/datavow.yaml"]
     assert (tmp_path / "outside.yaml").read_text(encoding="utf-8") == "{}\n"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[" * 100_000,
+        '{"seq": ' + "9" * 4000 + ', "hash": "' + "a" * 64 + '", "signed_from": null, "signature": null, "at": "2026"}',
+        '{"seq": 1, "hash": "' + "a" * 64 + '", "signed_from": 1e999, "signature": null, "at": "2026-01-01"}',
+    ],
+    ids=["nested", "past-64-bits", "infinite"],
+)
+def test_an_anchor_file_that_is_not_one_is_refused_by_line(tmp_path: Path, line: str) -> None:
+    path = tmp_path / "anchors.jsonl"
+    path.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(AuditError, match=r"anchors.jsonl:1: not an anchor"):
+        read_anchors(path)

@@ -102,13 +102,13 @@ def _parsed(line: str, source: str) -> Anchor:
         seq, hash_, signed_from, signature = value["seq"], value["hash"], value["signed_from"], value["signature"]
         at = datetime.fromisoformat(str(value["at"]).replace("Z", "+00:00"))
         valid = (
-            isinstance(seq, int)
+            _sequence_number(seq)
             and isinstance(hash_, str)
             and len(hash_) == 64
-            and (signed_from is None or isinstance(signed_from, int))
+            and (signed_from is None or _sequence_number(signed_from))
             and (signature is None or isinstance(signature, str))
         )
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):  # RecursionError: a line of nested brackets
         valid = False
     if not valid:
         raise AuditError(
@@ -118,6 +118,11 @@ def _parsed(line: str, source: str) -> Anchor:
             field="anchor",
         )
     return Anchor(seq, hash_.lower(), signed_from, signature, at, source)
+
+
+def _sequence_number(value: object) -> bool:
+    # a number the log's column can hold: compared with it, a larger one makes the database refuse
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def check_anchors(
