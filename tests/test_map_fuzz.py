@@ -8,6 +8,7 @@ each time.
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -278,3 +279,10 @@ def test_the_bounds_are_documented_as_they_are() -> None:
     assert f"at most {MAX_BYTES // 2**20} MiB" in text
     assert f"at most {MAX_DEPTH}\n  levels" in text or f"at most {MAX_DEPTH} levels" in text
     assert f"at most {MAX_ALIAS_VALUES:,} values" in text
+
+
+def test_an_include_that_is_not_a_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.yaml")  # reading it would wait for a writer for ever
+    text = "include: [pipe.yaml, ., /dev/zero]\n"
+    problems = [p for p in _refused_quickly(tmp_path, text).problems if "is not a file" in p.message]
+    assert [str(p.location).rsplit(":", 2)[1:] for p in problems] == [["1", "11"], ["1", "22"], ["1", "25"]]

@@ -215,6 +215,9 @@ def _include(raw: dict[str, Any], main: Path, index: SourceIndex, problems: list
         if not isinstance(entry, str):
             continue
         target = main.parent / entry
+        if target.exists() and not target.is_file():  # a folder, a device, a pipe that would never end
+            problems.append(Problem(where, f"{entry} is not a file", "list the map's YAML files under 'include:'"))
+            continue
         part, part_index, part_problems = read_yaml(target, str(target))
         if part_problems and part is None:
             problems.extend(Problem(p.location or where, p.message, p.hint) for p in part_problems)
