@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 
 from datavow.cli import main
 from datavow.datamap import LoadedMap, load_map
-from datavow.plan.sql import NO_MATCH, reflected, typed_value
+from datavow.plan.sql import NO_MATCH, reflected, typed_column, typed_value
 from tests import test_requests_lifecycle as lifecycle
 
 shop = lifecycle.shop
@@ -84,3 +84,7 @@ def test_a_value_a_column_cannot_hold_matches_nothing_by_the_columns_type(platfo
     # Text past VARCHAR(20) is in no row, except in SQLite, which keeps any length in any column.
     assert (typed_value(name, "x" * 21) is NO_MATCH) == (kind != "sqlite")
     assert typed_value(name, 12) == "12"
+    # A batch's values, most of them already numbers, are held to the same bounds in one pass.
+    batch = {(1,), (2,), (int(PAST_32_BITS),), ("7",), (int(PAST_64_BITS),)}
+    fitting = [1, 2, 7] if kind == "postgresql" else [1, 2, 7, int(PAST_32_BITS)]
+    assert sorted(typed_column(key.type, batch, kind)) == fitting  # type: ignore[type-var]
