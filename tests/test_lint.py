@@ -268,8 +268,9 @@ def test_check_record_writes_a_verifiable_audit_entry(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     with open_store(state, create=False) as store:
-        (entry,) = list_entries(store)
+        *opening, entry = list_entries(store)
         assert verify_chain(store).ok
+    assert [e.action for e in opening] == ["audit.signed"]  # a new log is signed from its first entry
     assert (entry.actor, entry.action, entry.object_type, entry.object_id) == (
         "dpo@shop.example",
         "map.checked",
