@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from dataclasses import replace
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from datavow.errors import AuditError, SecretError
 from datavow.store import Store
 from datavow.store.models import AuditCheckpointRow, AuditEntryRow, AuditHeadRow
 from tests import test_store
+from tests.test_audit import _forged, _insert, _tamper  # the same tampering as the chain's own tests
 
 state_url = test_store.state_url
 store = test_store.store
@@ -46,20 +47,6 @@ def signed(store: Store) -> Iterator[Store]:
 
 def _fill(store: Store, count: int) -> list[AuditEntry]:
     return [append(store, "dpo@example.org", "request.erased", "request", str(n)) for n in range(1, count + 1)]
-
-
-def _tamper(store: Store, *statements: sa.Executable) -> None:
-    with store.engine.begin() as connection:
-        for statement in statements:
-            connection.execute(statement)
-
-
-def _forged(entry: AuditEntry, **changes: Any) -> AuditEntry:
-    return replace(entry, **changes).sealed()
-
-
-def _insert(entry: AuditEntry) -> sa.Executable:
-    return sa.insert(AuditEntryRow).values(entry.row_values())
 
 
 def _head(store: Store) -> Any:
@@ -478,3 +465,18 @@ def test_cli_verify_without_the_key_is_a_secret_error(signed: Store, state_url: 
     _fill(signed, 1)
     result = CliRunner().invoke(audit, ["verify", "--state", state_url, "--map", str(tmp_path / "datavow.yaml")])
     assert isinstance(result.exception, SecretError) and result.exit_code != 0
+
+
+def test_concurrent_signed_appends_keep_one_signed_chain(signed: Store) -> None:
+    # the head is signed under the same lock as the append: no writer signs a head another moved
+    def appender(worker: int) -> None:
+        for n in range(10):
+            append(signed, f"worker-{worker}", "map.checked", "map", f"{worker}-{n}")
+
+    with ThreadPoolExecutor(4) as pool:
+        for future in [pool.submit(appender, worker) for worker in range(4)]:
+            future.result(timeout=120)
+    result = verify_chain(signed, key=KEY)
+    assert result.ok, result.message
+    assert (result.head_seq, result.signed_from) == (41, 1)
+    assert [entry.action for entry in list_entries(signed, action="audit.signed")] == ["audit.signed"]

@@ -32,7 +32,7 @@ from datavow.audit.entry import (
 from datavow.audit.signing import (
     SIGNED,
     head_signature,
-    latest_prune,
+    recorded_signing,
     session_signing_key,
     signature_matches,
 )
@@ -229,7 +229,6 @@ _MOVE_HEAD = (
         signature=bindparam("signature"),
     )
 )
-_MARKER = select(AuditEntryRow.seq).where(AuditEntryRow.action == SIGNED).order_by(AuditEntryRow.seq).limit(1)
 _MARKER_FIELDS = {
     "actor": "datavow",
     "action": SIGNED,
@@ -300,11 +299,7 @@ def _insert_entry(session: Session, prev_seq: int, prev_hash: str, fields: dict[
 def _check_never_signed(session: Session, head_seq: int) -> None:
     """An unsigned head is only extended when no ``audit.signed`` entry says the log was signed:
     otherwise its signature was removed, and signing over it would vouch for a forgery."""
-    marker = session.scalar(_MARKER)
-    if marker is None:
-        # the entry may have been pruned since: the prune recorded whether the log was signed
-        prune = latest_prune(session, 0)
-        marker = prune[1].get("signed_from") if prune is not None else None
+    marker = recorded_signing(session)
     if marker is not None:
         raise AuditError(
             f"the audit log is signed from #{marker}, but its head (#{head_seq}) carries no signature: the "

@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datavow.audit.entry import canonical_json
@@ -82,6 +82,21 @@ def latest_prune(session: Session, after_seq: int) -> tuple[int, dict[str, Any]]
     except ValueError:
         details = None
     return row.seq, details if isinstance(details, dict) else {}
+
+
+def recorded_signing(session: Session, after_seq: int = 0) -> int | None:
+    """The entry from which the chain itself says the log is signed: its ``audit.signed`` entry
+    (after ``after_seq``, a pruned log's start) or, once that entry is pruned, what the latest
+    prune recorded; ``None`` when the log was never signed. Whatever the head record says, a head
+    without a signature in a log that records one was stripped of it."""
+    marker = session.scalar(
+        select(func.min(AuditEntryRow.seq)).where(AuditEntryRow.action == SIGNED, AuditEntryRow.seq > after_seq)
+    )
+    if marker is not None:
+        return int(marker)
+    prune = latest_prune(session, after_seq)
+    recorded = prune[1].get("signed_from") if prune is not None else None
+    return recorded if isinstance(recorded, int) else None
 
 
 def resign(session: Session, old: bytes, new: bytes) -> int:

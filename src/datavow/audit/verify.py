@@ -22,7 +22,7 @@ from datavow.audit.anchors import Anchor, check_anchors
 from datavow.audit.breaks import BreakKind, ChainBreak
 from datavow.audit.entry import ENTRY_COLUMNS, GENESIS_HASH, entry_from_row
 from datavow.audit.prunes import check_checkpoint, check_prunes
-from datavow.audit.signing import SIGNED, head_signature, latest_prune, signature_matches, signing_key
+from datavow.audit.signing import head_signature, recorded_signing, signature_matches, signing_key
 from datavow.datamap.model.settings import OwnRetention
 from datavow.errors import AuditError, ErrorKind
 from datavow.store import Store
@@ -263,13 +263,7 @@ def check_signature(
     """The entry from which the log is signed (``None``: never signed) and what is wrong with the
     head's signature, if anything. An ``audit.signed`` entry in the chain (or, once it is pruned,
     the prune's record) says the log is signed, so a head stripped of its signature is caught."""
-    marker = session.scalar(
-        select(func.min(AuditEntryRow.seq)).where(AuditEntryRow.action == SIGNED, AuditEntryRow.seq > start_seq)
-    )
-    if marker is None:
-        prune = latest_prune(session, start_seq)
-        recorded = prune[1].get("signed_from") if prune is not None else None
-        marker = recorded if isinstance(recorded, int) else None
+    marker = recorded_signing(session, start_seq)
     if head.signature is None:
         if marker is None:
             return None, None  # a log never signed: the result says so
