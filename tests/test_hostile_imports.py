@@ -1,7 +1,7 @@
 """The other files datavow reads from users meet hostile input as the map loader does: a preference
 list with a cell past the CSV reader's limit or a time that leaves the calendar in UTC, a map read
 from a git revision that is an alias bomb or includes files outside its folder, an anchor file of
-nested brackets or numbers no column holds. Each is refused as
+nested brackets or numbers no column holds, a Fides dataset whose key is written as a number. Each is refused as
 a :class:`DatavowError` saying where, never a traceback, and nothing is written.
 
 Real things: SQLite state stores, a git repository, the shop's map.
@@ -20,7 +20,8 @@ from datavow.audit.anchors import read_anchors
 from datavow.consent import ConsentError, consent_key, import_csv
 from datavow.datamap import LoadedMap
 from datavow.documents.diff import load_revision
-from datavow.errors import AuditError, MapError
+from datavow.errors import AuditError, ImportError_, MapError
+from datavow.interop.fides import import_fides
 from datavow.store import Store
 from datavow.store.models import ConsentEventRow
 from tests import test_requests_lifecycle as lifecycle
@@ -122,3 +123,20 @@ def test_an_anchor_file_that_is_not_one_is_refused_by_line(tmp_path: Path, line:
     path.write_text(line + "\n", encoding="utf-8")
     with pytest.raises(AuditError, match=r"anchors.jsonl:1: not an anchor"):
         read_anchors(path)
+
+
+@pytest.mark.parametrize("key", ["12", "shop"])
+def test_a_fides_dataset_whose_key_is_written_as_a_number_is_placed_not_a_crash(tmp_path: Path, key: str) -> None:
+    path = tmp_path / "dataset.yml"
+    path.write_text(
+        f"dataset:\n  - fides_key: {key}\n    name: shop\n    collections:\n      - name: users\n        fields:\n"
+        "          - {name: email, data_categories: [user.contact.email], fides_meta: {identity: email}}\n",
+        encoding="utf-8",
+    )
+    if key == "shop":
+        assert "users:" in import_fides(path)  # the same file with a key of text imports
+        return
+    with pytest.raises(ImportError_) as raised:
+        import_fides(path)
+    (problem,) = raised.value.problems
+    assert str(problem.location).endswith(":2:16") and "'12' cannot name a datavow system" in problem.message

@@ -42,7 +42,9 @@ class DatasetFile:
         self, dataset: str, collection: str | None = None, field_path: Sequence[str] = (), *rest: str | int
     ) -> Location | None:
         """The position of a dataset, a collection, a (nested) field, or a key inside one."""
-        position = next(i for i, entry in enumerate(self.raw) if entry.get("fides_key") == dataset)
+        position = self._position_of(dataset)
+        if position is None:
+            return None
         path: PathKey = ("dataset", position)
         node: Any = self.raw[position]
         steps = ([("collections", collection)] if collection is not None else []) + [("fields", n) for n in field_path]
@@ -58,24 +60,31 @@ class DatasetFile:
     def file_order(self, dataset: Dataset) -> list[tuple[DatasetCollection, list[DatasetField]]]:
         """The collections and their fields in the order the file gives them (fideslang sorts
         them by name; a composite primary key and a reviewer both want the file's order)."""
-        entry = next(e for e in self.raw if e.get("fides_key") == dataset.fides_key)
+        position = self._position_of(dataset.fides_key)
+        raw_collections: Any = self.raw[position].get("collections") if position is not None else None
 
         def rank(items: Any, name: str) -> int:
             found = _position(items, name)
-            return found if found is not None else len(items or [])
+            return found if found is not None else len(items) if isinstance(items, list) else 0
 
-        collections = sorted(dataset.collections, key=lambda c: rank(entry.get("collections"), c.name))
+        collections = sorted(dataset.collections, key=lambda c: rank(raw_collections, c.name))
         result = []
         for collection in collections:
-            raw_fields = entry["collections"][rank(entry.get("collections"), collection.name)].get("fields")
+            found = _position(raw_collections, collection.name)
+            raw_fields = raw_collections[found].get("fields") if found is not None else None
             result.append((collection, sorted(collection.fields, key=lambda f: rank(raw_fields, f.name))))
         return result
+
+    def _position_of(self, dataset: str) -> int | None:
+        # the entry as written; a key written as a number (12) is read by fideslang as text ('12')
+        keys = (str(entry.get("fides_key")) if isinstance(entry, dict) else None for entry in self.raw)
+        return next((i for i, key in enumerate(keys) if key == dataset), None)
 
 
 def _position(items: Any, name: str) -> int | None:
     if not isinstance(items, list):
         return None
-    return next((i for i, item in enumerate(items) if isinstance(item, dict) and item.get("name") == name), None)
+    return next((i for i, item in enumerate(items) if isinstance(item, dict) and str(item.get("name")) == name), None)
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
