@@ -257,7 +257,7 @@ class Composer:
             self.problems.append(
                 Problem(
                     where,
-                    f"'{key}' is defined twice (first at line {frame.seen[key].line})",
+                    f"{shown(key)} is defined twice (first at line {frame.seen[key].line})",
                     "keep one of them; YAML would silently drop the first",
                 )
             )
