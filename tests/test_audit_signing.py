@@ -27,7 +27,7 @@ from datavow.cli.audit import audit
 from datavow.datamap.model import Duration
 from datavow.datamap.model.settings import OwnRetention
 from datavow.errors import AuditError, SecretError
-from datavow.store import Store
+from datavow.store import Store, open_store
 from datavow.store.models import AuditCheckpointRow, AuditEntryRow, AuditHeadRow
 from tests import test_store
 from tests.test_audit import _forged, _insert, _tamper  # the same tampering as the chain's own tests
@@ -480,3 +480,28 @@ def test_concurrent_signed_appends_keep_one_signed_chain(signed: Store) -> None:
     assert result.ok, result.message
     assert (result.head_seq, result.signed_from) == (41, 1)
     assert [entry.action for entry in list_entries(signed, action="audit.signed")] == ["audit.signed"]
+
+
+def test_a_log_from_before_the_signatures_migration_verifies_as_unsigned_then_is_signed(state_url: str) -> None:
+    # a store as the release before signing left it: entries and a head record, no signature columns
+    engine = sa.create_engine(state_url)
+    try:
+        for _, connection in test_store._stepped(engine, "0011"):
+            assert "signature" not in {column["name"] for column in sa.inspect(connection).get_columns("audit_head")}
+        entries: list[AuditEntry] = []
+        prev = "0" * 64
+        for n in range(1, 4):
+            entry = AuditEntry(n, datetime.now(UTC), "dpo", "request.erased", "request", str(n), None, {}, prev, "")
+            entries.append(entry.sealed())
+            prev = entries[-1].hash
+        with engine.begin() as connection:
+            connection.execute(sa.insert(AuditEntryRow), [entry.row_values() for entry in entries])
+            connection.execute(sa.text("UPDATE audit_head SET seq = 3, hash = :hash"), {"hash": prev})
+    finally:
+        engine.dispose()
+    with open_store(state_url, key=lambda: KEY) as upgraded:
+        before = verify_chain(upgraded, key=KEY)
+        assert before.ok and before.signing.startswith("the log is unsigned up to #3")
+        append(upgraded, "dpo", "request.erased", "request", "4")
+        after = verify_chain(upgraded, key=KEY)
+        assert after.ok and after.signing == "the log is unsigned up to #3 and signed from #4"
