@@ -1,9 +1,15 @@
-"""What the tests of faults found on public schemas share (tests/test_faults_*.py): a database per
-backend, a map written around it, and one person's erasure as a request runs it."""
+"""What the tests of faults share (tests/test_faults_*.py and the crash drills): a database per
+backend, a map written around it, one person's erasure as a request runs it, and a child process
+to kill."""
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -71,3 +77,32 @@ def ids(engine: Engine, table: sa.Table) -> list[int]:
     """The ids of ``table``'s rows, in order."""
     with engine.connect() as conn:
         return [int(row[0]) for row in conn.execute(sa.select(table.c.id).order_by(table.c.id))]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def child(call: str, args: list[str], errors: Path) -> Iterator[subprocess.Popen[str]]:
+    """A Python process running ``call`` (``module:function``, from the repository) with ``args``,
+    its output a text pipe and its errors written to ``errors``; killed, if need be, and reaped."""
+    module, function = call.split(":")
+    code = f"import sys; from {module} import {function}; {function}(*sys.argv[1:])"
+    with errors.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+def kill_hard(process: subprocess.Popen[str]) -> None:
+    """SIGKILL: the process stops where it is, with no chance to clean up."""
+    os.kill(process.pid, signal.SIGKILL)
+    assert process.wait(timeout=30) == -signal.SIGKILL

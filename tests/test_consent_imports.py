@@ -6,11 +6,7 @@ exactly the events of one clean import. On SQLite and PostgreSQL state stores.
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,12 +19,12 @@ from datavow.consent import ConsentError, consent_key, import_csv, may_contact, 
 from datavow.datamap import LoadedMap, load_map
 from datavow.store import Store, open_store
 from datavow.store.models import ConsentEventRow, ConsentImportedRow, ConsentImportRow
+from tests import faults
 from tests import test_requests_lifecycle as lifecycle
 
 shop = lifecycle.shop
 any_store = lifecycle.any_store
 store = lifecycle.store
-ROOT = Path(__file__).resolve().parent.parent
 
 HEADER = "email,channel,allowed,at,source\n"
 
@@ -161,31 +157,22 @@ def test_an_import_killed_at_any_point_then_run_again_leaves_the_events_of_one_c
 ) -> None:
     key = consent_key(shop)
     prefs = tmp_path / "prefs.csv"
-    code = "from tests.test_consent_imports import import_child; import_child(*__import__('sys').argv[1:])"
-    command = [sys.executable, "-c", code, str(shop.path), _url(any_store), str(prefs), key.hex()]
+    args = [str(shop.path), _url(any_store), str(prefs), key.hex()]
     chance = random.Random(16)
     outcomes = {"before the commit": 0, "after the commit": 0}
     took = 0.0
     for trial in range(TRIALS):
         _drill_file(prefs, trial)
         before = _count(any_store)
-        with (tmp_path / "child.err").open("w") as errors:
-            child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=errors, text=True)
-        assert child.stdout is not None
-        began = time.monotonic()
-        try:
+        with faults.child("tests.test_consent_imports:import_child", args, tmp_path / "child.err") as importing:
+            assert importing.stdout is not None
+            began = time.monotonic()
             if trial % 4 == 0 or not took:  # the case found in the field: killed after its commit
-                assert child.stdout.readline() == "imported\n", (tmp_path / "child.err").read_text()
+                assert importing.stdout.readline() == "imported\n", (tmp_path / "child.err").read_text()
                 took = took or time.monotonic() - began
             else:  # anywhere from start-up to just after the commit
                 time.sleep(chance.uniform(0.3, 1.1) * took)
-            os.kill(child.pid, signal.SIGKILL)
-            assert child.wait(timeout=30) == -signal.SIGKILL
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait(timeout=30)
-            child.stdout.close()
+            faults.kill_hard(importing)
         committed = _count(any_store) > before
         outcomes["after the commit" if committed else "before the commit"] += 1
         result = import_csv(any_store, shop, prefs, actor="import", key=key)  # run again

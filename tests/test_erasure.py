@@ -14,9 +14,8 @@ import json
 import os
 import signal
 import subprocess
-import sys
-from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -38,8 +37,8 @@ from datavow.plan import Discovery, compile_plan, discover, parse_identities
 from datavow.plan import sql as plan_sql
 from datavow.requests.erasure import erase
 from datavow.secrets import derive
+from tests import faults
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = bytes(range(32))
 NOW = datetime(2026, 3, 1, 12, 0)
 ALICE = "alice@example.com"
@@ -608,21 +607,8 @@ def crash_child(map_path: str, url: str) -> None:
     erase(loaded, discovered(loaded, {"shop": engine}), {"shop": engine}, key=KEY, now=NOW, progress=progress)
 
 
-@contextmanager
-def _child(map_path: Path, url: str, errors: Path) -> Iterator[subprocess.Popen[str]]:
-    code = f"from tests.test_erasure import crash_child; crash_child({str(map_path)!r}, {url!r})"
-    with errors.open("w") as stderr:
-        child = subprocess.Popen(
-            [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True
-        )
-    try:
-        yield child
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait(timeout=30)
-        assert child.stdout is not None
-        child.stdout.close()
+def _child(map_path: Path, url: str, errors: Path) -> AbstractContextManager[subprocess.Popen[str]]:
+    return faults.child("tests.test_erasure:crash_child", [str(map_path), url], errors)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -14,10 +14,7 @@ from __future__ import annotations
 import base64
 import os
 import random
-import signal
 import socket
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +34,9 @@ from datavow.requests.service import RunOptions, run_batch, run_request
 from datavow.secrets import KEY_ENV
 from datavow.store import Store, open_store
 from datavow.store.models import RequestRow
+from tests import faults
 from tests.test_erasure import database_url
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = bytes(range(32))
 PEOPLE = 12
 ROWS_EACH = 200  # accounts (each with an order) and messages per person
@@ -219,17 +216,14 @@ def test_a_batch_erasure_killed_and_resumed_records_what_a_clean_run_records(
     for trial in range(TRIALS):
         drill.fill()
         ids = _requests(store, loaded)
-        code = "from tests.test_faults_interrupted import batch_child; batch_child(*__import__('sys').argv[1:])"
-        command = [sys.executable, "-c", code, str(loaded.path), state_url, ",".join(map(str, ids))]
+        args = [str(loaded.path), state_url, ",".join(map(str, ids))]
         # after the k-th statement (0: as the run starts; past the last: once the batch is completed)
         after = total + 1 if not total else trial % (total + 2)
-        with (tmp_path / "child.err").open("w") as errors:
-            child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=errors, text=True)
-        assert child.stdout is not None
-        try:
+        with faults.child("tests.test_faults_interrupted:batch_child", args, tmp_path / "child.err") as running:
+            assert running.stdout is not None
             seen = 0
             wanted = "done\n" if after > total else ("running\n" if after == 0 else None)
-            for line in child.stdout:
+            for line in running.stdout:
                 assert line.startswith(("running", "statement", "done")), (tmp_path / "child.err").read_text()
                 if line.startswith("statement"):
                     seen += 1
@@ -239,13 +233,7 @@ def test_a_batch_erasure_killed_and_resumed_records_what_a_clean_run_records(
             else:
                 pytest.fail((tmp_path / "child.err").read_text())
             time.sleep(chance.uniform(0, 0.003))
-            os.kill(child.pid, signal.SIGKILL)
-            assert child.wait(timeout=30) == -signal.SIGKILL
-        finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait(timeout=30)
-            child.stdout.close()
+            faults.kill_hard(running)
 
         left = [get(store, request_id) for request_id in ids]
         if {record.status for record in left} != {Status.completed}:
