@@ -47,7 +47,7 @@ from retention import Measurement
 from datavow.consent import ConsentCache, EventInput, consent_key, filter_contactable, may_contact, record_events
 from datavow.datamap import LoadedMap, load_map
 from datavow.requests.restriction import object_to, restrict
-from datavow.secrets import derive
+from datavow.secrets import create_key, derive, state_directory
 from datavow.store import Store, open_store
 
 FULL = {"people": 1_000_000, "events": 10_000_000, "list": 1_000_000, "samples": 10_000, "uncached": 2_000}
@@ -263,8 +263,9 @@ def run_backend(backend: str, args: argparse.Namespace, folder: Path) -> tuple[R
     place = folder / backend
     place.mkdir()
     loaded = load_map(data.write_map(place))
-    key = consent_key(loaded)  # created beside the map: .datavow/secret.key
+    create_key(state_directory(loaded.path))  # a new installation's key, beside the map: .datavow/secret.key
     with stores(backend, args.url if backend == "postgresql" else None, place) as (store, db, name):
+        key = consent_key(store, loaded)
         check_empty(db)
         result = Result(backend, name, args.people, args.events)
         load(store, loaded, key, args, result)

@@ -45,7 +45,7 @@ def _map(tmp_path: Path, text: str = MAP) -> Path:
 
 def test_the_head_is_anchored_to_a_file_and_mailed_when_due(store: Store, tmp_path: Path, smtp: SmtpServer) -> None:
     loaded = load_map(_map(tmp_path))
-    signed = Store(store.engine, lambda: KEY)
+    signed = Store(store.engine, lambda _session: KEY)
     append(signed, "dpo@example.be", "request.erased", "request", "1")
     first = anchor_if_due(loaded, signed, key=KEY, actor="worker:1")
     assert first is not None and first.anchor.seq == 2 and first.mail_error is None
@@ -70,7 +70,7 @@ def test_a_mail_that_fails_still_anchors_and_says_why(
 ) -> None:
     monkeypatch.delenv(SMTP_URL_ENV, raising=False)
     loaded = load_map(_map(tmp_path))
-    signed = Store(store.engine, lambda: KEY)
+    signed = Store(store.engine, lambda _session: KEY)
     run = anchor_if_due(loaded, signed, key=KEY, actor="worker:1")
     assert run is not None and run.mailed_to is None
     assert run.mail_error is not None and "no mail server" in run.mail_error
@@ -81,7 +81,7 @@ def test_a_mail_that_fails_still_anchors_and_says_why(
 
 def test_no_anchor_setting_anchors_nothing(store: Store, tmp_path: Path) -> None:
     loaded = load_map(_map(tmp_path, MAP.split("retention:")[0]))
-    assert anchor_if_due(loaded, Store(store.engine, lambda: KEY), key=KEY, actor="worker:1") is None
+    assert anchor_if_due(loaded, Store(store.engine, lambda _session: KEY), key=KEY, actor="worker:1") is None
     assert not (tmp_path / "anchors" / "head.jsonl").exists()
 
 

@@ -42,7 +42,7 @@ OTHER_KEY = bytes(range(32, 64))
 @pytest.fixture
 def signed(store: Store) -> Iterator[Store]:
     """The same database, opened with the installation's key, as the application opens it."""
-    yield Store(store.engine, lambda: KEY)
+    yield Store(store.engine, lambda _session: KEY)
 
 
 def _fill(store: Store, count: int) -> list[AuditEntry]:
@@ -403,7 +403,7 @@ def test_resign_moves_every_signature_to_a_new_key(signed: Store) -> None:
     retention = OwnRetention(audit_log=Duration(1, "day"))
     assert verify_chain(signed, key=OTHER_KEY, retention=retention).ok
     assert not verify_chain(signed, key=KEY, retention=retention).ok
-    rotated = Store(signed.engine, lambda: OTHER_KEY)
+    rotated = Store(signed.engine, lambda _session: OTHER_KEY)
     append(rotated, "dpo@example.org", "request.erased", "request", "after rotation")
     assert verify_chain(rotated, key=OTHER_KEY, retention=retention).ok
 

@@ -20,7 +20,6 @@ from datavow.consent import (
     ConsentError,
     EventInput,
     consent_allows,
-    consent_key,
     filter_contactable,
     may_contact,
     rebuild_state,
@@ -30,6 +29,7 @@ from datavow.consent import (
 )
 from datavow.datamap import LoadedMap
 from datavow.requests import lift, object_to, restrict
+from datavow.secrets import load_key, state_directory
 from datavow.store import Store
 from datavow.store.models import ConsentEventRow, ConsentStateRow
 from tests import test_requests_lifecycle as lifecycle
@@ -48,7 +48,8 @@ NOTICE = "Yes, send me the monthly newsletter. You can unsubscribe at any time."
 
 @pytest.fixture
 def key(shop: LoadedMap) -> bytes:
-    return consent_key(shop)
+    """The shop's key file (the consent functions check it against the store they are given)."""
+    return load_key(state_directory(shop.path))
 
 
 def test_consent_to_a_purpose_is_needed_granted_and_withdrawn_and_the_withdrawal_counts_at_once(

@@ -14,10 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from datavow.cli import main
-from datavow.consent import consent_key, may_contact
+from datavow.consent import may_contact
 from datavow.datamap import LoadedMap, load_map
 from datavow.demo import build_demo
-from datavow.secrets import KEY_ENV
+from datavow.secrets import KEY_ENV, load_key, short_fingerprint, state_directory
+from datavow.secrets import fingerprint as datavow_fingerprint
 from datavow.store import open_store
 from tests import test_requests_lifecycle as lifecycle
 
@@ -72,7 +73,11 @@ def test_record_withdraw_check_contact_proof_export_import_and_verify(shop: Load
     assert (code, out) == (0, "Imported 2 event(s) from ledger.csv (#1–#2).\n")
     assert run("consent", "contact", *other, *jane, "--topic", "newsletter")[0] == 1
     code, out, _ = run("consent", "verify", *where)
-    assert (code, out) == (0, "ok: 2 events, chain and state intact (head #2)\n")
+    fingerprint = short_fingerprint(datavow_fingerprint(load_key(state_directory(shop.path))))
+    assert (code, out) == (
+        0,
+        f"key: {fingerprint}, the state store's\nok: 2 events, chain and state intact (head #2)\n",
+    )
 
 
 def test_bad_input_is_a_clear_error_and_its_exit_code(shop: LoadedMap, tmp_path: Path) -> None:
@@ -130,7 +135,7 @@ def test_the_demo_crm_preferences_decide_who_may_be_emailed(mira: LoadedMap) -> 
     assert f"{len(expected)} of {len(mailing)} may be contacted on email" in err
 
     # One by one, the library agrees; and a person who said "nothing at all" is not phoned either.
-    key = consent_key(mira)
+    key = load_key(state_directory(mira.path))
     (nothing,) = crm.execute(
         "SELECT p.email FROM communication_preferences cp JOIN persons p ON p.id = cp.person_id "
         "WHERE cp.channel = 'all' AND NOT cp.allowed LIMIT 1"

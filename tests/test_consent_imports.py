@@ -37,7 +37,7 @@ def _count(store: Store, table: type[ConsentEventRow] | type[ConsentImportedRow]
 def test_a_committed_import_run_again_adds_nothing_and_says_when_it_was_imported(
     any_store: Store, shop: LoadedMap, tmp_path: Path
 ) -> None:
-    key = consent_key(shop)
+    key = consent_key(any_store, shop)
     prefs = tmp_path / "prefs.csv"
     prefs.write_text(
         HEADER + "ann@example.com,email,false,2024-05-01T10:00:00,form\n" + "bob@example.com,email,true,,form\n"
@@ -60,7 +60,7 @@ def test_a_committed_import_run_again_adds_nothing_and_says_when_it_was_imported
 def test_rows_imported_before_are_skipped_by_checksum_and_a_row_without_a_time_is_new_in_another_batch(
     any_store: Store, shop: LoadedMap, tmp_path: Path
 ) -> None:
-    key = consent_key(shop)
+    key = consent_key(any_store, shop)
     march = tmp_path / "march.csv"
     march.write_text(HEADER + "ann@example.com,email,false,2024-03-01T10:00:00+01:00,form\n"
                      "bob@example.com,email,true,,form\n")  # fmt: skip
@@ -85,7 +85,7 @@ def test_rows_imported_before_are_skipped_by_checksum_and_a_row_without_a_time_i
 def test_a_named_batch_is_imported_once_whatever_its_file_holds_and_a_bad_name_is_refused(
     store: Store, shop: LoadedMap, tmp_path: Path
 ) -> None:
-    key = consent_key(shop)
+    key = consent_key(store, shop)
     one, two = tmp_path / "one.csv", tmp_path / "two.csv"
     one.write_text(HEADER + "ann@example.com,email,false,2024-05-01T10:00:00,form\n")
     two.write_text(HEADER + "bob@example.com,email,false,2024-05-01T10:00:00,form\n")
@@ -155,7 +155,7 @@ def _url(store: Store) -> str:
 def test_an_import_killed_at_any_point_then_run_again_leaves_the_events_of_one_clean_import(
     any_store: Store, shop: LoadedMap, tmp_path: Path
 ) -> None:
-    key = consent_key(shop)
+    key = consent_key(any_store, shop)
     prefs = tmp_path / "prefs.csv"
     args = [str(shop.path), _url(any_store), str(prefs), key.hex()]
     chance = random.Random(16)

@@ -31,7 +31,7 @@ from datavow.consent import (
     verify_ledger,
 )
 from datavow.datamap import LoadedMap, load_map
-from datavow.secrets import KEY_ENV
+from datavow.secrets import KEY_ENV, create_key, load_key, state_directory
 from datavow.store import Store, open_store
 from datavow.store.models import ConsentEventRow, ConsentStateRow
 from tests import test_requests_lifecycle as lifecycle
@@ -65,7 +65,8 @@ communication:
 
 @pytest.fixture
 def key(shop: LoadedMap) -> bytes:
-    return consent_key(shop)
+    """The shop's key file (the consent functions check it against the store they are given)."""
+    return load_key(state_directory(shop.path))
 
 
 @pytest.fixture
@@ -73,6 +74,7 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LoadedMap:
     monkeypatch.delenv(KEY_ENV, raising=False)
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "datavow.yaml").write_text(SITE_MAP)
+    create_key(tmp_path / "site" / ".datavow")
     return load_map(tmp_path / "site" / "datavow.yaml")
 
 
@@ -214,7 +216,7 @@ def test_verify_finds_a_changed_event_and_a_state_that_disagrees_and_rebuild_der
 def test_gpc_opts_out_of_advertising_and_sharing_purposes_by_their_use_and_nothing_else(
     site_store: Store, site: LoadedMap
 ) -> None:
-    key = consent_key(site)
+    key = consent_key(site_store, site)
     assert gpc_purposes(site) == ["ads", "partners"]
     jane = ("email", "jane@example.com")
     for purpose in ("ads", "mail"):

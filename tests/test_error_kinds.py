@@ -41,7 +41,7 @@ from datavow.incidents import classify_incident, get_incident, open_incident
 from datavow.requests import get, receive, start
 from datavow.requests.restriction import lift
 from datavow.retention import rules_of
-from datavow.secrets import KEY_ENV
+from datavow.secrets import KEY_ENV, create_key, state_directory
 from datavow.store import Store, open_store, state_error
 from tests.test_requests_lifecycle import write_shop
 
@@ -49,7 +49,9 @@ from tests.test_requests_lifecycle import write_shop
 @pytest.fixture
 def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LoadedMap:
     monkeypatch.delenv(KEY_ENV, raising=False)
-    return write_shop(tmp_path / "shop")
+    loaded = write_shop(tmp_path / "shop")
+    create_key(state_directory(loaded.path))
+    return loaded
 
 
 @pytest.fixture

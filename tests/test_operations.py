@@ -33,6 +33,7 @@ from datavow.requests import (
 from datavow.requests.service import RunOptions
 from datavow.secrets import load_key, state_directory
 from datavow.store import Store
+from datavow.store.key import check_key
 from tests import test_requests_lifecycle as lifecycle
 
 shop = lifecycle.shop
@@ -132,7 +133,7 @@ def test_a_request_from_a_data_subject_about_a_tenant_is_forwarded(
         actor="agent",
         databases=databases,
         verified_by="passport",  # forwarded all the same: not ours to verify or answer
-        options=RunOptions(key=load_key(state_directory(shop.path), create=True)),
+        options=RunOptions(key=load_key(state_directory(shop.path))),
     )
     assert submitted.outcome is Outcome.forwarded and submitted.record.status is Status.forwarded
     assert submitted.to_dict()["forwarded_to"] == "Université de Liège"
@@ -146,7 +147,7 @@ def test_a_request_verified_on_receipt_runs_at_once(any_store: Store, shop: Load
         )
     assert list_requests(any_store) == []  # refused before anything was recorded
 
-    options = RunOptions(key=load_key(state_directory(shop.path), create=True))
+    options = RunOptions(key=load_key(state_directory(shop.path)))
     submitted = submit_request(
         any_store,
         shop,
@@ -185,7 +186,8 @@ def test_a_request_verified_on_receipt_is_recorded_in_two_write_transactions(
     any_store: Store, shop: LoadedMap, databases: Databases, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _add_customers(shop)
-    options = RunOptions(key=load_key(state_directory(shop.path), create=True))
+    options = RunOptions(key=load_key(state_directory(shop.path)))
+    check_key(any_store, options.key)  # the store knows its key already, as once a key is created
     writes = _count_write_transactions(any_store, monkeypatch)
     submitted = submit_request(
         any_store,
@@ -231,7 +233,7 @@ def test_a_request_verified_on_receipt_whose_discovery_fails_is_recorded_all_the
     entries: list[str],
 ) -> None:
     _add_customers(shop)
-    options = RunOptions(key=load_key(state_directory(shop.path), create=True))
+    options = RunOptions(key=load_key(state_directory(shop.path)))
 
     def failing(*args: object, **kwargs: object) -> None:
         raise error

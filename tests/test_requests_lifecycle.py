@@ -38,7 +38,7 @@ from datavow.requests import (
     start,
     verify,
 )
-from datavow.secrets import KEY_ENV
+from datavow.secrets import KEY_ENV, create_key, state_directory
 from datavow.store import Store, open_store
 
 SHOP_MAP = """\
@@ -115,9 +115,11 @@ def write_shop(folder: Path, roles: str = "[controller, processor]") -> LoadedMa
 
 @pytest.fixture
 def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LoadedMap:
-    """The shop's map; its secret key is created in .datavow/ beside it on first use."""
+    """The shop's map, with its secret key in .datavow/ beside it (made as ``datavow key create`` makes it)."""
     monkeypatch.delenv(KEY_ENV, raising=False)
-    return write_shop(tmp_path / "shop")
+    loaded = write_shop(tmp_path / "shop")
+    create_key(state_directory(loaded.path))
+    return loaded
 
 
 @pytest.fixture

@@ -8,16 +8,55 @@ from pathlib import Path
 import pytest
 
 from datavow.errors import SecretError
-from datavow.secrets import CHUNK, KEY_ENV, derive, load_key, new_key_text, open_stream, seal, seal_stream, unseal
+from datavow.secrets import (
+    CHUNK,
+    KEY_ENV,
+    create_key,
+    derive,
+    load_key,
+    new_key_text,
+    open_stream,
+    seal,
+    seal_stream,
+    unseal,
+)
 
 
-def test_key_file_is_created_private_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(KEY_ENV, raising=False)
-    key = load_key(tmp_path / ".datavow")
-    assert len(key) == 32 and (tmp_path / ".datavow" / "secret.key").stat().st_mode & 0o777 == 0o600
-    assert load_key(tmp_path / ".datavow") == key
-    with pytest.raises(SecretError, match="no secret key"):
-        load_key(tmp_path / "elsewhere", create=False)
+def test_a_key_is_made_only_on_purpose_private_and_never_replaced(tmp_path: Path, without_key_env: None) -> None:
+    state = tmp_path / ".datavow"
+    with pytest.raises(SecretError, match="there is no secret key") as missing:
+        load_key(state)
+    assert "Restore the key file from its backup" in str(missing.value) and not state.exists()  # nothing made
+    path = create_key(state)
+    assert path == state / "secret.key"
+    assert state.stat().st_mode & 0o777 == 0o700 and path.stat().st_mode & 0o777 == 0o600
+    key = load_key(state)
+    assert len(key) == 32 and load_key(state) == key
+    with pytest.raises(SecretError, match="there is a key file at .* already"):
+        create_key(state)
+    assert load_key(state) == key  # the first key stands
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o620, 0o602, 0o644])
+def test_a_key_file_others_may_read_or_write_is_refused_with_the_fix(
+    tmp_path: Path, without_key_env: None, mode: int
+) -> None:
+    path = create_key(tmp_path)
+    path.chmod(mode)
+    with pytest.raises(SecretError, match=f"mode 0{mode:o}.*chmod 600 {path}"):
+        load_key(tmp_path)
+    path.chmod(0o600)
+    assert len(load_key(tmp_path)) == 32
+
+
+def test_a_corrupt_key_file_is_refused(tmp_path: Path, without_key_env: None) -> None:
+    path = create_key(tmp_path)
+    path.write_text("abcde\n")  # not base64: its padding is wrong
+    with pytest.raises(SecretError, match="is not URL-safe base64"):
+        load_key(tmp_path)
+    path.write_text("c2hvcnQ=\n")
+    with pytest.raises(SecretError, match="must be 32 bytes"):
+        load_key(tmp_path)
 
 
 def test_environment_key_wins_and_bad_keys_are_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,7 @@
 state store, the installation's key, the application databases (their engines, reflected tables
 and compiled statements) and the state store's own compiled statements. Each is made the first time
 it is asked for, so a command that only reads the audit log never loads the map, and one that only
-reads never creates a key or a state store.
+reads never creates a state store. Nothing here creates a key.
 
 Open it, use it, close it::
 
@@ -26,11 +26,12 @@ from typing import TYPE_CHECKING, Self
 
 from datavow.connectors.databases import Catalogue, Databases
 from datavow.datamap import LoadedMap, load_map
-from datavow.secrets import load_key, state_directory
+from datavow.secrets import state_directory
 from datavow.store.location import default_state_url
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
 
     from datavow.plan.identity_keys import IdentityInput
     from datavow.requests.lifecycle import RequestRecord
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from datavow.requests.service import Progress, RunOptions
     from datavow.requests.submission import Submitted
     from datavow.store import Store
+    from datavow.store.key import KeyStatus
 
 
 class Datavow:
@@ -94,17 +96,45 @@ class Datavow:
                     self._store = store
         return self._store
 
-    def key(self, *, create: bool = False) -> bytes:
-        """The installation's key: ``$DATAVOW_SECRET_KEY``, else the key file beside the state.
-        Only ``create`` makes a new key file when there is none (commands that seal data)."""
+    def key(self) -> bytes:
+        """The installation's key: ``$DATAVOW_SECRET_KEY``, else the key file beside the map,
+        checked once against the state store (:func:`datavow.store.key.store_key`): a missing key,
+        another store's key or an unfinished rotation is a :class:`~datavow.errors.SecretError`.
+        Nothing makes a key here: only creating one on purpose does (:func:`datavow.secrets.create_key`)."""
         if self._key is None:
+            store = self.store
             with self._lock:
                 if self._key is None:
-                    self._key = load_key(state_directory(self.map_path), create=create)
+                    from datavow.store.key import store_key
+
+                    self._key = store_key(store, state_directory(self.map_path))
         return self._key
 
-    def _signing_key(self) -> bytes:
-        return self.key(create=True)
+    def _signing_key(self, session: Session) -> bytes:
+        """The key the audit log's head is signed with, checked against the store in the caller's
+        transaction (where a store's first key is recorded: a second one would wait on it)."""
+        if self._key is None:
+            from datavow.secrets import read_key
+            from datavow.store.key import check_key_in
+
+            key, where = read_key(state_directory(self.map_path))
+            check_key_in(session, self.store, key, where=where, state_dir=state_directory(self.map_path))
+            self._key = key
+        return self._key
+
+    def create_key(self) -> KeyStatus:
+        """Make the installation's key file beside the map and record its fingerprint in the state
+        store (:func:`datavow.store.key.create_installation_key`); refused if there is a key already."""
+        from datavow.store.key import create_installation_key
+
+        return create_installation_key(self.store, state_directory(self.map_path))
+
+    def key_status(self) -> KeyStatus:
+        """Where the key comes from, its fingerprint and the store's, and what is wrong if anything
+        (:func:`datavow.store.key.key_status`); refuses nothing."""
+        from datavow.store.key import key_status
+
+        return key_status(self.store, state_directory(self.map_path))
 
     def engines(self, systems: Iterable[str]) -> dict[str, Engine]:
         """An engine for each of the map's ``systems``, made the first time and kept."""
@@ -219,7 +249,7 @@ class Datavow:
         from datavow.requests.service import RunOptions
 
         return RunOptions(
-            key=self.key(create=True),
+            key=self.key(),
             export_dir=export_dir,
             corrections=dict(corrections or {}),
             progress=progress,

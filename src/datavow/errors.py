@@ -9,7 +9,7 @@
     ├── QueryError          a system's database refuses a statement (a missing table or column, a constraint)
     ├── StateError          datavow's own state store is missing, outdated or inconsistent
     ├── AuditError          the audit log cannot be written or read
-    ├── SecretError         the secret key is missing, malformed, or does not open the data
+    ├── SecretError         the secret key is missing, malformed, not the store's, or does not open the data
     ├── DemoError           the demo companies cannot be built
     ├── PlanError           a request cannot be planned against this map
     ├── RequestError        a data subject request is refused or cannot proceed
@@ -233,7 +233,8 @@ class RequestError(DatavowError):
 
 
 class SecretError(DatavowError):
-    """The secret key is missing or malformed, or encrypted data does not open with it."""
+    """The secret key is missing or malformed, is not the state store's, its file may be read by
+    others, or encrypted data does not open with it."""
 
     exit_code = 9
     kind = ErrorKind.INTEGRITY

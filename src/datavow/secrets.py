@@ -1,7 +1,7 @@
 """The secret key, and what is derived from it: encryption at rest and keyed hashes.
 
 One 32-byte key per installation, from ``$DATAVOW_SECRET_KEY`` (URL-safe base64) or the file
-``.datavow/secret.key`` beside the map (created with mode 0600 on first use). Each use gets its own
+``.datavow/secret.key`` beside the map (mode 0600, made only by :func:`create_key`). Each use gets its own
 subkey (HKDF with a purpose label), so an export key never equals the erasure hash key.
 
 Values (identities, small payloads) are sealed with AES-GCM. Files are sealed as a stream of
@@ -32,41 +32,106 @@ def state_directory(map_path: Path) -> Path:
     return Path(map_path).resolve().parent / ".datavow"
 
 
-def load_key(state_dir: Path, *, create: bool = True) -> bytes:
-    """The installation's key: ``$DATAVOW_SECRET_KEY``, else ``state_dir/secret.key``."""
+def key_file(state_dir: Path) -> Path:
+    """Where the installation's key file is: ``secret.key`` in the state folder."""
+    return Path(state_dir) / KEY_FILE
+
+
+def load_key(state_dir: Path) -> bytes:
+    """The installation's key: ``$DATAVOW_SECRET_KEY``, else ``state_dir/secret.key``.
+
+    Never makes one: a missing key is a :class:`SecretError` (only :func:`create_key` writes a key
+    file), as is a key file that others than its owner may read or write."""
+    return read_key(state_dir)[0]
+
+
+def key_source(state_dir: Path) -> str:
+    """Where :func:`load_key` takes the key from: ``$DATAVOW_SECRET_KEY`` when it is set, else the key file."""
+    return f"${KEY_ENV}" if os.environ.get(KEY_ENV) is not None else str(key_file(state_dir))
+
+
+def read_key(state_dir: Path) -> tuple[bytes, str]:
+    """The installation's key and where it came from (as :func:`key_source` says it)."""
     text = os.environ.get(KEY_ENV)
     where = f"${KEY_ENV}"
-    path = state_dir / KEY_FILE
+    path = key_file(state_dir)
     if text is None:
-        if not path.exists():
-            if not create:
-                raise SecretError(f"no secret key: set {KEY_ENV} or restore {path}")
-            _write_new_key(path)
-        text, where = path.read_text().strip(), str(path)
+        where = str(path)
+        try:
+            mode = path.stat().st_mode
+        except FileNotFoundError:
+            raise SecretError(
+                f"there is no secret key: ${KEY_ENV} is not set and there is no key file {path}. Restore the key "
+                f"file from its backup (mode 0600), or set ${KEY_ENV} to the key this installation was made with; "
+                "a new installation creates its key first, once",
+                field="secret_key",
+            ) from None
+        if mode & 0o077:
+            raise SecretError(
+                f"the key file {path} may be read or written by others than its owner (mode {mode & 0o777:04o}): "
+                f"make it private with chmod 600 {path}, and consider the key exposed if others could read it",
+                field="secret_key",
+            )
+        text = path.read_text()
+    return parse_key(text, where), where
+
+
+def parse_key(text: str, where: str) -> bytes:
+    """A key written as :func:`new_key_text` writes it; ``where`` names its source in errors."""
     try:
         key = base64.urlsafe_b64decode(text.strip())
     except (binascii.Error, ValueError) as exc:
-        raise SecretError(f"the secret key in {where} is not URL-safe base64") from exc
+        raise SecretError(f"the secret key in {where} is not URL-safe base64", field="secret_key") from exc
     if len(key) != 32:
-        raise SecretError(f"the secret key in {where} must be 32 bytes (44 base64 characters), not {len(key)}")
+        raise SecretError(
+            f"the secret key in {where} must be 32 bytes (44 base64 characters), not {len(key)}", field="secret_key"
+        )
     return key
 
 
-def _write_new_key(path: Path) -> None:
-    """A new key at ``path``, unless another writer got there first. Written aside and linked into
-    place, so that a concurrent reader (a thread, a process) never sees a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def create_key(state_dir: Path) -> Path:
+    """Write a new key file in ``state_dir`` (made 0700 if it is not there), mode 0600; refuses
+    when a key file is already there, so that no key is ever replaced by accident."""
+    path = key_file(state_dir)
+    make_state_directory(state_dir)
+    write_key_file(path, new_key_text())
+    return path
+
+
+def write_key_file(path: Path, text: str) -> None:
+    """``text`` as a new key file at ``path`` (mode 0600), unless one is there: written aside and
+    linked into place, so that a concurrent reader never sees a half-written file, and two writers
+    cannot both succeed."""
     aside = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w") as handle:
-            handle.write(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")
+            handle.write(text.strip() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
         try:
             os.link(aside, path)
         except FileExistsError:
-            pass  # another writer's key is the key
+            raise SecretError(
+                f"there is a key file at {path} already: it is kept, and no new key was made", field="secret_key"
+            ) from None
     finally:
         aside.unlink()
+
+
+def make_state_directory(state_dir: Path) -> None:
+    """The state folder, made readable by its owner only (0700) when it is not there yet."""
+    Path(state_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def fingerprint(key: bytes) -> str:
+    """A key's fingerprint, in hex: a subkey of its own, so it tells keys apart and reveals none."""
+    return derive(key, "fingerprint").hex()
+
+
+def short_fingerprint(value: str) -> str:
+    """The first 16 hex digits of a fingerprint, in groups of four, for people to compare."""
+    return ":".join(value[i : i + 4] for i in range(0, 16, 4))
 
 
 def new_key_text() -> str:

@@ -45,7 +45,7 @@ def signing_key(key: bytes) -> bytes:
 def session_signing_key(session: Session) -> bytes | None:
     """The signing key of the store this session belongs to, or ``None`` when it has no key."""
     source = session.info.get(KEY_INFO)
-    return signing_key(source()) if source is not None else None
+    return signing_key(source(session)) if source is not None else None
 
 
 def head_signature(subkey: bytes, seq: int, hash_: str, signed_from: int) -> str:

@@ -71,6 +71,14 @@ FIELD_FLAGS: dict[str, str] = {
 PROBLEM_COMMANDS: dict[str, str] = {"missing_file": "or run 'datavow demo' for an example map"}
 
 
+# What the CLI adds to a secret-key error, by its field: the commands that help.
+KEY_COMMANDS: dict[str, str] = {
+    "secret_key": "'datavow key status' shows where the key is looked for and the store's fingerprint; "
+    "only a new installation runs 'datavow key create'",
+    "key_rotation": "run 'datavow key rotate' again",
+}
+
+
 def flags(fields: Iterable[str | None]) -> str:
     """The options that set ``fields``, in order, once each ("" when none has one)."""
     found = [FIELD_FLAGS[name] for name in fields if name is not None and name in FIELD_FLAGS]
@@ -83,6 +91,8 @@ def describe(error: DatavowError) -> str:
     if isinstance(error, ImportError_) and error.problems:
         head = str(error).split("\n", 1)[0]
         return "\n".join([head, *(f"  {describe_problem(problem)}" for problem in error.problems)])
+    if error.field in KEY_COMMANDS:
+        return f"{error} ({KEY_COMMANDS[error.field]})"
     flag = flags([error.field])
     return f"{error} ({flag})" if flag else str(error)
 
@@ -212,6 +222,7 @@ COMMANDS: dict[str, Lazy] = {
         "incident:incident_group",
         "The incident register: register a breach, analyse, classify, notify, resolve, evaluate.",
     ),
+    "key": _lazy("key:key_group", "The installation's secret key: create it, check it against the state store."),
     "ropa": _lazy("documents:ropa", "Write the record of processing, as a controller and as a processor."),
     "statement": _lazy("documents:statement", "Write the privacy statement from the map, in Markdown, HTML or PDF."),
 }
@@ -230,4 +241,13 @@ def main() -> None:
 main.add_command(requests_group)
 main.add_command(request_group)
 
-__all__ = ["COMMANDS", "FIELD_FLAGS", "DatavowGroup", "describe", "main", "request_group", "requests_group"]
+__all__ = [
+    "COMMANDS",
+    "FIELD_FLAGS",
+    "KEY_COMMANDS",
+    "DatavowGroup",
+    "describe",
+    "main",
+    "request_group",
+    "requests_group",
+]

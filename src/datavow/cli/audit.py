@@ -19,8 +19,7 @@ from datavow.audit.verify import verify_chain
 from datavow.cli.options import EXIT_NO, application, json_option, state_options
 from datavow.cli.output import console, print_json
 from datavow.datamap.model.settings import OwnRetention
-from datavow.errors import SecretError
-from datavow.secrets import KEY_ENV, KEY_FILE, state_directory
+from datavow.secrets import KEY_ENV, KEY_FILE, fingerprint, short_fingerprint, state_directory
 
 if TYPE_CHECKING:
     from datavow.app import Datavow
@@ -56,24 +55,21 @@ def verify(
     anchor_files: tuple[Path, ...],
     as_json: bool,
 ) -> None:
-    """Check every row is in the chain, recompute the hashes, check the signatures with the key,
-    each prune against the map's audit retention and each anchor given, and name the first entry
-    that is wrong. Exits 0 when the log is intact, 1 when it is not."""
+    """Check that the key is the state store's, that every row is in the chain, recompute the
+    hashes, check the signatures with the key, each prune against the map's audit retention and
+    each anchor given, and name the first entry that is wrong. Exits 0 when the log is intact, 1
+    when it is not, 9 when the key is missing or another."""
     app = application(map_path, state_url, create=False)
     store = app.store
     anchors = [anchor for path in anchor_files for anchor in read_anchors(path)]
-    key = _installation_key(app)
+    key = app.key()
     result = verify_chain(
         store, expect_head=expect_head, key=key, anchors=anchors, retention=_own_retention(app, map_path)
     )
-    if key is None and result.signed_from is not None:
-        raise SecretError(
-            f"the audit log is signed from #{result.signed_from}, and checking its signatures needs the "
-            f"installation's key: set {KEY_ENV} or restore {state_directory(app.map_path) / KEY_FILE}"
-        )
     if as_json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "key": {"fingerprint": fingerprint(key), "matches": True}})
     else:
+        console.print(f"key: {short_fingerprint(fingerprint(key))}, the state store's", markup=False)
         if result.ok:
             console.print(Text.assemble(("✓", "green"), " ", result.message))
             console.print(f"  {result.signing}")
@@ -96,8 +92,8 @@ def verify(
 
 
 def _installation_key(app: Datavow) -> bytes | None:
-    """The installation's key, or ``None`` when it has none: a log never signed needs none, and
-    one that is signed is refused without it."""
+    """The installation's key, checked against the store, or ``None`` when there is none: the
+    entries are shown without it, and only what the signatures vouch for is not marked."""
     if KEY_ENV not in os.environ and not (state_directory(app.map_path) / KEY_FILE).exists():
         return None
     return app.key()

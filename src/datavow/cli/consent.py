@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from datavow.cli import flags
+from datavow.cli.key import checked_fingerprint
 from datavow.cli.options import (
     EXIT_NO,
     actor_option,
@@ -37,6 +38,7 @@ from datavow.consent import (
     verify_ledger,
 )
 from datavow.consent.transfer import parse_time
+from datavow.secrets import short_fingerprint
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -96,7 +98,7 @@ def _record(event: str, **given: Any) -> None:
         basis=given["basis"],
         actor=given["actor"],
         at=parse_time(given["at_text"] or ""),
-        key=app.key(create=True),
+        key=app.key(),
     )
     _print_event(recorded, given["as_json"])
 
@@ -131,7 +133,7 @@ def check_command(ctx: click.Context, state_url: str | None, map_path: Path, pur
     app = application(map_path, state_url, create=False)
     loaded = app.loaded
     store = app.store
-    answer = consent_allows(store, loaded, _one(emails, phones, identity_pairs), purpose, key=app.key(create=True))
+    answer = consent_allows(store, loaded, _one(emails, phones, identity_pairs), purpose, key=app.key())
     _print_answer(ctx, answer, as_json)
 
 
@@ -150,7 +152,7 @@ def contact_command(ctx: click.Context, state_url: str | None, map_path: Path, c
     loaded = app.loaded
     identity = _one(emails, phones, identity_pairs)
     store = app.store
-    answer = may_contact(store, loaded, identity, channel, topic, key=app.key(create=True))
+    answer = may_contact(store, loaded, identity, channel, topic, key=app.key())
     _print_answer(ctx, answer, as_json)
 
 
@@ -168,7 +170,7 @@ def filter_command(file: Any, state_url: str | None, map_path: Path, channel: st
     loaded = app.loaded
     addresses = [line.strip() for line in file if line.strip()]
     store = app.store
-    kept = filter_contactable(store, loaded, addresses, channel, topic, key=app.key(create=True), kind=kind)
+    kept = filter_contactable(store, loaded, addresses, channel, topic, key=app.key(), kind=kind)
     if as_json:
         print_json({"contactable": kept, "given": len(addresses), "channel": channel, "topic": topic})
         return
@@ -192,7 +194,7 @@ def proof_command(state_url: str | None, map_path: Path, purpose: str, channel: 
     loaded = app.loaded
     identity = _one(emails, phones, identity_pairs)
     store = app.store
-    proof = prove(store, loaded, identity, purpose, key=app.key(create=True), channel=channel, topic=topic)
+    proof = prove(store, loaded, identity, purpose, key=app.key(), channel=channel, topic=topic)
     if as_json:
         print_json(proof.to_dict())
         return
@@ -230,7 +232,7 @@ def import_command(
 ) -> None:
     """Import a preference list (CSV) once: every row, or none if any is malformed."""
     app = application(map_path, state_url, create=True)
-    result = import_csv(app.store, app.loaded, file, actor=actor, key=app.key(create=True), batch_id=batch_id)
+    result = import_csv(app.store, app.loaded, file, actor=actor, key=app.key(), batch_id=batch_id)
     if as_json:
         print_json(result.to_dict())
         return
@@ -254,10 +256,10 @@ def export_command(state_url: str | None, map_path: Path, out: Path | None, as_j
     loaded = app.loaded
     store = app.store
     if out is None:
-        export_events(store, loaded, sys.stdout, key=app.key(create=True), as_json=as_json)
+        export_events(store, loaded, sys.stdout, key=app.key(), as_json=as_json)
         return
     with out.open("w", encoding="utf-8", newline="") as handle:
-        count = export_events(store, loaded, handle, key=app.key(create=True), as_json=as_json)
+        count = export_events(store, loaded, handle, key=app.key(), as_json=as_json)
     click.echo(f"Exported {count} event(s) to {out}.")
 
 
@@ -275,7 +277,7 @@ def gpc_command(state_url: str | None, map_path: Path, at_text: str | None, acto
     loaded = app.loaded
     identities = identities_from(emails, phones, identity_pairs)
     store = app.store
-    events = record_gpc(store, loaded, identities, actor=actor, key=app.key(create=True), at=parse_time(at_text or ""))
+    events = record_gpc(store, loaded, identities, actor=actor, key=app.key(), at=parse_time(at_text or ""))
     if as_json:
         print_json([event.to_dict() for event in events])
     elif not events:
@@ -290,13 +292,17 @@ def gpc_command(state_url: str | None, map_path: Path, at_text: str | None, acto
 @json_option("the verdict")
 @click.pass_context
 def verify_command(ctx: click.Context, state_url: str | None, map_path: Path, rebuild: bool, as_json: bool) -> None:
-    """Check the ledger's chain, its anchors in the audit log, and its derived state. Exit status 1 when broken."""
-    check = verify_ledger(application(map_path, state_url, create=False).store, rebuild=rebuild)
+    """Check that the key is the state store's, then the ledger's chain, its anchors in the audit log,
+    and its derived state. Exit status 1 when broken, 9 when the key is missing or another."""
+    app = application(map_path, state_url, create=False)
+    key = checked_fingerprint(app)
+    check = verify_ledger(app.store, rebuild=rebuild)
     if check.rebuilt is not None:
         click.echo(f"Rebuilt the current state: {check.rebuilt} row(s).", err=True)
     if as_json:
-        print_json(check.to_dict())
+        print_json({**check.to_dict(), "key": {"fingerprint": key, "matches": True}})
     else:
+        click.echo(f"key: {short_fingerprint(key)}, the state store's")
         click.echo(("ok: " if check.ok else "BROKEN: ") + check.message)
         for problem in check.problems[1:]:
             click.echo(f"  {problem}")

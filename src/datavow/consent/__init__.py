@@ -4,7 +4,7 @@
 
     from datavow.consent import consent_key, record_event, may_contact, ConsentCache
 
-    key = consent_key(loaded)
+    key = consent_key(store, loaded)
     record_event(store, loaded, {"email": ["jane@example.com"]}, channel="email", event="withdrawn",
                  source="form", actor="web", key=key)
     assert not may_contact(store, loaded, ("email", "jane@example.com"), "email", None, key=key).allowed
@@ -26,14 +26,16 @@ from datavow.consent.proof import LedgerCheck, Proof, prove, rebuild_state, veri
 from datavow.consent.scope import ALL_CHANNELS, Scope
 from datavow.consent.transfer import export_events, ledger_for_export
 from datavow.datamap import LoadedMap
-from datavow.secrets import load_key, state_directory
+from datavow.secrets import state_directory
+from datavow.store import Store
+from datavow.store.key import store_key
 from datavow.store.models.consent import CONSENT_CHANNELS, CONSENT_SOURCES
 
 
-def consent_key(loaded: LoadedMap, *, create: bool = True) -> bytes:
+def consent_key(store: Store, loaded: LoadedMap) -> bytes:
     """The installation's key, as every other part of datavow reads it: ``$DATAVOW_SECRET_KEY``,
-    else ``.datavow/secret.key`` beside the map."""
-    return load_key(state_directory(loaded.path), create=create)
+    else ``.datavow/secret.key`` beside the map; refused unless it is the key ``store`` was made with."""
+    return store_key(store, state_directory(loaded.path))
 
 
 __all__ = [

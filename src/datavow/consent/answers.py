@@ -38,6 +38,7 @@ from datavow.consent.scope import (
 from datavow.datamap import LoadedMap
 from datavow.plan.prepared import execute, prepared
 from datavow.store import Store
+from datavow.store.key import check_key
 from datavow.store.models import ConsentStateRow, RestrictionIdentityRow, RestrictionRow
 from datavow.store.models.base import as_timestamp
 
@@ -96,6 +97,7 @@ class Answer:
 
 def consent_allows(store: Store, loaded: LoadedMap, identity: tuple[str, str], purpose: str, *, key: bytes) -> Answer:
     """May ``purpose`` process the person named by ``identity`` (``("email", "jane@x.org")``)?"""
+    check_key(store, key)
     purpose_spec(loaded, purpose)
     person = read_person(store, Hasher(loaded, key).hash(*identity))
     return process_answer(loaded, person, purpose)
@@ -106,6 +108,7 @@ def may_contact(
 ) -> Answer:
     """May we contact the person named by ``identity`` on ``channel`` about ``topic`` (or about
     nothing in particular, ``None``)?"""
+    check_key(store, key)
     check_channel(channel)
     if topic is not None:
         topic_purpose(loaded, topic)

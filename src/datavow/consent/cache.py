@@ -23,6 +23,7 @@ from datavow.consent.identity import Hasher
 from datavow.consent.scope import check_channel, purpose_spec, topic_purpose
 from datavow.datamap import LoadedMap
 from datavow.store import Store
+from datavow.store.key import check_key
 from datavow.store.models import HEAD_ID, AuditHeadRow
 
 _HEAD = sa.select(AuditHeadRow.seq).where(AuditHeadRow.id == HEAD_ID)
@@ -33,6 +34,7 @@ class ConsentCache:
     ``max_people``; the cache starts over beyond that)."""
 
     def __init__(self, store: Store, loaded: LoadedMap, *, key: bytes, max_people: int = 100_000) -> None:
+        check_key(store, key)
         self.store, self.loaded, self.max_people = store, loaded, max_people
         self._hasher = Hasher(loaded, key)
         self._people: dict[tuple[str, str], Person] = {}

@@ -36,6 +36,7 @@ from datavow.consent.scope import (
 )
 from datavow.datamap import LoadedMap
 from datavow.store import Store
+from datavow.store.key import check_key
 from datavow.store.models import ConsentStateRow, RestrictionIdentityRow, RestrictionRow
 
 #: Up to this many addresses, hash them first and look them up by hash; above it, ask about everyone.
@@ -102,6 +103,7 @@ def filter_contactable(
     """The ``addresses`` (identities of ``kind``) that may be contacted on ``channel`` about
     ``topic``, as given and in their order. Values that are not valid for ``kind`` (``jane@``)
     are left out: nobody can be contacted there."""
+    check_key(store, key)
     question = Question.ask(loaded, channel, topic)
     hasher = Hasher(loaded, key)
     hasher.check_kind(kind)

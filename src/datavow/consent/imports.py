@@ -35,6 +35,7 @@ from datavow.consent.transfer import ImportRow, parse_rows
 from datavow.datamap import LoadedMap
 from datavow.errors import ErrorKind
 from datavow.store import Store
+from datavow.store.key import check_key
 from datavow.store.models import ConsentImportedRow, ConsentImportRow
 
 _ROWS: sa.Table = ConsentImportedRow.__table__  # type: ignore[assignment]
@@ -74,6 +75,7 @@ def import_csv(
     :class:`ConsentError` lists each such row by its line number and nothing is written.
     Otherwise the rows not imported before are appended in one transaction, which also keeps the
     batch id (``batch_id``, else the file's SHA-256) and each row's checksum."""
+    check_key(store, key)
     try:
         data = path.read_bytes()
         text = data.decode("utf-8-sig")

@@ -35,6 +35,7 @@ from datavow.datamap.model import LegalBasis
 from datavow.errors import ErrorKind, RequestError
 from datavow.plan.identity_keys import IdentityInput, IdentityKeys, canonical_identities, identity_keys, kinds_text
 from datavow.store import Store
+from datavow.store.key import check_key
 from datavow.store.models import (
     CONSENT_HEAD_ID,
     ConsentEventIdentityRow,
@@ -146,6 +147,7 @@ def record_event(
     key: bytes,
 ) -> ConsentEvent:
     """Record one consent or preference event and return it; see :mod:`datavow.consent`."""
+    check_key(store, key)
     item = EventInput(identities, event, purpose, channel, topic, source, source_detail, notice, basis, at)
     keys = identity_keys(key)
     prepared = _prepare_all(loaded, keys, [item], utc_now())
@@ -160,6 +162,7 @@ def record_events(
     """Record many events, one transaction per ``batch_size``; returns how many. Every event of a
     batch is checked before its transaction starts, so a bad one leaves that batch unwritten
     (:func:`~datavow.consent.import_csv` checks the whole file first)."""
+    check_key(store, key)
     keys = identity_keys(key)
     count = 0
     for batch in _batches(events, batch_size):
@@ -178,6 +181,7 @@ def append_prepared(
     store: Store, key: bytes, prepared: list[PreparedEvent], actor: str, batch_size: int = BATCH
 ) -> list[ConsentEvent]:
     """Append events :func:`prepare_all` checked, in one transaction: all of them or none."""
+    check_key(store, key)
     with store.session() as session:
         return append_in(session, key, prepared, actor, batch_size)
 

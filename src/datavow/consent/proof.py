@@ -25,6 +25,7 @@ from datavow.consent.scope import check_channel, purpose_spec, topic_purpose
 from datavow.consent.transfer import ledger_for_export
 from datavow.datamap import LoadedMap
 from datavow.store import Store
+from datavow.store.key import check_key
 from datavow.store.models import (
     CONSENT_HEAD_ID,
     ConsentEventIdentityRow,
@@ -98,6 +99,7 @@ def prove(
 ) -> Proof:
     """The proof for one person and purpose: events about the purpose (any channel or topic) and
     channel-wide preferences, each with the notice it saw; with ``channel``, the contact answer too."""
+    check_key(store, key)
     purpose_spec(loaded, purpose)
     if channel is not None:
         check_channel(channel)

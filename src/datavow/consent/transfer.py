@@ -31,6 +31,7 @@ from datavow.consent.ledger import EventInput, event_from_mapping, prepare_all, 
 from datavow.datamap import LoadedMap
 from datavow.plan.identity_keys import IdentityInput
 from datavow.store import Store
+from datavow.store.key import check_key
 from datavow.store.models import ConsentEventIdentityRow, ConsentEventRow, ConsentNoticeRow
 
 SCOPE_COLUMNS = ("event", "allowed", "purpose", "channel", "topic", "at", "source", "notice", "basis")
@@ -42,6 +43,7 @@ _YES, _NO = {"true", "yes", "1", "y"}, {"false", "no", "0", "n"}
 def export_events(store: Store, loaded: LoadedMap, out: TextIO, *, key: bytes, as_json: bool = False) -> int:
     """Write the whole ledger, oldest first, identities unsealed: CSV (importable again) or JSON
     lines. Returns how many events."""
+    check_key(store, key)
     kinds = sorted(Hasher(loaded, key).formats)
     columns = [*kinds, *SCOPE_COLUMNS[:1], *SCOPE_COLUMNS[2:], *EXPORT_ONLY]
     writer = None if as_json else csv.DictWriter(out, columns, extrasaction="ignore")
@@ -61,6 +63,7 @@ def export_events(store: Store, loaded: LoadedMap, out: TextIO, *, key: bytes, a
 def ledger_for_export(store: Store, loaded: LoadedMap, identities: IdentityInput, key: bytes) -> list[dict[str, Any]]:
     """Every ledger event naming any of these identities, oldest first, as JSON-able dicts with the
     notice text each event saw: the consent part of a person's access export (Art. 15)."""
+    check_key(store, key)
     hasher = Hasher(loaded, key)
     hashes = sorted(
         {

@@ -15,6 +15,7 @@ from datavow.demo.bulk import Database, redact
 from datavow.demo.generate import COMPANIES, Progress, company, generate
 from datavow.demo.mapfiles import packaged_map, point_map
 from datavow.errors import DemoError, ErrorKind
+from datavow.secrets import create_key, state_directory
 
 #: The file name of each demo company's data map.
 MAP_FILE = "datavow.yaml"
@@ -74,7 +75,8 @@ def build_demo(
     By default each system is a SQLite file next to the company's ``datavow.yaml``. With ``url``
     (a PostgreSQL or MariaDB database), each system is a schema ``<company>_<system>`` there.
     An existing demo is left alone — :class:`DemoError` — unless ``force`` is true, which
-    replaces it. ``today`` fixes the day the fake dates count back from (default: today).
+    replaces it. Each company gets its own secret key (``.datavow/secret.key`` beside its map).
+    ``today`` fixes the day the fake dates count back from (default: today).
     """
     names = _chosen(companies)
     if scale <= 0:
@@ -93,6 +95,7 @@ def build_demo(
         targets = {s: (plan.written[s], plan.schemas.get(s)) for s in plan.written}
         map_path = plan.folder / MAP_FILE
         map_path.write_text(point_map(packaged_map(plan.name), targets), encoding="utf-8")
+        create_key(state_directory(map_path))  # each demo company is an installation with its own key
         built.append(
             DemoCompany(
                 plan.name,

@@ -21,7 +21,9 @@ from functools import lru_cache
 
 from datavow.datamap import LoadedMap
 from datavow.plan.identities import Format, parse_identities, parse_value
-from datavow.secrets import derive, load_key, seal, state_directory, unseal
+from datavow.secrets import derive, seal, state_directory, unseal
+from datavow.store.engine import Store
+from datavow.store.key import store_key
 
 #: Identity kind -> the normalised values a person is named by, e.g. ``{"email": ("jane@x.org",)}``.
 #: A person's identities in normal form: each kind (``email``, ``phone``, ...) with its values.
@@ -38,9 +40,9 @@ def canonical_identities(loaded: LoadedMap, identities: IdentityInput) -> dict[s
     return {kind: tuple(sorted(map(str, parsed[kind]))) for kind in sorted(parsed)}
 
 
-def identity_hashes(loaded: LoadedMap, identities: IdentityInput) -> list[str]:
-    """The keyed hashes the state store indexes these identities by: what finds the records naming them."""
-    return IdentityKeys.for_map(loaded).hashes(canonical_identities(loaded, identities))
+def identity_hashes(store: Store, loaded: LoadedMap, identities: IdentityInput) -> list[str]:
+    """The keyed hashes ``store`` indexes these identities by: what finds the records naming them."""
+    return IdentityKeys.for_store(store, loaded).hashes(canonical_identities(loaded, identities))
 
 
 def normal_text(format_: Format, value: str, region: str | None, field: str | None = None) -> str:
@@ -81,10 +83,10 @@ class IdentityKeys:
         object.__setattr__(self, "index_hash", IndexHash(self.index))
 
     @classmethod
-    def for_map(cls, loaded: LoadedMap, *, create: bool = True) -> IdentityKeys:
-        """From the installation's key: ``$DATAVOW_SECRET_KEY``, else ``.datavow/secret.key``
-        beside the map (created by writers, required by readers)."""
-        return cls.from_key(load_key(state_directory(loaded.path), create=create))
+    def for_store(cls, store: Store, loaded: LoadedMap) -> IdentityKeys:
+        """From the installation's key (``$DATAVOW_SECRET_KEY``, else ``.datavow/secret.key`` beside
+        the map), once it is found to be the key ``store`` was made with (:func:`datavow.store.key.store_key`)."""
+        return cls.from_key(store_key(store, state_directory(loaded.path)))
 
     @classmethod
     def from_key(cls, key: bytes) -> IdentityKeys:

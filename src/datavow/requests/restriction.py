@@ -238,7 +238,7 @@ def restrictions_of(
     store: Store, loaded: LoadedMap, identities: IdentityInput, *, active_only: bool = True
 ) -> list[Restriction]:
     """The ledger entries naming any of these identities, oldest first."""
-    hashes = identity_hashes(loaded, identities)
+    hashes = identity_hashes(store, loaded, identities)
     naming = sa.select(RestrictionIdentityRow.restriction_id).where(RestrictionIdentityRow.identity_hash.in_(hashes))
     query = sa.select(RestrictionRow).where(RestrictionRow.id.in_(naming)).order_by(RestrictionRow.id)
     if active_only:
@@ -289,7 +289,7 @@ def restriction_identities(store: Store, loaded: LoadedMap, restriction_id: int)
         blob = session.scalar(sa.select(RestrictionRow.identities).where(RestrictionRow.id == restriction_id))
     if blob is None:
         raise RequestError(f"there is no restriction or objection #{restriction_id}", kind=ErrorKind.NOT_FOUND)
-    return IdentityKeys.for_map(loaded, create=False).unseal(blob, _context(restriction_id))
+    return IdentityKeys.for_store(store, loaded).unseal(blob, _context(restriction_id))
 
 
 def flag_targets(loaded: LoadedMap) -> list[tuple[str, str, str]]:
@@ -319,7 +319,7 @@ def _record_entries(
     now: datetime | None,
 ) -> list[Restriction]:
     parsed = canonical_identities(loaded, identities)
-    keys = IdentityKeys.for_map(loaded)
+    keys = IdentityKeys.for_store(store, loaded)
     moment = utc_now(now)
     entries = []
     with store.session() as session:

@@ -24,6 +24,7 @@ from datavow.consent.transfer import ledger_for_export
 from datavow.datamap import LoadedMap
 from datavow.errors import DatavowError, ErrorKind, RequestError
 from datavow.plan import compile_plan, parse_identities
+from datavow.plan.identity_keys import IdentityKeys
 from datavow.plan.model import Discovery, Plan
 from datavow.requests.erasure import erase
 from datavow.requests.erasure.still_held import still_held
@@ -47,6 +48,7 @@ from datavow.requests.rectification import rectify
 from datavow.requests.restricting import set_restriction_flags
 from datavow.secrets import state_directory
 from datavow.store import Store
+from datavow.store.key import check_key
 
 Progress = Callable[[str, str, int, int], None]
 
@@ -84,8 +86,10 @@ def run_request(
     ``request.discovered``, committed before anything changes), and the request completed. A
     failure writes ``request.interrupted`` and leaves the request in progress, to be run again.
     """
+    check_key(store, options.key)
+    keys = IdentityKeys.for_store(store, loaded)
     with store.session(write=False) as session:
-        record, given = read_request(session, loaded, request_id)
+        record, given = read_request(session, keys, request_id)
         kept = _kept_discovery(session, loaded, record, given, options.key)
     ensure_startable(record)
     return _run(store, loaded, record, given, kept, options, actor, databases=databases, now=now)
@@ -108,6 +112,7 @@ def run_received(
     :func:`run_request` records a failure, and the error is raised."""
     if receipt.verified_by is None or receipt.forwarded:
         raise RequestError("only a request verified on arrival, and not forwarded, is run as it is received")
+    check_key(store, options.key)
     # not in the store yet: what planning needs (kind, tenant); the id comes when it is recorded
     pending = RequestRecord(
         id=0,
@@ -256,6 +261,7 @@ def run_batch(
     ids = sorted(dict.fromkeys(request_ids))
     if not ids:
         raise RequestError("a batch needs at least one request", kind=ErrorKind.INVALID, field="requests")
+    check_key(store, options.key)
     records = [get(store, request_id) for request_id in ids]
     kinds = {record.kind for record in records}
     tenants = {record.tenant for record in records}

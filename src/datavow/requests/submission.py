@@ -66,6 +66,7 @@ def submit_request(
             "a request verified on receipt runs at once: give the options to run it with", kind=ErrorKind.INVALID
         )
     receipt = prepare_receipt(
+        store,
         loaded,
         kind,
         identities,

@@ -35,6 +35,7 @@ from datavow.retention.own import OWN_SYSTEM, own_works
 from datavow.retention.work import Chunk, TableWork, Work
 from datavow.secrets import load_key, state_directory
 from datavow.store import Store
+from datavow.store.key import given_or_stored_key
 from datavow.store.models import SweepRow
 
 Progress = Callable[[str, str, int, int], None]  # system, rule label, rows done, rows due at the start
@@ -265,7 +266,7 @@ def run_sweep(
     """
     started = time.perf_counter()
     now = now or datetime.now(UTC)
-    key = key if key is not None else load_key(state_directory(loaded.path))
+    key = given_or_stored_key(store, state_directory(loaded.path), key)
     chosen = list(dict.fromkeys(systems)) if systems is not None else []
     by_system: dict[str, list[Rule]] = {}
     for rule in rules_of(loaded, [name for name in chosen if name != OWN_SYSTEM] if systems is not None else None):

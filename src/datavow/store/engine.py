@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -45,12 +46,13 @@ class Store:
     Create it with :func:`open_store`. Close it (or use it as a context manager) to release
     its connections.
 
-    ``key`` gives the installation's key when something is to be signed (the audit log's head);
-    it is asked for only then, so a store opened to read never needs it. A store without one
+    ``key`` gives the installation's key when something is to be signed (the audit log's head), in
+    the session that signs (where the key is checked against the store); it is asked for only
+    then, so a store opened to read never needs it. A store without one
     can append to an audit log that was never signed, and refuses to extend a signed one.
     """
 
-    def __init__(self, engine: Engine, key: Callable[[], bytes] | None = None) -> None:
+    def __init__(self, engine: Engine, key: Callable[[Session], bytes] | None = None) -> None:
         self.engine = engine
         self.key = key
         read_options: dict[str, Any] = {_WRITE_OPTION: False}
@@ -58,6 +60,8 @@ class Store:
             # One snapshot for the whole read, so a verify never sees half an append.
             read_options.update(isolation_level="REPEATABLE READ", postgresql_readonly=True)
         self._reader = engine.execution_options(**read_options)
+        #: The key last found to be this store's (:func:`datavow.store.key.check_key`): checked once.
+        self.checked_key: bytes | None = None
 
     @property
     def reader(self) -> Engine:
@@ -101,7 +105,7 @@ class Store:
         return f"Store({self.url!r})"
 
 
-def open_store(url: str, *, create: bool = True, key: Callable[[], bytes] | None = None) -> Store:
+def open_store(url: str, *, create: bool = True, key: Callable[[Session], bytes] | None = None) -> Store:
     """Open the state store at ``url`` and upgrade its schema to the latest revision.
 
     ``key`` gives the installation's key when the audit log's head is signed (see :class:`Store`).
@@ -198,9 +202,13 @@ def _prepare_sqlite_file(url: URL, *, create: bool) -> None:
             field="state_url",
         )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # The store holds sealed identities and keyed hashes: its folder and file are the owner's only.
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # another process made it first
     except OSError as exc:
-        raise StateError(f"cannot create the state directory {path.parent}: {exc}") from exc
+        raise StateError(f"cannot create the state store {path}: {exc}") from exc
 
 
 def _engine_options(backend: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from datavow.errors import DatavowError, ErrorKind, RequestError
 from datavow.requests.export import export_header, read_export
 from datavow.requests.lifecycle import RequestKind, RequestRecord, Status, get
 from datavow.store import Store
+from datavow.store.key import check_key
 
 #: The kinds of request that end with a package.
 PACKAGED = (RequestKind.access, RequestKind.portability)
@@ -70,6 +71,7 @@ def open_package(
     the package has expired or is missing, or the folder holds files; on any error, nothing is
     left in the folder.
     """
+    check_key(store, key)
     now = now or datetime.now(UTC)
     record = get(store, request_id)
     package = _package_of(record, now)

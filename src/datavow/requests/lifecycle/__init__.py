@@ -96,6 +96,7 @@ def receive(
     given) unless ``controller`` gives it.
     """
     prepared = prepare_receipt(
+        store,
         loaded,
         kind,
         identities,
@@ -126,6 +127,7 @@ class Receipt:
     now: datetime
     actor: str
     verified_by: str | None
+    keys: IdentityKeys  # the installation's, checked against the store before anything is recorded
 
     @property
     def forwarded(self) -> bool:
@@ -135,7 +137,7 @@ class Receipt:
     def record(self, session: Session) -> RequestRecord:
         """Write the request with ``request.received`` (then ``request.forwarded`` or, given
         ``verified_by``, ``request.verified``) in ``session``; the caller commits."""
-        keys = IdentityKeys.for_map(self.loaded)
+        keys = self.keys
         row = RequestRow(
             kind=self.kind.value,
             status=Status.received.value,
@@ -168,6 +170,7 @@ class Receipt:
 
 
 def prepare_receipt(
+    store: Store,
     loaded: LoadedMap,
     kind: RequestKind | str,
     identities: IdentityInput,
@@ -204,8 +207,8 @@ def prepare_receipt(
     if tenant is not None:
         tenant = tenant.strip()
         controller = controller or controller_name(loaded, tenant, databases)
-    IdentityKeys.for_map(loaded)  # the keys exist before anything else is done for the request
-    return Receipt(loaded, kind, source, parsed, tenant, controller, received, now, actor, verified_by)
+    keys = IdentityKeys.for_store(store, loaded)  # the key is the store's before anything is done for the request
+    return Receipt(loaded, kind, source, parsed, tenant, controller, received, now, actor, verified_by, keys)
 
 
 _ARTICLE = {
@@ -338,15 +341,16 @@ def get(store: Store, request_id: int) -> RequestRecord:
 def request_identities(store: Store, loaded: LoadedMap, request_id: int) -> dict[str, tuple[str, ...]]:
     """The identities a request names, unsealed: what the planner needs to find the person."""
     with store.session(write=False) as session:
-        return read_request(session, loaded, request_id)[1]
+        return read_request(session, IdentityKeys.for_store(store, loaded), request_id)[1]
 
 
 def read_request(
-    session: Session, loaded: LoadedMap, request_id: int
+    session: Session, keys: IdentityKeys, request_id: int
 ) -> tuple[RequestRecord, dict[str, tuple[str, ...]]]:
-    """The request and the identities it names, unsealed, read in the caller's transaction."""
+    """The request and the identities it names, unsealed with ``keys`` (the installation's, checked
+    against the store: :meth:`IdentityKeys.for_store`), read in the caller's transaction."""
     row = request_row(session, request_id)
-    identities = IdentityKeys.for_map(loaded, create=False).unseal(row.identities, _context(request_id))
+    identities = keys.unseal(row.identities, _context(request_id))
     return record_of(row), identities
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from datavow.datamap import LoadedMap
 from datavow.errors import DatavowError
+from datavow.plan.identity_keys import IdentityKeys
 from datavow.requests.lifecycle import RequestRecord, begin, complete, read_request
 from datavow.requests.lifecycle.runs import interrupted
 from datavow.store import Store
@@ -39,8 +40,9 @@ def execute(
     :class:`~datavow.errors.DatavowError`, ``request.interrupted`` records its class (not its
     message, which may quote the person's data) and the error propagates.
     """
+    keys = IdentityKeys.for_store(store, loaded)
     with store.session(write=False) as session:
-        record, identities = read_request(session, loaded, request_id)
+        record, identities = read_request(session, keys, request_id)
     with store.session() as session:
         record = begin(session, record, actor, now=now)
     try:

@@ -17,7 +17,7 @@ from datavow.store.models import RequestIdentityRow, RequestRow, UTCDateTime
 
 def find_requests(store: Store, loaded: LoadedMap, identities: IdentityInput) -> list[RequestRecord]:
     """Every request naming any of these identities, oldest first (by keyed hash, nothing is unsealed)."""
-    hashes = identity_hashes(loaded, identities)
+    hashes = identity_hashes(store, loaded, identities)
     matching = sa.select(RequestIdentityRow.request_id).where(RequestIdentityRow.identity_hash.in_(hashes))
     with store.session(write=False) as session:
         rows = session.scalars(sa.select(RequestRow).where(RequestRow.id.in_(matching)).order_by(RequestRow.id))

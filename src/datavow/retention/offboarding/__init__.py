@@ -48,8 +48,9 @@ from datavow.retention.offboarding.state import (
 )
 from datavow.retention.sweep import Progress, Sweeper
 from datavow.retention.work import Work
-from datavow.secrets import load_key, state_directory
+from datavow.secrets import state_directory
 from datavow.store import Store
+from datavow.store.key import given_or_stored_key
 from datavow.store.models import OffboardingRow
 
 __all__ = [
@@ -233,7 +234,7 @@ def export_tenant(
             f"the data of tenant '{tenant}' of {system} was deleted on {current.deleted_at:%Y-%m-%d}: "
             "there is nothing left to return"
         )
-    key = key if key is not None else load_key(state_directory(loaded.path))
+    key = given_or_stored_key(store, state_directory(loaded.path), key)
     folder = out_dir or state_directory(loaded.path) / "exports"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"offboarding-{current.id}-{file_safe(system)}-{file_safe(tenant)}.zip.dvs"

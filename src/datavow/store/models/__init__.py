@@ -1,6 +1,6 @@
 """datavow's own tables, as typed SQLAlchemy 2 models.
 
-One module per noun (``audit``, ``requests``, ``restrictions``, ``consent``, ``incidents``).
+One module per noun (``audit``, ``requests``, ``restrictions``, ``consent``, ``incidents``, ``key``).
 Every model module must be imported here so that ``Base.metadata`` is complete: Alembic's
 autogenerate and the test that checks models against migrations both read it.
 """
@@ -21,6 +21,7 @@ from datavow.store.models.consent import (
 )
 from datavow.store.models.discoveries import RequestDiscoveryRow, RequestProgressRow
 from datavow.store.models.incidents import IncidentNoticeRow, IncidentRow
+from datavow.store.models.key import KEY_ROW_ID, StoreKeyRow
 from datavow.store.models.offboarding import OffboardingRow
 from datavow.store.models.requests import RequestIdentityRow, RequestRow, VerificationCodeRow
 from datavow.store.models.restrictions import RestrictionIdentityRow, RestrictionRow
@@ -42,6 +43,7 @@ __all__ = [
     "ConsentStateRow",
     "IncidentNoticeRow",
     "IncidentRow",
+    "KEY_ROW_ID",
     "OffboardingRow",
     "RequestDiscoveryRow",
     "RequestIdentityRow",
@@ -50,6 +52,7 @@ __all__ = [
     "RestrictionIdentityRow",
     "RestrictionRow",
     "SweepLockRow",
+    "StoreKeyRow",
     "SweepRow",
     "UTCDateTime",
     "VerificationCodeRow",
