@@ -461,7 +461,9 @@ def test_cli_holds_prunes_to_the_maps_audit_retention(
     assert json.loads(no_map.output)["problem"]["seq"] == seq
 
 
-def test_cli_verify_without_the_key_is_a_secret_error(signed: Store, state_url: str, tmp_path: Path) -> None:
+def test_cli_verify_without_the_key_is_a_secret_error(
+    signed: Store, state_url: str, tmp_path: Path, without_key_env: None
+) -> None:
     _fill(signed, 1)
     result = CliRunner().invoke(audit, ["verify", "--state", state_url, "--map", str(tmp_path / "datavow.yaml")])
     assert isinstance(result.exception, SecretError) and result.exit_code != 0
