@@ -501,7 +501,7 @@ def test_a_log_from_before_the_signatures_migration_verifies_as_unsigned_then_is
             connection.execute(sa.text("UPDATE audit_head SET seq = 3, hash = :hash"), {"hash": prev})
     finally:
         engine.dispose()
-    with open_store(state_url, key=lambda: KEY) as upgraded:
+    with open_store(state_url, key=lambda _session: KEY) as upgraded:
         before = verify_chain(upgraded, key=KEY)
         assert before.ok and before.signing.startswith("the log is unsigned up to #3")
         append(upgraded, "dpo", "request.erased", "request", "4")

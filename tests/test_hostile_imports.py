@@ -50,7 +50,7 @@ def test_a_preference_list_that_breaks_the_reader_is_refused_by_line(
     path = tmp_path / "prefs.csv"
     path.write_text("email,allowed,channel,at\n" + row + "\n", encoding="utf-8")
     with pytest.raises(ConsentError) as raised:
-        import_csv(store, shop, path, actor="import", key=consent_key(shop))
+        import_csv(store, shop, path, actor="import", key=consent_key(store, shop))
     assert words in str(raised.value) and "nothing imported" in str(raised.value)
     assert _events(store) == 0
 

@@ -69,7 +69,7 @@ def verify(
     if as_json:
         print_json({**result.to_dict(), "key": {"fingerprint": fingerprint(key), "matches": True}})
     else:
-        console.print(f"key: {short_fingerprint(fingerprint(key))}, the state store's", markup=False)
+        console.print(f"key: {short_fingerprint(fingerprint(key))}, the state store's")
         if result.ok:
             console.print(Text.assemble(("✓", "green"), " ", result.message))
             console.print(f"  {result.signing}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.text import Text
 
 from datavow.app import Datavow
 from datavow.cli import KEY_COMMANDS
@@ -39,12 +40,11 @@ def create_command(state_url: str | None, map_path: Path, as_json: bool) -> None
         print_json(status.to_dict())
         return
     assert status.fingerprint is not None
-    console.print(f"Created the secret key in {status.key_file} (mode 0600).", markup=False)
-    console.print(f"  fingerprint: {short_fingerprint(status.fingerprint)}", markup=False)
+    console.print(f"Created the secret key in {status.key_file} (mode 0600).")
+    console.print(f"  fingerprint: {short_fingerprint(status.fingerprint)}")
     console.print(
         "Back it up now, somewhere other than this machine (a password manager, a vault): without it, the "
-        "identities in the state store cannot be read or found, and every command that needs them stops.",
-        markup=False,
+        "identities in the state store cannot be read or found, and every command that needs them stops."
     )
     console.print("To give it to another host or a container, set DATAVOW_SECRET_KEY to the file's contents.")
 
@@ -60,17 +60,15 @@ def status_command(ctx: click.Context, state_url: str | None, map_path: Path, as
     if as_json:
         print_json(status.to_dict())
     else:
-        console.print(f"key from:          {status.source}", markup=False)
+        console.print(f"key from:          {status.source}")
         shown = short_fingerprint(status.fingerprint) if status.fingerprint else "none"
-        console.print(f"fingerprint:       {shown}", markup=False)
+        console.print(f"fingerprint:       {shown}")
         recorded = status.store_fingerprint
-        console.print(
-            f"store's key:       {short_fingerprint(recorded) if recorded else 'none recorded yet'}", markup=False
-        )
+        console.print(f"store's key:       {short_fingerprint(recorded) if recorded else 'none recorded yet'}")
         if status.ok:
-            console.print("[green]✓[/] " + ("the key is the state store's" if recorded else "recorded on first use"))
+            done = "the key is the state store's" if recorded else "recorded on first use"
+            console.print(Text.assemble(("✓", "green"), " ", done))
         else:
-            console.print("[red]✗[/] ", end="")
-            console.print(f"{status.problem} ({KEY_COMMANDS['secret_key']})", markup=False)
+            console.print(Text.assemble(("✗", "red"), " ", f"{status.problem} ({KEY_COMMANDS['secret_key']})"))
     if not status.ok:
         ctx.exit(SecretError.exit_code)
