@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("check", "consent"),
     ("requests",),
     ("retention",),
-    ("incidents",),
+    ("incidents", "rotation"),
     ("app",),
     ("demo",),
     ("cli",),

@@ -19,7 +19,7 @@ below it are thread-safe (see :mod:`datavow.connectors.databases`).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from datavow.requests.restricting import LiftedRestriction, Restricted, RestrictionStatus
     from datavow.requests.service import Progress, RunOptions
     from datavow.requests.submission import Submitted
+    from datavow.rotation import Rotation
     from datavow.store import Store
     from datavow.store.key import KeyStatus
 
@@ -135,6 +136,17 @@ class Datavow:
         from datavow.store.key import key_status
 
         return key_status(self.store, state_directory(self.map_path))
+
+    def rotate_key(
+        self, actor: str, *, batch: int = 500, progress: Callable[[str, str], None] | None = None
+    ) -> Rotation:
+        """Seal and hash everything in the state store again under a new key, or finish a rotation
+        that was stopped (:func:`datavow.rotation.rotate_key`)."""
+        from datavow.rotation import rotate_key
+
+        rotation = rotate_key(self.store, state_directory(self.map_path), actor=actor, batch=batch, progress=progress)
+        self._key = None  # the key is the new one now: read and checked again when asked for
+        return rotation
 
     def engines(self, systems: Iterable[str]) -> dict[str, Engine]:
         """An engine for each of the map's ``systems``, made the first time and kept."""

@@ -222,7 +222,9 @@ COMMANDS: dict[str, Lazy] = {
         "incident:incident_group",
         "The incident register: register a breach, analyse, classify, notify, resolve, evaluate.",
     ),
-    "key": _lazy("key:key_group", "The installation's secret key: create it, check it against the state store."),
+    "key": _lazy(
+        "key:key_group", "The installation's secret key: create it, check it against the state store, rotate it."
+    ),
     "ropa": _lazy("documents:ropa", "Write the record of processing, as a controller and as a processor."),
     "statement": _lazy("documents:statement", "Write the privacy statement from the map, in Markdown, HTML or PDF."),
 }

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from datavow.app import Datavow
 from datavow.cli import KEY_COMMANDS
-from datavow.cli.options import application, json_option, state_options
+from datavow.cli.options import actor_option, application, json_option, progress_bar, state_options
 from datavow.cli.output import console, print_json
 from datavow.errors import SecretError
 from datavow.secrets import fingerprint, short_fingerprint
@@ -20,7 +20,7 @@ from datavow.secrets import fingerprint, short_fingerprint
 
 @click.group("key")
 def key_group() -> None:
-    """The installation's secret key: create it, check it against the state store."""
+    """The installation's secret key: create it, check it against the state store, rotate it."""
 
 
 def checked_fingerprint(app: Datavow) -> str:
@@ -72,3 +72,31 @@ def status_command(ctx: click.Context, state_url: str | None, map_path: Path, as
             console.print(Text.assemble(("✗", "red"), " ", f"{status.problem} ({KEY_COMMANDS['secret_key']})"))
     if not status.ok:
         ctx.exit(SecretError.exit_code)
+
+
+@key_group.command("rotate")
+@state_options
+@actor_option
+@click.option("--batch", type=click.IntRange(min=1), default=500, show_default=True, help="Rows per transaction.")
+@json_option("the fingerprints and where the keys are")
+def rotate_command(state_url: str | None, map_path: Path, actor: str, batch: int, as_json: bool) -> None:
+    """Replace the secret key: seal and hash everything in the state store again under a new key.
+    Resumable: run it again after an interruption and it finishes where it stopped."""
+    app = application(map_path, state_url, create=False)
+    with progress_bar(width=16, quiet=as_json) as bar:
+        task = bar.add_task("rotating", total=None)
+
+        def on_progress(step: str, position: str) -> None:
+            bar.update(task, description=step, advance=1)
+
+        rotation = app.rotate_key(actor, batch=batch, progress=on_progress)
+    if as_json:
+        print_json(rotation.to_dict())
+        return
+    verb = "Finished the rotation" if rotation.resumed else "Rotated the secret key"
+    console.print(
+        f"{verb}: {short_fingerprint(rotation.old_fingerprint)} → {short_fingerprint(rotation.new_fingerprint)}.",
+        markup=False,
+    )
+    console.print(f"  the key:         {rotation.key_file} (back it up now)", markup=False)
+    console.print(f"  the retired key: {rotation.retired_file} (opens packages sealed before)", markup=False)

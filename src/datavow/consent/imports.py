@@ -140,16 +140,32 @@ def _already(done: ConsentImportRow) -> ImportResult:
 
 def _checksum(row: ImportRow, item: PreparedEvent, batch: str) -> str:
     timed = row.item.at is not None
+    # a row without a time is "now": the same row only within its batch
+    at, within = (item.at, None) if timed else (None, batch)
+    return checksum_of(item.hashes, item.event, item.scope.key, at, within, row.source, item.notice_hash, item.basis)
+
+
+def checksum_of(
+    hashes: Sequence[str],
+    event: str,
+    scope: str,
+    at: datetime | None,
+    batch: str | None,
+    source: str,
+    notice: str | None,
+    basis: str | None,
+) -> str:
+    """The checksum an imported row is kept by: what it says, and who it names by keyed hash; a row
+    with a time gives ``at``, one without its ``batch``. A key rotation gives each again."""
     said = {
-        "identities": sorted(item.hashes),
-        "event": item.event,
-        "scope": item.scope.key,
-        # a row without a time is "now": the same row only within its batch
-        "at": item.at.isoformat() if timed else None,
-        "batch": None if timed else batch,
-        "source": row.source,
-        "notice": item.notice_hash,
-        "basis": item.basis,
+        "identities": sorted(hashes),
+        "event": event,
+        "scope": scope,
+        "at": at.isoformat() if at is not None else None,
+        "batch": batch,
+        "source": source,
+        "notice": notice,
+        "basis": basis,
     }
     return hashlib.sha256(canonical_json(said).encode()).hexdigest()
 

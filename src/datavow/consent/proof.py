@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from datavow.audit import GENESIS_HASH, list_entries
+from datavow.audit import GENESIS_HASH, AuditEntry, list_entries
 from datavow.consent.answers import Answer, contact_answer, person_in, process_answer
 from datavow.consent.identity import Hasher
 from datavow.consent.ledger import chain_hash
@@ -142,7 +142,7 @@ def verify_ledger(store: Store, *, rebuild: bool = False) -> LedgerCheck:
             problems.append(f"the head does not name the last event #{last_seq} (events removed from the end)")
         differences = _state_differences(session)
         problems.extend(differences)
-    for entry in list_entries(store, object_type="consent"):
+    for entry in _anchors(store):
         seq = int(str(entry.details.get("last_seq", entry.object_id)))
         if seq in hashes and hashes[seq] != entry.details.get("hash"):
             problems.append(f"audit entry #{entry.seq} anchors event #{seq} with another hash")
@@ -156,16 +156,35 @@ def verify_ledger(store: Store, *, rebuild: bool = False) -> LedgerCheck:
     return LedgerCheck(True, count, last_seq, prev, intact, rebuilt=rebuilt)
 
 
+def _anchors(store: Store) -> list[AuditEntry]:
+    """The audit entries that anchor the ledger's chain as it is: those since the key was last
+    rotated, and the rotation's own. A rotation chains the ledger again under the new key (the
+    identity hashes an event's hash covers are keyed), after checking it against every anchor
+    before it; the ``key.rotated`` entry anchors the new head (see ``docs/key.md``)."""
+    rotations = sorted(
+        (e for e in list_entries(store, object_type="key", action="key.rotated") if "last_seq" in e.details),
+        key=lambda entry: entry.seq,
+    )
+    since = rotations[-1].seq if rotations else 0
+    anchors = [entry for entry in list_entries(store, object_type="consent") if entry.seq > since]
+    return anchors + rotations[-1:]
+
+
 def rebuild_state(store: Store) -> int:
     """Derive ``consent_state`` from the ledger again, under the ledger's lock; returns its rows."""
-    state = ConsentStateRow.__table__
     with store.session() as session:
-        session.execute(sa.select(ConsentHeadRow).where(ConsentHeadRow.id == CONSENT_HEAD_ID).with_for_update())
-        session.execute(sa.delete(ConsentStateRow))
-        derived = _derived().subquery()
-        columns = [derived.c.identity_hash, derived.c.scope, derived.c.granted, derived.c.at, derived.c.seq]
-        session.execute(sa.insert(ConsentStateRow).from_select([c.name for c in columns], sa.select(*columns)))
-        return int(session.scalar(sa.select(sa.func.count()).select_from(state)) or 0)
+        return rebuild_in(session)
+
+
+def rebuild_in(session: Session) -> int:
+    """:func:`rebuild_state` in the caller's transaction."""
+    state = ConsentStateRow.__table__
+    session.execute(sa.select(ConsentHeadRow).where(ConsentHeadRow.id == CONSENT_HEAD_ID).with_for_update())
+    session.execute(sa.delete(ConsentStateRow))
+    derived = _derived().subquery()
+    columns = [derived.c.identity_hash, derived.c.scope, derived.c.granted, derived.c.at, derived.c.seq]
+    session.execute(sa.insert(ConsentStateRow).from_select([c.name for c in columns], sa.select(*columns)))
+    return int(session.scalar(sa.select(sa.func.count()).select_from(state)) or 0)
 
 
 def _derived() -> sa.Select[Any]:
