@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from datavow import MapError, load_map
-from datavow.datamap.composer import MAX_ALIAS_VALUES, MAX_DEPTH
+from datavow.datamap.composer import MAX_ALIAS_VALUES, MAX_DEPTH, MAX_VALUES
 from datavow.datamap.source import MAX_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -241,6 +241,13 @@ def test_a_recursive_alias_is_refused(tmp_path: Path) -> None:
     assert str(problem.location).endswith(":2:13") and "*x is inside the value it names" in problem.message
 
 
+def test_a_document_of_too_many_values_is_refused_when_it_passes_the_bound(tmp_path: Path) -> None:
+    text = "organization: [" + "1, " * (2 * MAX_VALUES) + "]\n"  # 600 KB: far from the size bound
+    (problem,) = _refused_quickly(tmp_path, text).problems
+    assert str(problem.location).endswith(f":1:{16 + 3 * (MAX_VALUES - 3)}")  # the root, its key and the list count
+    assert f"more than {MAX_VALUES:,} values" in problem.message
+
+
 def test_a_file_past_the_size_bound_is_refused_without_reading_it_all(tmp_path: Path) -> None:
     text = "# " + "x" * MAX_BYTES + "\n"
     (problem,) = _refused_quickly(tmp_path, text).problems
@@ -256,7 +263,7 @@ def test_a_file_past_the_size_bound_is_refused_without_reading_it_all(tmp_path: 
         ("!!bool maybe", "'maybe' is not true or false"),
         ("!unknown x", "the YAML tag '!unknown' is not supported in a data map"),
         ("!!binary AAAA", "the YAML tag '!!binary' is not supported in a data map"),
-        ("9" * 5000, "is too long to be read"),
+        ("9" * 5000, "is a number too long to be read"),
         ("99999999999999999999", "does not fit in 64 bits"),
     ],
 )
@@ -279,6 +286,7 @@ def test_the_bounds_are_documented_as_they_are() -> None:
     assert f"at most {MAX_BYTES // 2**20} MiB" in text
     assert f"at most {MAX_DEPTH}\n  levels" in text or f"at most {MAX_DEPTH} levels" in text
     assert f"at most {MAX_ALIAS_VALUES:,} values" in text
+    assert f"holds at most {MAX_VALUES:,}\n  values" in text
 
 
 def test_an_include_that_is_not_a_file_is_refused_without_reading_it(tmp_path: Path) -> None:

@@ -6,8 +6,9 @@ sloppy map could crash the loader or run it out of time and memory. This compose
 stream with an explicit stack, so that no document reaches Python's recursion limit; counts what
 aliases expand to, refusing a document whose aliases would make more than :data:`MAX_ALIAS_VALUES`
 values (a "billion laughs" is refused after a handful of events); refuses nesting deeper than
-:data:`MAX_DEPTH`; and reads each scalar by the tags of YAML's core schema only, turning a value
-that cannot be read (``2026-02-30``, ``!!int abc``, a number of thousands of digits) into a problem
+:data:`MAX_DEPTH` and documents of more than :data:`MAX_VALUES` values; and reads each scalar by
+the tags of YAML's core schema only, turning a value that cannot be read (``2026-02-30``,
+``!!int abc``, a number of thousands of digits) into a problem
 at its place. The caller bounds the document's size before parsing.
 """
 
@@ -28,6 +29,9 @@ from datavow.errors import Location, Problem, shown
 MAX_DEPTH = 64
 #: How many values the aliases (``*name``) of one document may add in all.
 MAX_ALIAS_VALUES = 10_000
+#: How many values (mappings, lists and scalars, with what aliases repeat) one document may hold: a
+#: large real map holds a few thousand, about one every 25 characters.
+MAX_VALUES = 25_000
 #: The longest number written in a map, in characters; longer ones are refused before being read.
 MAX_NUMBER_LENGTH = 100
 #: Whole numbers must fit in 64 bits, as every database column and counter datavow uses.
@@ -123,6 +127,7 @@ class Composer:
         self._open_anchors: set[str] = set()
         self._stack: list[_Frame] = []
         self._aliased = 0  # values the aliases so far have repeated
+        self._count = 0  # values so far, with the aliases' repeats
         self._documents = 0
         self._root: Any = None
 
@@ -154,6 +159,7 @@ class Composer:
 
     def _scalar(self, event: yaml.ScalarEvent) -> None:
         where = self._at(event.start_mark)
+        self._counted(1, where)
         value = self._read_scalar(event, where)
         path, values_from = self._next_path(), len(self.values)
         if path is not None:
@@ -176,6 +182,7 @@ class Composer:
                 Problem(where, f"the alias *{name} names no anchor before it", f"write '&{name}' on an earlier value")
             )
         self._aliased += anchor.size
+        self._counted(anchor.size, where)
         if self._aliased > MAX_ALIAS_VALUES:
             raise Refused(
                 Problem(
@@ -197,6 +204,7 @@ class Composer:
         if event.tag not in (None, "!", _MAP if mapping else _SEQ):
             self._refuse_tag(event.tag or "", where)
         self._check_depth(len(self._stack) + 1, where)
+        self._counted(1, where)
         path = self._next_path()
         frame = _Frame({} if mapping else [], path, where, event.anchor, len(self.values), len(self.keys))
         if path is not None:
@@ -307,6 +315,17 @@ class Composer:
                 )
             )
 
+    def _counted(self, values: int, where: Location) -> None:
+        self._count += values
+        if self._count > MAX_VALUES:
+            raise Refused(
+                Problem(
+                    where,
+                    f"the document holds more than {MAX_VALUES:,} values by here",
+                    "split the map into files listed under 'include:', or check that this is the right file",
+                )
+            )
+
     def _check_depth(self, depth: int, where: Location) -> None:
         if depth > MAX_DEPTH:
             raise Refused(
@@ -339,33 +358,27 @@ class Composer:
             self._refuse_tag(tag or "", where)
         if tag == _STR:
             return event.value
-        quoted = shown(event.value, 40)
         plain = tag if tag == implied else _resolve(yaml.ScalarNode, event.value, (True, False))
         if tag != plain and not (tag == _FLOAT and plain == _INT):
-            return self._bad_scalar(where, f"{quoted} is not {_SCALAR_WORDS[tag]}", "remove the tag, or fix the value")
+            fix = "remove the tag, or fix the value"
+            return self._bad_scalar(where, event.value, f"is not {_SCALAR_WORDS[tag]}", fix)
         if tag in _NUMBER_TAGS and len(event.value) > MAX_NUMBER_LENGTH:
-            return self._bad_scalar(
-                where, f"the number {quoted} is too long to be read", "quote it if it is text, e.g. '\"…\"'"
-            )
+            return self._bad_scalar(where, event.value, "is a number too long to be read", "quote it if it is text")
         node = yaml.ScalarNode(tag, event.value, style=event.style)
         construct: Callable[[SafeConstructor, yaml.ScalarNode], Any] = SafeConstructor.yaml_constructors[tag]
         try:
             value = construct(_constructor, node)
         except (ValueError, OverflowError) as exc:  # a date that does not exist, a time zone beyond a day
             fix = "write a date that exists, as YYYY-MM-DD," if tag == _TIME else "fix the value,"
-            return self._bad_scalar(
-                where, f"{quoted} is not {_SCALAR_WORDS[tag]}: {exc}", f"{fix} or quote it if it is text"
-            )
-        if isinstance(value, int) and not isinstance(value, bool) and not INT_RANGE[0] <= value <= INT_RANGE[1]:
-            return self._bad_scalar(
-                where,
-                f"the number {quoted} does not fit in 64 bits",
-                "write a smaller number, or quote it if it is text",
-            )
+            what = f"is not {_SCALAR_WORDS[tag]}: {exc}"
+            return self._bad_scalar(where, event.value, what, f"{fix} or quote it if it is text")
+        if type(value) is int and not INT_RANGE[0] <= value <= INT_RANGE[1]:
+            fix = "write a smaller number, or quote it if it is text"
+            return self._bad_scalar(where, event.value, "is a number that does not fit in 64 bits", fix)
         return value
 
-    def _bad_scalar(self, where: Location, message: str, hint: str) -> None:
-        self.problems.append(Problem(where, message, hint))
+    def _bad_scalar(self, where: Location, written: str, what: str, hint: str) -> None:
+        self.problems.append(Problem(where, f"{shown(written, 40)} {what}", hint))
         self.invalid = True
 
     def _at(self, mark: Any) -> Location:
