@@ -199,12 +199,17 @@ def test_hostile_yaml_is_a_map_error_never_a_crash(text: str) -> None:
 
 
 def _refused_quickly(tmp_path: Path, text: str) -> MapError:
+    """The MapError loading ``text`` gives, which must come in under a second: the fastest of three
+    tries counts, so that a machine busy with other work does not fail the test."""
     path = tmp_path / "datavow.yaml"
     path.write_text(text, encoding="utf-8")
-    started = time.monotonic()
-    with pytest.raises(MapError) as caught:
-        load_map(path)
-    assert time.monotonic() - started < 1.0
+    took = []
+    for _ in range(3):
+        started = time.monotonic()
+        with pytest.raises(MapError) as caught:
+            load_map(path)
+        took.append(time.monotonic() - started)
+    assert min(took) < 1.0, took
     return caught.value
 
 
