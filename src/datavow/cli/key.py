@@ -95,8 +95,7 @@ def rotate_command(state_url: str | None, map_path: Path, actor: str, batch: int
         return
     verb = "Finished the rotation" if rotation.resumed else "Rotated the secret key"
     console.print(
-        f"{verb}: {short_fingerprint(rotation.old_fingerprint)} → {short_fingerprint(rotation.new_fingerprint)}.",
-        markup=False,
+        f"{verb}: {short_fingerprint(rotation.old_fingerprint)} → {short_fingerprint(rotation.new_fingerprint)}."
     )
-    console.print(f"  the key:         {rotation.key_file} (back it up now)", markup=False)
-    console.print(f"  the retired key: {rotation.retired_file} (opens packages sealed before)", markup=False)
+    console.print(f"  the key:         {rotation.key_file} (back it up now)")
+    console.print(f"  the retired key: {rotation.retired_file} (opens packages sealed before)")
