@@ -62,7 +62,7 @@ from datavow.requests.erasure import erase
 from datavow.requests.export import ExportInfo, export_access
 from datavow.requests.reading import find_person, snapshots
 from datavow.requests.service import RunOptions
-from datavow.secrets import load_key, state_directory
+from datavow.secrets import create_key, load_key, state_directory
 from datavow.store import Store, default_state_url, open_store
 
 HERE = Path(__file__).resolve().parent
@@ -186,6 +186,7 @@ def prepare_demo(url: sa.URL, folder: Path, scale: float, companies: list[str], 
             maps[name] = folder / name / MAP_FILE
             maps[name].parent.mkdir(parents=True)
             maps[name].write_text(point_map(packaged_map(name), targets), encoding="utf-8")
+            create_key(state_directory(maps[name]))  # the run's own installation, as the demo makes one
         chosen = [built[name] for name in companies]
         log(f"reusing the demo built at scale {chosen[0][0]:g}")
         demo = Demo(maps, chosen[0][0], sum(b[1] for b in chosen), sum(b[2] for b in chosen), 0.0, True)
