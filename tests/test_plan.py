@@ -508,6 +508,26 @@ def test_jane_is_found_everywhere_and_nowhere_else(world: World) -> None:
     assert leads.conditions[("shop_customer_id",)] == {(1,), (5,)}
 
 
+def test_a_step_run_again_reads_only_the_values_it_learnt(world: World) -> None:
+    """Customers are read by Jane's address, then again once the CRM lead names customer 5: the
+    second read asks for what is new only, and each customer is counted once, known by its key."""
+    reads: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, parameters: object, *_: object) -> None:
+        if "customers" in statement.split("FROM", 1)[-1].split("WHERE", 1)[0]:
+            reads.append(repr(parameters))
+
+    sa.event.listen(world.connections["shop"], "before_cursor_execute", seen)
+    try:
+        discovery = world.run(JANE)
+    finally:
+        sa.event.remove(world.connections["shop"], "before_cursor_execute", seen)
+    customers = discovery.selections[("shop", "customers")]
+    assert customers.keys == {(1,), (5,)} and customers.rows == 2
+    assert len(reads) >= 2, reads  # read again when it learnt something new
+    assert sum(JANE.lower() in parameters.lower() for parameters in reads) == 1, reads
+
+
 def test_staff_reach_their_own_rows_not_the_rows_that_merely_name_them(world: World) -> None:
     discovery = world.run("SAM@shop.example")
     assert world.keys(discovery, "shop.staff") == {1}

@@ -105,6 +105,7 @@ class _State:
     links: list[set[tuple[object, ...]]] = field(default_factory=list)  # values, by link
     rows: int = 0
     keys: set[tuple[object, ...]] | None = None  # the rows' primary keys, where the step reads them
+    read: Conditions | None = None  # the values read so far, where a later run reads only new ones
 
     def conditions(self, *, own_only: bool = False) -> Conditions:
         merged: Conditions = {columns: set(values) for columns, values in self.identities.items()}
@@ -183,36 +184,55 @@ class _Run:
         step, table = state.step, state.table
         reads = [table.c[column] for column in step.reads]
         found: list[tuple[dict[str, object], bool]] = []
-        state.rows = 0
         # The key of every row read, where the step reads its whole key and compares it as it is
         # (a key column that is an identity is compared in its normal form: no key is kept then).
         key = step.key if step.key and set(step.key) <= set(step.reads) else ()
         keys: set[tuple[object, ...]] | None = set() if key and not any(c in step.normalise for c in key) else None
+        conditions = state.conditions()
+        # A step run again because it learnt new values (a user that tickets found by e-mail point
+        # at) reads only the new ones, when its rows are told apart by their keys: a row read before
+        # is known by its key and counted once. A batch would otherwise match its thousands of
+        # addresses again. A step that tells its own rows apart reads everything each time.
+        again = keys is not None and state.keys is not None and state.read is not None
+        if again and step.table not in self.tells_own:
+            assert state.keys is not None and state.read is not None
+            keys, read = state.keys, state.read
+            reading = {columns: values - read.get(columns, set()) for columns, values in conditions.items()}
+            reading = {columns: values for columns, values in reading.items() if values}
+        else:
+            state.rows, reading = 0, conditions
 
         def statement(clause: ColumnElement[bool], own: ColumnElement[bool] | None) -> sa.Select[Any]:
             flag = [sa.func.max(sa.case((own, 1), else_=0))] if own is not None else []
             return sa.select(*reads, *flag, sa.func.count()).where(clause).group_by(*reads)
 
         with translate_errors(state.connection.engine.url, step.table[0]):
-            for row in self._read(state, statement):
+            for row in self._read(state, statement, reading) if reading else ():
                 values = dict(zip(step.reads, row, strict=False))
-                state.rows += row[-1]
                 if keys is not None:
-                    keys.add(tuple(values[column] for column in key))
+                    row_key = tuple(values[column] for column in key)
+                    if row_key in keys:  # read before, by values it had then: counted and passed on
+                        continue
+                    keys.add(row_key)
+                state.rows += row[-1]
                 is_own = step.table not in self.tells_own or bool(row[len(reads)])
                 found.append((values, is_own))
         state.keys = keys
+        state.read = conditions if keys is not None else None
         return self._pass_on(step, found)
 
     def _read(
-        self, state: _State, statement: Callable[[ColumnElement[bool], ColumnElement[bool] | None], sa.Select[Any]]
+        self,
+        state: _State,
+        statement: Callable[[ColumnElement[bool], ColumnElement[bool] | None], sa.Select[Any]],
+        conditions: Conditions,
     ) -> Iterator[Sequence[Any]]:
-        """The rows of ``statement(where, own)`` over the step's selection, ``own`` telling the rows
-        its own conditions select where the step must tell them apart (else None)."""
+        """The rows of ``statement(where, own)`` over ``conditions`` of the step, ``own`` telling the
+        rows its own conditions select where the step must tell them apart (else None)."""
         step, table, connection = state.step, state.table, state.connection
         tells_own = step.table in self.tells_own
         if prepared(connection):
-            bound = bind(table, step, state.conditions(), state.tenant)
+            bound = bind(table, step, conditions, state.tenant)
             own = (
                 bind(table, step, state.conditions(own_only=True), None, prefix="o", scoped=False)
                 if tells_own
@@ -235,7 +255,7 @@ class _Run:
         if tells_own:
             own_match = conditions_match(table, step, state.conditions(own_only=True), dialect)
             own_match = sa.false() if own_match is None else own_match
-        selection = Selection(step, state.conditions(), tenant=state.tenant)
+        selection = Selection(step, conditions, tenant=state.tenant)
         for clause in selection_clauses(table, selection, dialect):
             yield from connection.execute(statement(clause, own_match))
 
