@@ -193,10 +193,9 @@ class _Run:
         # at) reads only the new ones, when its rows are told apart by their keys: a row read before
         # is known by its key and counted once. A batch would otherwise match its thousands of
         # addresses again. A step that tells its own rows apart reads everything each time.
-        again = keys is not None and state.keys is not None and state.read is not None
-        if again and step.table not in self.tells_own:
-            assert state.keys is not None and state.read is not None
-            keys, read = state.keys, state.read
+        known, read = state.keys, state.read
+        if keys is not None and known is not None and read is not None and step.table not in self.tells_own:
+            keys = known
             reading = {columns: values - read.get(columns, set()) for columns, values in conditions.items()}
             reading = {columns: values for columns, values in reading.items() if values}
         else:

@@ -119,9 +119,9 @@ def bind(
     match a row (the selection has no rows)."""
     chosen: list[tuple[str, ...]] = []
     params: dict[str, object] = {}
+    dialect = dialect_of(table)
     for columns in sorted(conditions):
         types = [compared_type(table, step, column) for column in columns]
-        dialect = dialect_of(table)
         if len(columns) == 1:
             arrays = [typed_column(types[0], conditions[columns], dialect)]
         else:
